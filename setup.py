@@ -1,0 +1,37 @@
+"""transfer_scaling: measure and predict how much pre-training is worth on a target distribution."""
+from setuptools import find_packages, setup
+
+setup(
+    name="transfer_scaling",
+    version="0.1.0",
+    description="Scaling laws for transfer in JAX/Flax: effective data transferred, transfer gap, budget advice.",
+    packages=find_packages(include=["transfer_scaling", "transfer_scaling.*"]),
+    python_requires=">=3.11",
+    # Ranges admit jax 0.10 (Python 3.11, CPU) and jax 0.11 (Python 3.12, GPU).
+    install_requires=[
+        "jax>=0.10,<0.12",
+        "flax>=0.12,<0.13",
+        "optax>=0.2.4,<0.3",
+        "orbax-checkpoint>=0.11,<0.13",
+        "ml-collections>=1.0,<2",
+        "absl-py>=2.1",
+        "numpy>=1.26",
+        "scipy>=1.13",
+        "pandas>=2.2",
+        "matplotlib>=3.8",
+        "tqdm>=4.66",
+        "tensorboardX>=2.6",
+        "tensorflow-datasets>=4.9.7,<4.10",
+        "grain>=0.2.10,<0.3",
+        "array-record>=0.7",
+        "etils[epath]>=1.7",
+        "lxml>=5",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"],
+        "notebooks": ["ipywidgets>=8.1", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"],
+        # The comparison a user would otherwise pick: a plain PyTorch loop (CPU build).
+        "bench": ["torch==2.13.0"],
+    },
+    entry_points={"console_scripts": ["transfer-scaling=transfer_scaling.cli:main"]},
+)

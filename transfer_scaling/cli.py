@@ -1,0 +1,51 @@
+"""`transfer-scaling SUBCOMMAND ...`: a thin dispatcher.
+
+Each subcommand lives in its own module with `main(argv) -> int`; modules are
+imported lazily so that `transfer-scaling fit` does not pay for Flax and TFDS.
+"""
+import importlib
+import sys
+
+from transfer_scaling.errors import UsageError
+
+COMMANDS = {
+    "train": ("transfer_scaling.train.cli", "train one model or a vmapped ensemble from a config"),
+    "bench": ("transfer_scaling.bench", "measure training speed (tokens/s, step time, MFU)"),
+    "corpora": ("transfer_scaling.data.cli", "list, prepare and add text corpora"),
+    "fit": ("transfer_scaling.laws.cli", "fit a scaling law to a CSV of measurements"),
+    "allocate": ("transfer_scaling.laws.allocate_cli", "compute-optimal and pre-train/fine-tune budget allocation"),
+    "sweep": ("transfer_scaling.study.cli", "run (or resume) a transfer study's training runs"),
+    "results": ("transfer_scaling.study.results_cli", "one row per run of a study workdir"),
+    "analyze": ("transfer_scaling.report.cli", "fit the laws to a study and write report.md with figures"),
+    "quickstart": ("transfer_scaling.study.quickstart", "the main job: a small English-to-Python study end to end"),
+}
+
+
+def _usage() -> str:
+  width = max(map(len, COMMANDS))
+  rows = "\n".join(f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items())
+  return f"usage: transfer-scaling COMMAND [ARGS...]\n\ncommands:\n{rows}\n\n`transfer-scaling COMMAND --help` for a command's options."
+
+
+def main(argv=None) -> int:
+  argv = list(sys.argv[1:] if argv is None else argv)
+  if not argv or argv[0] in ("-h", "--help", "help"):
+    print(_usage())
+    return 0
+  name, rest = argv[0], argv[1:]
+  if name not in COMMANDS:
+    print(f"error: unknown command {name!r}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
+    return 2
+  module = importlib.import_module(COMMANDS[name][0])
+  try:
+    return int(module.main(rest) or 0)
+  except UsageError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  except KeyboardInterrupt:
+    print("interrupted; finished work is saved and a rerun resumes", file=sys.stderr)
+    return 130
+
+
+if __name__ == "__main__":
+  sys.exit(main())

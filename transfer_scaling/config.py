@@ -1,0 +1,99 @@
+"""ml_collections config files with `--config.some.field=value` overrides.
+
+A config is a Python file with `get_config(arg=None)` returning a ConfigDict, as
+in big_vision and nanodo; `path.py:arg` passes `arg`. Overrides are type-checked
+against the existing field: an unknown field or a wrong type is a UsageError.
+"""
+import ast
+import importlib.util
+import os
+
+import ml_collections
+
+from transfer_scaling.errors import UsageError
+
+_REPO_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+
+
+def resolve_config_path(path: str) -> str:
+  """Accepts a file path or a bare config name from configs/ (e.g. `quickstart`)."""
+  if os.path.exists(path):
+    return path
+  candidate = os.path.join(_REPO_CONFIGS, path if path.endswith(".py") else path + ".py")
+  if os.path.exists(candidate):
+    return candidate
+  known = sorted(f[:-3] for f in os.listdir(_REPO_CONFIGS) if f.endswith(".py") and not f.startswith("_")) \
+      if os.path.isdir(_REPO_CONFIGS) else []
+  raise UsageError(f"config {path!r} not found; give a path to a .py file or one of: {', '.join(known)}")
+
+
+def load_config(spec: str, overrides=()) -> ml_collections.ConfigDict:
+  path, _, arg = spec.partition(":")
+  path = resolve_config_path(path)
+  module_spec = importlib.util.spec_from_file_location(f"_config_{abs(hash(path))}", path)
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  if not hasattr(module, "get_config"):
+    raise UsageError(f"{path} has no get_config(); a config file defines get_config() -> ConfigDict")
+  config = module.get_config(arg) if arg else module.get_config()
+  apply_overrides(config, overrides)
+  return config
+
+
+def split_config_args(argv):
+  """Separates `--config.x=y` overrides from the other arguments."""
+  overrides, rest = [], []
+  for a in argv:
+    (overrides if a.startswith("--config.") else rest).append(a)
+  return overrides, rest
+
+
+def apply_overrides(config: ml_collections.ConfigDict, overrides) -> None:
+  for item in overrides:
+    if not item.startswith("--config.") or "=" not in item:
+      raise UsageError(f"override {item!r} must look like --config.some.field=value")
+    key, value = item[len("--config."):].split("=", 1)
+    _set(config, key, value)
+
+
+def _set(config, dotted: str, raw: str) -> None:
+  *parents, leaf = dotted.split(".")
+  node = config
+  for i, p in enumerate(parents):
+    if not isinstance(node, ml_collections.ConfigDict) or p not in node:
+      raise UsageError(f"unknown config field {'.'.join(parents[:i + 1])!r} in --config.{dotted}; "
+                       f"known fields there: {', '.join(sorted(node.keys())) if isinstance(node, ml_collections.ConfigDict) else '(none)'}")
+    node = node[p]
+  if leaf not in node:
+    raise UsageError(f"unknown config field {dotted!r}; known fields{' in ' + '.'.join(parents) if parents else ''}: "
+                     f"{', '.join(sorted(node.keys()))}")
+  old = node[leaf]
+  value = _parse(raw, old)
+  try:
+    node[leaf] = value
+  except TypeError as e:
+    raise UsageError(f"--config.{dotted}={raw}: expected {type(old).__name__}, got {type(value).__name__} ({e})") from None
+
+
+def _parse(raw: str, old):
+  if isinstance(old, str):
+    return raw
+  if isinstance(old, bool):
+    if raw.lower() in ("true", "1", "yes"):
+      return True
+    if raw.lower() in ("false", "0", "no"):
+      return False
+    raise UsageError(f"expected true or false, got {raw!r}")
+  try:
+    value = ast.literal_eval(raw)
+  except (ValueError, SyntaxError):
+    if old is None:
+      return raw
+    raise UsageError(f"cannot read {raw!r} as {type(old).__name__}") from None
+  if isinstance(old, float) and isinstance(value, int) and not isinstance(value, bool):
+    value = float(value)
+  if isinstance(old, tuple) and isinstance(value, list):
+    value = tuple(value)
+  if isinstance(old, tuple) and not isinstance(value, tuple):
+    value = (value,)
+  return value

@@ -1,0 +1,5 @@
+"""One exception for bad input: the CLI prints its message on one line and exits 2."""
+
+
+class UsageError(Exception):
+  """Bad input from the user. The message names the problem and the fix."""
