@@ -12,6 +12,7 @@ import math
 import os
 import sys
 import time
+import types
 
 import flax.serialization
 import jax
@@ -119,6 +120,31 @@ def _tx(spec):
   return optim.adamw_direction(spec.clip_norm, spec.b1, spec.b2, spec.eps, spec.weight_decay)
 
 
+def _shape_key(spec: EnsembleSpec) -> EnsembleSpec:
+  # The compiled functions depend on neither the members (they are data) nor the loop's bookkeeping.
+  return dataclasses.replace(spec, members=(), steps_per_call=1, ckpt_every=0, keep_checkpoints=1,
+                             log_every=1, progress=True, tensorboard=True, eval_at_start=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(spec: EnsembleSpec, mesh):
+  """The jitted init, train-chunk and eval functions for one spec shape (cached: sweeps compile once)."""
+  cfg, tx = spec.model, _tx(spec)
+  repl = mesh_lib.replicated(mesh)
+  make_state = jax.vmap(functools.partial(state_lib.init_state, tx=tx))
+  init_params_K = jax.vmap(functools.partial(state_lib.init_params, cfg))
+  kw = dict(cfg=cfg, tx=tx, warmup=spec.warmup, total=spec.schedule_steps or spec.max_steps,
+            min_ratio=spec.min_lr_ratio)
+  return types.SimpleNamespace(
+      fresh=jax.jit(make_state, out_shardings=repl),
+      init=jax.jit(lambda seeds, lrs: make_state(init_params_K(seeds), seeds, lrs), out_shardings=repl),
+      chunk=jax.jit(functools.partial(step_lib.ensemble_train_steps, **kw), donate_argnums=0,
+                    in_shardings=(repl, mesh_lib.batch_sharding(mesh, 4, 2)), out_shardings=(repl, repl)),
+      eval=jax.jit(functools.partial(step_lib.ensemble_eval, cfg=cfg, patience=spec.patience,
+                                     min_delta=spec.min_delta), donate_argnums=0,
+                   in_shardings=(repl, mesh_lib.batch_sharding(mesh, 3, 1)), out_shardings=(repl, repl)))
+
+
 def _chunk_len(step: int, spec: EnsembleSpec) -> int:
   # Chunks never cross an eval or checkpoint boundary, so a resumed run replays the same chunks.
   ends = [spec.max_steps, (step // spec.eval_every + 1) * spec.eval_every, step + spec.steps_per_call]
@@ -167,27 +193,21 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
   mesh_lib.check_divisible(eval_np.shape[1], mesh, "eval batch size")
   _check_batch(batches.train_batch(0), (K, spec.batch_size, cfg.seq_len + 1), "batches.train_batch(0)")
 
-  tx = _tx(spec)
-  seeds = jnp.asarray([m.seed for m in spec.members], jnp.uint32)
-  lrs = jnp.asarray([m.lr for m in spec.members], jnp.float32)
+  seeds = np.asarray([m.seed for m in spec.members], np.uint32)
+  lrs = np.asarray([m.lr for m in spec.members], np.float32)
   abstract_params = jax.eval_shape(jax.vmap(functools.partial(state_lib.init_params, cfg)), seeds)
+  abstract_params = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), abstract_params)
   if init_params is not None:
-    want = jax.tree.map(lambda x: x.shape, abstract_params)
-    got = jax.tree.map(lambda x: tuple(np.shape(x)), init_params)
-    if jax.tree.structure(want) != jax.tree.structure(got) or want != got:
+    want = [x.shape for x in jax.tree.leaves(abstract_params)]
+    got = [tuple(np.shape(x)) for x in jax.tree.leaves(init_params)]
+    if jax.tree.structure(abstract_params) != jax.tree.structure(init_params) or want != got:
       raise UsageError(f"init_params do not fit {K} members of the model {cfg}; "
                        f"stack K copies of params of this model (engine.tile_params / stack_params)")
 
   repl = mesh_lib.replicated(mesh)
-  make_state = jax.vmap(functools.partial(state_lib.init_state, tx=tx))
-  def fresh(params_K):
-    return make_state(params_K, seed=seeds, peak_lr=lrs)
-  if init_params is None:
-    init_fn = jax.jit(lambda: fresh(jax.vmap(functools.partial(state_lib.init_params, cfg))(seeds)),
-                      out_shardings=repl)
-  else:
-    init_fn = jax.jit(fresh, out_shardings=repl)
-  abstract_state = jax.eval_shape(fresh, abstract_params)
+  fns = _compiled(_shape_key(spec), mesh)
+  seeds, lrs = mesh_lib.put(seeds, repl), mesh_lib.put(lrs, repl)
+  abstract_state = jax.eval_shape(fns.fresh, abstract_params, seeds, lrs)
 
   ckpt = ckpt_lib.Checkpointer(ckpt_dir, spec.keep_checkpoints)
   spec_dict = spec_to_dict(spec)
@@ -205,19 +225,16 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
     wall_before = float(meta["wall_s"])
   else:
     step = 0
-    state = init_fn() if init_params is None else init_fn(mesh_lib.put_tree(init_params, repl))
+    if init_params is None:
+      state = fns.init(seeds, lrs)
+    else:
+      state = fns.fresh(mesh_lib.put_tree(init_params, repl), seeds, lrs)
   if jax.process_index() == 0:
     fileio.write_json_atomic(os.path.join(workdir, "spec.json"), spec_dict)
   metrics = metrics_lib.MetricsWriter(workdir, resume_step=step if has_ckpt else None,
                                       tensorboard=spec.tensorboard)
 
-  kw = dict(cfg=cfg, tx=tx, warmup=spec.warmup, total=spec.schedule_steps or spec.max_steps,
-            min_ratio=spec.min_lr_ratio)
-  chunk_fn = jax.jit(functools.partial(step_lib.ensemble_train_steps, **kw), donate_argnums=0,
-                     in_shardings=(repl, mesh_lib.batch_sharding(mesh, 4, 2)), out_shardings=(repl, repl))
-  eval_fn = jax.jit(functools.partial(step_lib.ensemble_eval, cfg=cfg, patience=spec.patience,
-                                      min_delta=spec.min_delta), donate_argnums=0,
-                    in_shardings=(repl, mesh_lib.batch_sharding(mesh, 3, 1)), out_shardings=(repl, repl))
+  chunk_fn, eval_fn = fns.chunk, fns.eval
   eval_dev = mesh_lib.put(eval_np.astype(np.int32), mesh_lib.batch_sharding(mesh, 3, 1))
   tokens_per_step = spec.batch_size * cfg.seq_len
 

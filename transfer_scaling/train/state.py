@@ -28,7 +28,7 @@ class TrainState:
   diverged_step: jax.Array  # int32, the step at which it diverged, -1 if it did not
 
 
-def init_state(params, tx, seed, peak_lr) -> TrainState:
+def init_state(params, seed, peak_lr, tx) -> TrainState:
   """One member's fresh state around `params` (pure: vmap it for an ensemble)."""
   f32 = jnp.float32
   return TrainState(
