@@ -5,6 +5,7 @@ stopping, checkpoints every ckpt_every steps and at the end, exact resume from
 the latest checkpoint in workdir, metrics, and each member's best parameters
 saved under workdir/best/ for fine-tuning.
 """
+import concurrent.futures
 import dataclasses
 import functools
 import json
@@ -123,7 +124,9 @@ def _tx(spec):
 def _shape_key(spec: EnsembleSpec) -> EnsembleSpec:
   # The compiled functions depend on neither the members (they are data) nor the loop's bookkeeping.
   return dataclasses.replace(spec, members=(), steps_per_call=1, ckpt_every=0, keep_checkpoints=1,
-                             log_every=1, progress=True, tensorboard=True, eval_at_start=True)
+                             log_every=1, progress=True, tensorboard=True, eval_at_start=True,
+                             max_steps=1, warmup=0, schedule_steps=0, min_lr_ratio=0.0, eval_every=1,
+                             patience=1, min_delta=0.0)
 
 
 @functools.lru_cache(maxsize=8)
@@ -133,16 +136,14 @@ def _compiled(spec: EnsembleSpec, mesh):
   repl = mesh_lib.replicated(mesh)
   make_state = jax.vmap(functools.partial(state_lib.init_state, tx=tx))
   init_params_K = jax.vmap(functools.partial(state_lib.init_params, cfg))
-  kw = dict(cfg=cfg, tx=tx, warmup=spec.warmup, total=spec.schedule_steps or spec.max_steps,
-            min_ratio=spec.min_lr_ratio)
   return types.SimpleNamespace(
       fresh=jax.jit(make_state, out_shardings=repl),
       init=jax.jit(lambda seeds, lrs: make_state(init_params_K(seeds), seeds, lrs), out_shardings=repl),
-      chunk=jax.jit(functools.partial(step_lib.ensemble_train_steps, **kw), donate_argnums=0,
-                    in_shardings=(repl, mesh_lib.batch_sharding(mesh, 4, 2)), out_shardings=(repl, repl)),
-      eval=jax.jit(functools.partial(step_lib.ensemble_eval, cfg=cfg, patience=spec.patience,
-                                     min_delta=spec.min_delta), donate_argnums=0,
-                   in_shardings=(repl, mesh_lib.batch_sharding(mesh, 3, 1)), out_shardings=(repl, repl)))
+      chunk=jax.jit(functools.partial(step_lib.ensemble_train_steps, cfg=cfg, tx=tx), donate_argnums=0,
+                    in_shardings=(repl, mesh_lib.batch_sharding(mesh, 4, 2), repl), out_shardings=(repl, repl)),
+      eval=jax.jit(functools.partial(step_lib.ensemble_eval, cfg=cfg), donate_argnums=0,
+                   in_shardings=(repl, mesh_lib.batch_sharding(mesh, 3, 1), repl, repl),
+                   out_shardings=(repl, repl)))
 
 
 def _chunk_len(step: int, spec: EnsembleSpec) -> int:
@@ -231,10 +232,13 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
       state = fns.fresh(mesh_lib.put_tree(init_params, repl), seeds, lrs)
   if jax.process_index() == 0:
     fileio.write_json_atomic(os.path.join(workdir, "spec.json"), spec_dict)
-  metrics = metrics_lib.MetricsWriter(workdir, resume_step=step if has_ckpt else None,
+  metrics = metrics_lib.MetricsWriter(workdir, keep_until=step if has_ckpt else -1,
                                       tensorboard=spec.tensorboard)
 
-  chunk_fn, eval_fn = fns.chunk, fns.eval
+  sched = mesh_lib.put(np.asarray([spec.warmup, spec.schedule_steps or spec.max_steps, spec.min_lr_ratio],
+                                   np.float32), repl)
+  patience = mesh_lib.put(np.asarray(spec.patience, np.int32), repl)
+  min_delta = mesh_lib.put(np.asarray(spec.min_delta, np.float32), repl)
   eval_dev = mesh_lib.put(eval_np.astype(np.int32), mesh_lib.batch_sharding(mesh, 3, 1))
   tokens_per_step = spec.batch_size * cfg.seq_len
 
@@ -244,7 +248,7 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
 
   def evaluate(at_step):
     nonlocal state
-    state, loss_K = eval_fn(state, eval_dev)
+    state, loss_K = fns.eval(state, eval_dev, patience, min_delta)
     loss_K = mesh_lib.to_host(loss_K)
     metrics.write("eval", at_step, {"loss": [float(x) if math.isfinite(x) else None for x in loss_K],
                                     "best_loss": _host_list(state.best_loss),
@@ -260,41 +264,50 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
   bar = tqdm.tqdm(total=spec.max_steps, initial=step, disable=None if spec.progress else True,
                   unit="step", file=sys.stderr, dynamic_ncols=True)
   last_saved = step if has_ckpt else -1
-  n = _chunk_len(step, spec) if step < spec.max_steps else 0
-  host = _host_batches(batches, step, n, K, spec) if n and not frozen().all() else None
-  while host is not None:
-    t_chunk = time.time()
-    state, m = chunk_fn(state, mesh_lib.put(host, mesh_lib.batch_sharding(mesh, 4, 2)))
-    first, step = step, step + n
-    n = _chunk_len(step, spec) if step < spec.max_steps else 0
-    host = _host_batches(batches, step, n, K, spec) if n else None  # overlaps with the device work
-    m = jax.tree.map(mesh_lib.to_host, m)
-    for i in range(m["loss"].shape[0]):
-      s = first + i + 1
-      if s % spec.log_every == 0 or s == step:
-        active = m["active"][i]
-        metrics.write("train", s, {"loss": _finite_or_none(m["loss"][i], active),
-                                   "grad_norm": _finite_or_none(m["grad_norm"][i], active),
-                                   "lr": [float(x) for x in m["lr"][i]]})
-    if step % spec.eval_every == 0 or step == spec.max_steps:
-      evaluate(step)
-    _report_divergence(state, reported, spec)
-    stop = frozen().all()
-    if (spec.ckpt_every and step % spec.ckpt_every == 0) or step == spec.max_steps or stop:
+  # The next chunk's batches are built in a thread while the device runs this one; an error
+  # there surfaces only after this chunk is logged and checkpointed.
+  pool = concurrent.futures.ThreadPoolExecutor(1)
+  def prefetch(at):
+    n = _chunk_len(at, spec) if at < spec.max_steps else 0
+    return pool.submit(_host_batches, batches, at, n, K, spec) if n else None
+  try:
+    host = prefetch(step) if not frozen().all() else None
+    while host is not None:
+      host = host.result()
+      t_chunk = time.time()
+      state, m = fns.chunk(state, mesh_lib.put(host, mesh_lib.batch_sharding(mesh, 4, 2)), sched)
+      first, step = step, step + host.shape[0]
+      host = prefetch(step)
+      m = jax.tree.map(mesh_lib.to_host, m)
+      for i in range(m["loss"].shape[0]):
+        s = first + i + 1
+        if s % spec.log_every == 0 or s == step:
+          active = m["active"][i]
+          metrics.write("train", s, {"loss": _finite_or_none(m["loss"][i], active),
+                                     "grad_norm": _finite_or_none(m["grad_norm"][i], active),
+                                     "lr": [float(x) for x in m["lr"][i]]})
+      if step % spec.eval_every == 0 or step == spec.max_steps:
+        evaluate(step)
+      _report_divergence(state, reported, spec)
+      stop = frozen().all()
+      if (spec.ckpt_every and step % spec.ckpt_every == 0) or step == spec.max_steps or stop:
+        save(step)
+        last_saved = step
+      act = m["active"][-1]
+      mean_loss = float(np.mean(m["loss"][-1][act])) if act.any() else float("nan")
+      bar.set_postfix(loss=f"{mean_loss:.3f}", tok_s=f"{K * tokens_per_step * (step - first) / (time.time() - t_chunk):.3g}")
+      bar.update(step - first)
+      if stop:
+        host = None
+    if last_saved != step:
       save(step)
-      last_saved = step
-    act = m["active"][-1]
-    mean_loss = float(np.mean(m["loss"][-1][act])) if act.any() else float("nan")
-    bar.set_postfix(loss=f"{mean_loss:.3f}", tok_s=f"{K * tokens_per_step * (step - first) / (time.time() - t_chunk):.3g}")
-    bar.update(step - first)
-    if stop:
-      host = None
-  bar.close()
-  if last_saved != step:
-    save(step)
-  ckpt.wait()
-  ckpt.close()
-  metrics.close()
+  finally:
+    # Also on an exception or Ctrl-C: let the in-flight async save finish, so a rerun resumes from it.
+    pool.shutdown(cancel_futures=True)
+    bar.close()
+    ckpt.wait()
+    ckpt.close()
+    metrics.close()
   return _finish(spec, state, workdir, wall_before + time.time() - t0)
 
 

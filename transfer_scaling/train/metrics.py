@@ -8,21 +8,21 @@ import jax
 class MetricsWriter:
   """Appends one JSON object per line to metrics.jsonl and mirrors scalars to TensorBoard."""
 
-  def __init__(self, workdir: str, resume_step: int | None = None, tensorboard: bool = True):
+  def __init__(self, workdir: str, keep_until: int = -1, tensorboard: bool = True):
     self.enabled = jax.process_index() == 0
     self.path = os.path.join(workdir, "metrics.jsonl")
     self._tb = None
     if not self.enabled:
       return
-    if resume_step is not None:
-      self._truncate_after(resume_step)
+    self._truncate_after(keep_until)
     if tensorboard:
       from tensorboardX import SummaryWriter  # imported lazily: slow to import
       self._tb = SummaryWriter(os.path.join(workdir, "tb"))
     self._f = open(self.path, "a")
 
   def _truncate_after(self, step: int) -> None:
-    # Lines logged after the checkpoint we resume from are re-run; drop them so the log is one curve.
+    # Lines logged after the checkpoint we resume from are re-run (all of them, for a fresh
+    # start): drop them so the log holds one curve.
     if not os.path.exists(self.path):
       return
     from transfer_scaling.fileio import write_text_atomic

@@ -10,11 +10,11 @@ import jax.numpy as jnp
 import optax
 
 
-def schedule(step, peak_lr, warmup: int, total: int, min_ratio: float = 0.1):
+def schedule(step, peak_lr, warmup, total, min_ratio=0.1):
   """Learning rate at `step`: linear warm-up to peak_lr, then cosine to min_ratio * peak_lr at `total`."""
   step = jnp.asarray(step, jnp.float32)
-  warm = (step + 1.0) / max(warmup, 1)
-  progress = jnp.clip((step - warmup) / max(total - warmup, 1), 0.0, 1.0)
+  warm = (step + 1.0) / jnp.maximum(warmup, 1)
+  progress = jnp.clip((step - warmup) / jnp.maximum(total - warmup, 1), 0.0, 1.0)
   cosine = min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + jnp.cos(math.pi * progress))
   return peak_lr * jnp.where(step < warmup, warm, cosine)
 

@@ -24,12 +24,16 @@ def _where(pred, a, b):
   return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
-def train_step(state, batch_BxT1, *, cfg, tx, warmup, total, min_ratio):
-  """One AdamW step; a done or diverged member comes back unchanged."""
+def train_step(state, batch_BxT1, sched, *, cfg, tx):
+  """One AdamW step; a done or diverged member comes back unchanged.
+
+  sched = (warmup, total, min_ratio) as traced numbers, so runs that differ only
+  in their schedule share one compiled function.
+  """
   loss, grads = jax.value_and_grad(loss_fn)(state.params, batch_BxT1, cfg)
   grad_norm = optax.global_norm(grads)
   updates, opt_state = tx.update(grads, state.opt_state, state.params)
-  lr = optim.schedule(state.step, state.peak_lr, warmup, total, min_ratio)
+  lr = optim.schedule(state.step, state.peak_lr, *sched)
   params = jax.tree.map(lambda p, u: p - lr * u.astype(p.dtype), state.params, updates)
 
   frozen = state.done | (state.diverged != state_lib.OK)
@@ -74,13 +78,13 @@ def early_stop_update(state, loss, *, patience: int, min_delta: float):
       diverged_step=jnp.where(diverges, state.step, state.diverged_step))
 
 
-def ensemble_train_steps(state_K, batches_SxKxBxT1, **kw):
+def ensemble_train_steps(state_K, batches_SxKxBxT1, sched, **kw):
   """S consecutive steps of a K-member ensemble, scanned so one dispatch runs them all."""
-  step_fn = jax.vmap(functools.partial(train_step, **kw))
+  step_fn = jax.vmap(functools.partial(train_step, sched=sched, **kw))
   return jax.lax.scan(step_fn, state_K, batches_SxKxBxT1)
 
 
-def ensemble_eval(state_K, batches_NxBxT1, *, cfg, patience, min_delta):
+def ensemble_eval(state_K, batches_NxBxT1, patience, min_delta, *, cfg):
   """Held-out loss of every member, then the early-stopping update."""
   loss_K = jax.vmap(eval_loss, in_axes=(0, None, None))(state_K.params, batches_NxBxT1, cfg)
   update = functools.partial(early_stop_update, patience=patience, min_delta=min_delta)
