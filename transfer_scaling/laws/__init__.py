@@ -1,0 +1,9 @@
+"""Scaling laws for transfer: fit them, measure effective data transferred, allocate budgets.
+
+  from transfer_scaling import laws
+  fit = laws.fit("chinchilla", laws.chinchilla_data(), bootstrap=1000)
+  eff = laws.effective_data(scratch_df, finetuned_df)
+"""
+from transfer_scaling.laws.data import chinchilla_data
+from transfer_scaling.laws.fit import FitResult, fit
+from transfer_scaling.laws.registry import Law, get_law, law_names, register
