@@ -20,6 +20,9 @@ import jax
 import jax.numpy as jnp
 
 
+MAX_STEP = 4.0  # largest change of any coordinate in one step (log units for positive parameters)
+
+
 class State(NamedTuple):
   theta: jax.Array  # [..., P] fitted coordinates
   f: jax.Array      # [...] objective
@@ -46,9 +49,12 @@ def _step(objective, ftol, xtol, s: State, *args) -> State:
   g = jax.grad(objective)(s.theta, *args)
   H = jax.hessian(objective)(s.theta, *args)
   w, V = jnp.linalg.eigh(H)
-  scale = jnp.maximum(jnp.max(jnp.abs(w)), 1e-300)
+  # Damping relative to the curvature, or to the gradient where there is none (all residuals in
+  # Huber's linear part: a linear model's Hessian is then exactly zero).
+  scale = jnp.maximum(jnp.max(jnp.abs(w)), jnp.max(jnp.abs(g))) + 1e-300
   Vg = V.T @ g
   d = -V @ (Vg / (jnp.abs(w) + s.lam * scale))
+  d = d * jnp.minimum(1.0, MAX_STEP / (jnp.max(jnp.abs(d)) + 1e-300))
   # Newton decrement: the decrease a full undamped step would predict
   decrement = jnp.sum(Vg * Vg / (jnp.abs(w) + 1e-12 * scale))
   f_new = objective(s.theta + d, *args)
