@@ -247,7 +247,7 @@ class _View:
     self.pronoun = [form[w.word[p]] for p in _PRONOUNS]
     self.gender = w.gender
     self.order, self.main_cdf = w.order, w.main_cdf
-    self.text, self.refs, self.rels, self.headings = {}, {}, {}, {}
+    self.refs, self.rels, self.headings = {}, {}, {}
     n_tpl = 0
     for kind, spec in _KINDS.items():
       raw = {col: [b if u < t else a for a, b, u in zip(*w.facts[kind, col])] for col in spec["cols"]}
@@ -262,7 +262,6 @@ class _View:
           text[col] = [str(v) for v in raw[col]]
       if kind == "person":
         text["died_y"] = [str(b + s) for b, s in zip(raw["born_y"], raw["span"])]
-      self.text[kind] = text
       rels = []
       for section, cols, paraphrases in spec["rels"]:
         tpls = tuple(self._template(p, form, w, w.tpl_u[n_tpl + j] < t) for j, p in enumerate(paraphrases))
@@ -283,10 +282,9 @@ class _View:
       out += piece if tok == "," or not out else " " + piece
     return out + _TERMINATOR[switched]
 
-  def sentence(self, kind, i, rel, subject, rng):
+  def sentence(self, i, rel, subject, rng):
     _, cols, tpls = rel
-    s = tpls[rng.random() < 0.5].format(subject, *(c[i] for c in cols))
-    return s[:1].upper() + s[1:]
+    return _cap(tpls[rng.random() < 0.5].format(subject, *(c[i] for c in cols)))
 
   def subject(self, kind, i, rng):
     if rng.random() >= _PRONOUN_P:
@@ -296,12 +294,13 @@ class _View:
   def document(self, rng) -> str:
     kind, i = self.order[bisect.bisect_left(self.main_cdf, rng.random())]
     rels = self.rels[kind]
-    lines = [self.layout[0].format(_cap(self.names[kind][i])), self.sentence(kind, i, rels[0], self.names[kind][i], rng)]
+    name = self.names[kind][i]
+    lines = [self.layout[0].format(_cap(name)), self.sentence(i, rels[0], name, rng)]
     for section in (1, 2):
       body = [r for r in rels if r[0] == section]
       _shuffle(rng, body)
       lines.append(self.layout[1].format(self.headings[kind][section - 1]))
-      lines.append(" ".join(self.sentence(kind, i, r, self.subject(kind, i, rng), rng) for r in body))
+      lines.append(" ".join(self.sentence(i, r, self.subject(kind, i, rng), rng) for r in body))
     # Linked entities, following links from the main entity onward: a short walk through the world.
     for _ in range(_RELATED[0] + int(rng.random() * (_RELATED[1] - _RELATED[0] + 1))):
       links = self.refs[kind]
@@ -312,8 +311,8 @@ class _View:
       _shuffle(rng, body)
       body = body[:1 + int(rng.random() * 3)]
       lines.append(self.layout[2].format(_cap(self.names[kind][i])))
-      lines.append(" ".join([self.sentence(kind, i, rels[0], self.names[kind][i], rng)]
-                            + [self.sentence(kind, i, r, self.subject(kind, i, rng), rng) for r in body]))
+      lines.append(" ".join([self.sentence(i, rels[0], self.names[kind][i], rng)]
+                            + [self.sentence(i, r, self.subject(kind, i, rng), rng) for r in body]))
     return "\n".join(lines)
 
 
@@ -421,17 +420,18 @@ def _distance_table(knobs=KNOBS_DEFAULT, n=4, n_bytes=2_000_000):
 
 
 def _speed(knob, n_bytes=20_000_000, repeats=3):
-  """Median MB/s of generating n_bytes of documents (UTF-8 encoded), the knob's view already built."""
+  """Median MB/s (wall clock, CPU time) of generating n_bytes of UTF-8 documents, the knob's view built."""
   _view(float(knob))
-  rates = []
+  wall, cpu = [], []
   for r in range(repeats):
-    start, size = time.perf_counter(), 0
+    start, start_cpu, size = time.perf_counter(), time.process_time(), 0
     for doc in documents(knob, r):
       size += len(doc.encode("utf-8"))
       if size >= n_bytes:
         break
-    rates.append(size / (time.perf_counter() - start) / 1e6)
-  return sorted(rates)[repeats // 2]
+    wall.append(size / (time.perf_counter() - start) / 1e6)
+    cpu.append(size / (time.process_time() - start_cpu) / 1e6)
+  return sorted(wall)[repeats // 2], sorted(cpu)[repeats // 2]
 
 
 def _main():
@@ -440,15 +440,16 @@ def _main():
   print(f"world built in {time.perf_counter() - start:.2f} s")
   for n in (3, 4):
     print(f"\nbyte {n}-gram, add-one, 2 MB per model, bits per byte\n")
-    print("| knob | H(knob text | knob-0 model) | H(knob text | own model) | distance | shared sentences |")
+    print("| knob | cross-entropy, knob-0 model | entropy, own model | distance | shared sentences |")
     print("|---|---|---|---|---|")
     for t, cross, own, dist, shared in _distance_table(n=n):
       print(f"| {t:.2f} | {cross:.3f} | {own:.3f} | {dist:.3f} | {shared:.3f} |")
-  print("\n| knob | mean doc bytes | MB/s (median of 3 x 20 MB, one core) |\n|---|---|---|")
+  print("\n| knob | mean doc bytes | MB/s wall clock | MB/s CPU time |\n|---|---|---|---|")
   for t in KNOBS_DEFAULT:
     docs = list(documents(t, 9, 5000))
     mean = sum(len(d.encode("utf-8")) for d in docs) / len(docs)
-    print(f"| {t:.2f} | {mean:.0f} | {_speed(t):.1f} |")
+    wall, cpu = _speed(t)
+    print(f"| {t:.2f} | {mean:.0f} | {wall:.1f} | {cpu:.1f} |")
 
 
 if __name__ == "__main__":
