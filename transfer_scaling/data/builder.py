@@ -81,40 +81,43 @@ def _documents(corpus, report):
     return
   for source in corpus.sources:
     try:
-      roots = source.fetch()
+      yield from _source_documents(corpus, source, seen, report)
     except fetch.SourceMissing as e:
       print(f"warning: source {source.name} skipped: {e}", file=sys.stderr)
       report["missing"].append({"source": source.name, "package": e.package, "command": e.command})
+
+
+def _source_documents(corpus, source, seen, report):
+  roots = source.fetch()
+  used = {"source": source.name, "packages": list(source.packages), "licence": source.licence,
+          "docs": 0, "bytes": 0, "duplicates": 0, "filtered": 0, "undecodable_bytes": 0}
+  bar = tqdm(total=source.cap_bytes, desc=f"{corpus.name}: {source.name}", unit="B", unit_scale=True,
+             disable=None, file=sys.stderr)
+  for doc in source.extract(roots):
+    body = doc.body
+    if isinstance(body, bytes):
+      body, bad = text.decode(body)
+      used["undecodable_bytes"] += bad
+    body = text.clean(body)
+    if len(body) < corpus.min_chars:
       continue
-    used = {"source": source.name, "packages": list(source.packages), "licence": source.licence,
-            "docs": 0, "bytes": 0, "duplicates": 0, "filtered": 0, "undecodable_bytes": 0}
-    report["sources"].append(used)
-    bar = tqdm(total=source.cap_bytes, desc=f"{corpus.name}: {source.name}", unit="B", unit_scale=True,
-               disable=None, file=sys.stderr)
-    for doc in source.extract(roots):
-      body = doc.body
-      if isinstance(body, bytes):
-        body, bad = text.decode(body)
-        used["undecodable_bytes"] += bad
-      body = text.clean(body)
-      if len(body) < corpus.min_chars:
-        continue
-      if corpus.lang and not text.is_language(body, corpus.lang):
-        used["filtered"] += 1
-        continue
-      h = _sha(body)
-      if h in seen:
-        used["duplicates"] += 1
-        continue
-      seen.add(h)
-      n = len(body.encode("utf-8"))
-      used["docs"] += 1
-      used["bytes"] += n
-      bar.update(min(n, source.cap_bytes - bar.n))
-      yield source.name, doc.id, body, doc.group or h
-      if used["bytes"] >= source.cap_bytes:
-        break
-    bar.close()
+    if corpus.lang and not text.is_language(body, corpus.lang):
+      used["filtered"] += 1  # e.g. a page left untranslated
+      continue
+    h = _sha(body)
+    if h in seen:
+      used["duplicates"] += 1
+      continue
+    seen.add(h)
+    n = len(body.encode("utf-8"))
+    used["docs"] += 1
+    used["bytes"] += n
+    bar.update(min(n, source.cap_bytes - bar.n))
+    yield source.name, doc.id, body, doc.group or h
+    if used["bytes"] >= source.cap_bytes:
+      break
+  bar.close()
+  report["sources"].append(used)
 
 
 def _synthetic_documents(corpus, seen, report):

@@ -49,7 +49,12 @@ def _list(args) -> int:
 def _prepare(args) -> int:
   status = 0
   for name in args.names:
-    meta = builder.prepare(name, force=args.force)
+    try:
+      meta = builder.prepare(name, force=args.force)
+    except UsageError as e:  # report it and go on with the other corpora
+      print(f"error: {e}", file=sys.stderr)
+      status = 2
+      continue
     s = meta["splits"]
     print(f"{name}: train {s['train']['documents']:,} docs {s['train']['bytes'] / 1e6:.1f} MB, "
           f"test {s['test']['documents']:,} docs {s['test']['bytes'] / 1e6:.1f} MB -> {paths.corpus_dir(name)}")

