@@ -68,7 +68,7 @@ def lilypond(lang: str) -> Source:
   return Source(package, (f"apt:{package}",), "GFDL-1.3", extract)
 
 
-def ddtp(lang: str) -> Source:
+def ddtp(lang: str, cap_bytes: int = 20_000_000) -> Source:
   """Debian package descriptions (DDTP translations), one per package, aligned by Description-md5."""
   code = {"zh": "zh_CN"}.get(lang, lang)
   def extract(_roots):
@@ -87,7 +87,7 @@ def ddtp(lang: str) -> Source:
           lines = desc.group(1).split("\n")
           body = "\n".join([lines[0]] + ["" if l.strip() == "." else l[1:] for l in lines[1:]])
           yield Doc(f"ddtp/{lang}/{md5.group(1)}", body, "ddtp:" + md5.group(1))
-  return Source(f"ddtp-{lang}", (), "descriptions under their packages' licences (DDTP)", extract)
+  return Source(f"ddtp-{lang}", (), "descriptions under their packages' licences (DDTP)", extract, cap_bytes)
 
 
 def fortunes(lang: str) -> Source:
