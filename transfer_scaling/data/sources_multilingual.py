@@ -55,6 +55,9 @@ def manpages(lang: str) -> Source:
   return Source(f"manpages-{lang}", (f"apt:manpages-{lang}",), "GPL and other free licences per page", extract)
 
 
+_LILYPOND_NAV = re.compile(r"(?m)^ *\[.*\]\[.*\] *$")  # "[ << Previous ][Top][Contents][ Next >> ]"
+
+
 def lilypond(lang: str) -> Source:
   """LilyPond manuals (single-page HTML), one document per section; sections in the same order per language."""
   package = "lilypond-doc-html" + (f"-{lang}" if lang != "en" else "")
@@ -64,6 +67,7 @@ def lilypond(lang: str) -> Source:
       manual = os.path.basename(f).split("-big-page")[0]
       sections = text.html_to_text(read(f), split_at="//h2|//h3")
       for i, body in enumerate(sections):
+        body = _LILYPOND_NAV.sub("", body)
         yield Doc(f"lilypond/{lang}/{manual}/{i}", body, f"lilypond:{manual}:{i}")
   return Source(package, (f"apt:{package}",), "GFDL-1.3", extract)
 
