@@ -48,9 +48,9 @@ def validate(config, corpus_bytes: dict) -> None:
     raise UsageError(f"config.d_f must satisfy 0 < min <= max and num >= 1 (got min={config.d_f.min}, "
                      f"max={config.d_f.max}, num={config.d_f.num})")
   pt = config.pretrain
-  if not 0 < pt.first_kept_step <= pt.steps:
-    raise UsageError(f"config.pretrain.first_kept_step={pt.first_kept_step} must lie in (0, pretrain.steps="
-                     f"{pt.steps}]; lower it or raise pretrain.steps")
+  if not 0 < pt.first_kept_step <= pt.steps or pt.steps % pt.first_kept_step:
+    raise UsageError(f"config.pretrain.first_kept_step={pt.first_kept_step} must divide pretrain.steps="
+                     f"{pt.steps} (checkpoints are taken every first_kept_step steps); change either")
   for name in (config.source,) + spec.targets(config):
     if name not in corpus_bytes:
       raise UsageError(f"corpus {name!r} is unknown; choose one of: {', '.join(sorted(corpus_bytes))}")

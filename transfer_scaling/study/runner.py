@@ -36,6 +36,7 @@ def prepare(config) -> list:
 
 def sweep(config, workdir: str, shard=(0, 1), poll_s: float = 5.0) -> dict:
   """Runs (or resumes) the groups shard `i/n` owns; returns counts of what it did."""
+  _compilation_cache()
   groups = prepare(config)
   store.write_json(os.path.join(workdir, "study.json"), {"config": config.to_dict(), "study": config.study})
   mine = plan.owned(groups, shard)
@@ -65,6 +66,14 @@ def sweep(config, workdir: str, shard=(0, 1), poll_s: float = 5.0) -> dict:
     bar.update(len(g.runs))
   bar.close()
   return counts
+
+
+def _compilation_cache() -> None:
+  # Restarts, other shards and later studies reuse compiled steps (a small model compiles for seconds).
+  import jax
+  if not jax.config.jax_compilation_cache_dir:
+    jax.config.update("jax_compilation_cache_dir",
+                      os.path.join(os.path.expanduser("~"), ".cache", "transfer_scaling", "jax"))
 
 
 def run_group(config, group: plan.Group, workdir: str) -> list:
@@ -119,7 +128,7 @@ def _ensemble_spec(config, group: plan.Group):
             tensorboard=False, ckpt_every=int(config.ckpt_every))
   if r0.stage == "pretrain":
     # No early stopping on the source; every kept step p must be a checkpoint, and all are kept.
-    unit = math.gcd(*r0.keep_steps)
+    unit = math.gcd(*r0.keep_steps)  # = pretrain.first_kept_step
     kw.update(patience=group.max_steps, ckpt_every=unit, keep_checkpoints=group.max_steps // unit + 1)
   else:
     kw.update(patience=r0.patience)

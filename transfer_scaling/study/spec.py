@@ -95,10 +95,15 @@ def pretrain_runs(config) -> list:
 
 
 def pretrain_keep_steps(config) -> list:
-  """Log-spaced pre-training steps p whose parameters are kept, always ending with the last step."""
+  """Log-spaced pre-training steps p whose parameters are kept, always ending with the last step.
+
+  They are rounded to multiples of first_kept_step: the engine checkpoints every
+  first_kept_step steps and keeps them all, so steps/first_kept_step checkpoints are stored.
+  """
   pt = config.pretrain
-  steps = log_grid(pt.first_kept_step, pt.steps, pt.num_kept) if pt.num_kept > 1 else [int(pt.steps)]
-  return sorted(set(steps) | {int(pt.steps)})
+  unit = int(pt.first_kept_step)
+  steps = log_grid(unit, pt.steps, pt.num_kept) if pt.num_kept > 1 else []
+  return sorted({max(unit, unit * round(s / unit)) for s in steps} | {int(pt.steps)})
 
 
 def targets(config) -> tuple:
