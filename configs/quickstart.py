@@ -40,14 +40,16 @@ def get_config():
   c.ckpt_every = 500       # steps between checkpoints of scratch / fine-tuning ensembles (resume points)
 
   c.pretrain = ml_collections.ConfigDict(dict(
-      steps=1200, lr=3e-3, schedule="cosine", warmup=50, eval_every=100, seed=0,
-      first_kept_step=75, num_kept=4))   # checkpoints kept at log-spaced steps p for the gap law
-  stage = dict(schedule="constant", warmup=20, max_epochs=30.0, min_steps=100, max_steps=2000)
+      steps=800, lr=3e-3, schedule="cosine", warmup=50, eval_every=100, seed=0,
+      first_kept_step=50, num_kept=4))   # checkpoints kept at log-spaced steps p for the gap law
+  # min_steps = max_steps: one step budget, so each size's runs of a stage form one ensemble
+  # (tiny models cost little per member; fewer ensembles means fewer compilations).
+  stage = dict(schedule="constant", warmup=20, max_epochs=30.0, min_steps=500, max_steps=500)
   c.scratch = ml_collections.ConfigDict(dict(stage, lr=3e-3))
   c.finetune = ml_collections.ConfigDict(dict(stage, lr=1e-3))
   # Transfer-gap grid: fine-tune these sizes from every kept checkpoint p on these D_F.
   c.gap = ml_collections.ConfigDict(dict(sizes=("56k",), d_f_min=4_000, d_f_max=64_000, d_f_num=3))
 
-  c.ensemble = ml_collections.ConfigDict(dict(max_members=16))
+  c.ensemble = ml_collections.ConfigDict(dict(max_members=24))
   c.analysis = ml_collections.ConfigDict(dict(bootstrap=200, example_size="100k", example_d_f=16_000))
   return c

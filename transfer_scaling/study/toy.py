@@ -70,7 +70,7 @@ def config() -> ml_collections.ConfigDict:
   c.eval_every, c.patience, c.ckpt_every = 10, 2, 20
   c.pretrain = ml_collections.ConfigDict(dict(steps=40, lr=3e-3, schedule="cosine", warmup=5, eval_every=20,
                                               seed=0, first_kept_step=20, num_kept=2))
-  stage = dict(schedule="constant", warmup=5, max_epochs=3.0, min_steps=20, max_steps=80)
+  stage = dict(schedule="constant", warmup=5, max_epochs=3.0, min_steps=60, max_steps=60)
   c.scratch = ml_collections.ConfigDict(dict(stage, lr=3e-3))
   c.finetune = ml_collections.ConfigDict(dict(stage, lr=1e-3))
   c.gap = ml_collections.ConfigDict(dict(sizes=(), d_f_min=1000, d_f_max=8000, d_f_num=2))
