@@ -59,3 +59,12 @@ def test_allocate_budget_and_compute(tmp_path, capsys):
   assert main(["allocate", "budget", "--fit", str(tmp_path / "fit.json"), "--budget", "1",
                "--cost-p", "1", "--cost-f", "1"]) == 2
   assert "needs a barnett fit" in capsys.readouterr().err
+
+
+def test_fit_that_does_not_converge_prints_no_numbers(tmp_path, capsys):
+  _hernandez_csv(tmp_path / "t.csv")
+  rc = main(["fit", "hernandez", "--csv", str(tmp_path / "t.csv"), "--max-iter", "11", "--bootstrap", "0",
+             "--json", str(tmp_path / "out.json")])
+  captured = capsys.readouterr()
+  assert rc == 1 and not (tmp_path / "out.json").exists()
+  assert "did not converge" in captured.err and "NOT CONVERGED" in captured.err and captured.out == ""

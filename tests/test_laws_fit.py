@@ -165,3 +165,16 @@ def test_not_converged_is_reported():
   with pytest.warns(UserWarning, match="did not converge"):
     r = laws.fit("chinchilla", df, bootstrap=0, screen_iters=1, max_iter=2, keep=4)
   assert not r.converged and "NOT CONVERGED" in r.table() and "alpha" not in r.table().split("\n", 2)[-1]
+
+
+@pytest.mark.slow
+def test_bootstrap_intervals_cover_the_truth():
+  # honest uncertainty: over many draws the 95% intervals should hold the true exponents ~95% of the time
+  hits, draws = {"alpha": 0, "beta": 0}, 60
+  for seed in range(draws):
+    _, true, df = _draw("hernandez", 100 + seed, n=60)
+    r = laws.fit("hernandez", df, bootstrap=300, seed=seed)
+    for k in hits:
+      hits[k] += r.ci95[k][0] <= true[k] <= r.ci95[k][1]
+  for k, h in hits.items():
+    assert 0.85 <= h / draws <= 1.0, (k, h)

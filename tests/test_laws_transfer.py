@@ -94,7 +94,7 @@ def test_ossification_is_reported_not_dropped():
   worse = pd.DataFrame({"N": [1e6], "D_F": [1e7], "loss": [_loss(1e6, 3e6)]})  # as good as scratch with 3e6
   eff = laws.effective_data(scratch, pd.concat([finetuned.drop(columns="true_D_E"), worse], ignore_index=True))
   last = eff.iloc[-1]
-  assert last["interp_flag"] == "ok" and last["ossified"] and last["D_T"] < 0
+  assert last["interp_flag"] == "ok" and last["ossified"] and last["D_T"] < 0 and last["ossified_law"]
   assert abs(last["D_E_law"] / 3e6 - 1) < 1e-3
   tf = laws.fit_transfer(eff, max_D_F=1e8, bootstrap=0)
   assert tf.rows.iloc[-1]["excluded_because"] == "D_T <= 0 (ossified)"
