@@ -51,5 +51,6 @@ def get_config():
   c.gap = ml_collections.ConfigDict(dict(sizes=("56k",), d_f_min=4_000, d_f_max=64_000, d_f_num=3))
 
   c.ensemble = ml_collections.ConfigDict(dict(max_members=24))
-  c.analysis = ml_collections.ConfigDict(dict(bootstrap=200, example_size="100k", example_d_f=16_000))
+  c.analysis = ml_collections.ConfigDict(dict(bootstrap=200, example_size="100k", example_d_f=16_000,
+                                              cost_ratio=0.01))  # gap budget: 1 fine-tuning byte = 0.01 pre-training steps
   return c

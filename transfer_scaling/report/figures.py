@@ -197,8 +197,7 @@ def gap_contours(points, grid, allocation, params, out_dir, stem="fig8_isoloss_g
                  f" + {params['E']:.3g}", fontsize=8)
   ax = axes[1]
   if allocation is not None and len(allocation):
-    share = allocation["cost_p"] / allocation["budget"]
-    ax.plot(allocation["budget"], share, "r-")
+    ax.plot(allocation["budget"], allocation["share_p"], "r-")
     ax.set_xscale("log")
     ax.set_ylim(0, 1)
   ax.set_xlabel("budget B = C_p p + C_f f")

@@ -75,25 +75,16 @@ def _gap(tables, cfg, notes):
   if not fit.converged:
     notes.append("transfer-gap law: the fit did not converge; no contours drawn")
     return None
-  p = np.geomspace(pts["p"].min() / 2, pts["p"].max() * 4, 60)
-  f = np.geomspace(pts["f"].min() / 2, pts["f"].max() * 4, 60)
-  P, Fm = np.meshgrid(p, f)
-  L = fit.predict(pd.DataFrame({"p": P.ravel(), "f": Fm.ravel()})).reshape(P.shape)
-  alloc = allocation(fit, float(cfg["analysis"].get("cost_ratio", 1.0)), p, f)
-  return dict(fit=fit, points=pts, grid=dict(p=P, f=Fm, loss=L), allocation=alloc, size=sizes[0])
-
-
-def allocation(fit, cost_ratio: float, p_range, f_range) -> pd.DataFrame:
-  """For budgets B = p + cost_ratio * f (in pre-training steps): the (p, f) that minimises the fitted L."""
-  budgets = np.geomspace(p_range.min() + cost_ratio * f_range.min(), p_range.max() + cost_ratio * f_range.max(), 25)
-  rows = []
-  for b in budgets:
-    share = np.linspace(0.005, 0.995, 397)
-    p, f = share * b, (1 - share) * b / cost_ratio
-    loss = fit.predict(pd.DataFrame({"p": p, "f": f}))
-    i = int(np.nanargmin(loss))
-    rows.append(dict(budget=b, p=p[i], f=f[i], cost_p=p[i], loss=loss[i]))
-  return pd.DataFrame(rows)
+  p_range = (pts["p"].min() / 2, pts["p"].max() * 4)
+  f_range = (pts["f"].min() / 2, pts["f"].max() * 4)
+  n = 80
+  g = laws.isoloss_grid(fit, p_range, f_range, n=n)
+  grid = {k: g[k].to_numpy().reshape(n, n) for k in ("p", "f", "loss")}
+  # Budgets in pre-training steps: B = p + c f, c = cost of one fine-tuning byte in steps.
+  c = float(cfg["analysis"].get("cost_ratio", 1.0))
+  budgets = np.geomspace(p_range[0] + c * f_range[0], p_range[1] + c * f_range[1], 25)
+  alloc = pd.DataFrame([vars(laws.allocate_budget(fit, b, cost_p=1.0, cost_f=c)) for b in budgets])
+  return dict(fit=fit, points=pts, grid=grid, allocation=alloc, size=sizes[0])
 
 
 def analyze(workdir: str) -> dict:
