@@ -122,6 +122,8 @@ def analyze(workdir: str) -> dict:
     sec["example"] = _example(cfg, tf, eff)
     md += _target_section(target, tables, eff, tf, sec, cfg)
     out["targets"][target] = sec
+  if len(targets) > 1:
+    md += _across_targets(out["targets"])
   md += _throughput(workdir)
   fileio.write_text_atomic(os.path.join(workdir, "report.md"), "\n".join(md) + "\n")
   fileio.write_text_atomic(os.path.join(workdir, "results.csv"), df.to_csv(index=False))
@@ -148,7 +150,8 @@ def _setup(cfg, df) -> str:
 def _leave_outs(failed) -> list:
   if failed.empty:
     return ["All runs finished; none were left out.", ""]
-  lines = ["## Left out", "", f"{len(failed)} runs failed and are left out of every figure and fit:", "",
+  lines = ["## Left out", "", f"{len(failed)} run{'s' if len(failed) > 1 else ''} failed and {'are' if len(failed) > 1 else 'is'} left out "
+           "of every figure and fit:", "",
            "| stage | target | N | D_F | init | seed | reason |", "|---|---|---|---|---|---|---|"]
   for _, r in failed.iterrows():
     lines.append(f"| {r['stage']} | {r['target']} | {r['N']} | {r['D_F']} | {r['init']} | {r['seed']} | "
@@ -214,10 +217,12 @@ def _target_section(target, tables, eff, tf, sec, cfg) -> list:
          "the from-scratch loss curve to the data D_E a from-scratch model would need for the same loss "
          "(interpolated in log-log space between measured runs, never extrapolated). The arrow's length is the "
          "effective data transferred, D_T = D_E - D_F.", ""]
-  flags = eff["interp_flag"].value_counts().to_dict()
-  md += [f"D_E is known for {n_ok} of {len(eff)} fine-tuned points; the others lie outside the from-scratch curve "
-         f"({', '.join(f'{k}: {v}' for k, v in flags.items() if k != 'ok') or 'none'}): 'above_range' means the "
-         "fine-tuned model beats every from-scratch run of its size, so D_E exceeds the largest D measured.", ""]
+  flags = {k: v for k, v in eff["interp_flag"].value_counts().to_dict().items() if k != "ok"}
+  md += [f"D_E is known for {n_ok} of {len(eff)} fine-tuned points."
+         + (" The others lie outside the measured from-scratch curve ("
+            + ", ".join(f"{k}: {v}" for k, v in flags.items()) + "); 'above_range' means the fine-tuned model "
+            "beats every from-scratch run of its size, so D_E exceeds the largest D measured, and 'below_range' that "
+            "it is worse than the smallest." if flags else ""), ""]
   md += [_img(figs[3]), ""]
   if tf is not None and tf.fit.converged:
     f = tf.fit
@@ -277,6 +282,18 @@ def _target_section(target, tables, eff, tf, sec, cfg) -> list:
   if sec["notes"]:
     md += ["Notes:", ""] + [f"- {n}" for n in sec["notes"]] + [""]
   return md
+
+
+def _across_targets(secs) -> list:
+  """One row per target: the transfer law and the transfer gap side by side."""
+  md = ["## Across targets", "", "Pre-training is the same for every target; what differs is how much of it "
+        "carries over. A larger G means pre-training alone caps out sooner on that target.", "",
+        "| target | k | alpha | beta | G (transfer gap) |", "|---|---|---|---|---|"]
+  for target, sec in secs.items():
+    tf, gap = sec.get("transfer"), sec.get("gap")
+    law = [_ci(tf.fit, k) for k in ("k", "alpha", "beta")] if tf is not None and tf.fit.converged else ["-"] * 3
+    md.append(f"| {target} | " + " | ".join(law) + f" | {_ci(gap['fit'], 'G') if gap else '-'} |")
+  return md + [""]
 
 
 def _throughput(workdir: str) -> list:
