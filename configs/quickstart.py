@@ -41,7 +41,7 @@ def get_config():
 
   c.pretrain = ml_collections.ConfigDict(dict(
       steps=800, lr=3e-3, schedule="cosine", warmup=50, eval_every=100, seed=0,
-      first_kept_step=50, num_kept=4))   # checkpoints kept at log-spaced steps p for the gap law
+      first_kept_step=100, num_kept=4))   # checkpoints kept at log-spaced steps p for the gap law
   # min_steps = max_steps: one step budget, so each size's runs of a stage form one ensemble
   # (tiny models cost little per member; fewer ensembles means fewer compilations).
   stage = dict(schedule="constant", warmup=20, max_epochs=30.0, min_steps=400, max_steps=400)
