@@ -245,7 +245,9 @@ def example_transfer_runs(k: float = 1.9e4, alpha: float = 0.18, beta: float = 0
   rng = np.random.default_rng(seed)
   kaplan = lambda N, D: ((6.4e13 / N) ** (0.076 / 0.103) + 1.8e13 / D) ** 0.103
   sizes = np.array([1e6, 3e6, 1e7, 3e7, 1e8])
-  N, D = (a.ravel() for a in np.meshgrid(sizes, np.geomspace(1e5, 1e11, 13)))
+  # 26 data sizes per model: a dense from-scratch curve to read D_E from, and 130 rows, which the
+  # fitter pads to 256 like the Chinchilla data, so both reuse one compiled fit.
+  N, D = (a.ravel() for a in np.meshgrid(sizes, np.geomspace(1e5, 1e11, 26)))
   scratch = pd.DataFrame({"N": N, "D": D, "loss": kaplan(N, D) * np.exp(noise * rng.standard_normal(N.size))})
   N, DF = (a.ravel() for a in np.meshgrid(sizes, np.geomspace(1e5, 1e8, 7)))
   loss = kaplan(N, DF + k * DF ** alpha * N ** beta) * np.exp(noise * rng.standard_normal(N.size))
