@@ -83,3 +83,8 @@ def test_eval_batches_are_fixed_and_cover_the_budget_without_padding():
 def test_mismatched_seeds_are_rejected():
   with pytest.raises(UsageError, match="one seed per member"):
     PackedBatches([np.zeros(10, np.uint8)] * 2, np.zeros(10, np.uint8), 2, 4, [0])
+
+
+def test_bits_per_byte():
+  from transfer_scaling.data.pipeline import bits_per_byte
+  assert abs(bits_per_byte(np.log(2) * 3) - 3) < 1e-12

@@ -62,7 +62,7 @@ def distances():
 
 def test_knob_zero_with_two_seeds_is_the_same_distribution(distances):
   knob, cross, own, dist, shared = distances[0]
-  assert knob == 0.0
+  assert knob == (0.0, 0.0, 0.0)
   assert abs(dist) < 0.02  # bits per byte; the next knob is more than 1 bit away
   assert distances[1][3] > 50 * max(abs(dist), 1e-3)
 

@@ -5,6 +5,7 @@ repeats; the training step is a plain jitted forward+backward+Adam of model.Tran
 the work the engine does per batch, so bytes/s of the loader can be set against it.
 """
 import argparse
+import dataclasses
 import os
 import shutil
 import statistics
@@ -26,32 +27,40 @@ def _median_s(fn, repeats=5, warmup=1):
   return statistics.median(times)
 
 
-def _train_tokens_per_s(size: str, batch: int, seq_len: int) -> float:
-  import jax
-  import optax
-  from transfer_scaling import ladder, model
-  cfg = ladder.model_config(size, seq_len=seq_len)
-  params = model.init_params(cfg, jax.random.PRNGKey(0))
-  tx = optax.adam(1e-3)
-  opt = tx.init(params)
-  net = model.Transformer(cfg)
+class _Timed:
+  """Wraps PackedBatches and adds up the time the engine spends waiting for train_batch."""
 
-  @jax.jit
-  def step(params, opt, x_BxL1):
-    def loss(p):
-      logits = net.apply({"params": p}, x_BxL1[:, :-1])
-      return optax.softmax_cross_entropy_with_integer_labels(logits, x_BxL1[:, 1:]).mean()
-    g = jax.grad(loss)(params)
-    u, opt = tx.update(g, opt, params)
-    return optax.apply_updates(params, u), opt
+  def __init__(self, batches):
+    self.batches, self.data_s = batches, 0.0
 
-  x = np.random.default_rng(0).integers(0, 256, (batch, seq_len + 1)).astype(np.int32)
-  state = [params, opt]
+  def train_batch(self, step):
+    t = time.perf_counter()
+    out = self.batches.train_batch(step)
+    self.data_s += time.perf_counter() - t
+    return out
 
-  def run():
-    state[0], state[1] = step(state[0], state[1], x)
-    jax.block_until_ready(state[0])
-  return batch * seq_len / _median_s(run, repeats=5, warmup=2)
+  def eval_batches(self):
+    return self.batches.eval_batches()
+
+
+def _engine_run(corpus: str, size: str, K: int, B: int, T: int, steps: int):
+  """(tokens/s of the engine after compilation, share of the engine's wall time spent in train_batch)."""
+  import tempfile
+  from transfer_scaling import ladder
+  from transfer_scaling.train import engine
+  spec = engine.EnsembleSpec(model=ladder.model_config(size, seq_len=T),
+                             members=tuple(engine.MemberSpec(seed=k, lr=1e-3) for k in range(K)),
+                             batch_size=B, max_steps=steps, warmup=10, eval_every=10**9, patience=10**9,
+                             eval_at_start=False, ckpt_every=0, progress=False, tensorboard=False)
+  walls = []
+  for n in (spec.steps_per_call * 2, steps):  # the difference removes compilation and start-up
+    timed = _Timed(pipeline.PackedBatches.from_corpus(corpus, [10**6] * K, B, T, list(range(K)), eval_bytes=B * T * 2))
+    with tempfile.TemporaryDirectory() as workdir:
+      t = time.perf_counter()
+      engine.train_ensemble(dataclasses.replace(spec, max_steps=n), timed, workdir)
+      walls.append((time.perf_counter() - t, timed.data_s, n))
+  (w1, d1, n1), (w2, d2, n2) = walls
+  return K * B * T * (n2 - n1) / (w2 - w1), (d2 - d1) / (w2 - w1)
 
 
 def _grain_batches_per_s(stream, batch, seq_len):
@@ -99,10 +108,13 @@ def main():
     s = _median_s(run, repeats=30)
     g = _grain_batches_per_s(sub, B, T) * B * T / 1e6 if K == 1 else float("nan")
     print(f"| {K} | {B} | {T} | {s * 1e3:.2f} | {K * B * T / s / 1e6:.1f} | {g:.1f} |")
-  print("\n| model | B | T | train step tokens/s (1 member) |\n|---|---|---|---|")
-  for size, B, T in [("13k", 32, 128), ("793k", 32, 128), ("4.7M", 32, 128)]:
-    print(f"| {size} | {B} | {T} | {_train_tokens_per_s(size, B, T):,.0f} |")
-
+  print("\n| engine run | engine tokens/s | pipeline MB/s at that shape | share of engine time in train_batch |"
+        "\n|---|---|---|---|")
+  for size, K, B, T, steps in [("13k", 4, 32, 128, 120), ("793k", 1, 32, 128, 60), ("4.7M", 1, 16, 256, 30)]:
+    tok_s, share = _engine_run(args.corpus, size, K, B, T, steps)
+    pb = pipeline.PackedBatches([sub] * K, test_U8, B, T, list(range(K)))
+    s = _median_s(lambda: pb.train_batch(7), repeats=30)
+    print(f"| {size}, K={K}, B={B}, T={T} | {tok_s:,.0f} | {K * B * T / s / 1e6:.1f} | {share:.1%} |")
 
 if __name__ == "__main__":
   main()

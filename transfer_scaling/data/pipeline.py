@@ -18,6 +18,7 @@ once); the ragged tail that does not fill a whole window or a whole batch is dro
 so there is no padding and no mask. The same bytes for every run of a target.
 """
 import functools
+import math
 
 import numpy as np
 
@@ -49,6 +50,11 @@ def subset(corpus: str, n_bytes: int, seed: int) -> np.ndarray:
   return subset_of(train_U8, offsets, n_bytes, seed)
 
 
+def bits_per_byte(nats_per_byte: float) -> float:
+  """Loss in bits per byte from nats per byte (one token = one byte)."""
+  return nats_per_byte / math.log(2)
+
+
 class PackedBatches:
   """Per-member byte streams packed into int32 [K, B, T+1] batches, addressed by step."""
 
@@ -65,6 +71,17 @@ class PackedBatches:
     self.eval_bytes, self.eval_batch_size = eval_bytes, eval_batch_size or batch_size
     self._arange = np.arange(seq_len + 1)
     self._epoch = functools.lru_cache(maxsize=4 * len(streams))(self._epoch_uncached)
+
+  @classmethod
+  def from_corpus(cls, corpus: str, d_f_bytes: list[int], batch_size: int, seq_len: int, seeds: list[int],
+                  subset_seed: int = 0, eval_bytes: int = 1_000_000, eval_batch_size: int | None = None):
+    """Member k trains on the first d_f_bytes[k] bytes of CORPUS's order SUBSET_SEED (nested across members)
+    and visits its windows in the order of seeds[k]; evaluation on CORPUS's test split."""
+    from transfer_scaling.data import store
+    train_U8, offsets = store.load_documents(corpus, "train")
+    test_U8, _ = store.load_documents(corpus, "test")
+    streams = [subset_of(train_U8, offsets, n, subset_seed) for n in d_f_bytes]
+    return cls(streams, test_U8, batch_size, seq_len, seeds, eval_bytes, eval_batch_size)
 
   @property
   def num_members(self) -> int:

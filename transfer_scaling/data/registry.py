@@ -26,7 +26,7 @@ BUILTIN = {c.name: c for c in [
     Corpus("python", "Python source: the CPython standard library of this interpreter, without its tests (~12 MB)",
            (S.STDLIB,)),
     Corpus("english", "English prose and documentation from eight sources, each capped at 10 MB (~60 MB)",
-           (S.SHAKESPEARE, E.SOTU, E.GCIDE, M.ddtp("en"), E.PYTHON_DOCS, E.LINUX_DOCS,
+           (S.SHAKESPEARE, E.SOTU, E.GCIDE, M.ddtp("en", E.CAP), E.PYTHON_DOCS, E.LINUX_DOCS,
             M.libreoffice_help("en-us"), M.debian_reference("en"), M.lilypond("en"))),
     Corpus("code", "non-Python code: Go, Rust, Java, C (Linux), Emacs Lisp, 8 MB each (~40 MB)",
            (C.GO, C.RUST, C.JAVA, C.C, C.EMACS_LISP)),

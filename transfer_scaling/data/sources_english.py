@@ -25,7 +25,7 @@ PYTHON_DOCS = Source("python-docs", ("apt:python3.11-doc",), "PSF licence", _pyt
 
 
 def _linux_docs(roots):
-  for f in files(roots[0], "Documentation/*.rst.gz"):
+  for f in files(roots[0], "*.rst.gz"):  # everything under Documentation/
     yield Doc("linux-doc/" + rel(f, roots[0]), read(f))
 
 

@@ -55,6 +55,9 @@ def manpages(lang: str) -> Source:
   return Source(f"manpages-{lang}", (f"apt:manpages-{lang}",), "GPL and other free licences per page", extract)
 
 
+_LILYPOND_NAV = re.compile(r"(?m)^ *\[.*\]\[.*\] *$")  # "[ << Previous ][Top][Contents][ Next >> ]"
+
+
 def lilypond(lang: str) -> Source:
   """LilyPond manuals (single-page HTML), one document per section; sections in the same order per language."""
   package = "lilypond-doc-html" + (f"-{lang}" if lang != "en" else "")
@@ -64,11 +67,12 @@ def lilypond(lang: str) -> Source:
       manual = os.path.basename(f).split("-big-page")[0]
       sections = text.html_to_text(read(f), split_at="//h2|//h3")
       for i, body in enumerate(sections):
+        body = _LILYPOND_NAV.sub("", body)
         yield Doc(f"lilypond/{lang}/{manual}/{i}", body, f"lilypond:{manual}:{i}")
   return Source(package, (f"apt:{package}",), "GFDL-1.3", extract)
 
 
-def ddtp(lang: str) -> Source:
+def ddtp(lang: str, cap_bytes: int = 20_000_000) -> Source:
   """Debian package descriptions (DDTP translations), one per package, aligned by Description-md5."""
   code = {"zh": "zh_CN"}.get(lang, lang)
   def extract(_roots):
@@ -87,7 +91,7 @@ def ddtp(lang: str) -> Source:
           lines = desc.group(1).split("\n")
           body = "\n".join([lines[0]] + ["" if l.strip() == "." else l[1:] for l in lines[1:]])
           yield Doc(f"ddtp/{lang}/{md5.group(1)}", body, "ddtp:" + md5.group(1))
-  return Source(f"ddtp-{lang}", (), "descriptions under their packages' licences (DDTP)", extract)
+  return Source(f"ddtp-{lang}", (), "descriptions under their packages' licences (DDTP)", extract, cap_bytes)
 
 
 def fortunes(lang: str) -> Source:

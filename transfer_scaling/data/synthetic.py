@@ -235,9 +235,9 @@ def _world() -> _World:
 class _View:
   """The world rendered at one knob: every name, fact value and template already a string."""
 
-  def __init__(self, world, t):
+  def __init__(self, world, t_words, t_grammar, t_facts):
     w = world
-    form = [v if u < t else s for s, v, u in zip(w.src, w.var, w.u)]
+    form = [v if u < t_words else s for s, v, u in zip(w.src, w.var, w.u)]
     join = {"person": lambda p: " ".join(_cap(form[i]) for i in p),
             "place": lambda p: _cap("".join(form[i] for i in p)),
             "org": lambda p: " ".join([form[p[0]]] + [_cap(form[i]) for i in p[1:]]),
@@ -250,7 +250,7 @@ class _View:
     self.refs, self.rels, self.headings = {}, {}, {}
     n_tpl = 0
     for kind, spec in _KINDS.items():
-      raw = {col: [b if u < t else a for a, b, u in zip(*w.facts[kind, col])] for col in spec["cols"]}
+      raw = {col: [b if u < t_facts else a for a, b, u in zip(*w.facts[kind, col])] for col in spec["cols"]}
       text = {}
       for col, typ in spec["cols"].items():
         if typ[0] == "ref":
@@ -264,12 +264,12 @@ class _View:
         text["died_y"] = [str(b + s) for b, s in zip(raw["born_y"], raw["span"])]
       rels = []
       for section, cols, paraphrases in spec["rels"]:
-        tpls = tuple(self._template(p, form, w, w.tpl_u[n_tpl + j] < t) for j, p in enumerate(paraphrases))
+        tpls = tuple(self._template(p, form, w, w.tpl_u[n_tpl + j] < t_grammar) for j, p in enumerate(paraphrases))
         n_tpl += len(paraphrases)
         rels.append((section, [text[c] for c in cols], tpls))
       self.rels[kind] = rels
       self.headings[kind] = [_cap(" ".join(form[w.word[x]] for x in h.split())) for h in spec["headings"]]
-    self.layout = [_LAYOUT[u < t][i] for i, u in enumerate(w.layout_u)]
+    self.layout = [_LAYOUT[u < t_grammar][i] for i, u in enumerate(w.layout_u)]
 
   @staticmethod
   def _template(text, form, w, switched):
@@ -327,8 +327,9 @@ def _shuffle(rng, xs):
 
 
 @functools.lru_cache(maxsize=8)
-def _view(knob: float) -> _View:
-  return _View(_world(), knob)
+def _view(t_words: float, t_grammar: float, t_facts: float) -> _View:
+  """The knob moves all three together; separately they show what each part contributes."""
+  return _View(_world(), t_words, t_grammar, t_facts)
 
 
 def documents(knob: float, seed: int, n_docs: int | None = None) -> Iterator[str]:
@@ -345,7 +346,7 @@ def documents(knob: float, seed: int, n_docs: int | None = None) -> Iterator[str
     raise UsageError(f"synthetic seed {seed!r} is not an integer; pass e.g. seed=0") from None
   if n_docs is not None and (isinstance(n_docs, bool) or not isinstance(n_docs, int) or n_docs < 0):
     raise UsageError(f"synthetic n_docs {n_docs!r} is not a count; pass an integer >= 0, or None for no end")
-  return _generate(_view(t), random.Random(f"synthetic/{t!r}/{seed}"), n_docs)
+  return _generate(_view(t, t, t), random.Random(f"synthetic/{t!r}/{seed}"), n_docs)
 
 
 def _generate(view, rng, n_docs):
@@ -358,10 +359,10 @@ def _generate(view, rng, n_docs):
 # Measurements for docs/synthetic.md: distance proxies (byte n-gram models with add-one
 # smoothing; shared sentences) and generation speed. No training needed.
 
-def _text(knob, seed, n_bytes):
-  """At least n_bytes of UTF-8 documents, joined by NUL as in the packed training stream."""
+def _text(parts, seed, n_bytes):
+  """At least n_bytes of UTF-8 documents at knobs (words, grammar, facts), NUL-joined as when packed."""
   out, size = [], 0
-  for doc in documents(knob, seed):
+  for doc in _generate(_view(*parts), random.Random(f"synthetic/{parts!r}/{seed}"), None):
     out.append(doc.encode("utf-8"))
     size += len(out[-1]) + 1
     if size >= n_bytes:
@@ -399,29 +400,29 @@ def _sentences(data):
   return re.split(r"(?<=[.;])\s+|\n|\0", data.decode("utf-8"))
 
 
-def _distance_table(knobs=KNOBS_DEFAULT, n=4, n_bytes=2_000_000):
-  """One row per knob: (knob, H(knob | knob-0 model), H(knob | own model), their difference, shared sentences).
+def _distance_table(settings=[(t, t, t) for t in KNOBS_DEFAULT], n=4, n_bytes=2_000_000):
+  """Per setting (words, grammar, facts): H(text | knob-0 model), H(text | own model), difference, shared sentences.
 
-  Entropies in bits per byte on held-out knob text (seed 2); the knob-0 model is fitted on seed 0,
-  the knob's own model on seed 1, both on n_bytes. Shared sentences: the share of held-out
+  Entropies in bits per byte on held-out text (seed 2); the knob-0 model is fitted on seed 0,
+  the setting's own model on seed 1, both on n_bytes. Shared sentences: the share of held-out
   sentences that also occur in the knob-0 sample (seed 0), which sees facts change as well.
   """
-  source_text = _text(0.0, 0, n_bytes)
+  source_text = _text((0.0, 0.0, 0.0), 0, n_bytes)
   source, source_sentences = _ngram_model(source_text, n), set(_sentences(source_text))
   rows = []
-  for t in knobs:
-    held_out = _text(t, 2, n_bytes)
+  for parts in settings:
+    held_out = _text(parts, 2, n_bytes)
     cross = _ngram_bits(source, held_out, n)
-    own = _ngram_bits(_ngram_model(_text(t, 1, n_bytes), n), held_out, n)
+    own = _ngram_bits(_ngram_model(_text(parts, 1, n_bytes), n), held_out, n)
     sents = _sentences(held_out)
     shared = sum(x in source_sentences for x in sents) / len(sents)
-    rows.append((t, cross, own, cross - own, shared))
+    rows.append((parts, cross, own, cross - own, shared))
   return rows
 
 
 def _speed(knob, n_bytes=20_000_000, repeats=3):
   """Median MB/s (wall clock, CPU time) of generating n_bytes of UTF-8 documents, the knob's view built."""
-  _view(float(knob))
+  _view(knob, knob, knob)
   wall, cpu = [], []
   for r in range(repeats):
     start, start_cpu, size = time.perf_counter(), time.process_time(), 0
@@ -438,12 +439,17 @@ def _main():
   start = time.perf_counter()
   _world()
   print(f"world built in {time.perf_counter() - start:.2f} s")
-  for n in (3, 4):
+  knobs = [(t, t, t) for t in KNOBS_DEFAULT]
+  one_part = [(t, 0.0, 0.0) for t in (0.5, 1.0)] + [(0.0, t, 0.0) for t in (0.5, 1.0)]
+  one_part += [(0.0, 0.0, t) for t in (0.5, 1.0)]
+  for n, settings in ((3, knobs), (4, knobs + one_part)):
     print(f"\nbyte {n}-gram, add-one, 2 MB per model, bits per byte\n")
-    print("| knob | cross-entropy, knob-0 model | entropy, own model | distance | shared sentences |")
+    print("| knob (words, grammar, facts) | cross-entropy, knob-0 model | entropy, own model | distance "
+          "| shared sentences |")
     print("|---|---|---|---|---|")
-    for t, cross, own, dist, shared in _distance_table(n=n):
-      print(f"| {t:.2f} | {cross:.3f} | {own:.3f} | {dist:.3f} | {shared:.3f} |")
+    for knobs, cross, own, dist, shared in _distance_table(settings, n=n):
+      label = f"{knobs[0]:.2f}" if len(set(knobs)) == 1 else "(" + ", ".join(f"{t:g}" for t in knobs) + ")"
+      print(f"| {label} | {cross:.3f} | {own:.3f} | {dist:.3f} | {shared:.3f} |")
   print("\n| knob | mean doc bytes | MB/s wall clock | MB/s CPU time |\n|---|---|---|---|")
   for t in KNOBS_DEFAULT:
     docs = list(documents(t, 9, 5000))

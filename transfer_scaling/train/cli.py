@@ -46,18 +46,37 @@ def batches_from_config(config, spec):
                              subset_bytes=subset, n_eval_batches=d.n_eval_batches, data_seed=d.seed)
 
 
+def _initialize_distributed(args) -> None:
+  import jax
+  if not 0 <= args.process_id < args.num_processes:
+    raise UsageError(f"--process-id={args.process_id} must lie in [0, --num-processes={args.num_processes})")
+  # CPU processes need a collectives backend to talk to each other (GPUs use NCCL).
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  jax.distributed.initialize(coordinator_address=args.coordinator, num_processes=args.num_processes,
+                             process_id=args.process_id)
+
+
 def main(argv) -> int:
   overrides, rest = split_config_args(argv)
   parser = argparse.ArgumentParser(prog="transfer-scaling train", description=__doc__)
   parser.add_argument("--config", default="train", help="config file (default: configs/train.py)")
   parser.add_argument("--workdir", required=True, help="run directory: checkpoints, metrics, best params")
   parser.add_argument("--resume", action="store_true", help="insist on resuming the run in --workdir")
+  group = parser.add_argument_group("multi-process (one process per host; all share --workdir)")
+  group.add_argument("--coordinator", help="host:port of process 0, for jax.distributed.initialize")
+  group.add_argument("--num-processes", type=int, default=1)
+  group.add_argument("--process-id", type=int, default=0)
   args = parser.parse_args(rest)
   config = load_config(args.config, overrides)
+  if args.coordinator:
+    _initialize_distributed(args)
   spec = spec_from_config(config)
   batches = batches_from_config(config, spec)
   from transfer_scaling.train import engine
   results = engine.train_ensemble(spec, batches, args.workdir, resume="require" if args.resume else "auto")
+  import jax
+  if jax.process_index():
+    return 0
   for r in results:
     print(f"{r.name}: best_loss={r.best_loss:.4f} nats/byte at step {r.best_step}, "
           f"{r.steps} steps, {r.tokens:.3g} tokens, status={r.status}")

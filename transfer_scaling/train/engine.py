@@ -297,6 +297,7 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
       mean_loss = float(np.mean(m["loss"][-1][act])) if act.any() else float("nan")
       bar.set_postfix(loss=f"{mean_loss:.3f}", tok_s=f"{K * tokens_per_step * (step - first) / (time.time() - t_chunk):.3g}")
       bar.update(step - first)
+      metrics.flush()
       if stop:
         host = None
     if last_saved != step:
