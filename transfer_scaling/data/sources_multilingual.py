@@ -27,6 +27,18 @@ def libreoffice_help(lang: str) -> Source:
   return Source(f"libreoffice-help-{lang}", (f"apt:libreoffice-help-{lang}",), "MPL-2.0", extract)
 
 
+def gimp_help(lang: str) -> Source:
+  """GIMP 2.10 user manual: the same ~680 pages in every language."""
+  def extract(roots):
+    [base] = glob.glob(os.path.join(roots[0], "usr/share/gimp/2.0/help/*"))
+    for f in files(base, "*.html"):
+      page = rel(f, base)
+      nav = "//div[@class='navheader']|//div[@class='navfooter']"
+      for body in text.html_to_text(read(f), drop=nav):
+        yield Doc(f"gimp/{lang}/{page}", body, "gimp:" + page)
+  return Source(f"gimp-help-{lang}", (f"apt:gimp-help-{lang}",), "GFDL-1.2", extract)
+
+
 def debian_reference(lang: str) -> Source:
   """Debian Reference manual, one document per numbered section."""
   def extract(roots):
