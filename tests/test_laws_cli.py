@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from transfer_scaling.cli import main
 
@@ -63,8 +64,9 @@ def test_allocate_budget_and_compute(tmp_path, capsys):
 
 def test_fit_that_does_not_converge_prints_no_numbers(tmp_path, capsys):
   _hernandez_csv(tmp_path / "t.csv")
-  rc = main(["fit", "hernandez", "--csv", str(tmp_path / "t.csv"), "--max-iter", "11", "--bootstrap", "0",
-             "--json", str(tmp_path / "out.json")])
+  with pytest.warns(UserWarning, match="did not converge"):
+    rc = main(["fit", "hernandez", "--csv", str(tmp_path / "t.csv"), "--max-iter", "11", "--bootstrap", "0",
+               "--json", str(tmp_path / "out.json")])
   captured = capsys.readouterr()
   assert rc == 1 and not (tmp_path / "out.json").exists()
   assert "did not converge" in captured.err and "NOT CONVERGED" in captured.err and captured.out == ""

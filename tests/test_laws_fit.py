@@ -59,7 +59,9 @@ TRUTH = {
 COEFFICIENTS = {"A", "B", "k", "N_c", "D_c", "G"}
 
 
-def _draw(name, seed, n=80):
+def _draw(name, seed, n=None):
+  # sizes chosen so that fits share compiled programs (points are padded to a power of two)
+  n = n or (200 if name == "chinchilla" else 80)
   true, ranges, sigma = TRUTH[name]
   law = laws.get_law(name)
   rng = np.random.default_rng(seed)
@@ -84,13 +86,13 @@ def _check_recovery(name, seeds):
 
 @pytest.mark.parametrize("name", sorted(TRUTH))
 def test_recovers_known_parameters(name):
-  _check_recovery(name, seeds=range(3))
+  _check_recovery(name, seeds=range(2))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TRUTH))
 def test_recovers_known_parameters_many_draws(name):
-  _check_recovery(name, seeds=range(3, 33))
+  _check_recovery(name, seeds=range(2, 32))
 
 
 def test_hernandez_unified_recovers_its_loss_surface():
@@ -114,8 +116,8 @@ def test_bootstrap_is_reproducible_and_seeded():
 
 
 def test_leave_one_out_and_holdout():
-  _, _, df = _draw("hernandez", 0, n=40)
-  r = laws.fit("hernandez", df.iloc[:30], bootstrap=0, loo=True, holdout=df.iloc[30:])
+  _, _, df = _draw("hernandez", 0, n=50)
+  r = laws.fit("hernandez", df.iloc[:40], bootstrap=0, loo=True, holdout=df.iloc[40:])
   assert r.rmse_log < r.loo_rmse_log < 5 * r.rmse_log
   assert 0 < r.holdout_rmse_log < 0.5
 
@@ -136,7 +138,7 @@ def test_register_a_custom_law():
 
 def test_float64_stays_local():
   import jax.numpy as jnp
-  _, _, df = _draw("hernandez", 0, n=20)
+  _, _, df = _draw("hernandez", 0, n=40)
   laws.fit("hernandez", df, bootstrap=0)
   assert jnp.ones(2).dtype == jnp.float32
 
@@ -161,9 +163,9 @@ def test_unknown_law():
 
 
 def test_not_converged_is_reported():
-  df = laws.chinchilla_data()
+  _, _, df = _draw("hernandez", 0, n=40)
   with pytest.warns(UserWarning, match="did not converge"):
-    r = laws.fit("chinchilla", df, bootstrap=0, screen_iters=1, max_iter=2, keep=4)
+    r = laws.fit("hernandez", df, bootstrap=0, screen_iters=1, max_iter=2)
   assert not r.converged and "NOT CONVERGED" in r.table() and "alpha" not in r.table().split("\n", 2)[-1]
 
 

@@ -26,7 +26,7 @@ MAX_STEP = 4.0  # largest change of any coordinate in one step (log units for po
 class State(NamedTuple):
   theta: jax.Array  # [..., P] fitted coordinates
   f: jax.Array      # [...] objective
-  lam: jax.Array    # [...] damping, relative to the largest |eigenvalue|
+  lam: jax.Array    # [...] damping, relative to the largest |eigenvalue| (or |gradient|)
   done: jax.Array   # [...] stopped (converged, or stuck: see `converged`)
   converged: jax.Array
   iters: jax.Array  # [...] iterations taken
