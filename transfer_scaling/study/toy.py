@@ -64,7 +64,7 @@ def config() -> ml_collections.ConfigDict:
   c.seq_len, c.batch_size, c.dtype = 32, 4, "float32"
   c.seeds = (0,)
   c.data_seed = 0
-  c.eval_bytes = 2048
+  c.eval_bytes = 1024
   c.d_f = ml_collections.ConfigDict(dict(min=1000, max=8000, num=3))
   c.d_f_large = (20_000,)
   c.eval_every, c.patience, c.ckpt_every = 10, 2, 20
