@@ -174,3 +174,15 @@ def test_bad_inputs_are_usage_errors_and_write_nothing(tmp_path):
   with pytest.raises(UsageError, match="init_params do not fit"):
     engine.train_ensemble(spec, batches_for(spec), str(w), init_params={"x": np.zeros((1, 3))})
   assert not w.exists()
+
+
+def test_bfloat16_compute_keeps_float32_master_weights(tmp_path):
+  import dataclasses
+  spec = make_spec(members((0, 1e-2)), max_steps=10, model=dataclasses.replace(CFG, dtype="bfloat16"))
+  (r,) = engine.train_ensemble(spec, batches_for(spec), str(tmp_path / "bf16"))
+  evals = read_log(str(tmp_path / "bf16"), "eval")
+  assert r.status == "max_steps" and r.best_loss < evals[0]["loss"][0] - 0.2
+  assert {x.dtype for x in jax.tree.leaves(engine.load_best_params(str(tmp_path / "bf16")))} == {np.dtype("float32")}
+  f32 = make_spec(members((0, 1e-2)), max_steps=10)
+  (r32,) = engine.train_ensemble(f32, batches_for(f32), str(tmp_path / "f32"))
+  assert r.best_loss == pytest.approx(r32.best_loss, rel=0.03) and r.best_loss != r32.best_loss
