@@ -14,4 +14,5 @@ from transfer_scaling.study import defaults
 
 def get_config():
   c = defaults.base(source="english", target="french", study="english_to_french")
+  c.d_f_large = (20_000_000,)  # ~21 MB of French
   return c

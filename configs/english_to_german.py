@@ -14,4 +14,5 @@ from transfer_scaling.study import defaults
 
 def get_config():
   c = defaults.base(source="english", target="german", study="english_to_german")
+  c.d_f_large = (20_000_000,)  # ~23 MB of German
   return c

@@ -14,5 +14,5 @@ from transfer_scaling.study import defaults
 
 def get_config():
   c = defaults.base(source="english", target="spanish", study="english_to_spanish")
-  c.d_f.max, c.d_f_large = 3_000_000, (15_000_000,)  # the Spanish corpus has ~20 MB
+  c.d_f.max, c.d_f_large = 3_000_000, (10_000_000,)  # the Spanish corpus has ~10 MB
   return c

@@ -31,25 +31,28 @@ def get_config():
   c.dtype = "float32"
   c.seeds = (0,)
   c.data_seed = 0          # which bytes form each D_F subset (nested: small subsets inside large ones)
-  c.eval_bytes = 32_768    # test bytes behind every test loss (the same bytes for every run of a target)
-  # Fine-tuning sizes D_F in bytes, log-spaced; d_f_large adds data-rich from-scratch runs.
-  c.d_f = ml_collections.ConfigDict(dict(min=4_000, max=256_000, num=5))
-  c.d_f_large = (2_000_000,)
-  c.eval_every = 25        # steps between test evaluations
-  c.patience = 4           # evaluations without improvement before a run stops
-  c.ckpt_every = 500       # steps between checkpoints of scratch / fine-tuning ensembles (resume points)
+  c.eval_bytes = 16_384    # test bytes behind every test loss (the same bytes for every run of a target)
+  # Fine-tuning sizes D_F in bytes, log-spaced and small enough that from-scratch runs reach their
+  # data-limited best (early stopping) within a few hundred steps; d_f_large shows the data-rich limit.
+  c.d_f = ml_collections.ConfigDict(dict(min=1_000, max=32_000, num=5))
+  c.d_f_large = (1_000_000,)
+  c.eval_every = 40        # steps between test evaluations
+  c.patience = 3           # evaluations without improvement before a run stops
+  c.ckpt_every = 400       # steps between checkpoints of scratch / fine-tuning ensembles (resume points)
 
   c.pretrain = ml_collections.ConfigDict(dict(
       steps=800, lr=3e-3, schedule="cosine", warmup=50, eval_every=100, seed=0,
-      first_kept_step=50, num_kept=4))   # checkpoints kept at log-spaced steps p for the gap law
-  # min_steps = max_steps: one step budget, so each size's runs of a stage form one ensemble
-  # (tiny models cost little per member; fewer ensembles means fewer compilations).
-  stage = dict(schedule="constant", warmup=20, max_epochs=30.0, min_steps=500, max_steps=500)
-  c.scratch = ml_collections.ConfigDict(dict(stage, lr=3e-3))
-  c.finetune = ml_collections.ConfigDict(dict(stage, lr=1e-3))
+      first_kept_step=100, num_kept=4))   # checkpoints kept at log-spaced steps p for the gap law
+  # A run may take max_epochs passes over its D_F, rounded up to eval_every * 4^j steps and clipped to
+  # [min_steps, max_steps]; runs with the same budget share an ensemble. Fine-tuned runs stop sooner.
+  c.scratch = ml_collections.ConfigDict(dict(lr=3e-3, schedule="constant", warmup=20, max_epochs=25.0,
+                                             min_steps=160, max_steps=1200))
+  c.finetune = ml_collections.ConfigDict(dict(lr=1e-3, schedule="constant", warmup=20, max_epochs=10.0,
+                                              min_steps=160, max_steps=640))
   # Transfer-gap grid: fine-tune these sizes from every kept checkpoint p on these D_F.
-  c.gap = ml_collections.ConfigDict(dict(sizes=("56k",), d_f_min=4_000, d_f_max=64_000, d_f_num=3))
+  c.gap = ml_collections.ConfigDict(dict(sizes=("56k",), d_f_min=1_000, d_f_max=32_000, d_f_num=3))
 
-  c.ensemble = ml_collections.ConfigDict(dict(max_members=24))
-  c.analysis = ml_collections.ConfigDict(dict(bootstrap=200, example_size="100k", example_d_f=16_000))
+  c.ensemble = ml_collections.ConfigDict(dict(max_members=24, budget_base=4.0))
+  c.analysis = ml_collections.ConfigDict(dict(bootstrap=200, example_size="100k", example_d_f=4_000,
+                                              cost_ratio=0.01))  # gap budget: 1 fine-tuning byte = 0.01 pre-training steps
   return c

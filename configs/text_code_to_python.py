@@ -14,4 +14,5 @@ from transfer_scaling.study import defaults
 
 def get_config():
   c = defaults.base(source="english+code", target="python", study="text_code_to_python")
+  c.d_f.max, c.d_f_large = 3_000_000, (10_000_000,)  # the python corpus has ~10.7 MB
   return c

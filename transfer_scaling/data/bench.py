@@ -7,7 +7,6 @@ the work the engine does per batch, so bytes/s of the loader can be set against 
 import argparse
 import dataclasses
 import os
-import shutil
 import statistics
 import time
 

@@ -64,7 +64,11 @@ class PackedBatches:
       raise UsageError(f"got {len(streams)} member streams but {len(seeds)} seeds; pass one seed per member")
     if not streams:
       raise UsageError("no member streams; pass one D_F-byte subset per ensemble member")
-    self.streams = [np.append(np.asarray(s, np.uint8), np.uint8(SEP)) for s in streams]  # the cycle joins end to start
+    cycles = {}  # members given the same array (e.g. a full training split) share one copy
+    for s in streams:
+      if id(s) not in cycles:
+        cycles[id(s)] = np.append(np.asarray(s, np.uint8), np.uint8(SEP))  # the cycle joins end to start
+    self.streams = [cycles[id(s)] for s in streams]
     self.sizes = [len(s) - 1 for s in self.streams]
     self.test_U8 = np.asarray(test_U8, np.uint8)
     self.batch_size, self.seq_len, self.seeds = batch_size, seq_len, list(seeds)

@@ -15,6 +15,12 @@ SCRATCH, FINETUNE = "tab:gray", "tab:blue"
 
 
 def _save(fig, out_dir: str, stem: str) -> str:
+  for ax in fig.axes:  # a panel with nothing positive to show stays linear rather than failing
+    if ax.collections:
+      continue
+    for get, scale, set_scale in (("get_xdata", ax.get_xscale, ax.set_xscale), ("get_ydata", ax.get_yscale, ax.set_yscale)):
+      if scale() == "log" and not any((np.asarray(getattr(l, get)(), float) > 0).any() for l in ax.lines):
+        set_scale("linear")
   os.makedirs(out_dir, exist_ok=True)
   for ext in ("png", "svg"):
     fig.savefig(os.path.join(out_dir, f"{stem}.{ext}"), dpi=130, bbox_inches="tight")
@@ -93,7 +99,8 @@ def transfer_power_law(eff, params, out_dir, stem="fig3_dt_vs_df"):
   ax.set_ylabel("effective data transferred D_T (bytes)")
   if params is not None:
     ax.set_title(f"D_T = {params['k']:.3g} D_F^{params['alpha']:.2f} N^{params['beta']:.2f}")
-  ax.legend(fontsize=8)
+  if ax.get_legend_handles_labels()[0]:
+    ax.legend(fontsize=8)
   ax.grid(alpha=0.3, which="both")
   return _save(fig, out_dir, stem)
 
@@ -190,8 +197,7 @@ def gap_contours(points, grid, allocation, params, out_dir, stem="fig8_isoloss_g
                  f" + {params['E']:.3g}", fontsize=8)
   ax = axes[1]
   if allocation is not None and len(allocation):
-    share = allocation["cost_p"] / allocation["budget"]
-    ax.plot(allocation["budget"], share, "r-")
+    ax.plot(allocation["budget"], allocation["share_p"], "r-")
     ax.set_xscale("log")
     ax.set_ylim(0, 1)
   ax.set_xlabel("budget B = C_p p + C_f f")

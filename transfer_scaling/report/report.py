@@ -75,25 +75,16 @@ def _gap(tables, cfg, notes):
   if not fit.converged:
     notes.append("transfer-gap law: the fit did not converge; no contours drawn")
     return None
-  p = np.geomspace(pts["p"].min() / 2, pts["p"].max() * 4, 60)
-  f = np.geomspace(pts["f"].min() / 2, pts["f"].max() * 4, 60)
-  P, Fm = np.meshgrid(p, f)
-  L = fit.predict(pd.DataFrame({"p": P.ravel(), "f": Fm.ravel()})).reshape(P.shape)
-  alloc = allocation(fit, float(cfg["analysis"].get("cost_ratio", 1.0)), p, f)
-  return dict(fit=fit, points=pts, grid=dict(p=P, f=Fm, loss=L), allocation=alloc, size=sizes[0])
-
-
-def allocation(fit, cost_ratio: float, p_range, f_range) -> pd.DataFrame:
-  """For budgets B = p + cost_ratio * f (in pre-training steps): the (p, f) that minimises the fitted L."""
-  budgets = np.geomspace(p_range.min() + cost_ratio * f_range.min(), p_range.max() + cost_ratio * f_range.max(), 25)
-  rows = []
-  for b in budgets:
-    share = np.linspace(0.005, 0.995, 397)
-    p, f = share * b, (1 - share) * b / cost_ratio
-    loss = fit.predict(pd.DataFrame({"p": p, "f": f}))
-    i = int(np.nanargmin(loss))
-    rows.append(dict(budget=b, p=p[i], f=f[i], cost_p=p[i], loss=loss[i]))
-  return pd.DataFrame(rows)
+  p_range = (pts["p"].min() / 2, pts["p"].max() * 4)
+  f_range = (pts["f"].min() / 2, pts["f"].max() * 4)
+  n = 80
+  g = laws.isoloss_grid(fit, p_range, f_range, n=n)
+  grid = {k: g[k].to_numpy().reshape(n, n) for k in ("p", "f", "loss")}
+  # Budgets in pre-training steps: B = p + c f, c = cost of one fine-tuning byte in steps.
+  c = float(cfg["analysis"].get("cost_ratio", 1.0))
+  budgets = np.geomspace(p_range[0] + c * f_range[0], p_range[1] + c * f_range[1], 25)
+  alloc = pd.DataFrame([vars(laws.allocate_budget(fit, b, cost_p=1.0, cost_f=c)) for b in budgets])
+  return dict(fit=fit, points=pts, grid=grid, allocation=alloc, size=sizes[0])
 
 
 def analyze(workdir: str) -> dict:
@@ -131,6 +122,8 @@ def analyze(workdir: str) -> dict:
     sec["example"] = _example(cfg, tf, eff)
     md += _target_section(target, tables, eff, tf, sec, cfg)
     out["targets"][target] = sec
+  if len(targets) > 1:
+    md += _across_targets(out["targets"])
   md += _throughput(workdir)
   fileio.write_text_atomic(os.path.join(workdir, "report.md"), "\n".join(md) + "\n")
   fileio.write_text_atomic(os.path.join(workdir, "results.csv"), df.to_csv(index=False))
@@ -157,7 +150,8 @@ def _setup(cfg, df) -> str:
 def _leave_outs(failed) -> list:
   if failed.empty:
     return ["All runs finished; none were left out.", ""]
-  lines = ["## Left out", "", f"{len(failed)} runs failed and are left out of every figure and fit:", "",
+  lines = ["## Left out", "", f"{len(failed)} run{'s' if len(failed) > 1 else ''} failed and {'are' if len(failed) > 1 else 'is'} left out "
+           "of every figure and fit:", "",
            "| stage | target | N | D_F | init | seed | reason |", "|---|---|---|---|---|---|---|"]
   for _, r in failed.iterrows():
     lines.append(f"| {r['stage']} | {r['target']} | {r['N']} | {r['D_F']} | {r['init']} | {r['seed']} | "
@@ -223,10 +217,12 @@ def _target_section(target, tables, eff, tf, sec, cfg) -> list:
          "the from-scratch loss curve to the data D_E a from-scratch model would need for the same loss "
          "(interpolated in log-log space between measured runs, never extrapolated). The arrow's length is the "
          "effective data transferred, D_T = D_E - D_F.", ""]
-  flags = eff["interp_flag"].value_counts().to_dict()
-  md += [f"D_E is known for {n_ok} of {len(eff)} fine-tuned points; the others lie outside the from-scratch curve "
-         f"({', '.join(f'{k}: {v}' for k, v in flags.items() if k != 'ok') or 'none'}): 'above_range' means the "
-         "fine-tuned model beats every from-scratch run of its size, so D_E exceeds the largest D measured.", ""]
+  flags = {k: v for k, v in eff["interp_flag"].value_counts().to_dict().items() if k != "ok"}
+  md += [f"D_E is known for {n_ok} of {len(eff)} fine-tuned points."
+         + (" The others lie outside the measured from-scratch curve ("
+            + ", ".join(f"{k}: {v}" for k, v in flags.items()) + "); 'above_range' means the fine-tuned model "
+            "beats every from-scratch run of its size, so D_E exceeds the largest D measured, and 'below_range' that "
+            "it is worse than the smallest." if flags else ""), ""]
   md += [_img(figs[3]), ""]
   if tf is not None and tf.fit.converged:
     f = tf.fit
@@ -286,6 +282,18 @@ def _target_section(target, tables, eff, tf, sec, cfg) -> list:
   if sec["notes"]:
     md += ["Notes:", ""] + [f"- {n}" for n in sec["notes"]] + [""]
   return md
+
+
+def _across_targets(secs) -> list:
+  """One row per target: the transfer law and the transfer gap side by side."""
+  md = ["## Across targets", "", "Pre-training is the same for every target; what differs is how much of it "
+        "carries over. A larger G means pre-training alone caps out sooner on that target.", "",
+        "| target | k | alpha | beta | G (transfer gap) |", "|---|---|---|---|---|"]
+  for target, sec in secs.items():
+    tf, gap = sec.get("transfer"), sec.get("gap")
+    law = [_ci(tf.fit, k) for k in ("k", "alpha", "beta")] if tf is not None and tf.fit.converged else ["-"] * 3
+    md.append(f"| {target} | " + " | ".join(law) + f" | {_ci(gap['fit'], 'G') if gap else '-'} |")
+  return md + [""]
 
 
 def _throughput(workdir: str) -> list:

@@ -23,7 +23,8 @@ def base(source: str, target: str, study: str) -> ml_collections.ConfigDict:
   c.scratch = ml_collections.ConfigDict(dict(stage, lr=1e-3))
   c.finetune = ml_collections.ConfigDict(dict(stage, lr=3e-4))
   c.gap = ml_collections.ConfigDict(dict(sizes=("1.8M",), d_f_min=100_000, d_f_max=3_000_000, d_f_num=4))
-  c.ensemble = ml_collections.ConfigDict(dict(max_members=8))
+  # Step budgets are rounded up to eval_every * budget_base^j: runs with budgets within that factor share an ensemble.
+  c.ensemble = ml_collections.ConfigDict(dict(max_members=8, budget_base=4.0))
   c.analysis = ml_collections.ConfigDict(dict(bootstrap=1000, example_size="4.7M", example_d_f=300_000,
                                               cost_ratio=0.01, low_data_max_d_f=0))
   return c

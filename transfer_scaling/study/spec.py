@@ -72,15 +72,16 @@ def d_f_grid(config) -> list:
   return log_grid(config.d_f.min, config.d_f.max, config.d_f.num)
 
 
-def step_budget(d_f: int, stage_cfg, batch_size: int, seq_len: int, eval_every: int) -> int:
+def step_budget(d_f: int, stage_cfg, batch_size: int, seq_len: int, eval_every: int, base: float = 4.0) -> int:
   """Steps a run on d_f bytes may take: max_epochs passes, within [min_steps, max_steps].
 
-  Early stopping ends most runs sooner. Budgets are rounded up to eval_every * 2^j
+  Early stopping ends most runs sooner. Budgets are rounded up to eval_every * base^j
   so that runs with similar needs share one budget, hence one ensemble, and a
   run's result does not depend on which other runs were trained beside it.
   """
   epochs = stage_cfg.max_epochs * d_f / (batch_size * seq_len)
-  steps = eval_every * 2 ** max(0, math.ceil(math.log2(max(epochs / eval_every, 1e-9))))
+  j = max(0, math.ceil(math.log(max(epochs / eval_every, 1e-9), base) - 1e-9))
+  steps = eval_every * int(round(base ** j))
   return int(min(max(steps, stage_cfg.min_steps), stage_cfg.max_steps))
 
 
@@ -116,7 +117,8 @@ def _target_run(config, target, stage, size, d_f, seed, init, init_run, stage_cf
   return Run(stage=stage, size=size, corpus=target, d_f=int(d_f), seed=int(seed), data_seed=int(config.data_seed),
              init=init, init_run=init_run, lr=float(stage_cfg.lr), schedule=stage_cfg.schedule,
              warmup=int(stage_cfg.warmup),
-             max_steps=step_budget(d_f, stage_cfg, config.batch_size, config.seq_len, config.eval_every),
+             max_steps=step_budget(d_f, stage_cfg, config.batch_size, config.seq_len, config.eval_every,
+                                   float(config.ensemble.get("budget_base", 4.0))),
              batch_size=int(config.batch_size), seq_len=int(config.seq_len), eval_every=int(config.eval_every),
              patience=int(config.patience), dtype=config.dtype)
 

@@ -64,7 +64,7 @@ def config() -> ml_collections.ConfigDict:
   c.seq_len, c.batch_size, c.dtype = 32, 4, "float32"
   c.seeds = (0,)
   c.data_seed = 0
-  c.eval_bytes = 2048
+  c.eval_bytes = 1024
   c.d_f = ml_collections.ConfigDict(dict(min=1000, max=8000, num=3))
   c.d_f_large = (20_000,)
   c.eval_every, c.patience, c.ckpt_every = 10, 2, 20
@@ -75,5 +75,6 @@ def config() -> ml_collections.ConfigDict:
   c.finetune = ml_collections.ConfigDict(dict(stage, lr=1e-3))
   c.gap = ml_collections.ConfigDict(dict(sizes=(), d_f_min=1000, d_f_max=8000, d_f_num=2))
   c.ensemble = ml_collections.ConfigDict(dict(max_members=8))
-  c.analysis = ml_collections.ConfigDict(dict(bootstrap=20, example_size="13k", example_d_f=2000))
+  c.analysis = ml_collections.ConfigDict(dict(bootstrap=20, example_size="13k", example_d_f=2000,
+                                              cost_ratio=1.0))
   return c
