@@ -1,0 +1,18 @@
+r"""English -> Chinese (Kim 2021). A byte-level model sidesteps the tokenizer penalty Kim noted.
+
+  transfer-scaling sweep --config configs/english_to_chinese.py --workdir runs/english_to_chinese
+  transfer-scaling analyze --workdir runs/english_to_chinese
+
+Runtime (estimated from the per-step speed of the sizes, not measured end to end):
+about 3-5 hours on one H100; not practical on 2 CPU cores (use quickstart there, or
+--config.sizes='("100k","335k","793k")' --config.seq_len=128 for a day-long CPU run).
+Several machines: add --shard i/n to split the runs.
+Expected outcome: the smallest transfer of the languages (large alpha or small k); losses in nats per byte are not comparable to nats per character (about 3 bytes per Chinese character).
+"""
+from transfer_scaling.study import defaults
+
+
+def get_config():
+  c = defaults.base(source="english", target="chinese", study="english_to_chinese")
+  c.d_f.max, c.d_f_large = 3_000_000, (12_000_000,)  # ~15 MB of Chinese
+  return c

@@ -1,0 +1,18 @@
+r"""English -> German (Kim 2021), byte-level on software documentation.
+
+  transfer-scaling sweep --config configs/english_to_german.py --workdir runs/english_to_german
+  transfer-scaling analyze --workdir runs/english_to_german
+
+Runtime (estimated from the per-step speed of the sizes, not measured end to end):
+about 3-5 hours on one H100; not practical on 2 CPU cores (use quickstart there, or
+--config.sizes='("100k","335k","793k")' --config.seq_len=128 for a day-long CPU run).
+Several machines: add --shard i/n to split the runs.
+Expected outcome: the largest transfer of the four languages (German > Spanish > Chinese in Kim 2021): compare k and the multiplier across english_to_*.
+"""
+from transfer_scaling.study import defaults
+
+
+def get_config():
+  c = defaults.base(source="english", target="german", study="english_to_german")
+  c.d_f_large = (20_000_000,)  # ~23 MB of German
+  return c

@@ -1,0 +1,18 @@
+r"""English -> Spanish (Kim 2021), byte-level on software documentation.
+
+  transfer-scaling sweep --config configs/english_to_spanish.py --workdir runs/english_to_spanish
+  transfer-scaling analyze --workdir runs/english_to_spanish
+
+Runtime (estimated from the per-step speed of the sizes, not measured end to end):
+about 3-5 hours on one H100; not practical on 2 CPU cores (use quickstart there, or
+--config.sizes='("100k","335k","793k")' --config.seq_len=128 for a day-long CPU run).
+Several machines: add --shard i/n to split the runs.
+Expected outcome: transfer between German's and Chinese's; the Spanish corpus is smaller, so d_f.max is lower.
+"""
+from transfer_scaling.study import defaults
+
+
+def get_config():
+  c = defaults.base(source="english", target="spanish", study="english_to_spanish")
+  c.d_f.max, c.d_f_large = 3_000_000, (10_000_000,)  # the Spanish corpus has ~10 MB
+  return c

@@ -1,0 +1,18 @@
+r"""English text -> Python (Hernandez et al. 2021, Table 1 row 1).
+
+  transfer-scaling sweep --config configs/text_to_python.py --workdir runs/text_to_python
+  transfer-scaling analyze --workdir runs/text_to_python
+
+Runtime (estimated from the per-step speed of the sizes, not measured end to end):
+about 3-5 hours on one H100; not practical on 2 CPU cores (use quickstart there, or
+--config.sizes='("100k","335k","793k")' --config.seq_len=128 for a day-long CPU run).
+Several machines: add --shard i/n to split the runs.
+Expected outcome: k, alpha, beta with intervals; the paper (BPE tokens, characters) has alpha 0.18, beta 0.38: expect alpha well below 1 and beta > alpha. Fine-tuned beats from-scratch by a wide margin at D_F <= 1 MB; the smallest size ossifies at the largest D_F.
+"""
+from transfer_scaling.study import defaults
+
+
+def get_config():
+  c = defaults.base(source="english", target="python", study="text_to_python")
+  c.d_f.max, c.d_f_large = 3_000_000, (10_000_000,)  # the python corpus has ~10.7 MB
+  return c

@@ -1,0 +1,159 @@
+"""Building corpora from fixture files made here: TFDS ArrayRecord, splits, caches, bad input."""
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from transfer_scaling.data import builder, cli, paths, pipeline, registry, store
+from transfer_scaling.errors import UsageError
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+  monkeypatch.setenv("TRANSFER_SCALING_DATA", str(tmp_path / "data"))
+  return tmp_path
+
+
+def _write_docs(directory, n=60, prefix="doc", size=3000):
+  os.makedirs(directory, exist_ok=True)
+  rng = np.random.default_rng(len(prefix))
+  words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
+  for i in range(n):
+    body = f"{prefix} {i}\n" + " ".join(rng.choice(words, size // 6))
+    with open(os.path.join(directory, f"{prefix}{i:03d}.txt"), "w") as f:
+      f.write(body)
+  with open(os.path.join(directory, "copy.txt"), "w") as f:  # an exact duplicate of doc 0
+    f.write(open(os.path.join(directory, f"{prefix}000.txt")).read())
+
+
+def test_add_builds_arrayrecord_splits_and_caches(data_dir, capsys):
+  _write_docs(data_dir / "files")
+  assert cli.main(["add", "mine", "--files", str(data_dir / "files" / "*.txt")]) == 0
+  meta = builder.read_meta("mine")
+  s = meta["splits"]
+  assert s["train"]["documents"] + s["test"]["documents"] == 60  # the duplicate was dropped
+  assert meta["sources"][0]["duplicates"] == 1
+  total = s["train"]["bytes"] + s["test"]["bytes"]
+  assert s["test"]["bytes"] >= min(1e6, total / 2) - 3100  # 1 MB or half of a tiny corpus, to one document
+  tfds_dir = os.path.join(paths.corpus_dir("mine"), meta["tfds_dir"])
+  assert any(f.endswith("array_record-00000-of-00001") for f in os.listdir(tfds_dir))
+  train_U8, test_U8 = store.load_splits("mine")
+  assert len(train_U8) == s["train"]["bytes"] + s["train"]["documents"]  # each document + its SEP
+  train_docs = set(bytes(train_U8).split(b"\x00")[:-1])
+  test_docs = set(bytes(test_U8).split(b"\x00")[:-1])
+  assert not train_docs & test_docs  # split by document, never inside one
+  assert os.path.exists(os.path.join(paths.corpus_dir("mine"), "train.npy"))
+  sub = pipeline.subset("mine", 5000, seed=0)
+  assert len(sub) == 5000 and bytes(sub).split(b"\x00")[0] in train_docs
+  assert "tensorflow" not in sys.modules  # TensorFlow is never imported
+
+
+def test_split_is_stable_when_rebuilt(data_dir):
+  _write_docs(data_dir / "files")
+  cli.main(["add", "mine", "--files", str(data_dir / "files")])
+  first = bytes(store.load_splits("mine")[1])
+  builder.prepare("mine", force=True)
+  assert sorted(bytes(store.load_splits("mine")[1]).split(b"\x00")) == sorted(first.split(b"\x00"))
+
+
+def test_undecodable_bytes_are_counted_not_fatal(data_dir):
+  _write_docs(data_dir / "files", n=20)
+  with open(data_dir / "files" / "latin1.txt", "wb") as f:
+    f.write("Grüße aus Köln, ".encode("latin-1") * 10)
+  cli.main(["add", "mixed", "--files", str(data_dir / "files" / "*.txt")])
+  meta = builder.read_meta("mixed")
+  assert meta["undecodable_bytes"] == 30  # ü, ß, ö: one invalid byte each in latin-1, 10 repeats
+
+
+def test_bad_names_and_globs(data_dir):
+  with pytest.raises(UsageError, match="unknown corpus 'nope'; known: shakespeare, python"):
+    registry.get("nope")
+  with pytest.raises(UsageError, match="matches no files"):
+    cli.main(["add", "empty", "--files", str(data_dir / "nothing" / "*.txt")])
+  with pytest.raises(UsageError, match="not prepared; run `transfer-scaling corpora prepare python`"):
+    store.load_splits("python")
+  with pytest.raises(UsageError, match="outside"):
+    registry.get("synthetic-2")
+
+
+def test_older_format_is_reported_and_rebuilt(data_dir):
+  _write_docs(data_dir / "files", n=20)
+  cli.main(["add", "mine", "--files", str(data_dir / "files")])
+  meta_path = os.path.join(paths.corpus_dir("mine"), "meta.json")
+  meta = json.load(open(meta_path))
+  meta["format_version"] = 0
+  json.dump(meta, open(meta_path, "w"))
+  with pytest.raises(UsageError, match="older version .* rebuild it with `transfer-scaling corpora prepare mine`"):
+    store.load_splits("mine")
+  assert cli.main(["prepare", "mine"]) == 0
+  assert builder.is_prepared("mine") and len(store.load_splits("mine")[0]) > 0
+
+
+def test_list_json_reports_sizes(data_dir, capsys):
+  _write_docs(data_dir / "files", n=20)
+  cli.main(["add", "mine", "--files", str(data_dir / "files")])
+  capsys.readouterr()
+  assert cli.main(["list", "--json"]) == 0
+  rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+  assert rows["mine"]["prepared"] and rows["mine"]["splits"]["train"]["documents"] > 0
+  assert not rows["python"]["prepared"] and rows["python"]["sources"][0]["licence"]
+
+
+def test_mixture_takes_equal_bytes_of_each_member(data_dir, monkeypatch):
+  _write_docs(data_dir / "a", n=40, prefix="aaa")
+  _write_docs(data_dir / "b", n=80, prefix="bbbbbb")
+  cli.main(["add", "a", "--files", str(data_dir / "a")])
+  cli.main(["add", "b", "--files", str(data_dir / "b")])
+  monkeypatch.setitem(registry.BUILTIN, "a+b", registry.Corpus("a+b", "test mixture", mix=("a", "b")))
+  meta = builder.prepare("a+b")
+  budget = [s["bytes_per_member"] for s in meta["sources"]]
+  train_U8, offsets = store.load_documents("a+b")
+  docs = bytes(train_U8).split(b"\x00")[:-1]
+  a_bytes = sum(len(d) for d in docs if d.startswith(b"aaa "))
+  b_bytes = sum(len(d) for d in docs if d.startswith(b"bbbbbb "))
+  assert a_bytes == budget[0] and abs(b_bytes - a_bytes) < 3100  # equal to within one document
+
+
+def test_tfds_name_reads_any_local_tfds_text_dataset(data_dir, monkeypatch):
+  _write_docs(data_dir / "files", n=20)
+  cli.main(["add", "mine", "--files", str(data_dir / "files")])
+  monkeypatch.setenv("TFDS_DATA_DIR", os.path.join(paths.corpus_dir("mine"), "tfds"))
+  builder._tfds_builder_class()  # registers the builder class, as a user's own TFDS dataset module would
+  train_U8, test_U8 = store.load_splits("tfds:transfer_corpus/mine/text")
+  assert sorted(bytes(train_U8).split(b"\x00")) == sorted(bytes(store.load_splits("mine")[0]).split(b"\x00"))
+  with pytest.raises(UsageError, match="not available locally"):
+    store.load_splits("tfds:no_such_dataset/text")
+
+
+def test_synthetic_names_are_reserved(data_dir):
+  corpus = registry.get("synthetic-0.25")
+  assert corpus.synthetic_knob == 0.25
+  try:
+    from transfer_scaling.data import synthetic  # noqa: F401
+  except ImportError:
+    with pytest.raises(UsageError, match="synthetic.py"):
+      builder.prepare("synthetic-0.25")
+
+
+def test_packed_batches_from_a_prepared_corpus(data_dir):
+  _write_docs(data_dir / "files", n=40)
+  cli.main(["add", "mine", "--files", str(data_dir / "files")])
+  pb = pipeline.PackedBatches.from_corpus("mine", [1000, 5000], batch_size=2, seq_len=16, seeds=[0, 1], eval_bytes=4000)
+  assert pb.sizes == [1000, 5000]
+  np.testing.assert_array_equal(pb.streams[1][:1000], pb.streams[0][:1000])  # nested across members
+  assert pb.train_batch(3).shape == (2, 2, 17)
+  test_U8 = store.load_splits("mine")[1]
+  np.testing.assert_array_equal(pb.eval_batches()[0, 0], test_U8[:17])
+
+
+def test_add_reads_jsonl_records(data_dir):
+  os.makedirs(data_dir / "j")
+  with open(data_dir / "j" / "docs.jsonl", "w") as f:
+    for i in range(30):
+      f.write(json.dumps({"text": f"record {i}: " + "some text here " * 30}) + "\n")
+  cli.main(["add", "records", "--files", str(data_dir / "j")])
+  s = builder.read_meta("records")["splits"]
+  assert s["train"]["documents"] + s["test"]["documents"] == 30
+  assert bytes(store.load_splits("records")[0]).startswith(b"record ")

@@ -1,0 +1,131 @@
+"""A real (tiny) sweep: records, restart after SIGKILL, two shards, a diverging run, the results table."""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from transfer_scaling.study import results, runner, store, toy
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = """
+from transfer_scaling.study import toy
+
+def get_config():
+  c = toy.config()
+{extra}
+  return c
+"""
+COMPARE = ["id", "stage", "D_F", "init", "seed", "loss", "best_step", "tokens", "status"]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+  """Tiny corpora in a private data dir; a private compilation cache so reruns compile once."""
+  root = tmp_path_factory.mktemp("study")
+  old = {k: os.environ.get(k) for k in ("TRANSFER_SCALING_DATA", "JAX_COMPILATION_CACHE_DIR")}
+  os.environ["TRANSFER_SCALING_DATA"] = str(root / "data")
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = str(root / "jax_cache")
+  toy.write_corpora(str(root / "files"))
+  yield root
+  for k, v in old.items():
+    if v is None:
+      os.environ.pop(k, None)
+    else:
+      os.environ[k] = v
+
+
+def _config_file(root, extra: str = "") -> str:
+  path = os.path.join(root, f"cfg_{abs(hash(extra))}.py")
+  with open(path, "w") as f:
+    f.write(CONFIG.format(extra=extra))
+  return path
+
+
+def _sweep_cmd(config, workdir, *more):
+  return [sys.executable, "-m", "transfer_scaling.cli", "sweep", "--config", config, "--workdir", str(workdir),
+          "--poll", "0.2", *more]
+
+
+def _env():
+  return {**os.environ, "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+@pytest.fixture(scope="module")
+def reference(env):
+  """One uninterrupted sweep by one worker (in this process)."""
+  workdir = env / "reference"
+  runner.sweep(toy.config(), str(workdir))
+  return results.table(str(workdir))
+
+
+def _same(a, b):
+  a = a[COMPARE].sort_values("id").reset_index(drop=True)
+  b = b[COMPARE].sort_values("id").reset_index(drop=True)
+  assert a.equals(b), f"\n{a}\n!=\n{b}"
+
+
+def test_sweep_writes_one_record_per_run(reference, env):
+  from transfer_scaling.study import spec
+  runs = spec.build_runs(toy.config())
+  assert sorted(reference["id"]) == sorted(r.id for r in runs)
+  assert (reference["status"].isin(["done", "max_steps"])).all()
+  ft = reference[reference["stage"] == "finetune"].set_index("D_F")["loss"]
+  sc = reference[reference["stage"] == "scratch"].set_index("D_F")["loss"]
+  assert ft.notna().all() and sc.notna().all()
+  # A second sweep finds everything done and trains nothing.
+  counts = runner.sweep(toy.config(), str(env / "reference"))
+  assert counts["runs"] == 0
+
+
+def test_sigkill_then_restart_loses_nothing_and_matches(reference, env):
+  workdir = env / "killed"
+  config = _config_file(env)
+  proc = subprocess.Popen(_sweep_cmd(config, workdir), env=_env(), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+  runs_dir = workdir / "runs"
+  deadline = time.time() + 300
+  while time.time() < deadline and proc.poll() is None:  # kill once some but not all runs are done
+    if runs_dir.exists() and len(list(runs_dir.glob("*.json"))) >= 2:
+      break
+    time.sleep(0.05)
+  time.sleep(random.uniform(0.0, 1.5))
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  before = {p.name: p.read_bytes() for p in runs_dir.glob("*.json")}
+  assert 0 < len(before) < len(reference), "the kill should land mid-sweep"
+  subprocess.run(_sweep_cmd(config, workdir), env=_env(), check=True, capture_output=True)
+  after = {p.name: p.read_bytes() for p in runs_dir.glob("*.json")}
+  assert all(after[name] == data for name, data in before.items())  # finished runs untouched, not rerun
+  _same(results.table(str(workdir)), reference)
+
+
+def test_two_shards_give_the_same_table(reference, env):
+  workdir = env / "sharded"
+  config = _config_file(env)
+  procs = [subprocess.Popen(_sweep_cmd(config, workdir, "--shard", f"{i}/2"), env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for i in range(2)]
+  for p in procs:
+    _, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err.decode()[-2000:]
+  groups = [json.loads(p.read_text())["group"] for p in (workdir / "runs").glob("*.json")]
+  assert len(groups) == len(reference)
+  _same(results.table(str(workdir)), reference)
+
+
+def test_diverging_run_is_recorded_as_failed_and_the_sweep_goes_on(env):
+  c = toy.config()
+  c.scratch.lr = 1e4  # every from-scratch run blows up; fine-tuning runs are untouched
+  workdir = str(env / "diverged")
+  counts = runner.sweep(c, workdir)
+  df = results.table(workdir)
+  bad = df[df["stage"] == "scratch"]
+  assert counts["failed"] == len(bad) > 0
+  assert bad["status"].str.match(r"failed: diverged: .*(NaN|inf|non-finite)").all(), bad["status"].tolist()
+  assert bad["loss"].isna().all()
+  good = df[df["stage"] == "finetune"]
+  assert len(good) and good["status"].isin(["done", "max_steps"]).all()

@@ -1,0 +1,39 @@
+"""`transfer-scaling train`: a real tiny run, and bad input as one-line errors that write nothing."""
+import json
+
+from transfer_scaling import cli
+
+TINY = ["--config.model.size=", "--config.model.d_model=16", "--config.model.seq_len=16",
+        "--config.train.batch_size=8", "--config.train.max_steps=10", "--config.train.eval_every=5",
+        "--config.train.steps_per_call=5", "--config.train.tensorboard=False"]
+
+
+def test_train_command_writes_results(tmp_path, capsys):
+  w = tmp_path / "w"
+  assert cli.main(["train", "--workdir", str(w), "--config.seeds=(0,1)", "--config.lrs=(1e-3,1e-2)", *TINY]) == 0
+  out = capsys.readouterr().out
+  assert "member1: best_loss=" in out and "status=max_steps" in out
+  rows = json.loads((w / "results.json").read_text())
+  assert [r["lr"] for r in rows] == [1e-3, 1e-2] and all(r["steps"] == 10 for r in rows)
+  assert (w / "best" / "member_1.msgpack").exists() and (w / "metrics.jsonl").exists()
+
+
+def test_unknown_config_field(tmp_path, capsys):
+  assert cli.main(["train", "--workdir", str(tmp_path / "w"), "--config.train.max_step=3"]) == 2
+  err = capsys.readouterr().err.strip()
+  assert err.startswith("error: unknown config field 'train.max_step'") and "max_steps" in err
+  assert "\n" not in err and not (tmp_path / "w").exists()
+
+
+def test_resume_without_checkpoint(tmp_path, capsys):
+  assert cli.main(["train", "--workdir", str(tmp_path / "w"), "--resume", *TINY]) == 2
+  err = capsys.readouterr().err.strip()
+  assert "no checkpoint to resume" in err and "drop --resume" in err and "\n" not in err
+  assert not (tmp_path / "w").exists()
+
+
+def test_mismatched_seeds_and_lrs(tmp_path, capsys):
+  assert cli.main(["train", "--workdir", str(tmp_path / "w"), "--config.seeds=(0,1,2)",
+                   "--config.lrs=(1e-3,1e-2)", *TINY]) == 2
+  assert "3 seeds but 2 lrs" in capsys.readouterr().err
+  assert not (tmp_path / "w").exists()

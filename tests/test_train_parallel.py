@@ -1,0 +1,107 @@
+"""Data parallelism and preemption in subprocesses: 8 simulated devices, two processes, SIGKILL + resume."""
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from transfer_scaling import cli
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ["--config.model.size=", "--config.model.d_model=16", "--config.model.seq_len=16",
+        "--config.train.batch_size=8", "--config.train.eval_every=10", "--config.train.steps_per_call=5",
+        "--config.train.tensorboard=False", "--config.train.log_every=1",
+        "--config.seeds=(0,1)", "--config.lrs=(3e-3,1e-2)"]
+
+
+def env(tmp_cache, devices=1):
+  e = dict(os.environ, PYTHONPATH=ROOT, JAX_PLATFORMS="cpu", JAX_COMPILATION_CACHE_DIR=str(tmp_cache))
+  e["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+  return e
+
+
+def train_cmd(workdir, *extra):
+  return [sys.executable, "-m", "transfer_scaling.cli", "train", "--workdir", str(workdir), *TINY, *extra]
+
+
+def losses(workdir, kind="train"):
+  with open(os.path.join(workdir, "metrics.jsonl")) as f:
+    rows = [r for r in map(json.loads, f) if r["kind"] == kind]
+  return np.array([r["step"] for r in rows]), np.array([r["loss"] for r in rows], dtype=float)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+  return tmp_path_factory.mktemp("jax_cache")
+
+
+def test_eight_devices_match_one(tmp_path, cache):
+  steps = ["--config.train.max_steps=20"]
+  assert cli.main(["train", "--workdir", str(tmp_path / "one"), *TINY, *steps]) == 0
+  bad = subprocess.run(train_cmd(tmp_path / "bad", *steps, "--config.train.batch_size=12"),
+                       env=env(cache, 8), capture_output=True, text=True, timeout=300)
+  assert bad.returncode == 2 and not (tmp_path / "bad").exists()
+  assert bad.stderr.strip().endswith("error: batch_size=12 is not divisible by the 8 devices; use a multiple of 8 (e.g. 8)")
+  run = subprocess.run(train_cmd(tmp_path / "eight", *steps), env=env(cache, 8), capture_output=True,
+                       text=True, timeout=300)
+  assert run.returncode == 0, run.stderr[-2000:]
+  s1, l1 = losses(tmp_path / "one")
+  s8, l8 = losses(tmp_path / "eight")
+  assert list(s1) == list(s8) == list(range(1, 21))
+  np.testing.assert_allclose(l8, l1, rtol=1e-5)
+  np.testing.assert_allclose(losses(tmp_path / "eight", "eval")[1], losses(tmp_path / "one", "eval")[1], rtol=1e-5)
+
+
+def free_port():
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_processes_match_one(tmp_path, cache):
+  steps = ["--config.train.max_steps=20", "--config.train.ckpt_every=10"]
+  assert cli.main(["train", "--workdir", str(tmp_path / "one"), *TINY, *steps]) == 0
+  port = free_port()
+  procs = [subprocess.Popen(train_cmd(tmp_path / "two", *steps, f"--coordinator=127.0.0.1:{port}",
+                                      "--num-processes=2", f"--process-id={i}"),
+                            env=env(cache), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+           for i in range(2)]
+  outs = [p.communicate(timeout=400) for p in procs]
+  assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
+  assert "member1: best_loss=" in outs[0][0] and "best_loss" not in outs[1][0]  # only process 0 reports
+  np.testing.assert_allclose(losses(tmp_path / "two")[1], losses(tmp_path / "one")[1], rtol=1e-5)
+  assert sorted(os.listdir(tmp_path / "two" / "ckpt")) == ["10", "20"]
+
+
+def test_sigkill_at_random_step_then_resume_is_exact(tmp_path, cache):
+  steps = ["--config.train.max_steps=60", "--config.train.ckpt_every=10"]
+  assert cli.main(["train", "--workdir", str(tmp_path / "full"), *TINY, *steps]) == 0
+  kill_at = random.Random(os.getpid()).randint(12, 55)
+  cut = tmp_path / "cut"
+  proc = subprocess.Popen(train_cmd(cut, *steps), env=env(cache), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+  deadline = time.time() + 300
+  while time.time() < deadline and proc.poll() is None:
+    if (cut / "metrics.jsonl").exists():
+      s, _ = losses(cut) if (cut / "metrics.jsonl").stat().st_size else (np.zeros(0), None)
+      if len(s) and s[-1] >= kill_at:
+        break
+    time.sleep(0.05)
+  assert proc.poll() is None, f"the run ended before step {kill_at}"
+  os.kill(proc.pid, signal.SIGKILL)
+  proc.wait()
+  resumed = subprocess.run(train_cmd(cut, *steps, "--resume"), env=env(cache), capture_output=True,
+                           text=True, timeout=300)
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  s_full, l_full = losses(tmp_path / "full")
+  s_cut, l_cut = losses(cut)
+  assert list(s_cut) == list(s_full) == list(range(1, 61))
+  np.testing.assert_array_equal(l_cut, l_full)
+  np.testing.assert_array_equal(losses(cut, "eval")[1], losses(tmp_path / "full", "eval")[1])

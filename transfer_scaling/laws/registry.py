@@ -1,0 +1,100 @@
+"""A law is a plain definition: named parameters, covariate columns, a log-space predictor, a start grid.
+
+Adding your own takes a few lines:
+
+  register(Law(
+      name="power", params=("A", "alpha"), log_params=("A",), covariates=("D",), target="loss",
+      log_predict=lambda q, lx: q["A"] - q["alpha"] * lx["D"],   # log L = log A - alpha log D
+      grid={"A": [0.0, 2.0], "alpha": [0.1, 0.5]}))
+
+Conventions (they keep every fit well conditioned):
+- `q` maps each parameter name to its *fitted coordinate*: log(value) for names in
+  `log_params` (so positive parameters stay positive), the value itself otherwise.
+- `lx` maps each covariate name to log(covariate); `log_predict` returns log(target).
+- `grid` gives starting coordinates per parameter; the fitter tries their Cartesian product.
+- `derived` maps a name to f(params) -> value, computed on natural-scale parameters (also
+  for every bootstrap refit, so they get standard errors and intervals too).
+"""
+import dataclasses
+import itertools
+from typing import Callable, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from transfer_scaling.errors import UsageError
+
+
+@dataclasses.dataclass(frozen=True, eq=False)  # hashed by identity: a jit static argument
+class Law:
+  name: str
+  params: tuple
+  log_params: tuple
+  covariates: tuple
+  target: str
+  log_predict: Callable
+  grid: Mapping[str, Sequence[float]]
+  derived: Mapping[str, Callable] = dataclasses.field(default_factory=dict)
+  doc: str = ""
+
+  def __post_init__(self):
+    object.__setattr__(self, "params", tuple(self.params))
+    object.__setattr__(self, "log_params", tuple(self.log_params))
+    object.__setattr__(self, "covariates", tuple(self.covariates))
+    unknown = set(self.log_params) - set(self.params)
+    if unknown:
+      raise UsageError(f"law {self.name!r}: log_params {sorted(unknown)} are not among params {self.params}")
+    if set(self.grid) != set(self.params):
+      raise UsageError(f"law {self.name!r}: grid must give starting values for exactly {self.params}, got {sorted(self.grid)}")
+
+  @property
+  def columns(self) -> tuple:
+    return self.covariates + (self.target,)
+
+  def start_grid(self) -> np.ndarray:
+    """All starting points, [S, P] in fitted coordinates (log for log_params)."""
+    axes = [np.asarray(self.grid[p], dtype=np.float64) for p in self.params]
+    return np.array(list(itertools.product(*axes)), dtype=np.float64).reshape(-1, len(self.params))
+
+  def to_coords(self, params: Mapping[str, float]) -> np.ndarray:
+    """Natural-scale parameters -> fitted coordinates [P]."""
+    return np.array([np.log(params[p]) if p in self.log_params else params[p] for p in self.params], np.float64)
+
+  def from_coords(self, theta_P) -> dict:
+    """Fitted coordinates [..., P] -> natural-scale parameters {name: [...]}."""
+    theta_P = np.asarray(theta_P, np.float64)
+    return {p: (np.exp(theta_P[..., i]) if p in self.log_params else theta_P[..., i]) for i, p in enumerate(self.params)}
+
+  def predict(self, params: Mapping[str, float], data) -> np.ndarray:
+    """Predicted target for natural-scale `params` at `data` (a mapping or DataFrame of covariates)."""
+    with jax.enable_x64(True):
+      q = {p: jnp.asarray(c) for p, c in zip(self.params, self.to_coords(params))}
+      lx = {c: jnp.log(jnp.asarray(np.asarray(data[c], np.float64))) for c in self.covariates}
+      return np.exp(np.asarray(self.log_predict(q, lx)))
+
+
+_LAWS: dict = {}
+
+
+def register(law: Law, overwrite: bool = False) -> Law:
+  """Make `law` available to fit(..) and the command line under law.name."""
+  if law.name in _LAWS and not overwrite:
+    raise UsageError(f"a law named {law.name!r} is already registered; pass overwrite=True to replace it")
+  _LAWS[law.name] = law
+  return law
+
+
+def get_law(name) -> Law:
+  """The registered law called `name` (a Law passes through)."""
+  if isinstance(name, Law):
+    return name
+  from transfer_scaling.laws import definitions  # noqa: F401  (registers the built-in laws)
+  if name not in _LAWS:
+    raise UsageError(f"unknown law {name!r}; choose one of: {', '.join(sorted(_LAWS))} (or register your own)")
+  return _LAWS[name]
+
+
+def law_names() -> list:
+  from transfer_scaling.laws import definitions  # noqa: F401
+  return sorted(_LAWS)

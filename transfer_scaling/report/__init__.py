@@ -1,0 +1,1 @@
+"""Analysis of a study workdir: fitted laws, figures, report.md."""

@@ -1,0 +1,206 @@
+"""The report's figures, one function each; every one saves a PNG and an SVG and returns its stem.
+
+Inputs are plain DataFrames (columns named as in study.results and laws.effective_data)
+and fitted parameters, so each figure can be redrawn from a notebook.
+"""
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+SCRATCH, FINETUNE = "tab:gray", "tab:blue"
+
+
+def _save(fig, out_dir: str, stem: str) -> str:
+  for ax in fig.axes:  # a panel with nothing positive to show stays linear rather than failing
+    if ax.collections:
+      continue
+    for get, scale, set_scale in (("get_xdata", ax.get_xscale, ax.set_xscale), ("get_ydata", ax.get_yscale, ax.set_yscale)):
+      if scale() == "log" and not any((np.asarray(getattr(l, get)(), float) > 0).any() for l in ax.lines):
+        set_scale("linear")
+  os.makedirs(out_dir, exist_ok=True)
+  for ext in ("png", "svg"):
+    fig.savefig(os.path.join(out_dir, f"{stem}.{ext}"), dpi=130, bbox_inches="tight")
+  plt.close(fig)
+  return stem
+
+
+def _colors(values):
+  cmap = plt.get_cmap("viridis")
+  values = sorted(values)
+  return {v: cmap(i / max(len(values) - 1, 1) * 0.9) for i, v in enumerate(values)}
+
+
+def _n_label(n) -> str:
+  return f"N = {n:.3g}"
+
+
+def loss_vs_data(scratch, finetuned, zeroshot, out_dir, stem="fig1_loss_vs_data"):
+  """1. Test loss vs D_F, from scratch vs fine-tuned, one panel per N."""
+  sizes = sorted(set(scratch["N"]) | set(finetuned["N"]))
+  fig, axes = plt.subplots(1, len(sizes), figsize=(3.6 * len(sizes), 3.4), sharey=True, squeeze=False)
+  for ax, n in zip(axes[0], sizes):
+    s, f = scratch[scratch["N"] == n].sort_values("D_F"), finetuned[finetuned["N"] == n].sort_values("D_F")
+    ax.plot(s["D_F"], s["loss"], "o-", color=SCRATCH, label="from scratch")
+    ax.plot(f["D_F"], f["loss"], "s-", color=FINETUNE, label="fine-tuned")
+    z = zeroshot[zeroshot["N"] == n]
+    if len(z):
+      ax.axhline(float(z["loss"].iloc[0]), color=FINETUNE, ls=":", lw=1, label="pre-trained, zero-shot")
+    ax.set_xscale("log")
+    ax.set_title(_n_label(n))
+    ax.set_xlabel("fine-tuning data D_F (bytes)")
+    ax.grid(alpha=0.3, which="both")
+  axes[0][0].set_ylabel("test loss (nats/byte)")
+  axes[0][0].legend(fontsize=8)
+  return _save(fig, out_dir, stem)
+
+
+def effective_data_picture(scratch_n, finetuned_n, eff_n, n, out_dir, stem="fig2_effective_data"):
+  """2. For one N: the from-scratch curve, fine-tuned points, and how far right each lands (D_E)."""
+  fig, ax = plt.subplots(figsize=(5.5, 4))
+  s = scratch_n.sort_values("D_F")
+  ax.plot(s["D_F"], s["loss"], "o-", color=SCRATCH, label="from scratch: L(D)")
+  f = finetuned_n.sort_values("D_F")
+  ax.plot(f["D_F"], f["loss"], "s", color=FINETUNE, label="fine-tuned at D_F")
+  for _, r in eff_n.iterrows():
+    if np.isfinite(r["D_E"]):
+      ax.annotate("", xy=(r["D_E"], r["loss"]), xytext=(r["D_F"], r["loss"]),
+                  arrowprops=dict(arrowstyle="->", color=FINETUNE, lw=1))
+      ax.plot([r["D_E"]], [r["loss"]], "D", mfc="none", color="tab:orange" if r.get("extrapolated") else FINETUNE)
+  ax.plot([], [], "D", mfc="none", color=FINETUNE, label="D_E = D_F + D_T (interpolated)")
+  if eff_n.get("extrapolated", np.zeros(0)).any():
+    ax.plot([], [], "D", mfc="none", color="tab:orange", label="D_E extrapolated")
+  ax.set_xscale("log")
+  ax.set_xlabel("target data (bytes)")
+  ax.set_ylabel("test loss (nats/byte)")
+  ax.set_title(f"effective data, {_n_label(n)}")
+  ax.legend(fontsize=8)
+  ax.grid(alpha=0.3, which="both")
+  return _save(fig, out_dir, stem)
+
+
+def transfer_power_law(eff, params, out_dir, stem="fig3_dt_vs_df"):
+  """3. D_T vs D_F for every N, with the fitted D_T = k D_F^alpha N^beta."""
+  fig, ax = plt.subplots(figsize=(5.5, 4))
+  colors = _colors(set(eff["N"]))
+  for n, g in eff.groupby("N"):
+    g = g.sort_values("D_F")
+    ok = g["D_T"] > 0
+    ax.plot(g["D_F"][ok], g["D_T"][ok], "o", color=colors[n], label=_n_label(n))
+    if params is not None:
+      x = np.geomspace(g["D_F"].min(), g["D_F"].max(), 50)
+      ax.plot(x, params["k"] * x ** params["alpha"] * n ** params["beta"], "-", color=colors[n], lw=1)
+  ax.set_xscale("log")
+  ax.set_yscale("log")
+  ax.set_xlabel("fine-tuning data D_F (bytes)")
+  ax.set_ylabel("effective data transferred D_T (bytes)")
+  if params is not None:
+    ax.set_title(f"D_T = {params['k']:.3g} D_F^{params['alpha']:.2f} N^{params['beta']:.2f}")
+  if ax.get_legend_handles_labels()[0]:
+    ax.legend(fontsize=8)
+  ax.grid(alpha=0.3, which="both")
+  return _save(fig, out_dir, stem)
+
+
+def transfer_fraction(eff, out_dir, stem="fig4_fraction_transferred"):
+  """4. Fraction of the effective data that comes from transfer, D_T / (D_F + D_T), vs D_F and N."""
+  fig, ax = plt.subplots(figsize=(5.5, 4))
+  colors = _colors(set(eff["N"]))
+  for n, g in eff.groupby("N"):
+    g = g.sort_values("D_F")
+    ax.plot(g["D_F"], g["D_T"].clip(lower=0) / g["D_E"], "o-", color=colors[n], label=_n_label(n))
+  ax.set_xscale("log")
+  ax.set_ylim(0, 1.02)
+  ax.set_xlabel("fine-tuning data D_F (bytes)")
+  ax.set_ylabel("fraction of effective data from transfer")
+  ax.legend(fontsize=8)
+  ax.grid(alpha=0.3, which="both")
+  return _save(fig, out_dir, stem)
+
+
+def loss_vs_size(scratch, finetuned, out_dir, stem="fig5_loss_vs_n"):
+  """5. Loss vs N at fixed D_F: from scratch flattens when data-limited, fine-tuned keeps improving."""
+  fig, ax = plt.subplots(figsize=(5.5, 4))
+  d_fs = sorted(set(finetuned["D_F"]) & set(scratch["D_F"]))
+  colors = _colors(d_fs)
+  for d in d_fs:
+    s, f = scratch[scratch["D_F"] == d].sort_values("N"), finetuned[finetuned["D_F"] == d].sort_values("N")
+    ax.plot(s["N"], s["loss"], "o--", color=colors[d], alpha=0.8)
+    ax.plot(f["N"], f["loss"], "s-", color=colors[d], label=f"D_F = {d:.3g} B")
+  ax.plot([], [], "k--o", label="from scratch")
+  ax.plot([], [], "k-s", label="fine-tuned")
+  ax.set_xscale("log")
+  ax.set_xlabel("non-embedding parameters N")
+  ax.set_ylabel("test loss (nats/byte)")
+  ax.legend(fontsize=7)
+  ax.grid(alpha=0.3, which="both")
+  return _save(fig, out_dir, stem)
+
+
+def loss_vs_compute(scratch, finetuned, out_dir, stem="fig6_loss_vs_compute"):
+  """6. Loss vs training compute (pre-training compute not counted), from scratch vs fine-tuned."""
+  fig, ax = plt.subplots(figsize=(5.5, 4))
+  colors = _colors(set(scratch["N"]) | set(finetuned["N"]))
+  for df, marker, label in ((scratch, "o", "from scratch"), (finetuned, "s", "fine-tuned")):
+    for n, g in df.groupby("N"):
+      g = g.sort_values("flops")
+      ax.plot(g["flops"], g["loss"], marker, color=colors[n], mfc="none" if marker == "o" else colors[n], alpha=0.85)
+    ax.plot([], [], marker, color="k", mfc="none" if marker == "o" else "k", label=label)
+  for n, c in colors.items():
+    ax.plot([], [], "-", color=c, label=_n_label(n))
+  ax.set_xscale("log")
+  ax.set_xlabel("training compute (FLOPs, to the end of training)")
+  ax.set_ylabel("best test loss (nats/byte)")
+  ax.legend(fontsize=7)
+  ax.grid(alpha=0.3, which="both")
+  return _save(fig, out_dir, stem)
+
+
+def ossification(pairs, out_dir, stem="fig7_ossification"):
+  """7. Fine-tuned minus from-scratch loss vs D_F per N; above zero, pre-training hurts (ossification)."""
+  fig, ax = plt.subplots(figsize=(5.5, 4))
+  colors = _colors(set(pairs["N"]))
+  for n, g in pairs.groupby("N"):
+    g = g.sort_values("D_F")
+    ax.plot(g["D_F"], g["loss_finetuned"] - g["loss_scratch"], "o-", color=colors[n], label=_n_label(n))
+  ax.axhline(0, color="k", lw=1)
+  ax.set_xscale("log")
+  ax.set_xlabel("fine-tuning data D_F (bytes)")
+  ax.set_ylabel("fine-tuned - from-scratch loss (nats/byte)")
+  ax.legend(fontsize=8)
+  ax.grid(alpha=0.3, which="both")
+  return _save(fig, out_dir, stem)
+
+
+def gap_contours(points, grid, allocation, params, out_dir, stem="fig8_isoloss_gap"):
+  """8. Isoloss contours of the fitted L(p, f) with the measured points, and the budget allocation curve."""
+  fig, axes = plt.subplots(1, 2, figsize=(10.5, 4))
+  ax = axes[0]
+  P, F, L = grid["p"], grid["f"], grid["loss"]
+  cs = ax.contour(P, F, L, levels=12, cmap="viridis")
+  ax.clabel(cs, fontsize=7, fmt="%.2f")
+  sc = ax.scatter(points["p"], points["f"], c=points["loss"], cmap="viridis", edgecolor="k", zorder=3,
+                  norm=cs.norm)
+  fig.colorbar(sc, ax=ax, label="test loss (nats/byte)")
+  if allocation is not None and len(allocation):
+    ax.plot(allocation["p"], allocation["f"], "r-", lw=1.5, label="budget-optimal (p, f)")
+    ax.legend(fontsize=8, loc="upper right")
+  ax.set_xscale("log")
+  ax.set_yscale("log")
+  ax.set_xlabel("pre-training steps p")
+  ax.set_ylabel("fine-tuning data f (bytes)")
+  if params is not None:
+    ax.set_title(f"L(p,f) = ({params['A']:.3g} p^-{params['alpha']:.2f} + G={params['G']:.3g}) f^-{params['beta']:.2f}"
+                 f" + {params['E']:.3g}", fontsize=8)
+  ax = axes[1]
+  if allocation is not None and len(allocation):
+    ax.plot(allocation["budget"], allocation["share_p"], "r-")
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1)
+  ax.set_xlabel("budget B = C_p p + C_f f")
+  ax.set_ylabel("share of the budget spent on pre-training")
+  ax.grid(alpha=0.3, which="both")
+  return _save(fig, out_dir, stem)

@@ -1,0 +1,1 @@
+"""A transfer study: config -> runs -> vmapped ensembles -> one JSON record per run."""

@@ -1,0 +1,41 @@
+"""`transfer-scaling sweep --config CONFIG --workdir W [--shard i/n]`: run or resume a study's runs.
+
+Every run has a stable id; its result is one JSON record in W/runs/. Rerunning
+skips finished runs and resumes unfinished ensembles from their last checkpoint.
+`--shard i/n` trains only the ensembles that hash to shard i of n, so n workers
+(a SLURM array, several hosts on a shared filesystem, several processes) split a
+study without duplicates; `--config.a.b=value` overrides a config field.
+"""
+import argparse
+import sys
+
+from transfer_scaling import config as config_lib
+from transfer_scaling.study import plan
+
+
+def parser(prog: str, doc: str) -> argparse.ArgumentParser:
+  p = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--config", required=True, help="config file or name in configs/ (e.g. quickstart)")
+  p.add_argument("--workdir", required=True, help="study directory (local path or any etils/orbax filesystem)")
+  return p
+
+
+def main(argv) -> int:
+  overrides, rest = config_lib.split_config_args(argv)
+  p = parser("transfer-scaling sweep", __doc__)
+  p.add_argument("--shard", default="0/1", help="i/n: train only this worker's share of the ensembles")
+  p.add_argument("--dry-run", action="store_true", help="validate and print the plan; train nothing")
+  p.add_argument("--poll", type=float, default=5.0, help="seconds between checks for another shard's pre-training")
+  args = p.parse_args(rest)
+  config = config_lib.load_config(args.config, overrides)
+  shard = plan.parse_shard(args.shard)
+  from transfer_scaling.study import runner
+  if args.dry_run:
+    groups = runner.prepare(config)
+    print(plan.summary(groups))
+    print(f"shard {args.shard}: {sum(len(g.runs) for g in plan.owned(groups, shard))} runs")
+    return 0
+  counts = runner.sweep(config, args.workdir, shard=shard, poll_s=args.poll)
+  print(f"sweep done: {counts['runs']} runs in {counts['groups']} ensembles this time, {counts['failed']} failed; "
+        f"records in {args.workdir}/runs", file=sys.stderr)
+  return 0

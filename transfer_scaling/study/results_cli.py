@@ -1,0 +1,32 @@
+"""`transfer-scaling results --workdir W [--csv OUT]`: one row per run of a study.
+
+Columns: study, stage, source, target, N (non-embedding parameters), D_F (bytes),
+init (scratch or pretrained@p), seed, loss (best test loss, nats/byte), best step,
+tokens seen, training FLOPs, wall time (s), status.
+"""
+import argparse
+import sys
+
+import pandas as pd
+
+from transfer_scaling import fileio
+from transfer_scaling.errors import UsageError
+from transfer_scaling.study import results
+
+
+def main(argv) -> int:
+  p = argparse.ArgumentParser(prog="transfer-scaling results", description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--workdir", required=True)
+  p.add_argument("--csv", help="also write the table to this CSV file")
+  args = p.parse_args(argv)
+  df = results.table(args.workdir)
+  if df.empty:
+    raise UsageError(f"no run records in {args.workdir}/runs; run `transfer-scaling sweep --config ... "
+                     f"--workdir {args.workdir}` first")
+  if args.csv:
+    fileio.write_text_atomic(args.csv, df.to_csv(index=False))
+    print(f"wrote {len(df)} rows to {args.csv}", file=sys.stderr)
+  with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_columns", None):
+    print(df.drop(columns=["id"]).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+  return 0

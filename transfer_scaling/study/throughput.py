@@ -1,0 +1,34 @@
+"""Achieved tokens/s and model-FLOPs utilisation of one ensemble, logged per group."""
+import os
+import sys
+
+import jax
+
+from transfer_scaling.study import store
+
+# Dense peak FLOP/s per device by device kind (bf16 tensor cores; float32 runs use a fraction of it).
+PEAK_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12, "V100": 125e12,
+              "TPU v4": 275e12, "TPU v5": 459e12, "TPU v5 lite": 197e12}
+
+
+def peak_flops():
+  """Total peak FLOP/s of the local devices, or None where unknown (CPUs)."""
+  kind = jax.devices()[0].device_kind
+  peak = next((v for k, v in sorted(PEAK_FLOPS.items(), key=lambda kv: -len(kv[0])) if k in kind), None)
+  return peak * jax.local_device_count() if peak else None
+
+
+def log(gdir: str, ens, results) -> dict:
+  """Writes groups/<id>/throughput.json and prints one line; tokens count every member's own steps."""
+  wall = max(r.wall_s for r in results) or float("nan")
+  tokens = sum(r.tokens for r in results)
+  flops = sum(r.flops for r in results)
+  peak = peak_flops()
+  d = {"members": len(results), "model": ens.model.__dict__, "wall_s": wall, "tokens": tokens, "flops": flops,
+       "tokens_per_s": tokens / wall, "flops_per_s": flops / wall, "device": jax.devices()[0].device_kind,
+       "n_devices": jax.device_count(), "mfu": flops / wall / peak if peak else None}
+  store.write_json(os.path.join(gdir, "throughput.json"), d)
+  mfu = f", MFU {100 * d['mfu']:.1f}%" if d["mfu"] is not None else ""
+  print(f"  {len(results)} x d_model={ens.model.d_model} L={ens.model.n_layers}: {d['tokens_per_s']:,.0f} tokens/s, "
+        f"{d['flops_per_s'] / 1e9:.2f} GFLOP/s{mfu} over {wall:.1f} s", file=sys.stderr)
+  return d

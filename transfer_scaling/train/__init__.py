@@ -1,0 +1,1 @@
+"""The training engine: vmapped ensembles, early stopping, data parallelism, checkpoints."""

@@ -1,0 +1,84 @@
+"""`transfer-scaling train --config configs/train.py --workdir W [--resume] [--config.x=y ...]`."""
+import argparse
+import os
+
+from transfer_scaling import ladder
+from transfer_scaling.config import load_config, split_config_args
+from transfer_scaling.errors import UsageError
+from transfer_scaling.model import ModelConfig
+
+
+def spec_from_config(config):
+  """EnsembleSpec from a configs/train.py-style ConfigDict."""
+  from transfer_scaling.train import engine
+  m = config.model
+  if m.size:
+    model = ladder.model_config(m.size, seq_len=m.seq_len, dtype=m.dtype)
+  else:
+    try:
+      model = ModelConfig(d_model=m.d_model, n_layers=m.n_layers, n_heads=m.n_heads, seq_len=m.seq_len, dtype=m.dtype)
+    except ValueError as e:
+      raise UsageError(str(e)) from None
+  seeds, lrs = tuple(config.seeds), tuple(config.lrs)
+  if len(lrs) == 1:
+    lrs = lrs * len(seeds)
+  if len(lrs) != len(seeds):
+    raise UsageError(f"{len(seeds)} seeds but {len(lrs)} lrs; give one lr, or one per seed")
+  members = tuple(engine.MemberSpec(seed=int(s), lr=float(lr)) for s, lr in zip(seeds, lrs))
+  t = config.train
+  return engine.EnsembleSpec(
+      model=model, members=members, batch_size=t.batch_size, max_steps=t.max_steps, warmup=t.warmup,
+      eval_every=t.eval_every, patience=t.patience, min_delta=t.min_delta, weight_decay=t.weight_decay,
+      clip_norm=t.clip_norm, min_lr_ratio=t.min_lr_ratio, steps_per_call=t.steps_per_call,
+      ckpt_every=t.ckpt_every, log_every=t.log_every, tensorboard=t.tensorboard)
+
+
+def batches_from_config(config, spec):
+  """The batch provider named by config.data.source."""
+  d = config.data
+  if d.source != "toy":
+    raise UsageError(f"data.source={d.source!r} is not known; use 'toy'")
+  from transfer_scaling.train import toy_data
+  subset = tuple(d.subset_bytes) or None
+  if subset is not None and len(subset) == 1:
+    subset = subset * len(spec.members)
+  return toy_data.ToyBatches([m.seed for m in spec.members], spec.batch_size, spec.model.seq_len,
+                             subset_bytes=subset, n_eval_batches=d.n_eval_batches, data_seed=d.seed)
+
+
+def _initialize_distributed(args) -> None:
+  import jax
+  if not 0 <= args.process_id < args.num_processes:
+    raise UsageError(f"--process-id={args.process_id} must lie in [0, --num-processes={args.num_processes})")
+  # CPU processes need a collectives backend to talk to each other (GPUs use NCCL).
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  jax.distributed.initialize(coordinator_address=args.coordinator, num_processes=args.num_processes,
+                             process_id=args.process_id)
+
+
+def main(argv) -> int:
+  overrides, rest = split_config_args(argv)
+  parser = argparse.ArgumentParser(prog="transfer-scaling train", description=__doc__)
+  parser.add_argument("--config", default="train", help="config file (default: configs/train.py)")
+  parser.add_argument("--workdir", required=True, help="run directory: checkpoints, metrics, best params")
+  parser.add_argument("--resume", action="store_true", help="insist on resuming the run in --workdir")
+  group = parser.add_argument_group("multi-process (one process per host; all share --workdir)")
+  group.add_argument("--coordinator", help="host:port of process 0, for jax.distributed.initialize")
+  group.add_argument("--num-processes", type=int, default=1)
+  group.add_argument("--process-id", type=int, default=0)
+  args = parser.parse_args(rest)
+  config = load_config(args.config, overrides)
+  if args.coordinator:
+    _initialize_distributed(args)
+  spec = spec_from_config(config)
+  batches = batches_from_config(config, spec)
+  from transfer_scaling.train import engine
+  results = engine.train_ensemble(spec, batches, args.workdir, resume="require" if args.resume else "auto")
+  import jax
+  if jax.process_index():
+    return 0
+  for r in results:
+    print(f"{r.name}: best_loss={r.best_loss:.4f} nats/byte at step {r.best_step}, "
+          f"{r.steps} steps, {r.tokens:.3g} tokens, status={r.status}")
+  print(f"results: {os.path.join(args.workdir, 'results.json')}")
+  return 0

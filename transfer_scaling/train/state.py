@@ -1,0 +1,52 @@
+"""TrainState: everything a member needs to continue training exactly.
+
+In an ensemble every leaf carries a leading member axis K.
+"""
+import flax.struct
+import jax
+import jax.numpy as jnp
+
+from transfer_scaling import model as model_lib
+
+# Why a member stopped diverging; `reason()` turns the code into words.
+OK, LOSS_NAN, LOSS_INF, GRAD_NONFINITE, EVAL_NONFINITE = 0, 1, 2, 3, 4
+
+
+@flax.struct.dataclass
+class TrainState:
+  step: jax.Array        # int32, steps this member has taken (frozen members stop counting)
+  params: dict
+  opt_state: tuple
+  rng: jax.Array         # uint32[2], folded with the step for any randomness
+  peak_lr: jax.Array     # float32, this member's peak learning rate
+  best_loss: jax.Array   # float32, best held-out loss so far (nats/byte), inf before the first eval
+  best_step: jax.Array   # int32
+  best_params: dict
+  bad_evals: jax.Array   # int32, evaluations since the last improvement
+  done: jax.Array        # bool, early-stopped: state frozen
+  diverged: jax.Array    # int32 code (OK, LOSS_NAN, ...): state frozen
+  diverged_step: jax.Array  # int32, the step at which it diverged, -1 if it did not
+
+
+def init_state(params, seed, peak_lr, tx) -> TrainState:
+  """One member's fresh state around `params` (pure: vmap it for an ensemble)."""
+  f32 = jnp.float32
+  return TrainState(
+      step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
+      rng=jax.random.fold_in(jax.random.PRNGKey(seed), 1), peak_lr=jnp.asarray(peak_lr, f32),
+      best_loss=jnp.asarray(jnp.inf, f32), best_step=jnp.zeros((), jnp.int32), best_params=params,
+      bad_evals=jnp.zeros((), jnp.int32), done=jnp.zeros((), bool),
+      diverged=jnp.zeros((), jnp.int32), diverged_step=jnp.asarray(-1, jnp.int32))
+
+
+def init_params(cfg: model_lib.ModelConfig, seed):
+  """Fresh float32 parameters from an integer seed (traceable, so vmappable over seeds)."""
+  return model_lib.init_params(cfg, jax.random.PRNGKey(seed))
+
+
+def reason(code: int, step: int) -> str:
+  """Human words for a divergence code."""
+  what = {LOSS_NAN: "training loss became NaN", LOSS_INF: "training loss became inf",
+          GRAD_NONFINITE: "gradient norm became non-finite",
+          EVAL_NONFINITE: "held-out loss became non-finite"}[code]
+  return f"{what} at step {step}; lower this member's learning rate"

@@ -1,0 +1,91 @@
+"""Pure train and eval steps for ONE member; ensembles are jax.vmap of these.
+
+Loss: mean cross-entropy in nats per byte of next-byte prediction
+(inputs batch[:, :-1], targets batch[:, 1:]).
+"""
+import functools
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from transfer_scaling import model as model_lib
+from transfer_scaling.train import optim
+from transfer_scaling.train import state as state_lib
+
+
+def loss_fn(params, batch_BxT1, cfg: model_lib.ModelConfig):
+  """Mean next-byte cross-entropy (nats/byte) of one batch."""
+  logits_BxTxV = model_lib.Transformer(cfg).apply({"params": params}, batch_BxT1[:, :-1])
+  return optax.softmax_cross_entropy_with_integer_labels(logits_BxTxV, batch_BxT1[:, 1:]).mean()
+
+
+def _where(pred, a, b):
+  return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)
+
+
+def train_step(state, batch_BxT1, sched, *, cfg, tx):
+  """One AdamW step; a done or diverged member comes back unchanged.
+
+  sched = (warmup, total, min_ratio) as traced numbers, so runs that differ only
+  in their schedule share one compiled function.
+  """
+  loss, grads = jax.value_and_grad(loss_fn)(state.params, batch_BxT1, cfg)
+  grad_norm = optax.global_norm(grads)
+  updates, opt_state = tx.update(grads, state.opt_state, state.params)
+  lr = optim.schedule(state.step, state.peak_lr, *sched)
+  params = jax.tree.map(lambda p, u: p - lr * u.astype(p.dtype), state.params, updates)
+
+  frozen = state.done | (state.diverged != state_lib.OK)
+  code = jnp.where(jnp.isnan(loss), state_lib.LOSS_NAN,
+                   jnp.where(jnp.isinf(loss), state_lib.LOSS_INF,
+                             jnp.where(jnp.isfinite(grad_norm), state_lib.OK, state_lib.GRAD_NONFINITE)))
+  diverges = ~frozen & (code != state_lib.OK)
+  keep = frozen | diverges
+  new = state.replace(
+      step=state.step + 1, params=params, opt_state=opt_state,
+      diverged=jnp.where(diverges, code, state.diverged),
+      diverged_step=jnp.where(diverges, state.step, state.diverged_step))
+  # A diverging member keeps its last finite parameters but records why it stopped.
+  out = _where(keep, state.replace(diverged=new.diverged, diverged_step=new.diverged_step), new)
+  metrics = {"loss": loss, "grad_norm": grad_norm, "lr": lr, "active": ~keep}
+  return out, metrics
+
+
+def eval_loss(params, batches_NxBxT1, cfg):
+  """Mean loss over n held-out batches (a scan, so memory stays at one batch)."""
+  def body(total, batch_BxT1):
+    return total + loss_fn(params, batch_BxT1, cfg), None
+  total, _ = jax.lax.scan(body, jnp.zeros((), jnp.float32), batches_NxBxT1)
+  return total / batches_NxBxT1.shape[0]
+
+
+def early_stop_update(state, loss, *, patience: int, min_delta: float):
+  """Records an evaluation: keeps the best loss/step/params, marks done after `patience` bad evals."""
+  frozen = state.done | (state.diverged != state_lib.OK)
+  bad_value = ~jnp.isfinite(loss)
+  improved = ~frozen & ~bad_value & (loss < state.best_loss - min_delta)
+  worse = ~frozen & ~bad_value & ~improved
+  bad_evals = jnp.where(improved, 0, jnp.where(worse, state.bad_evals + 1, state.bad_evals))
+  diverges = ~frozen & bad_value
+  return state.replace(
+      best_loss=jnp.where(improved, loss, state.best_loss),
+      best_step=jnp.where(improved, state.step, state.best_step),
+      best_params=_where(improved, state.params, state.best_params),
+      bad_evals=bad_evals,
+      done=state.done | (~frozen & (bad_evals >= patience)),
+      diverged=jnp.where(diverges, state_lib.EVAL_NONFINITE, state.diverged),
+      diverged_step=jnp.where(diverges, state.step, state.diverged_step))
+
+
+def ensemble_train_steps(state_K, batches_SxKxBxT1, sched, **kw):
+  """S consecutive steps of a K-member ensemble, scanned so one dispatch runs them all."""
+  step_fn = jax.vmap(functools.partial(train_step, sched=sched, **kw))
+  return jax.lax.scan(step_fn, state_K, batches_SxKxBxT1)
+
+
+def ensemble_eval(state_K, batches_NxBxT1, patience, min_delta, *, cfg):
+  """Held-out loss of every member, then the early-stopping update."""
+  loss_K = jax.vmap(eval_loss, in_axes=(0, None, None))(state_K.params, batches_NxBxT1, cfg)
+  update = functools.partial(early_stop_update, patience=patience, min_delta=min_delta)
+  return jax.vmap(update)(state_K, loss_K), loss_K
