@@ -66,7 +66,7 @@ def main():
              "ensemble": [], "mfu": []}
 
   for dtype in a.dtypes.split(","):
-    for size in a.sizes.split(","):
+    for size in filter(None, a.sizes.split(",")):
       cfg = ladder.model_config(size, dtype=dtype)
       try:
         one = measure(cfg, 32, 1, a.steps_per_call, a.calls)
