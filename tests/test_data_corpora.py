@@ -146,3 +146,14 @@ def test_packed_batches_from_a_prepared_corpus(data_dir):
   assert pb.train_batch(3).shape == (2, 2, 17)
   test_U8 = store.load_splits("mine")[1]
   np.testing.assert_array_equal(pb.eval_batches()[0, 0], test_U8[:17])
+
+
+def test_add_reads_jsonl_records(data_dir):
+  os.makedirs(data_dir / "j")
+  with open(data_dir / "j" / "docs.jsonl", "w") as f:
+    for i in range(30):
+      f.write(json.dumps({"text": f"record {i}: " + "some text here " * 30}) + "\n")
+  cli.main(["add", "records", "--files", str(data_dir / "j")])
+  s = builder.read_meta("records")["splits"]
+  assert s["train"]["documents"] + s["test"]["documents"] == 30
+  assert bytes(store.load_splits("records")[0]).startswith(b"record ")

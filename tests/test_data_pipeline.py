@@ -88,3 +88,11 @@ def test_mismatched_seeds_are_rejected():
 def test_bits_per_byte():
   from transfer_scaling.data.pipeline import bits_per_byte
   assert abs(bits_per_byte(np.log(2) * 3) - 3) < 1e-12
+
+
+def test_members_given_one_array_share_it_but_not_their_order():
+  stream = np.arange(1, 250, dtype=np.uint8)
+  pb = PackedBatches([stream] * 3, stream, 2, 8, seeds=[0, 1, 2])
+  assert pb.streams[0] is pb.streams[2]
+  x = pb.train_batch(0)
+  assert not np.array_equal(x[0], x[1])

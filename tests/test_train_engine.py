@@ -61,8 +61,11 @@ def test_ensemble_equals_separate_runs(tmp_path):
     assert together[k].best_loss == pytest.approx(alone.best_loss, rel=2e-5)
     a = engine.load_best_params(str(tmp_path / "ens"), k)
     b = engine.load_best_params(str(tmp_path / f"m{k}"), 0)
-    # Adam divides by sqrt(v): rounding noise in near-zero gradients moves a few weights by ~1e-4.
-    jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, atol=2e-3), a, b)
+    # Adam divides by sqrt(v), so rounding noise in near-zero gradients moves single weights
+    # visibly (by ~1e-2 with TF32 matmuls on a GPU); the parameter vector as a whole agrees.
+    diff = np.sqrt(sum(np.sum((x - y) ** 2) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b))))
+    norm = np.sqrt(sum(np.sum(y ** 2) for y in jax.tree.leaves(b)))
+    assert diff < 1e-2 * norm
   assert not np.allclose(curve[:, 0], curve[:, 1])  # the members really differ
 
 
@@ -174,3 +177,15 @@ def test_bad_inputs_are_usage_errors_and_write_nothing(tmp_path):
   with pytest.raises(UsageError, match="init_params do not fit"):
     engine.train_ensemble(spec, batches_for(spec), str(w), init_params={"x": np.zeros((1, 3))})
   assert not w.exists()
+
+
+def test_bfloat16_compute_keeps_float32_master_weights(tmp_path):
+  import dataclasses
+  spec = make_spec(members((0, 1e-2)), max_steps=10, model=dataclasses.replace(CFG, dtype="bfloat16"))
+  (r,) = engine.train_ensemble(spec, batches_for(spec), str(tmp_path / "bf16"))
+  evals = read_log(str(tmp_path / "bf16"), "eval")
+  assert r.status == "max_steps" and r.best_loss < evals[0]["loss"][0] - 0.2
+  assert {x.dtype for x in jax.tree.leaves(engine.load_best_params(str(tmp_path / "bf16")))} == {np.dtype("float32")}
+  f32 = make_spec(members((0, 1e-2)), max_steps=10)
+  (r32,) = engine.train_ensemble(f32, batches_for(f32), str(tmp_path / "f32"))
+  assert r.best_loss == pytest.approx(r32.best_loss, rel=0.03) and r.best_loss != r32.best_loss

@@ -36,11 +36,32 @@ def _mark(directory):
 
 
 _apt_updated = False
+LANGUAGES = "en,de,es,fr,zh_CN"  # the translated package descriptions the corpora use
+
+
+def _apt_update() -> None:
+  """Refresh the package lists (with translated descriptions) once per process, as root."""
+  global _apt_updated
+  if not _apt_updated and os.geteuid() == 0 and shutil.which("apt-get"):
+    _apt_updated = True
+    _run(["apt-get", "update", "-o", f"Acquire::Languages={LANGUAGES}"])
+
+
+def apt_translations(code: str) -> list[str]:
+  """The apt list files with package descriptions in language CODE (e.g. 'de', 'zh_CN'), fetching them if root."""
+  def find():
+    found = glob.glob(f"/var/lib/apt/lists/*_main_i18n_Translation-{code.replace('_', '%5f')}*")
+    return sorted(found or glob.glob(f"/var/lib/apt/lists/*_main_i18n_Translation-{code}*"))
+  if not find():
+    _apt_update()
+  if not find() or (any(f.endswith(".lz4") for f in find()) and not shutil.which("lz4")):
+    raise SourceMissing(f"Translation-{code}", f"apt-get update -o Acquire::Languages={LANGUAGES} && apt-get install lz4",
+                        "the apt lists with translated package descriptions are not on this machine")
+  return find()
 
 
 def apt(package: str) -> str:
   """Extract Debian package PACKAGE into the cache; return the extracted root."""
-  global _apt_updated
   out = os.path.join(paths.downloads_dir(), "apt", package)
   if _done(out):
     return out
@@ -53,8 +74,7 @@ def apt(package: str) -> str:
   if not found:
     r = _run(["apt-get", "download", package], cwd=debs)
     if r.returncode != 0 and not _apt_updated and os.geteuid() == 0:
-      _apt_updated = True  # package lists may be missing or stale: refresh once per process
-      _run(["apt-get", "update", "-o", 'Acquire::Languages=en,de,es,fr,zh_CN'])
+      _apt_update()  # package lists may be missing or stale
       r = _run(["apt-get", "download", package], cwd=debs)
     found = glob.glob(os.path.join(debs, f"{package}_*.deb"))
     if r.returncode != 0 or not found:

@@ -64,12 +64,21 @@ class PackedBatches:
       raise UsageError(f"got {len(streams)} member streams but {len(seeds)} seeds; pass one seed per member")
     if not streams:
       raise UsageError("no member streams; pass one D_F-byte subset per ensemble member")
-    self.streams = [np.append(np.asarray(s, np.uint8), np.uint8(SEP)) for s in streams]  # the cycle joins end to start
+    T = seq_len
+    views = {}  # members given the same array (e.g. a full training split) share one copy
+    for s in streams:
+      if id(s) not in views:
+        cycle = np.append(np.asarray(s, np.uint8), np.uint8(SEP))  # the cycle joins end to start
+        # Unrolled by T bytes so that the window at any start is a contiguous row: one row gather per
+        # batch instead of an element-wise gather with a modulo (5-10x faster).
+        ext = np.tile(cycle, -(-(len(cycle) + T) // len(cycle)))[:len(cycle) + T]
+        views[id(s)] = (cycle, np.lib.stride_tricks.sliding_window_view(ext, T + 1))
+    self.streams = [views[id(s)][0] for s in streams]
+    self._windows = [views[id(s)][1] for s in streams]  # [len(cycle), T+1] views, no copy
     self.sizes = [len(s) - 1 for s in self.streams]
     self.test_U8 = np.asarray(test_U8, np.uint8)
     self.batch_size, self.seq_len, self.seeds = batch_size, seq_len, list(seeds)
     self.eval_bytes, self.eval_batch_size = eval_bytes, eval_batch_size or batch_size
-    self._arange = np.arange(seq_len + 1)
     self._epoch = functools.lru_cache(maxsize=4 * len(streams))(self._epoch_uncached)
 
   @classmethod
@@ -108,9 +117,8 @@ class PackedBatches:
   def train_batch(self, step: int) -> np.ndarray:
     """int32 [K, B, T+1]: member k's windows of STEP from its own subset."""
     out = np.empty((self.num_members, self.batch_size, self.seq_len + 1), np.int32)
-    for k, s in enumerate(self.streams):
-      idx = (self.starts(k, step)[:, None] + self._arange) % len(s)
-      out[k] = s[idx]
+    for k, windows in enumerate(self._windows):
+      out[k] = windows[self.starts(k, step)]
     return out
 
   def eval_batches(self) -> np.ndarray:

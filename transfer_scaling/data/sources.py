@@ -13,7 +13,7 @@ import re
 import sysconfig
 from typing import Callable, Iterator, NamedTuple
 
-from transfer_scaling.data import fetch, text
+from transfer_scaling.data import fetch
 
 
 class Doc(NamedTuple):

@@ -5,10 +5,8 @@ number, a package's Description-md5), so the same page tends to be test in every
 language. Pages left untranslated are removed by the corpus's language filter.
 """
 import glob
-import gzip
 import os
 import re
-import shutil
 import subprocess
 
 from transfer_scaling.data import fetch, text
@@ -27,6 +25,18 @@ def libreoffice_help(lang: str) -> Source:
       for body in text.html_to_text(read(f), keep="//div[@id='DisplayArea']"):
         yield Doc(f"libreoffice/{lang}/{page}", body, "libreoffice:" + page)
   return Source(f"libreoffice-help-{lang}", (f"apt:libreoffice-help-{lang}",), "MPL-2.0", extract)
+
+
+def gimp_help(lang: str) -> Source:
+  """GIMP 2.10 user manual: the same ~680 pages in every language."""
+  def extract(roots):
+    [base] = glob.glob(os.path.join(roots[0], "usr/share/gimp/2.0/help/*"))
+    for f in files(base, "*.html"):
+      page = rel(f, base)
+      nav = "//div[@class='navheader']|//div[@class='navfooter']"
+      for body in text.html_to_text(read(f), drop=nav):
+        yield Doc(f"gimp/{lang}/{page}", body, "gimp:" + page)
+  return Source(f"gimp-help-{lang}", (f"apt:gimp-help-{lang}",), "GFDL-1.2", extract)
 
 
 def debian_reference(lang: str) -> Source:
@@ -76,14 +86,13 @@ def ddtp(lang: str, cap_bytes: int = 20_000_000) -> Source:
   """Debian package descriptions (DDTP translations), one per package, aligned by Description-md5."""
   code = {"zh": "zh_CN"}.get(lang, lang)
   def extract(_roots):
-    found = glob.glob(f"/var/lib/apt/lists/*_main_i18n_Translation-{code.replace('_', '%5f')}.lz4")
-    found = found or glob.glob(f"/var/lib/apt/lists/*_main_i18n_Translation-{code}*")
-    if not found or not shutil.which("lz4"):
-      raise fetch.SourceMissing(f"Translation-{code}",
-                                f"apt-get update -o Acquire::Languages=en,{code} (and apt-get install lz4)",
-                                "apt package lists with translated descriptions are not on this machine")
-    for path in sorted(found):
-      raw = subprocess.run(["lz4", "-dc", path], capture_output=True, check=True).stdout.decode("utf-8", "replace")
+    found = fetch.apt_translations(code)
+    for path in found:
+      if path.endswith(".lz4"):
+        raw = subprocess.run(["lz4", "-dc", path], capture_output=True, check=True).stdout
+      else:  # apt keeps lists uncompressed unless configured otherwise
+        raw = read(path)
+      raw = raw.decode("utf-8", "replace")
       for para in raw.split("\n\n"):
         md5 = re.search(r"^Description-md5: (\w+)", para, re.M)
         desc = re.search(r"^Description-(?!md5)[\w_]+: (.*(?:\n .*)*)", para, re.M)

@@ -28,18 +28,19 @@ def clean(text: str) -> str:
 _SECTION = "\ue000section\ue000"  # a private-use marker: lxml refuses control characters
 
 
-def html_to_text(raw: bytes, keep: str = "", split_at: str = "") -> list[str]:
+def html_to_text(raw: bytes, keep: str = "", split_at: str = "", drop: str = "") -> list[str]:
   """Visible text of an HTML page (script, style, head, navigation dropped), as a list of sections.
 
   keep: an XPath selecting the part to keep (e.g. the main content div); split_at: an XPath
-  of headings that start a new section. Without split_at the list has one element.
+  of headings that start a new section (without it the list has one element); drop: an XPath
+  of further parts to remove (navigation bars that are plain divs).
   """
   import lxml.html  # lazily: only HTML sources need it
   try:
     root = lxml.html.document_fromstring(raw)
   except Exception:  # empty or broken page
     return []
-  for bad in root.xpath("//script|//style|//head|//nav|//noscript"):
+  for bad in root.xpath("//script|//style|//head|//nav|//noscript" + ("|" + drop if drop else "")):
     bad.drop_tree()
   if keep:
     found = root.xpath(keep)

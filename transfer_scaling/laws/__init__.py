@@ -1,11 +1,18 @@
 """Scaling laws for transfer: fit them, measure effective data transferred, allocate budgets.
 
   from transfer_scaling import laws
-  fit = laws.fit("chinchilla", laws.chinchilla_data(), bootstrap=1000)
-  eff = laws.effective_data(scratch_df, finetuned_df)
+  fit = laws.fit("chinchilla", laws.chinchilla_data(), bootstrap=1000)  # FitResult: params, stderr, ci95, ...
+  eff = laws.effective_data(scratch_df, finetuned_df)   # DataFrame: D_E, D_T, multiplier, flags, ossified
+  tf = laws.fit_transfer(eff)                            # D_T = k D_F^alpha N^beta on the low-data regime
+  laws.compute_optimal(fit, [1e21, 1e23])                # N_opt(C), D_opt(C)
+  laws.allocate_budget(barnett_params, budget, cost_p, cost_f)  # loss-minimising (p, f)
+
+Built-in laws: chinchilla, kaplan, hernandez, hernandez_unified, barnett (laws/definitions.py);
+add one with laws.register(laws.Law(...)) (see laws/registry.py). Command line:
+`transfer-scaling fit LAW --csv FILE --json OUT` and `transfer-scaling allocate compute|budget ...`.
 """
+from transfer_scaling.laws.allocate import Allocation, allocate_budget, barnett_loss, compute_optimal, isoloss_grid
 from transfer_scaling.laws.data import chinchilla_data
 from transfer_scaling.laws.fitting import FitResult, fit
 from transfer_scaling.laws.registry import Law, get_law, law_names, register
 from transfer_scaling.laws.transfer import TransferFit, data_for_saturation, effective_data, fit_transfer, interpolate_data
-from transfer_scaling.laws.allocate import Allocation, allocate_budget, barnett_loss, compute_optimal, isoloss_grid

@@ -4,16 +4,17 @@ compute_optimal: minimise E + A N^-alpha + B D^-beta subject to C = 6 N D (Hoffm
   N_opt = G (C/6)^a, D_opt = (C/6)^b / G, a = beta/(alpha+beta), b = alpha/(alpha+beta),
   G = (alpha A / (beta B))^(1/(alpha+beta)).
 allocate_budget: minimise L(p, f) = (A p^-alpha + G) f^-beta + E subject to C_p p + C_f f = budget.
-  log(L - E) is convex in the pre-training share s = C_p p / budget (a sum of convex terms
-  inside a log-sum-exp), so the optimum is unique: a grid over logit(s) brackets it and Brent's
-  method refines it. With G = 0 it is s = alpha / (alpha + beta) exactly.
+  log(L - E) is convex in the pre-training share s = C_p p / budget (a log-sum-exp of convex
+  terms plus -beta log(1 - s)), so the optimum is the unique zero of its derivative, found by
+  Brent's method over logit(s). With G = 0 it is s = alpha / (alpha + beta) exactly.
 """
 import dataclasses
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize_scalar
+from scipy.optimize import brentq
+from scipy.special import expit
 
 from transfer_scaling.errors import UsageError
 from transfer_scaling.laws.fitting import FitResult
@@ -83,17 +84,16 @@ def allocate_budget(fit_or_params, budget: float, cost_p: float, cost_f: float) 
     if not (np.isfinite(v) and v > 0):
       raise UsageError(f"{name} must be positive and finite, got {v}")
 
-  def log_excess(u):  # log(L - E) at pre-training share s = sigmoid(u)
-    s = 0.5 * (1 + np.tanh(0.5 * np.asarray(u)))
-    s = np.clip(s, 1e-300, 1 - 1e-16)
-    lp, lf = np.log(s * budget / cost_p), np.log1p(-s) + np.log(budget / cost_f)
-    return np.logaddexp(np.log(q["A"]) - q["alpha"] * lp, np.log(q["G"]) if q["G"] > 0 else -np.inf) - q["beta"] * lf
+  # d/ds log(L - E) = -alpha w / s + beta / (1 - s), w = A p^-alpha / (A p^-alpha + G): zero where
+  # h(u) = beta s - alpha w (1 - s) changes sign, s = sigmoid(u); h runs from -alpha to +beta.
+  def h(u):
+    s, one_minus_s = expit(u), expit(-u)
+    log_p = np.log(budget / cost_p) - np.logaddexp(0.0, -u)  # log(s * budget / cost_p), stable for s -> 0
+    w = expit(-(np.log(q["G"]) - np.log(q["A"]) + q["alpha"] * log_p)) if q["G"] > 0 else 1.0
+    return q["beta"] * s - q["alpha"] * w * one_minus_s
 
-  u = np.linspace(-60, 60, 2401)
-  i = int(np.argmin(log_excess(u)))
-  lo, hi = u[max(i - 1, 0)], u[min(i + 1, len(u) - 1)]
-  u_best = minimize_scalar(log_excess, bounds=(lo, hi), method="bounded", options={"xatol": 1e-12}).x
-  s = float(0.5 * (1 + np.tanh(0.5 * u_best)))
+  u_best = brentq(h, -700.0, 40.0, xtol=1e-14, rtol=4 * np.finfo(float).eps)
+  s = float(expit(u_best))
   p, f = s * budget / cost_p, (1 - s) * budget / cost_f
   return Allocation(budget=float(budget), cost_p=float(cost_p), cost_f=float(cost_f), p=p, f=f,
                     loss=float(barnett_loss(q, p, f)), share_p=s)

@@ -24,12 +24,13 @@ def main(argv) -> int:
   ap.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling")
   ap.add_argument("--delta", type=float, default=1e-3, help="Huber delta on log target")
   ap.add_argument("--loo", action="store_true", help="also report the leave-one-out RMSE (n refits)")
+  ap.add_argument("--max-iter", type=int, default=500, help="most damped Newton steps per start")
   args = ap.parse_args(argv)
 
   law = get_law(args.law)
   df = read_csv(args.csv)
   result = fit(law, df, bootstrap=args.bootstrap, seed=args.seed, delta=args.delta,
-               drop_highest=args.drop_highest, loo=args.loo)
+               drop_highest=args.drop_highest, loo=args.loo, max_iter=args.max_iter)
   if not result.converged:
     print(result.table(), file=sys.stderr)
     print(f"error: the {law.name} fit did not converge; nothing written to {args.json}", file=sys.stderr)

@@ -49,7 +49,9 @@ def check_columns(df, columns, what: str, min_rows: int = 1) -> pd.DataFrame:
     bad = ~np.isfinite(values) | (values <= 0)
     if bad.any():
       i = int(np.argmax(bad))
-      raise UsageError(f"{what}: row {i + 1} (CSV line {i + 2}) has {c} = {df[c].iloc[i]!r}; every value must be "
+      raw = df[c].iloc[i]
+      shown = repr(raw) if isinstance(raw, str) else f"{raw}"
+      raise UsageError(f"{what}: row {i + 1} (CSV line {i + 2}) has {c} = {shown}; every value must be "
                        f"a positive finite number: fix or remove that row")
     out[c] = values
   if len(out) < min_rows:

@@ -120,8 +120,10 @@ def _refit(law, theta_P, lx, ly, w_BxN, delta, max_iter):
   # Bootstrap / leave-one-out: every member starts at the full-data optimum with its own weights.
   _, objective = _objective(law)
   args, axes = (lx, ly, w_BxN, delta), (None, None, 0, None)
-  theta_BxP = jnp.broadcast_to(theta_P, (w_BxN.shape[0],) + theta_P.shape)
-  return solver.run(objective, solver.init(objective, theta_BxP, args, axes), args, axes, max_iter=max_iter)
+  B = w_BxN.shape[0]
+  theta_BxP = jnp.broadcast_to(theta_P, (B,) + theta_P.shape)
+  return solver.run_compacted(objective, solver.init(objective, theta_BxP, args, axes), args, axes,
+                              chunk=max(1, B // 8), first_iters=16, max_iter=max_iter)
 
 
 def _derived(law: Law, params: dict) -> dict:

@@ -26,7 +26,7 @@ MAX_STEP = 4.0  # largest change of any coordinate in one step (log units for po
 class State(NamedTuple):
   theta: jax.Array  # [..., P] fitted coordinates
   f: jax.Array      # [...] objective
-  lam: jax.Array    # [...] damping, relative to the largest |eigenvalue|
+  lam: jax.Array    # [...] damping, relative to the largest |eigenvalue| (or |gradient|)
   done: jax.Array   # [...] stopped (converged, or stuck: see `converged`)
   converged: jax.Array
   iters: jax.Array  # [...] iterations taken
@@ -46,8 +46,8 @@ def _init(objective, theta, *args):
 
 def _step(objective, ftol, xtol, s: State, *args) -> State:
   # one damped Newton step of one member
-  g = jax.grad(objective)(s.theta, *args)
-  H = jax.hessian(objective)(s.theta, *args)
+  grad = lambda th: jax.grad(objective)(th, *args)
+  H, g = jax.jacfwd(lambda th: (grad(th), grad(th)), has_aux=True)(s.theta)  # Hessian and gradient in one pass
   w, V = jnp.linalg.eigh(H)
   # Damping relative to the curvature, or to the gradient where there is none (all residuals in
   # Huber's linear part: a linear model's Hessian is then exactly zero).
@@ -59,8 +59,10 @@ def _step(objective, ftol, xtol, s: State, *args) -> State:
   decrement = jnp.sum(Vg * Vg / (jnp.abs(w) + 1e-12 * scale))
   f_new = objective(s.theta + d, *args)
   accept = jnp.isfinite(f_new) & (f_new < s.f)
-  small = (s.f - f_new <= ftol * jnp.abs(s.f)) & (jnp.max(jnp.abs(d)) <= xtol)
-  conv = jnp.isfinite(s.f) & ((accept & small) | (decrement <= ftol * jnp.abs(s.f)))
+  # absolute floor: an exact fit has objective 0, and nothing is relatively small next to 0
+  tol = ftol * jnp.abs(s.f) + 1e-30
+  small = (s.f - f_new <= tol) & (jnp.max(jnp.abs(d)) <= xtol)
+  conv = jnp.isfinite(s.f) & ((accept & small) | (decrement <= tol))
   # lam at its ceiling: no step lowers the objective; stop, converged only if the decrement says so
   stalled = s.lam >= 1e10
   keep = s.done
@@ -77,15 +79,7 @@ def init(objective: Callable, theta_SxP, args, in_axes) -> State:
   return jax.vmap(functools.partial(_init, objective), in_axes=(0,) + in_axes)(theta_SxP, *args)
 
 
-def run(objective: Callable, s: State, args, in_axes, min_iter=0, max_iter=200, ftol=1e-12, xtol=1e-8) -> State:
-  """Iterate every member of s until all are done (at least min_iter, at most max_iter steps).
-
-  Call inside jax.jit; iteration counts may be traced values, so changing them does not recompile.
-  Members' done / converged flags are reset first, so a screened State can be resumed.
-  """
-  step = jax.vmap(functools.partial(_step, objective, ftol, xtol), in_axes=(0,) + in_axes)
-  s = s._replace(done=jnp.zeros_like(s.done), converged=jnp.zeros_like(s.converged))
-
+def _loop(step, s: State, args, min_iter, max_iter) -> State:
   def cond(c):
     i, s = c
     return (i < max_iter) & ((i < min_iter) | ~jnp.all(s.done))
@@ -95,3 +89,36 @@ def run(objective: Callable, s: State, args, in_axes, min_iter=0, max_iter=200, 
     return i + 1, step(s, *args)
 
   return jax.lax.while_loop(cond, body, (jnp.zeros((), jnp.int32), s))[1]
+
+
+def run(objective: Callable, s: State, args, in_axes, min_iter=0, max_iter=200, ftol=1e-12, xtol=1e-8) -> State:
+  """Iterate every member of s until all are done (at least min_iter, at most max_iter steps).
+
+  Call inside jax.jit; iteration counts may be traced values, so changing them does not recompile.
+  Members' done / converged flags are reset first, so a screened State can be resumed.
+  """
+  step = jax.vmap(functools.partial(_step, objective, ftol, xtol), in_axes=(0,) + in_axes)
+  s = s._replace(done=jnp.zeros_like(s.done), converged=jnp.zeros_like(s.converged))
+  return _loop(step, s, args, min_iter, max_iter)
+
+
+def run_compacted(objective: Callable, s: State, args, in_axes, chunk: int, first_iters=16, max_iter=200,
+                  ftol=1e-12, xtol=1e-8) -> State:
+  """run(...) for many members whose iteration counts vary (bootstrap refits from a warm start).
+
+  Under vmap a done member still costs a full step until the last one finishes. So: every member
+  gets first_iters steps (most finish), then the stragglers are gathered `chunk` at a time and
+  run on (up to max_iter steps in all), until none is left. `chunk` is static (it sets a shape).
+  """
+  step = jax.vmap(functools.partial(_step, objective, ftol, xtol), in_axes=(0,) + in_axes)
+  s = run(objective, s, args, in_axes, max_iter=first_iters, ftol=ftol, xtol=xtol)
+  batched = [i for i, a in enumerate(in_axes) if a == 0]
+
+  def body(s):
+    idx = jnp.argsort(s.done, stable=True)[:chunk]  # not-done first; done fillers stay frozen
+    sub = _loop(step, jax.tree.map(lambda a: a[idx], s),
+                tuple(a[idx] if i in batched else a for i, a in enumerate(args)), 0, max_iter - first_iters)
+    sub = sub._replace(done=jnp.ones_like(sub.done))  # converged, stalled or out of steps: finished
+    return jax.tree.map(lambda a, b: a.at[idx].set(b), s, sub)
+
+  return jax.lax.while_loop(lambda s: ~jnp.all(s.done), body, s)

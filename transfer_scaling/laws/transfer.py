@@ -7,7 +7,8 @@ found two ways:
       linearly in log-log space. A loss outside the measured curve gives NaN and a flag, never an
       extrapolated number.
   (b) a law fitted to all from-scratch runs (default chinchilla), inverted numerically; values
-      outside the measured data range are kept but flagged 'extrapolated'.
+      outside the measured range of D (or at N outside the measured sizes) are kept but flagged
+      'extrapolated'.
 D_E, D_T, multiplier and transfer_fraction use (a); the *_law columns use (b). Ossification
 (fine-tuned worse than from scratch: D_T < 0) is reported in column `ossified`, never dropped.
 """
@@ -135,12 +136,12 @@ def effective_data(scratch, finetuned, *, scratch_law="chinchilla", scratch_fit:
     if tuple(get_law(scratch_fit.law).covariates) != ("N", "D"):
       raise UsageError(f"scratch_fit must be a law in (N, D) such as chinchilla or kaplan, not {scratch_fit.law!r}")
     D_law = invert_law(scratch_fit, N_ft, L_ft)
-    D_min, D_max = sc["D"].min(), sc["D"].max()
+    outside = (D_law < sc["D"].min()) | (D_law > sc["D"].max()) | (N_ft < N_sc.min()) | (N_ft > N_sc.max())
     out["D_E_law"] = D_law
-    out["law_flag"] = np.where(~np.isfinite(D_law), "unreachable",
-                               np.where((D_law < D_min) | (D_law > D_max), "extrapolated", "ok"))
+    out["law_flag"] = np.where(~np.isfinite(D_law), "unreachable", np.where(outside, "extrapolated", "ok"))
     out["D_T_law"] = D_law - DF
     out["multiplier_law"] = D_law / DF
+    out["ossified_law"] = pd.array(np.where(np.isfinite(D_law), D_law < DF, None), dtype="boolean")
   out.attrs["scratch_fit"] = scratch_fit
   return out
 

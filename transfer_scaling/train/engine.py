@@ -17,7 +17,6 @@ import types
 
 import flax.serialization
 import jax
-import jax.numpy as jnp
 import numpy as np
 import tqdm
 

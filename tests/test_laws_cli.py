@@ -1,0 +1,72 @@
+"""`transfer-scaling fit` and `transfer-scaling allocate` end to end, in process."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from transfer_scaling.cli import main
+
+
+def _hernandez_csv(path, n=30):
+  rng = np.random.default_rng(0)
+  df = pd.DataFrame({"N": np.geomspace(1e5, 1e8, n), "D_F": rng.permutation(np.geomspace(1e4, 1e8, n))})
+  df["D_T"] = 1e3 * df["D_F"] ** 0.2 * df["N"] ** 0.4 * np.exp(rng.normal(0, 0.05, n))
+  df.to_csv(path, index=False)
+  return df
+
+
+def test_fit_writes_json_and_prints_table(tmp_path, capsys):
+  _hernandez_csv(tmp_path / "t.csv")
+  rc = main(["fit", "hernandez", "--csv", str(tmp_path / "t.csv"), "--bootstrap", "50", "--seed", "3",
+             "--drop-highest", "2", "--json", str(tmp_path / "out.json")])
+  assert rc == 0
+  out = json.loads((tmp_path / "out.json").read_text())
+  assert out["law"] == "hernandez" and out["n_points"] == 28 and out["converged"]
+  assert set(out["params"]) == {"k", "alpha", "beta"}
+  assert set(out["stderr"]) >= {"k", "alpha", "beta"} and len(out["ci95"]["alpha"]) == 2
+  assert out["n_starts"] == 80 and 1 <= out["n_converged"] <= 80 and out["objective"] > 0
+  assert abs(out["params"]["alpha"] - 0.2) < 0.05
+  assert "alpha" in capsys.readouterr().out
+
+
+def test_fit_bad_input_exits_2_naming_the_problem(tmp_path, capsys):
+  df = _hernandez_csv(tmp_path / "t.csv")
+  df.loc[4, "D_T"] = -3.0
+  df.to_csv(tmp_path / "bad.csv", index=False)
+  assert main(["fit", "hernandez", "--csv", str(tmp_path / "bad.csv"), "--json", str(tmp_path / "o.json")]) == 2
+  assert "row 5 (CSV line 6) has D_T = -3.0" in capsys.readouterr().err
+  assert main(["fit", "hernandez", "--csv", str(tmp_path / "nope.csv"), "--json", str(tmp_path / "o.json")]) == 2
+  assert "no such CSV file" in capsys.readouterr().err
+  df.drop(columns="N").to_csv(tmp_path / "nocol.csv", index=False)
+  assert main(["fit", "hernandez", "--csv", str(tmp_path / "nocol.csv"), "--json", str(tmp_path / "o.json")]) == 2
+  assert "missing N" in capsys.readouterr().err
+  assert main(["fit", "gpt", "--csv", str(tmp_path / "t.csv"), "--json", str(tmp_path / "o.json")]) == 2
+  assert "unknown law 'gpt'" in capsys.readouterr().err
+  assert not (tmp_path / "o.json").exists()
+
+
+def test_allocate_budget_and_compute(tmp_path, capsys):
+  rc = main(["allocate", "budget", "--params", "A=5,G=0,E=1,alpha=0.3,beta=0.5", "--budget", "1e6",
+             "--cost-p", "1", "--cost-f", "10", "--plot", str(tmp_path / "b.png")])
+  assert rc == 0 and (tmp_path / "b.png").stat().st_size > 1000
+  assert "37.5% of the budget on pre-training" in capsys.readouterr().out
+  (tmp_path / "fit.json").write_text(json.dumps({"law": "chinchilla", "params": dict(
+      E=1.8172, A=477.8, B=2143.9, alpha=0.3473, beta=0.3672)}))
+  rc = main(["allocate", "compute", "--fit", str(tmp_path / "fit.json"), "--flops", "1e21", "1e23",
+             "--plot", str(tmp_path / "c.png")])
+  assert rc == 0 and (tmp_path / "c.png").exists()
+  assert "a = 0.5139" in capsys.readouterr().out
+  assert main(["allocate", "budget", "--fit", str(tmp_path / "fit.json"), "--budget", "1",
+               "--cost-p", "1", "--cost-f", "1"]) == 2
+  assert "needs a barnett fit" in capsys.readouterr().err
+
+
+def test_fit_that_does_not_converge_prints_no_numbers(tmp_path, capsys):
+  _hernandez_csv(tmp_path / "t.csv")
+  with pytest.warns(UserWarning, match="did not converge"):
+    rc = main(["fit", "hernandez", "--csv", str(tmp_path / "t.csv"), "--max-iter", "11", "--bootstrap", "0",
+               "--json", str(tmp_path / "out.json")])
+  captured = capsys.readouterr()
+  assert rc == 1 and not (tmp_path / "out.json").exists()
+  assert "did not converge" in captured.err and "NOT CONVERGED" in captured.err and captured.out == ""
