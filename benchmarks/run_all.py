@@ -1,0 +1,90 @@
+"""JAX (transfer-scaling's training step) against the same model in plain PyTorch, on CPU.
+
+    python benchmarks/run_all.py [--rounds 7] [--out benchmarks/results/cpu.json]
+
+Sizes: d_model 64/128/256 x n_layers 2/4, batch 32, 128 bytes of context. Both
+frameworks run in this one process, alternating call by call (10 JAX steps in one
+compiled call, then 10 PyTorch steps), so that the load of a shared machine falls
+on both alike; the table gives medians and the fastest call of each. Takes about
+10 minutes on 2 cores; prints a markdown table and writes all numbers as JSON.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+SIZES = [(64, 2), (64, 4), (128, 2), (128, 4), (256, 2), (256, 4)]
+
+
+def compare(d_model, n_layers, batch, seq_len, rounds, steps_per_call=10):
+  """Alternates JAX and PyTorch calls of `steps_per_call` steps; returns per-step times of each."""
+  import torch_reference
+  from transfer_scaling import bench
+  from transfer_scaling.model import ModelConfig
+  n_heads = max(1, d_model // 32)
+  cfg = ModelConfig(d_model=d_model, n_layers=n_layers, n_heads=n_heads, seq_len=seq_len)
+  jx = bench.Runner(cfg, batch, 1, steps_per_call)
+  pt = torch_reference.Runner(d_model, n_layers, n_heads, batch, seq_len)
+  assert pt.model.count_params() == jx.result([1.0])["n_params"]
+  jax_s, torch_s = [], []
+  for _ in range(rounds):
+    jax_s.append(jx.call())
+    torch_s.append(pt.call(steps_per_call))
+  row = {"d_model": d_model, "n_layers": n_layers, "n_heads": n_heads, "batch": batch, "seq_len": seq_len,
+         "n_params": pt.model.count_params(), "jax": jx.result(jax_s),
+         "torch_step_ms": [1e3 * t / steps_per_call for t in torch_s],
+         "jax_step_ms": [1e3 * t / steps_per_call for t in jax_s]}
+  tj, tt = statistics.median(row["jax_step_ms"]), statistics.median(row["torch_step_ms"])
+  row.update(jax_ms=tj, torch_ms=tt, jax_min_ms=min(row["jax_step_ms"]), torch_min_ms=min(row["torch_step_ms"]),
+             speedup_median=tt / tj, speedup_min=min(row["torch_step_ms"]) / min(row["jax_step_ms"]),
+             speedup_paired=statistics.median(t / j for t, j in zip(torch_s, jax_s)))
+  return row
+
+
+def table(rows) -> str:
+  lines = ["| d_model | layers | params | JAX ms/step | PyTorch ms/step | JAX fastest | PyTorch fastest "
+           "| speed-up (medians) | speed-up (fastest) | speed-up (paired median) |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+  for r in rows:
+    lines.append(f"| {r['d_model']} | {r['n_layers']} | {r['n_params']:,} | {r['jax_ms']:.1f} | {r['torch_ms']:.1f} "
+                 f"| {r['jax_min_ms']:.1f} | {r['torch_min_ms']:.1f} | {r['speedup_median']:.2f}x "
+                 f"| {r['speedup_min']:.2f}x | {r['speedup_paired']:.2f}x |")
+  return "\n".join(lines)
+
+
+def main():
+  p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  p.add_argument("--rounds", type=int, default=7)
+  p.add_argument("--batch", type=int, default=32)
+  p.add_argument("--seq-len", type=int, default=128)
+  p.add_argument("--sizes", default=",".join(f"{d}x{l}" for d, l in SIZES), help="d_model x n_layers, comma separated")
+  p.add_argument("--out", default="")
+  a = p.parse_args()
+  import jax
+  import torch
+  rows = []
+  load0 = os.getloadavg()
+  t0 = time.time()
+  for spec in a.sizes.split(","):
+    d, l = map(int, spec.split("x"))
+    rows.append(compare(d, l, a.batch, a.seq_len, a.rounds))
+    print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
+  meta = {"date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(t0)), "cpus": os.cpu_count(),
+          "load_avg_before": load0, "load_avg_after": os.getloadavg(), "jax": jax.__version__,
+          "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+          "xla_flags": os.environ.get("XLA_FLAGS", ""), "rounds": a.rounds}
+  print(f"{meta['date_utc']} UTC, {meta['cpus']} CPUs, load {load0[0]:.1f} -> {meta['load_avg_after'][0]:.1f}, "
+        f"jax {meta['jax']}, torch {meta['torch']} ({meta['torch_threads']} threads), XLA_FLAGS={meta['xla_flags']!r}")
+  print(table(rows))
+  if a.out:
+    from transfer_scaling.fileio import write_json_atomic
+    write_json_atomic(a.out, {"meta": meta, "rows": rows})
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,67 @@
+"""The model: exact parameter counts, causality, dtypes, config validation."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from transfer_scaling import ladder
+from transfer_scaling.errors import UsageError
+from transfer_scaling.model import ModelConfig, Transformer, count_params, init_params
+
+
+@pytest.mark.parametrize("name", list(ladder.LADDER))
+def test_n_params_formula_matches_real_tree_for_every_ladder_entry(name):
+  cfg = ladder.model_config(name)
+  shapes = jax.eval_shape(lambda k: init_params(cfg, k), jax.random.key(0))
+  total = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(shapes))
+  embedding = sum(int(np.prod(x.shape)) for k in ("embed", "pos_embed") for x in jax.tree.leaves(shapes[k]))
+  assert ladder.n_params(cfg) == total - embedding
+  assert ladder.n_params(cfg, non_embedding=False) == total
+  assert count_params(shapes) == ladder.n_params(cfg)
+
+
+def test_ladder_names_are_rounded_counts():
+  for name in ladder.LADDER:
+    n = ladder.n_params(ladder.model_config(name))
+    value = float(name[:-1]) * {"k": 1e3, "M": 1e6}[name[-1]]
+    assert abs(n - value) / value < 0.05, (name, n)
+
+
+def test_changing_a_future_byte_never_changes_earlier_logits():
+  cfg = ModelConfig(d_model=32, n_layers=2, n_heads=2, seq_len=16)
+  params = init_params(cfg, jax.random.key(0))
+  tokens = jax.random.randint(jax.random.key(1), (2, 16), 0, 256)
+  apply = jax.jit(lambda t: Transformer(cfg).apply({"params": params}, t))
+  logits = apply(tokens)
+  for t in (0, 7, 15):
+    changed = tokens.at[:, t].set((tokens[:, t] + 1) % 256)
+    new = apply(changed)
+    np.testing.assert_array_equal(np.asarray(new[:, :t]), np.asarray(logits[:, :t]))
+    assert not np.allclose(np.asarray(new[:, t]), np.asarray(logits[:, t]))
+
+
+def test_bfloat16_compute_keeps_float32_params_and_float32_logits():
+  cfg = ModelConfig(d_model=32, n_layers=1, n_heads=2, seq_len=8, dtype="bfloat16")
+  params = init_params(cfg, jax.random.key(0))
+  assert {x.dtype for x in jax.tree.leaves(params)} == {jnp.dtype(jnp.float32)}
+  logits = Transformer(cfg).apply({"params": params}, jnp.zeros((1, 8), jnp.int32))
+  assert logits.dtype == jnp.float32
+  ref = Transformer(ModelConfig(d_model=32, n_layers=1, n_heads=2, seq_len=8)).apply(
+      {"params": params}, jnp.zeros((1, 8), jnp.int32))
+  np.testing.assert_allclose(np.asarray(logits), np.asarray(ref), atol=0.05)
+
+
+def test_heads_not_dividing_d_model_is_rejected_with_the_fix():
+  with pytest.raises(ValueError, match=r"n_heads=5 does not divide d_model=64.*choose n_heads from"):
+    ModelConfig(d_model=64, n_layers=1, n_heads=5)
+
+
+def test_unknown_ladder_name_is_a_usage_error():
+  with pytest.raises(UsageError, match="not on the ladder"):
+    ladder.model_config("7B")
+
+
+def test_flops_per_token_is_at_least_six_n():
+  for name in ladder.LADDER:
+    cfg = ladder.model_config(name)
+    assert 6 * ladder.n_params(cfg) < ladder.flops_per_token(cfg) < 12 * ladder.n_params(cfg) + 1e6

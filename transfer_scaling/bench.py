@@ -1,0 +1,189 @@
+"""`transfer-scaling bench train ...`: training speed on random bytes.
+
+Times the training step users run (forward, backward, AdamW update) for K
+ensemble members at once, several steps per compiled call, and writes
+{"tokens_per_s", "step_ms", "n_params", "device", ...} as JSON. tokens_per_s
+counts the tokens of all members; step_ms is the wall time of one step of the
+whole ensemble (median over timed calls; step_ms_min is the fastest call, the
+better estimate on a machine shared with other jobs).
+"""
+import argparse
+import functools
+import os
+import statistics
+import sys
+import time
+
+from transfer_scaling.errors import UsageError
+from transfer_scaling.fileio import write_json_atomic
+
+
+def _parser() -> argparse.ArgumentParser:
+  p = argparse.ArgumentParser(prog="transfer-scaling bench train", description=__doc__.splitlines()[0])
+  p.add_argument("--d-model", type=int, required=True)
+  p.add_argument("--n-layers", type=int, required=True)
+  p.add_argument("--n-heads", type=int, default=0, help="default: d_model // 32 (at least 1)")
+  p.add_argument("--batch", type=int, default=32, help="sequences per member per step")
+  p.add_argument("--seq-len", type=int, default=128)
+  p.add_argument("--steps", type=int, default=20, help="timed steps (after a compile-and-warm-up call)")
+  p.add_argument("--members", type=int, default=1, help="ensemble members trained together (vmap)")
+  p.add_argument("--steps-per-call", type=int, default=0,
+                 help="steps fused into one compiled call (lax.scan); default: min(--steps, 10)")
+  p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"], help="compute dtype")
+  p.add_argument("--step", default="engine", choices=["engine", "minimal"],
+                 help="engine: the training engine's step (what users run); minimal: a bare optax.adamw step")
+  p.add_argument("--json", default="", help="write the result here")
+  return p
+
+
+def main(argv) -> int:
+  argv = list(argv)
+  if not argv or argv[0] in ("-h", "--help"):
+    print("usage: transfer-scaling bench train --d-model D --n-layers L [--batch B] [--seq-len T] "
+          "[--steps S] [--members K] [--json OUT]\n\n`transfer-scaling bench train --help` for all options.")
+    return 0
+  if argv[0] != "train":
+    raise UsageError(f"unknown benchmark {argv[0]!r}; the one benchmark is `transfer-scaling bench train`")
+  a = _parser().parse_args(argv[1:])
+  for name in ("d_model", "n_layers", "batch", "seq_len", "steps", "members"):
+    if getattr(a, name) < 1:
+      raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(a, name)}")
+  if a.steps_per_call < 0:
+    raise UsageError(f"--steps-per-call must be at least 1 (or 0 for the default), got {a.steps_per_call}")
+  from transfer_scaling.model import ModelConfig
+  try:
+    cfg = ModelConfig(d_model=a.d_model, n_layers=a.n_layers, n_heads=a.n_heads or max(1, a.d_model // 32),
+                      seq_len=a.seq_len, dtype=a.dtype)
+  except ValueError as e:
+    raise UsageError(f"{e} (--n-heads)") from None
+  out = bench_train(cfg, a.batch, a.steps, a.members, a.steps_per_call or min(a.steps, 10), step=a.step)
+  print(f"{out['tokens_per_s']:,.0f} tokens/s, {out['step_ms']:.2f} ms/step (fastest call {out['step_ms_min']:.2f}), "
+        f"{out['n_params']:,} params, K={out['members']}, {out['device']}", file=sys.stderr)
+  if a.json:
+    write_json_atomic(a.json, out)
+  return 0
+
+
+class Runner:
+  """A compiled multi-step training call on random bytes: `call()` runs steps_per_call steps and waits."""
+
+  def __init__(self, cfg, batch: int, members: int = 1, steps_per_call: int = 10, seed: int = 0,
+               step: str = "engine"):
+    import jax
+    import numpy as np
+    self.cfg, self.batch, self.members, self.steps_per_call, self.step = cfg, batch, members, steps_per_call, step
+    if step == "engine":
+      self.state, self.multi_step = _engine_step(cfg, members, seed)
+    elif step == "minimal":
+      self.state = _init_state(cfg, jax.random.split(jax.random.key(seed), members))
+      self.multi_step = _make_multi_step(cfg)
+    else:
+      raise UsageError(f"unknown step {step!r}; choose engine or minimal")
+    rng = np.random.default_rng(seed)
+    shape = (steps_per_call, members, batch, cfg.seq_len + 1)
+    # Two batches on the device, alternated, so host-to-device copies stay out of the timing.
+    self.data = [jax.device_put(rng.integers(0, 256, shape, dtype=np.int32)) for _ in range(2)]
+    self.calls, self.cpu_seconds = 0, []
+    self.call()  # compiles and warms up
+    self.cpu_seconds.clear()
+
+  def call(self) -> float:
+    """Runs one call; returns its wall time in seconds (its CPU time goes to self.cpu_seconds)."""
+    import jax
+    t0, c0 = time.perf_counter(), time.process_time()
+    self.state, self.loss = self.multi_step(self.state, self.data[self.calls % 2])
+    jax.block_until_ready((self.state, self.loss))
+    self.calls += 1
+    self.cpu_seconds.append(time.process_time() - c0)
+    return time.perf_counter() - t0
+
+  def result(self, call_seconds) -> dict:
+    """The bench JSON dict from the wall times of several calls."""
+    import jax
+    import numpy as np
+    from transfer_scaling import ladder
+    step_s = statistics.median(call_seconds) / self.steps_per_call
+    tokens = self.members * self.batch * self.cfg.seq_len
+    device = jax.devices()[0]
+    c = self.cfg
+    return {
+        "tokens_per_s": tokens / step_s, "step_ms": 1e3 * step_s,
+        "step_ms_min": 1e3 * min(call_seconds) / self.steps_per_call,
+        "n_params": ladder.n_params(c), "device": f"{device.platform}: {device.device_kind}",
+        "members": self.members, "batch": self.batch, "seq_len": c.seq_len, "d_model": c.d_model,
+        "n_layers": c.n_layers, "n_heads": c.n_heads, "dtype": c.dtype, "steps_per_call": self.steps_per_call,
+        "step": self.step,
+        "timed_steps": len(call_seconds) * self.steps_per_call,
+        # CPU time of all threads: work done, nearly blind to other jobs (spin-waits count, though).
+        "cpu_ms_per_step": 1e3 * statistics.median(self.cpu_seconds or [float("nan")]) / self.steps_per_call,
+        "model_flops_per_s": ladder.flops_per_token(c) * tokens / step_s,
+        "loss": float(np.asarray(self.loss).reshape(-1)[-1]), "jax": jax.__version__,
+        "xla_flags": os.environ.get("XLA_FLAGS", ""), "load_avg_1m": os.getloadavg()[0],
+    }
+
+
+def bench_train(cfg, batch: int, steps: int, members: int = 1, steps_per_call: int = 10, seed: int = 0,
+                step: str = "engine") -> dict:
+  """Times about `steps` training steps of `members` models after a warm-up call; returns the bench dict."""
+  runner = Runner(cfg, batch, members, steps_per_call, seed, step)
+  times = [runner.call() for _ in range(max(1, -(-steps // steps_per_call)))]
+  return runner.result(times)
+
+
+def _engine_step(cfg, members: int, seed: int):
+  """The engine's own jitted chunk of steps (what `train_ensemble` runs), with its default optimizer."""
+  import jax
+  import jax.numpy as jnp
+  from transfer_scaling.train import engine, optim, state as state_lib, step as step_lib
+  spec = engine.EnsembleSpec(model=cfg, members=(), batch_size=1, max_steps=1)  # its defaults
+  tx = optim.adamw_direction(spec.clip_norm, spec.b1, spec.b2, spec.eps, spec.weight_decay)
+  # Built under jit, as the engine does, so that params and best_params are distinct (donatable) buffers.
+  state_K = jax.jit(jax.vmap(lambda s: state_lib.init_state(state_lib.init_params(cfg, s), s, 1e-3, tx)))(
+      jnp.arange(seed, seed + members))
+  sched = jnp.asarray([10.0, 1e6, 0.1])  # warmup, total, min_ratio
+  chunk = jax.jit(functools.partial(step_lib.ensemble_train_steps, cfg=cfg, tx=tx), donate_argnums=0)
+
+  def multi_step(state_K, tokens_SxKxBxT1):
+    state_K, metrics = chunk(state_K, tokens_SxKxBxT1, sched)
+    return state_K, metrics["loss"]
+
+  return state_K, multi_step
+
+
+# A minimal AdamW step: no clipping, schedule or divergence bookkeeping (shows what those cost).
+
+def _loss(cfg, params, tokens_BxT1):
+  import optax
+  from transfer_scaling.model import Transformer
+  logits_BxTxV = Transformer(cfg).apply({"params": params}, tokens_BxT1[:, :-1])
+  return optax.softmax_cross_entropy_with_integer_labels(logits_BxTxV, tokens_BxT1[:, 1:]).mean()
+
+
+def _optimizer():
+  import optax
+  return optax.adamw(1e-3, weight_decay=0.1)
+
+
+def _init_state(cfg, keys_K):
+  import jax
+  from transfer_scaling.model import init_params
+  params = jax.vmap(lambda k: init_params(cfg, k))(keys_K)
+  return params, jax.vmap(_optimizer().init)(params)
+
+
+def _make_multi_step(cfg):
+  """jit(scan over steps of vmap over members of one AdamW step), state donated."""
+  import jax
+  import optax
+  tx = _optimizer()
+
+  def train_step(state, tokens_BxT1):
+    params, opt_state = state
+    loss, grads = jax.value_and_grad(functools.partial(_loss, cfg))(params, tokens_BxT1)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return (optax.apply_updates(params, updates), opt_state), loss
+
+  def multi_step(state, tokens_SxKxBxT1):
+    return jax.lax.scan(jax.vmap(train_step), state, tokens_SxKxBxT1)
+
+  return jax.jit(multi_step, donate_argnums=0)
