@@ -11,6 +11,9 @@ import pytest
 
 from transfer_scaling.study import results, runner, store, toy
 
+# One worker runs this whole module (pytest -n 2 --dist loadgroup), so the reference sweep runs once.
+pytestmark = pytest.mark.xdist_group("study_sweep")
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = """
 from transfer_scaling.study import toy
