@@ -85,6 +85,7 @@ def test_sweep_writes_one_record_per_run(reference, env):
   assert counts["runs"] == 0
 
 
+@pytest.mark.slow  # two sweeps in subprocesses: about a minute on 2 busy cores
 def test_sigkill_then_restart_loses_nothing_and_matches(reference, env):
   workdir = env / "killed"
   config = _config_file(env)
