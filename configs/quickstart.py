@@ -6,17 +6,16 @@ r"""Quickstart: English -> Python at toy scale, the whole pipeline through the r
   #   transfer-scaling sweep --config configs/quickstart.py --workdir runs/quickstart
   #   transfer-scaling analyze --workdir runs/quickstart
 
-Runtime: 9.4 minutes measured on a 2-core CPU machine shared with other jobs (load 6-7;
-5.9 minutes of CPU time), with the corpora already prepared; preparing `english`
-the first time adds about 2 minutes, `python` a few seconds. On an idle 2-core
-machine expect about 6-8 minutes in all. On one H100 the same command uses the
-GPU; it is then dominated by compilation (not measured end to end).
+Runtime: 5.9 minutes measured on a 2-core CPU machine shared with other jobs (load 2-7;
+4.6 minutes of CPU time; sweep 328 s, analysis about 20 s), with the corpora already
+prepared; preparing `english` the first time adds about 2 minutes, `python` a few
+seconds. On one H100 the same command uses the GPU; not measured there.
 Expected outcome: three sizes (13k, 56k, 100k non-embedding parameters) pre-trained
 for 800 steps on English, then trained on five Python subsets (1-32 kB) from scratch
 and fine-tuned (51 runs in 21 vmapped ensembles). Fine-tuned models beat from-scratch
 ones at every D_F and size (figure 1), D_T grows as a power law in D_F and N (figure 3),
 and the command prints k, alpha, beta with 95% bootstrap intervals and the
-effective-data multiplier at N = 100k, D_F = 4 kB. One run gave alpha = 0.63
+effective-data multiplier at N = 100k, D_F = 4 kB. Two runs gave the same numbers: alpha = 0.63
 [0.37, 0.85], beta = 0.83 [0.50, 1.03] and a multiplier of 6.8 [5.0, 10.1]: at this
 scale, in bytes and after 800 pre-training steps, alpha is larger than the paper's
 0.18 and beta/alpha is about 1.3 (the paper: about 2).

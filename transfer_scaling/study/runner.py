@@ -74,6 +74,8 @@ def _compilation_cache() -> None:
   if not jax.config.jax_compilation_cache_dir:
     jax.config.update("jax_compilation_cache_dir",
                       os.path.join(os.path.expanduser("~"), ".cache", "transfer_scaling", "jax"))
+  # Small models compile in well under JAX's default 1 s threshold; cache them too.
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
 
 
 def run_group(config, group: plan.Group, workdir: str) -> list:
