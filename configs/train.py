@@ -2,6 +2,9 @@
 
 Command:
   transfer-scaling train --config configs/train.py --workdir runs/train
+  # on a prepared corpus, each member on its own nested subset of 1e5 bytes:
+  transfer-scaling train --config configs/train.py --workdir runs/py \
+      --config.data.source=python --config.data.subset_bytes='(100000,)'
   # an ensemble of 4 learning rates in one jitted step:
   transfer-scaling train --config configs/train.py --workdir runs/train4 \
       --config.seeds='(0,1,2,3)' --config.lrs='(1e-3,3e-3,1e-2,3e-2)'
@@ -27,6 +30,6 @@ def get_config():
       weight_decay=0.1, clip_norm=1.0, min_lr_ratio=0.1, steps_per_call=20, ckpt_every=200,
       log_every=10, tensorboard=True))
   c.data = ml_collections.ConfigDict(dict(
-      source="toy",          # the corpus pipeline adds more sources
+      source="toy",          # "toy", or a prepared corpus (`transfer-scaling corpora list`)
       seed=0, subset_bytes=(), n_eval_batches=4))
   return c

@@ -157,3 +157,16 @@ def test_add_reads_jsonl_records(data_dir):
   s = builder.read_meta("records")["splits"]
   assert s["train"]["documents"] + s["test"]["documents"] == 30
   assert bytes(store.load_splits("records")[0]).startswith(b"record ")
+
+
+def test_cached_corpus_loads_without_tfds(data_dir):
+  # A GPU machine may have only the .npy caches and meta.json, and no TensorFlow Datasets.
+  import subprocess
+  _write_docs(data_dir / "files", n=20)
+  cli.main(["add", "mine", "--files", str(data_dir / "files")])
+  store.load_splits("mine")  # writes the cache
+  code = ("import sys; from transfer_scaling import data; data.load_splits('mine'); data.subset('mine', 100, 0); "
+          "print('tensorflow_datasets' in sys.modules)")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))})
+  assert out.stdout.strip() == "False"

@@ -96,3 +96,17 @@ def test_members_given_one_array_share_it_but_not_their_order():
   assert pb.streams[0] is pb.streams[2]
   x = pb.train_batch(0)
   assert not np.array_equal(x[0], x[1])
+
+
+def test_batches_follow_the_documented_order_across_epoch_boundaries():
+  stream = np.random.default_rng(1).integers(1, 256, 203).astype(np.uint8)
+  pb = PackedBatches([stream], stream, batch_size=5, seq_len=10, seeds=[3])
+  cycle = np.append(stream, 0)
+  w = pb.windows_per_epoch(0)  # 21: batches of 5 straddle epochs every few steps
+  for step in range(12):
+    for b, row in enumerate(pb.train_batch(step)[0]):
+      g = step * 5 + b
+      rng = np.random.default_rng([3, g // w])
+      offset, perm = int(rng.integers(len(cycle))), rng.permutation(w)
+      start = offset + perm[g % w] * 10
+      np.testing.assert_array_equal(row, cycle[(start + np.arange(11)) % len(cycle)])

@@ -11,6 +11,9 @@ import pytest
 
 from transfer_scaling.study import results, runner, store, toy
 
+# One worker runs this whole module (pytest -n 2 --dist loadgroup), so the reference sweep runs once.
+pytestmark = pytest.mark.xdist_group("study_sweep")
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = """
 from transfer_scaling.study import toy
@@ -82,6 +85,7 @@ def test_sweep_writes_one_record_per_run(reference, env):
   assert counts["runs"] == 0
 
 
+@pytest.mark.slow  # two sweeps in subprocesses: about a minute on 2 busy cores
 def test_sigkill_then_restart_loses_nothing_and_matches(reference, env):
   workdir = env / "killed"
   config = _config_file(env)

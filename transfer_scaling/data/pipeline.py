@@ -106,10 +106,14 @@ class PackedBatches:
   def starts(self, k: int, step: int) -> np.ndarray:
     """Start offsets (into member k's cycle) of the B windows of STEP."""
     w = self.windows_per_epoch(k)
-    g = step * self.batch_size + np.arange(self.batch_size)
+    g0, g1 = step * self.batch_size, (step + 1) * self.batch_size - 1
+    if g0 // w == g1 // w:  # the usual case: the whole batch lies in one epoch
+      offset, perm = self._epoch(k, g0 // w)
+      return (offset + perm[g0 % w:g0 % w + self.batch_size] * self.seq_len) % len(self.streams[k])
+    g = np.arange(g0, g1 + 1)
     out = np.empty(self.batch_size, np.int64)
-    for epoch in np.unique(g // w):  # a batch can straddle two epochs
-      offset, perm = self._epoch(k, int(epoch))
+    for epoch in range(g0 // w, g1 // w + 1):  # a batch straddles epochs (many, for a tiny subset)
+      offset, perm = self._epoch(k, epoch)
       mask = g // w == epoch
       out[mask] = offset + perm[g[mask] % w] * self.seq_len
     return out % len(self.streams[k])

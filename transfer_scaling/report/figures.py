@@ -179,11 +179,12 @@ def gap_contours(points, grid, allocation, params, out_dir, stem="fig8_isoloss_g
   """8. Isoloss contours of the fitted L(p, f) with the measured points, and the budget allocation curve."""
   fig, axes = plt.subplots(1, 2, figsize=(10.5, 4))
   ax = axes[0]
-  P, F, L = grid["p"], grid["f"], grid["loss"]
-  cs = ax.contour(P, F, L, levels=12, cmap="viridis")
-  ax.clabel(cs, fontsize=7, fmt="%.2f")
-  sc = ax.scatter(points["p"], points["f"], c=points["loss"], cmap="viridis", edgecolor="k", zorder=3,
-                  norm=cs.norm)
+  norm = None
+  if grid is not None:
+    cs = ax.contour(grid["p"], grid["f"], grid["loss"], levels=12, cmap="viridis")
+    ax.clabel(cs, fontsize=7, fmt="%.2f")
+    norm = cs.norm
+  sc = ax.scatter(points["p"], points["f"], c=points["loss"], cmap="viridis", edgecolor="k", zorder=3, norm=norm)
   fig.colorbar(sc, ax=ax, label="test loss (nats/byte)")
   if allocation is not None and len(allocation):
     ax.plot(allocation["p"], allocation["f"], "r-", lw=1.5, label="budget-optimal (p, f)")

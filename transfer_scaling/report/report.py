@@ -68,13 +68,15 @@ def _gap(tables, cfg, notes):
                  ">= 2 values of each)")
     return None
   try:
-    fit = laws.fit("barnett", pts[["p", "f", "loss"]], bootstrap=int(cfg["analysis"]["bootstrap"]), seed=0)
+    # G often tends to 0, the edge of its log-parameterised range, where convergence is slow.
+    fit = laws.fit("barnett", pts[["p", "f", "loss"]], bootstrap=int(cfg["analysis"]["bootstrap"]), seed=0,
+                   max_iter=2000)
   except UsageError as e:
     notes.append(f"transfer-gap law not fitted: {e}")
     return None
   if not fit.converged:
-    notes.append("transfer-gap law: the fit did not converge; no contours drawn")
-    return None
+    notes.append("transfer-gap law: the fit did not converge; figure 8 shows the measured points only")
+    return dict(fit=None, points=pts, grid=None, allocation=None, size=sizes[0])
   p_range = (pts["p"].min() / 2, pts["p"].max() * 4)
   f_range = (pts["f"].min() / 2, pts["f"].max() * 4)
   n = 80
@@ -177,8 +179,8 @@ def _figures(tables, eff, tf, gap, cfg, fig_dir, prefix) -> dict:
   pairs = ft.merge(sc, on=["N", "D_F"], suffixes=("_finetuned", "_scratch"))
   figs[7] = F.ossification(pairs, fig_dir, prefix + "fig7_ossification")
   if gap is not None:
-    figs[8] = F.gap_contours(gap["points"], gap["grid"], gap["allocation"], gap["fit"].params, fig_dir,
-                             prefix + "fig8_isoloss_gap")
+    figs[8] = F.gap_contours(gap["points"], gap["grid"], gap["allocation"],
+                             gap["fit"].params if gap["fit"] else None, fig_dir, prefix + "fig8_isoloss_gap")
   return figs
 
 
@@ -268,7 +270,10 @@ def _target_section(target, tables, eff, tf, sec, cfg) -> list:
   oss = eff[eff["ossified"].fillna(False).astype(bool)]
   md += [f"Ossified points (D_T < 0): {', '.join(f'N={r.N}, D_F={r.D_F}' for r in oss.itertuples()) or 'none'}.", ""]
   gap = sec["gap"]
-  if gap is not None:
+  if gap is not None and gap["fit"] is None:
+    md += [_img(figs[8]), "", f"**Figure 8.** Measured test loss over pre-training steps p and fine-tuning bytes f "
+           f"(log-log) for size {gap['size']}; the transfer-gap law did not converge, so no contours are drawn.", ""]
+  elif gap is not None:
     g = gap["fit"]
     md += [_img(figs[8]), "",
            f"**Figure 8.** Left: isoloss contours of the fitted transfer-gap law L(p, f) = (A p^-alpha + G) f^-beta + E "
@@ -292,7 +297,7 @@ def _across_targets(secs) -> list:
   for target, sec in secs.items():
     tf, gap = sec.get("transfer"), sec.get("gap")
     law = [_ci(tf.fit, k) for k in ("k", "alpha", "beta")] if tf is not None and tf.fit.converged else ["-"] * 3
-    md.append(f"| {target} | " + " | ".join(law) + f" | {_ci(gap['fit'], 'G') if gap else '-'} |")
+    md.append(f"| {target} | " + " | ".join(law) + f" | {_ci(gap['fit'], 'G') if gap and gap['fit'] else '-'} |")
   return md + [""]
 
 
@@ -331,6 +336,6 @@ def headline(out: dict) -> str:
       ci = f" [{ex['ci95'][0]:.3g}, {ex['ci95'][1]:.3g}]" if "ci95" in ex else ""
       lines.append(f"  effective-data multiplier at N = {ex['N']:,} ({ex['size']}), D_F = {ex['D_F']:,.0f} bytes: "
                    f"{ex['multiplier']:.3g}{ci}")
-    if sec.get("gap"):
+    if sec.get("gap") and sec["gap"]["fit"] is not None:
       lines.append(f"  transfer gap G = {_ci(sec['gap']['fit'], 'G')} (size {sec['gap']['size']})")
   return "\n".join(lines)

@@ -1,5 +1,6 @@
 """Reading pre-trained parameters out of the engine's orbax checkpoints, and zero-shot evaluation."""
 import functools
+import os
 
 import jax
 import numpy as np
@@ -10,7 +11,8 @@ from transfer_scaling.train import step as step_lib
 
 def params_at(ckpt_dir: str, step: int, member: int):
   """Member `member`'s parameters at training step `step` (numpy pytree without the member axis)."""
-  mgr = ocp.CheckpointManager(ckpt_dir)
+  # orbax wants absolute local paths; remote ones (gs://...) pass through.
+  mgr = ocp.CheckpointManager(ckpt_dir if "://" in ckpt_dir else os.path.abspath(ckpt_dir))
   try:
     if step not in mgr.all_steps():
       raise FileNotFoundError(f"no checkpoint at step {step} in {ckpt_dir} (have {sorted(mgr.all_steps())})")

@@ -36,6 +36,7 @@ def prepare(config) -> list:
 
 def sweep(config, workdir: str, shard=(0, 1), poll_s: float = 5.0) -> dict:
   """Runs (or resumes) the groups shard `i/n` owns; returns counts of what it did."""
+  workdir = workdir if "://" in workdir else os.path.abspath(workdir)
   _compilation_cache()
   groups = prepare(config)
   store.write_json(os.path.join(workdir, "study.json"), {"config": config.to_dict(), "study": config.study})
@@ -74,6 +75,8 @@ def _compilation_cache() -> None:
   if not jax.config.jax_compilation_cache_dir:
     jax.config.update("jax_compilation_cache_dir",
                       os.path.join(os.path.expanduser("~"), ".cache", "transfer_scaling", "jax"))
+  # Small models compile in well under JAX's default 1 s threshold; cache them too.
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
 
 
 def run_group(config, group: plan.Group, workdir: str) -> list:

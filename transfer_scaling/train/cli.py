@@ -34,16 +34,26 @@ def spec_from_config(config):
 
 
 def batches_from_config(config, spec):
-  """The batch provider named by config.data.source."""
+  """The batch provider named by config.data.source: 'toy' or a prepared corpus name."""
   d = config.data
-  if d.source != "toy":
-    raise UsageError(f"data.source={d.source!r} is not known; use 'toy'")
-  from transfer_scaling.train import toy_data
   subset = tuple(d.subset_bytes) or None
   if subset is not None and len(subset) == 1:
     subset = subset * len(spec.members)
-  return toy_data.ToyBatches([m.seed for m in spec.members], spec.batch_size, spec.model.seq_len,
-                             subset_bytes=subset, n_eval_batches=d.n_eval_batches, data_seed=d.seed)
+  if subset is not None and len(subset) != len(spec.members):
+    raise UsageError(f"data.subset_bytes has {len(subset)} entries for {len(spec.members)} members; "
+                     "give one size for all members or one per member")
+  if d.source == "toy":
+    from transfer_scaling.train import toy_data
+    return toy_data.ToyBatches([m.seed for m in spec.members], spec.batch_size, spec.model.seq_len,
+                               subset_bytes=subset, n_eval_batches=d.n_eval_batches, data_seed=d.seed)
+  from transfer_scaling import data
+  if subset is None:
+    # The whole training split: the largest subset is every byte of the seed's document order.
+    _, offsets = data.load_documents(d.source, "train")
+    subset = (int(offsets[-1]),) * len(spec.members)
+  return data.PackedBatches.from_corpus(d.source, list(subset), spec.batch_size, spec.model.seq_len,
+                                        [m.seed for m in spec.members], subset_seed=d.seed,
+                                        eval_bytes=d.n_eval_batches * spec.batch_size * spec.model.seq_len)
 
 
 def _initialize_distributed(args) -> None:
