@@ -116,7 +116,8 @@ def transfer_fraction(eff, out_dir, stem="fig4_fraction_transferred"):
   ax.set_ylim(0, 1.02)
   ax.set_xlabel("fine-tuning data D_F (bytes)")
   ax.set_ylabel("fraction of effective data from transfer")
-  ax.legend(fontsize=8)
+  if ax.get_legend_handles_labels()[0]:  # a study with no measured D_E has nothing to label
+    ax.legend(fontsize=8)
   ax.grid(alpha=0.3, which="both")
   return _save(fig, out_dir, stem)
 
