@@ -59,6 +59,11 @@ def test_analysis_recovers_the_transfer_law_and_writes_the_report(tmp_path):
   runs = spec.build_runs(_write_study(str(tmp_path)))
   failed = next(r for r in runs if r.stage == "scratch" and r.size == "13k" and r.d_f == 10**7)
   _write_study(str(tmp_path), failed_id=failed.id)
+  # A record left by an earlier version of the config (its id is not among the current runs),
+  # with an absurd loss that would wreck the fit if it were used.
+  stale = store.read_json(store.record_path(str(tmp_path), runs[-1].id))
+  stale.update(id="0ldc0nf1g000", best_loss=0.01)
+  store.write_json(store.record_path(str(tmp_path), stale["id"]), stale)
   out = report.analyze(str(tmp_path))
   sec = out["targets"][c.target]
   fit = sec["transfer"].fit
@@ -73,6 +78,8 @@ def test_analysis_recovers_the_transfer_law_and_writes_the_report(tmp_path):
     assert os.path.getsize(tmp_path / "figures" / f"{stem}.png") > 5000
     assert os.path.exists(tmp_path / "figures" / f"{stem}.svg")
   assert "## Left out" in text and "training loss became NaN at step 7" in text
+  assert "1 run records in this workdir belong to an earlier version of the config" in text
+  assert "0ldc0nf1g000" not in open(tmp_path / "results.csv").read()
   head = report.headline(out)
   assert "alpha" in head and "multiplier" in head and "[" in head
 

@@ -4,13 +4,14 @@ import os
 import sys
 import warnings
 
+import ml_collections
 import numpy as np
 import pandas as pd
 
 from transfer_scaling import fileio
 from transfer_scaling.errors import UsageError
 from transfer_scaling.report import figures as F
-from transfer_scaling.study import results, store
+from transfer_scaling.study import results, spec, store
 
 
 def _mean_over_seeds(df: pd.DataFrame, keys) -> pd.DataFrame:
@@ -98,6 +99,11 @@ def analyze(workdir: str) -> dict:
   df = results.table(workdir)
   if df.empty:
     raise UsageError(f"no run records in {workdir}/runs; run `transfer-scaling sweep` first")
+  # A workdir may hold records of an earlier version of the config (run ids change with any field
+  # that changes a result): analyse only the runs the current config defines.
+  wanted = {r.id for r in spec.build_runs(ml_collections.ConfigDict(cfg))}
+  stale = int((~df["id"].isin(wanted)).sum())
+  df = df[df["id"].isin(wanted)].reset_index(drop=True)
   failed = df[df["status"].str.startswith("failed")]
   ok = results.ok(df)
   last_p = int(cfg["pretrain"]["steps"])
@@ -106,6 +112,9 @@ def analyze(workdir: str) -> dict:
   out = {"workdir": workdir, "study": cfg["study"], "targets": {}}
   md = [f"# Transfer study `{cfg['study']}`: {cfg['source']} -> {', '.join(targets)}", "",
         _setup(cfg, df), ""]
+  if stale:
+    md += [f"{stale} run records in this workdir belong to an earlier version of the config and are not "
+           "analysed (delete them from runs/ to tidy up).", ""]
   md += _leave_outs(failed)
   for target in targets:
     notes = []
