@@ -50,11 +50,14 @@ def get_config():
       steps=800, lr=3e-3, schedule="cosine", warmup=50, eval_every=100, seed=0,
       first_kept_step=100, num_kept=4))   # checkpoints kept at log-spaced steps p for the gap law
   # A run may take max_epochs passes over its D_F, rounded up to eval_every * 4^j steps and clipped to
-  # [min_steps, max_steps]; runs with the same budget share an ensemble. Fine-tuned runs stop sooner.
+  # [min_steps, max_steps]; runs with the same budget share an ensemble. Fine-tuned runs stop sooner
+  # by early stopping.
   c.scratch = ml_collections.ConfigDict(dict(lr=3e-3, schedule="constant", warmup=20, max_epochs=25.0,
                                              min_steps=160, max_steps=1200))
-  c.finetune = ml_collections.ConfigDict(dict(lr=1e-3, schedule="constant", warmup=20, max_epochs=10.0,
-                                              min_steps=160, max_steps=640))
+  # The same step budget as from scratch: with a smaller cap, fine-tuned runs that are still improving
+  # get cut off and look "ossified" at large D_F (seen with max_steps=640).
+  c.finetune = ml_collections.ConfigDict(dict(lr=1e-3, schedule="constant", warmup=20, max_epochs=25.0,
+                                              min_steps=160, max_steps=1200))
   # Transfer-gap grid: fine-tune these sizes from every kept checkpoint p on these D_F.
   c.gap = ml_collections.ConfigDict(dict(sizes=("56k",), d_f_min=1_000, d_f_max=32_000, d_f_num=3))
 
