@@ -85,7 +85,7 @@ def test_size_not_on_the_ladder_fails_with_the_fix():
 
 @pytest.mark.parametrize("name", ["quickstart", "text_to_python", "text_code_to_python", "english_to_german",
                                   "english_to_spanish", "english_to_chinese", "english_to_french",
-                                  "transfer_gap_multi"])
+                                  "transfer_gap_multi", "synthetic_distance"])
 def test_shipped_configs_plan(name):
   c = config_lib.load_config(name)
   sizes = {n: 10**9 for n in (c.source,) + spec.targets(c)}
