@@ -262,16 +262,17 @@ def _target_section(target, tables, eff, tf, sec, cfg) -> list:
            "the fine-tuning data.", ""]
   md += [_img(figs[4]), "",
          "**Figure 4.** Fraction of the effective data that comes from transfer, D_T / (D_F + D_T), against D_F "
-         "(log scale), one line per size. It falls as D_F grows (fine-tuning data takes over) and rises with N "
-         "(larger models transfer more).", ""]
+         "(log scale), one line per size. In the paper it falls as D_F grows (fine-tuning data takes over) and "
+         "rises with N (larger models transfer more); check whether these lines do.", ""]
   md += [_img(figs[5]), "",
          "**Figure 5.** Test loss against model size N (non-embedding parameters, log scale) at fixed D_F: dashed "
-         "from scratch, solid fine-tuned. With little data the from-scratch curves flatten (data-limited) while "
-         "fine-tuned models keep improving with N.", ""]
+         "from scratch, solid fine-tuned. The paper's finding to look for: with little data the from-scratch "
+         "curves flatten (data-limited) while fine-tuned models keep improving with N.", ""]
   md += [_img(figs[6]), "",
          "**Figure 6.** Best test loss against training compute (FLOPs to the end of training, log scale; "
          "pre-training compute not counted), open circles from scratch, filled squares fine-tuned, colour = size. "
-         "In the low-data regime fine-tuned runs reach a given loss with less compute.", ""]
+         "The paper's finding to look for: in the low-data regime fine-tuned runs reach a given loss with less "
+         "compute.", ""]
   md += [_img(figs[7]), "",
          "**Figure 7.** Ossification: fine-tuned minus from-scratch loss (nats/byte) against D_F (log scale), one "
          "line per size. Below zero pre-training helps; above zero the pre-trained model is worse than training "
