@@ -12,7 +12,7 @@ Expected outcome: the smallest transfer of the languages (large alpha or small k
 from transfer_scaling.study import defaults
 
 
-def get_config():
+def get_config(scale=None):
   c = defaults.base(source="english", target="chinese", study="english_to_chinese")
   c.d_f.max, c.d_f_large = 3_000_000, (12_000_000,)  # ~15 MB of Chinese
-  return c
+  return defaults.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale

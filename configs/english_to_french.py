@@ -12,7 +12,7 @@ Expected outcome: transfer close to Spanish and German (Latin script, shared voc
 from transfer_scaling.study import defaults
 
 
-def get_config():
+def get_config(scale=None):
   c = defaults.base(source="english", target="french", study="english_to_french")
   c.d_f_large = (20_000_000,)  # ~21 MB of French
-  return c
+  return defaults.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale

@@ -12,7 +12,7 @@ Expected outcome: the largest transfer of the four languages (German > Spanish >
 from transfer_scaling.study import defaults
 
 
-def get_config():
+def get_config(scale=None):
   c = defaults.base(source="english", target="german", study="english_to_german")
   c.d_f_large = (20_000_000,)  # ~23 MB of German
-  return c
+  return defaults.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale

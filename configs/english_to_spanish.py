@@ -12,7 +12,7 @@ Expected outcome: transfer between German's and Chinese's; the Spanish corpus is
 from transfer_scaling.study import defaults
 
 
-def get_config():
+def get_config(scale=None):
   c = defaults.base(source="english", target="spanish", study="english_to_spanish")
   c.d_f.max, c.d_f_large = 3_000_000, (10_000_000,)  # the Spanish corpus has ~10 MB
-  return c
+  return defaults.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale

@@ -14,20 +14,11 @@ D_T = k D_F^alpha N^beta and the transfer gap G grow with the knob (distance), a
 the effective-data multiplier falls. Whether the bootstrap intervals separate the
 extremes at this scale is what the run is for: see docs/results.md.
 """
-import importlib.util
-import os
-
-
-def _quickstart():
-  path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "quickstart.py")
-  spec = importlib.util.spec_from_file_location("_quickstart_config", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+from transfer_scaling import config as config_lib
 
 
 def get_config():
-  c = _quickstart()  # the same sizes, D_F grid, budgets and schedules as the quickstart
+  c = config_lib.load_config("quickstart")  # the same sizes, D_F grid, budgets and schedules as the quickstart
   c.study = "synthetic_distance"
   c.source = "synthetic-0"
   c.target = "synthetic-1"

@@ -12,7 +12,7 @@ Expected outcome: a smaller alpha than text_to_python (code is closer to Python;
 from transfer_scaling.study import defaults
 
 
-def get_config():
+def get_config(scale=None):
   c = defaults.base(source="english+code", target="python", study="text_code_to_python")
   c.d_f.max, c.d_f_large = 3_000_000, (10_000_000,)  # the python corpus has ~10.7 MB
-  return c
+  return defaults.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale

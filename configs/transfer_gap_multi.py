@@ -15,11 +15,11 @@ fine-tuning data must do the work; the report tabulates G with intervals per tar
 from transfer_scaling.study import defaults
 
 
-def get_config():
+def get_config(scale=None):
   c = defaults.base(source="english", target="python", study="transfer_gap_multi")
   c.targets = ("python", "german", "dna")
   c.sizes = ("793k", "1.8M", "4.7M")
   c.d_f.max, c.d_f.num, c.d_f_large = 3_000_000, 5, (10_000_000,)
   c.pretrain.num_kept = 6
   c.gap.d_f_num = 5
-  return c
+  return defaults.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale

@@ -43,3 +43,24 @@ def test_torch_reference_has_the_same_parameter_count(d_model, n_layers, n_heads
   model = torch_reference.Transformer(d_model, n_layers, n_heads, cfg.seq_len)
   assert model.count_params() == ladder.n_params(cfg)
   assert model.count_params(non_embedding=False) == ladder.n_params(cfg, non_embedding=False)
+
+
+@pytest.mark.parametrize("n,batch,cores,want", [(0, 8, 2, 2), (0, 9, 2, 1), (0, 12, 8, 6), (0, 0, 4, 4), (3, 8, 2, 3)])
+def test_cpu_device_count_divides_the_batch(n, batch, cores, want):
+  from transfer_scaling.train import mesh
+  assert mesh.cpu_device_count(n, batch, cores) == want
+
+
+def test_bench_splits_the_batch_over_cpu_devices_with_the_same_loss(tmp_path):
+  # A fresh process: the device count is fixed when JAX starts.
+  import subprocess
+  env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
+  losses = {}
+  for n in (1, 2):
+    out = tmp_path / f"bench{n}.json"
+    subprocess.run([sys.executable, "-m", "transfer_scaling.cli", "bench", "train", *TINY, "--cpu-devices", str(n),
+                    "--json", str(out)], check=True, env=env, capture_output=True)
+    r = json.loads(out.read_text())
+    assert r["devices"] == n
+    losses[n] = r["loss"]
+  assert losses[2] == pytest.approx(losses[1], rel=1e-5)

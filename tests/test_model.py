@@ -6,6 +6,7 @@ import pytest
 
 from transfer_scaling import ladder
 from transfer_scaling.errors import UsageError
+from transfer_scaling import model as model_lib
 from transfer_scaling.model import ModelConfig, Transformer, count_params, init_params
 
 
@@ -65,3 +66,28 @@ def test_flops_per_token_is_at_least_six_n():
   for name in ladder.LADDER:
     cfg = ladder.model_config(name)
     assert 6 * ladder.n_params(cfg) < ladder.flops_per_token(cfg) < 12 * ladder.n_params(cfg) + 1e6
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_attention_equals_dense_layers_around_dot_product_attention(dtype):
+  """The head-major einsum attention has DenseGeneral's parameters and jax.nn.dot_product_attention's output."""
+  import flax.linen as nn
+
+  class Reference(nn.Module):
+    cfg: ModelConfig
+
+    @nn.compact
+    def __call__(self, x):
+      c = self.cfg
+      qkv = nn.DenseGeneral((3, c.n_heads, c.head_dim), dtype=jnp.dtype(c.dtype), name="qkv")(x)
+      o = jax.nn.dot_product_attention(qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2], is_causal=True)
+      return nn.DenseGeneral(c.d_model, axis=(-2, -1), dtype=jnp.dtype(c.dtype), name="out")(o)
+
+  cfg = ModelConfig(d_model=64, n_layers=1, n_heads=4, dtype=dtype)
+  x_BxLxD = jax.random.normal(jax.random.key(1), (2, 16, 64))
+  params = model_lib.Attention(cfg).init(jax.random.key(0), x_BxLxD)
+  reference_params = Reference(cfg).init(jax.random.key(0), x_BxLxD)
+  assert jax.tree.all(jax.tree.map(lambda a, b: a.shape == b.shape and bool((a == b).all()), params, reference_params))
+  got = model_lib.Attention(cfg).apply(params, x_BxLxD).astype(jnp.float32)
+  want = Reference(cfg).apply(params, x_BxLxD).astype(jnp.float32)
+  np.testing.assert_allclose(got, want, atol=1e-5 if dtype == "float32" else 2e-2)

@@ -101,3 +101,12 @@ def test_analyze_without_a_study_says_what_to_run(tmp_path):
   from transfer_scaling.errors import UsageError
   with pytest.raises(UsageError, match="transfer-scaling sweep"):
     report.analyze(str(tmp_path))
+
+
+def test_importing_the_figures_leaves_the_matplotlib_backend_alone():
+  import subprocess
+  import sys
+  code = ("import matplotlib; matplotlib.use('svg'); from transfer_scaling.report import figures; "
+          "print(matplotlib.get_backend())")
+  out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+  assert out.strip() == "svg"

@@ -85,11 +85,22 @@ def test_size_not_on_the_ladder_fails_with_the_fix():
 
 @pytest.mark.parametrize("name", ["quickstart", "text_to_python", "text_code_to_python", "english_to_german",
                                   "english_to_spanish", "english_to_chinese", "english_to_french",
-                                  "transfer_gap_multi", "synthetic_distance"])
+                                  "transfer_gap_multi", "synthetic_distance", "text_to_python:cpu",
+                                  "transfer_gap_multi:cpu"])
 def test_shipped_configs_plan(name):
   c = config_lib.load_config(name)
   sizes = {n: 10**9 for n in (c.source,) + spec.targets(c)}
   plan.validate(c, sizes)
   groups = plan.group_runs(spec.build_runs(c), int(c.ensemble.max_members))
   assert groups and all(g.runs for g in groups)
-  assert c.get("study") and config_lib.resolve_config_path(name)
+  assert c.get("study") and config_lib.resolve_config_path(name.split(":")[0])
+
+
+def test_cpu_scale_keeps_the_pair_and_takes_the_quickstart_scale():
+  gpu, cpu, quick = (config_lib.load_config(n) for n in ("transfer_gap_multi", "transfer_gap_multi:cpu", "quickstart"))
+  assert (cpu.source, cpu.targets) == (gpu.source, gpu.targets) and cpu.study == "transfer_gap_multi_cpu"
+  assert (cpu.sizes, cpu.seq_len, cpu.d_f, cpu.finetune) == (quick.sizes, quick.seq_len, quick.d_f, quick.finetune)
+  with pytest.raises(UsageError, match="unknown scale"):
+    config_lib.load_config("text_to_python:tpu")
+  with pytest.raises(UsageError, match="takes no ':cpu' argument"):
+    config_lib.load_config("quickstart:cpu")

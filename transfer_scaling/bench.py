@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
   p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"], help="compute dtype")
   p.add_argument("--step", default="engine", choices=["engine", "minimal"],
                  help="engine: the training engine's step (what users run); minimal: a bare optax.adamw step")
+  p.add_argument("--cpu-devices", type=int, default=0,
+                 help="on CPU, split the batch over this many devices (default 0: one per core that divides "
+                      "--batch; 1: one device using all cores); see docs/performance.md")
   p.add_argument("--json", default="", help="write the result here")
   return p
 
@@ -50,6 +53,10 @@ def main(argv) -> int:
       raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(a, name)}")
   if a.steps_per_call < 0:
     raise UsageError(f"--steps-per-call must be at least 1 (or 0 for the default), got {a.steps_per_call}")
+  if a.cpu_devices < 0:
+    raise UsageError(f"--cpu-devices must be 0 (automatic) or more, got {a.cpu_devices}")
+  from transfer_scaling.train import mesh as mesh_lib
+  mesh_lib.use_cpu_cores(a.cpu_devices, a.batch)
   from transfer_scaling.model import ModelConfig
   try:
     cfg = ModelConfig(d_model=a.d_model, n_layers=a.n_layers, n_heads=a.n_heads or max(1, a.d_model // 32),
@@ -79,10 +86,16 @@ class Runner:
       self.multi_step = _make_multi_step(cfg)
     else:
       raise UsageError(f"unknown step {step!r}; choose engine or minimal")
+    from transfer_scaling.train import mesh as mesh_lib
+    mesh = mesh_lib.make_mesh()
+    mesh_lib.check_divisible(batch, mesh, "--batch")
+    # State replicated, batches split over the devices (data parallel), as in the engine.
+    self.state = mesh_lib.put_tree(self.state, mesh_lib.replicated(mesh))
     rng = np.random.default_rng(seed)
     shape = (steps_per_call, members, batch, cfg.seq_len + 1)
     # Two batches on the device, alternated, so host-to-device copies stay out of the timing.
-    self.data = [jax.device_put(rng.integers(0, 256, shape, dtype=np.int32)) for _ in range(2)]
+    self.data = [mesh_lib.put(rng.integers(0, 256, shape, dtype=np.int32), mesh_lib.batch_sharding(mesh, 4, 2))
+                 for _ in range(2)]
     self.calls, self.cpu_seconds = 0, []
     self.call()  # compiles and warms up
     self.cpu_seconds.clear()
@@ -110,7 +123,7 @@ class Runner:
         "tokens_per_s": tokens / step_s, "step_ms": 1e3 * step_s,
         "step_ms_min": 1e3 * min(call_seconds) / self.steps_per_call,
         "n_params": ladder.n_params(c), "device": f"{device.platform}: {device.device_kind}",
-        "members": self.members, "batch": self.batch, "seq_len": c.seq_len, "d_model": c.d_model,
+        "devices": len(jax.devices()), "members": self.members, "batch": self.batch, "seq_len": c.seq_len, "d_model": c.d_model,
         "n_layers": c.n_layers, "n_heads": c.n_heads, "dtype": c.dtype, "steps_per_call": self.steps_per_call,
         "step": self.step,
         "timed_steps": len(call_seconds) * self.steps_per_call,

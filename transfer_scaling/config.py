@@ -6,6 +6,7 @@ against the existing field: an unknown field or a wrong type is a UsageError.
 """
 import ast
 import importlib.util
+import inspect
 import os
 
 import ml_collections
@@ -35,6 +36,8 @@ def load_config(spec: str, overrides=()) -> ml_collections.ConfigDict:
   module_spec.loader.exec_module(module)
   if not hasattr(module, "get_config"):
     raise UsageError(f"{path} has no get_config(); a config file defines get_config() -> ConfigDict")
+  if arg and not inspect.signature(module.get_config).parameters:
+    raise UsageError(f"{path} takes no ':{arg}' argument; drop it (get_config() has no parameters)")
   config = module.get_config(arg) if arg else module.get_config()
   apply_overrides(config, overrides)
   return config

@@ -6,10 +6,9 @@ and fitted parameters, so each figure can be redrawn from a notebook.
 import os
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+# Figure objects, not pyplot: saving needs no backend, so importing this module leaves a notebook's alone.
+from matplotlib.figure import Figure
 
 SCRATCH, FINETUNE = "tab:gray", "tab:blue"
 
@@ -23,13 +22,19 @@ def _save(fig, out_dir: str, stem: str) -> str:
         set_scale("linear")
   os.makedirs(out_dir, exist_ok=True)
   for ext in ("png", "svg"):
-    fig.savefig(os.path.join(out_dir, f"{stem}.{ext}"), dpi=130, bbox_inches="tight")
-  plt.close(fig)
+    path = os.path.join(out_dir, f"{stem}.{ext}")
+    fig.savefig(path + ".tmp", format=ext, dpi=130, bbox_inches="tight")
+    os.replace(path + ".tmp", path)  # a killed report never leaves half a figure
   return stem
 
 
+def _subplots(*args, figsize, **kw):
+  fig = Figure(figsize=figsize)
+  return fig, fig.subplots(*args, **kw)
+
+
 def _colors(values):
-  cmap = plt.get_cmap("viridis")
+  cmap = matplotlib.colormaps["viridis"]
   values = sorted(values)
   return {v: cmap(i / max(len(values) - 1, 1) * 0.9) for i, v in enumerate(values)}
 
@@ -41,7 +46,7 @@ def _n_label(n) -> str:
 def loss_vs_data(scratch, finetuned, zeroshot, out_dir, stem="fig1_loss_vs_data"):
   """1. Test loss vs D_F, from scratch vs fine-tuned, one panel per N."""
   sizes = sorted(set(scratch["N"]) | set(finetuned["N"]))
-  fig, axes = plt.subplots(1, len(sizes), figsize=(3.6 * len(sizes), 3.4), sharey=True, squeeze=False)
+  fig, axes = _subplots(1, len(sizes), figsize=(3.6 * len(sizes), 3.4), sharey=True, squeeze=False)
   for ax, n in zip(axes[0], sizes):
     s, f = scratch[scratch["N"] == n].sort_values("D_F"), finetuned[finetuned["N"] == n].sort_values("D_F")
     ax.plot(s["D_F"], s["loss"], "o-", color=SCRATCH, label="from scratch")
@@ -60,7 +65,7 @@ def loss_vs_data(scratch, finetuned, zeroshot, out_dir, stem="fig1_loss_vs_data"
 
 def effective_data_picture(scratch_n, finetuned_n, eff_n, n, out_dir, stem="fig2_effective_data"):
   """2. For one N: the from-scratch curve, fine-tuned points, and how far right each lands (D_E)."""
-  fig, ax = plt.subplots(figsize=(5.5, 4))
+  fig, ax = _subplots(figsize=(5.5, 4))
   s = scratch_n.sort_values("D_F")
   ax.plot(s["D_F"], s["loss"], "o-", color=SCRATCH, label="from scratch: L(D)")
   f = finetuned_n.sort_values("D_F")
@@ -84,7 +89,7 @@ def effective_data_picture(scratch_n, finetuned_n, eff_n, n, out_dir, stem="fig2
 
 def transfer_power_law(eff, params, out_dir, stem="fig3_dt_vs_df"):
   """3. D_T vs D_F for every N, with the fitted D_T = k D_F^alpha N^beta."""
-  fig, ax = plt.subplots(figsize=(5.5, 4))
+  fig, ax = _subplots(figsize=(5.5, 4))
   colors = _colors(set(eff["N"]))
   for n, g in eff.groupby("N"):
     g = g.sort_values("D_F")
@@ -107,7 +112,7 @@ def transfer_power_law(eff, params, out_dir, stem="fig3_dt_vs_df"):
 
 def transfer_fraction(eff, out_dir, stem="fig4_fraction_transferred"):
   """4. Fraction of the effective data that comes from transfer, D_T / (D_F + D_T), vs D_F and N."""
-  fig, ax = plt.subplots(figsize=(5.5, 4))
+  fig, ax = _subplots(figsize=(5.5, 4))
   colors = _colors(set(eff["N"]))
   for n, g in eff.groupby("N"):
     g = g.sort_values("D_F")
@@ -124,7 +129,7 @@ def transfer_fraction(eff, out_dir, stem="fig4_fraction_transferred"):
 
 def loss_vs_size(scratch, finetuned, out_dir, stem="fig5_loss_vs_n"):
   """5. Loss vs N at fixed D_F: from scratch flattens when data-limited, fine-tuned keeps improving."""
-  fig, ax = plt.subplots(figsize=(5.5, 4))
+  fig, ax = _subplots(figsize=(5.5, 4))
   d_fs = sorted(set(finetuned["D_F"]) & set(scratch["D_F"]))
   colors = _colors(d_fs)
   for d in d_fs:
@@ -143,7 +148,7 @@ def loss_vs_size(scratch, finetuned, out_dir, stem="fig5_loss_vs_n"):
 
 def loss_vs_compute(scratch, finetuned, out_dir, stem="fig6_loss_vs_compute"):
   """6. Loss vs training compute (pre-training compute not counted), from scratch vs fine-tuned."""
-  fig, ax = plt.subplots(figsize=(5.5, 4))
+  fig, ax = _subplots(figsize=(5.5, 4))
   colors = _colors(set(scratch["N"]) | set(finetuned["N"]))
   for df, marker, label in ((scratch, "o", "from scratch"), (finetuned, "s", "fine-tuned")):
     for n, g in df.groupby("N"):
@@ -162,7 +167,7 @@ def loss_vs_compute(scratch, finetuned, out_dir, stem="fig6_loss_vs_compute"):
 
 def ossification(pairs, out_dir, stem="fig7_ossification"):
   """7. Fine-tuned minus from-scratch loss vs D_F per N; above zero, pre-training hurts (ossification)."""
-  fig, ax = plt.subplots(figsize=(5.5, 4))
+  fig, ax = _subplots(figsize=(5.5, 4))
   colors = _colors(set(pairs["N"]))
   for n, g in pairs.groupby("N"):
     g = g.sort_values("D_F")
@@ -178,7 +183,7 @@ def ossification(pairs, out_dir, stem="fig7_ossification"):
 
 def gap_contours(points, grid, allocation, params, out_dir, stem="fig8_isoloss_gap"):
   """8. Isoloss contours of the fitted L(p, f) with the measured points, and the budget allocation curve."""
-  fig, axes = plt.subplots(1, 2, figsize=(10.5, 4))
+  fig, axes = _subplots(1, 2, figsize=(10.5, 4))
   ax = axes[0]
   norm = None
   if grid is not None:

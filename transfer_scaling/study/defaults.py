@@ -1,8 +1,13 @@
 """The defaults every study config starts from (configs/*.py change what differs).
 
 Scale: sizes 335k-14M, context 256, D_F 100 kB-30 MB; sized for one GPU in hours.
+`at_scale(c, "cpu")` shrinks any study to the quickstart's scale (minutes on 2 CPU cores),
+which every study config offers as `--config configs/NAME.py:cpu`.
 """
 import ml_collections
+
+from transfer_scaling import config as config_lib
+from transfer_scaling.errors import UsageError
 
 
 def base(source: str, target: str, study: str) -> ml_collections.ConfigDict:
@@ -28,3 +33,19 @@ def base(source: str, target: str, study: str) -> ml_collections.ConfigDict:
   c.analysis = ml_collections.ConfigDict(dict(bootstrap=1000, example_size="4.7M", example_d_f=300_000,
                                               cost_ratio=0.01, low_data_max_d_f=0))
   return c
+
+
+def at_scale(c: ml_collections.ConfigDict, scale=None) -> ml_collections.ConfigDict:
+  """c itself (scale None or "gpu"), or the same pair at the quickstart's scale (scale "cpu").
+
+  The cpu scale keeps the study's source and targets and takes everything else (sizes
+  13k-100k, context 64, D_F 1-32 kB, budgets, learning rates, analysis) from
+  configs/quickstart.py, so that all CPU studies are comparable with each other.
+  """
+  if scale in (None, "", "gpu"):
+    return c
+  if scale != "cpu":
+    raise UsageError(f"unknown scale {scale!r} after ':' in --config; use NAME.py:cpu, or nothing for the GPU scale")
+  q = config_lib.load_config("quickstart")
+  q.study, q.source, q.target, q.targets = f"{c.study}_cpu", c.source, c.target, tuple(c.targets)
+  return q

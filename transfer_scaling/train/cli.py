@@ -6,6 +6,7 @@ from transfer_scaling import ladder
 from transfer_scaling.config import load_config, split_config_args
 from transfer_scaling.errors import UsageError
 from transfer_scaling.model import ModelConfig
+from transfer_scaling.train import mesh
 
 
 def spec_from_config(config):
@@ -76,8 +77,13 @@ def main(argv) -> int:
   group.add_argument("--coordinator", help="host:port of process 0, for jax.distributed.initialize")
   group.add_argument("--num-processes", type=int, default=1)
   group.add_argument("--process-id", type=int, default=0)
+  parser.add_argument("--cpu-devices", type=int, default=0, help=mesh.CPU_DEVICES_HELP)
   args = parser.parse_args(rest)
   config = load_config(args.config, overrides)
+  if args.cpu_devices < 0:
+    raise UsageError(f"--cpu-devices must be 0 (automatic) or more, got {args.cpu_devices}")
+  # Several CPU processes are a test of multi-host code: keep one device each unless asked.
+  mesh.use_cpu_cores(args.cpu_devices or (1 if args.coordinator else 0), int(config.train.batch_size))
   if args.coordinator:
     _initialize_distributed(args)
   spec = spec_from_config(config)
