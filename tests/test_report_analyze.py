@@ -110,3 +110,12 @@ def test_importing_the_figures_leaves_the_matplotlib_backend_alone():
           "print(matplotlib.get_backend())")
   out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
   assert out.strip() == "svg"
+
+
+def test_runs_cut_off_while_still_improving_are_found():
+  import pandas as pd
+  df = pd.DataFrame({"stage": ["scratch", "scratch", "finetune", "finetune", "pretrain"],
+                     "status": ["max_steps", "max_steps", "done", "max_steps", "max_steps"],
+                     "best_step": [160, 120, 80, 640, 800], "steps": [160, 160, 200, 640, 800],
+                     "D_F": [1000, 1000, 1000, 4000, None], "id": list("abcde")})
+  assert list(report.cut_off(df)["id"]) == ["a", "d"]  # at the cap with the best loss at the last step

@@ -116,6 +116,7 @@ def analyze(workdir: str) -> dict:
     md += [f"{stale} run records in this workdir belong to an earlier version of the config and are not "
            "analysed (delete them from runs/ to tidy up).", ""]
   md += _leave_outs(failed)
+  md += _cut_off(ok)
   for target in targets:
     notes = []
     tables = _target_tables(ok, target, last_p)
@@ -156,6 +157,29 @@ def _setup(cfg, df) -> str:
       f"patience {cfg['patience']}); losses are the best test loss in nats per byte, data D_F in bytes.",
       f"Runs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pretrain", "zeroshot", "scratch", "finetune")) + ".",
   ])
+
+
+def cut_off(df: pd.DataFrame) -> pd.DataFrame:
+  """Trained runs that hit their step cap with their best loss at the last step: still improving."""
+  trained = df[df["stage"].isin(["scratch", "finetune"]) & df["steps"].notna()]
+  return trained[(trained["status"] == "max_steps") & (trained["best_step"] == trained["steps"])]
+
+
+def _cut_off(ok: pd.DataFrame) -> list:
+  cut = cut_off(ok)
+  if cut.empty:
+    return []
+  counts = cut.groupby(["stage", "D_F"])["id"].count()
+  totals = ok[ok["stage"].isin(["scratch", "finetune"])].groupby(["stage", "D_F"])["id"].count()
+  lines = ["## Runs cut off while still improving", "",
+           f"{len(cut)} trained run{'s' if len(cut) > 1 else ''} reached the step cap with the best test loss at the "
+           "last evaluation, so the loss used for it is an upper bound on its data-limited loss. Where this "
+           "hits one stage more than the other, D_T is biased (from-scratch runs cut off inflate D_E; fine-tuned "
+           "ones deflate it). Raise `scratch.max_steps` / `finetune.max_steps` (and `max_epochs`) to let early "
+           "stopping end them.", "", "| stage | D_F | cut off / runs |", "|---|---|---|"]
+  for (stage, d_f), n in counts.items():
+    lines.append(f"| {stage} | {d_f} | {n} / {totals.get((stage, d_f), n)} |")
+  return lines + [""]
 
 
 def _leave_outs(failed) -> list:

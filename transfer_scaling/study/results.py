@@ -4,7 +4,7 @@ import pandas as pd
 from transfer_scaling.study import store
 
 COLUMNS = ["study", "stage", "source", "target", "size", "N", "D_F", "init", "p", "seed", "loss", "best_step",
-           "tokens", "flops", "wall_s", "status", "id"]
+           "steps", "tokens", "flops", "wall_s", "status", "id"]
 
 
 def table(workdir: str) -> pd.DataFrame:
@@ -13,7 +13,7 @@ def table(workdir: str) -> pd.DataFrame:
   for r in store.read_records(workdir):
     rows.append({"study": r["study"], "stage": r["stage"], "source": r["source"], "target": r["target"],
                  "size": r["size"], "N": r["N"], "D_F": r["d_f"], "init": r["init"], "p": r["p"], "seed": r["seed"],
-                 "loss": r["best_loss"], "best_step": r["best_step"], "tokens": r["tokens"], "flops": r["flops"],
+                 "loss": r["best_loss"], "best_step": r["best_step"], "steps": r.get("steps"), "tokens": r["tokens"], "flops": r["flops"],
                  "wall_s": r["wall_s"], "status": r["status"], "id": r["id"]})
   df = pd.DataFrame(rows, columns=COLUMNS)
   df["loss"] = pd.to_numeric(df["loss"], errors="coerce")
