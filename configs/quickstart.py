@@ -51,11 +51,12 @@ def get_config():
   # A run may take max_epochs passes over its D_F, rounded up to eval_every * 4^j steps and clipped to
   # [min_steps, max_steps]; runs with the same budget share an ensemble. Fine-tuned runs stop sooner
   # by early stopping.
-  c.scratch = ml_collections.ConfigDict(dict(lr=3e-3, schedule="constant", warmup=20, max_epochs=25.0,
+  # lrs: several learning rates to try per point (the analysis keeps each point's best); empty: just lr.
+  c.scratch = ml_collections.ConfigDict(dict(lr=3e-3, lrs=(), schedule="constant", warmup=20, max_epochs=25.0,
                                              min_steps=160, max_steps=1200))
   # The same step budget as from scratch: with a smaller cap, fine-tuned runs that are still improving
   # get cut off and look "ossified" at large D_F (seen with max_steps=640).
-  c.finetune = ml_collections.ConfigDict(dict(lr=1e-3, schedule="constant", warmup=20, max_epochs=25.0,
+  c.finetune = ml_collections.ConfigDict(dict(lr=1e-3, lrs=(), schedule="constant", warmup=20, max_epochs=25.0,
                                               min_steps=160, max_steps=1200))
   # Transfer-gap grid: fine-tune these sizes from every kept checkpoint p on these D_F.
   c.gap = ml_collections.ConfigDict(dict(sizes=("56k",), d_f_min=1_000, d_f_max=32_000, d_f_num=3))

@@ -104,3 +104,23 @@ def test_cpu_scale_keeps_the_pair_and_takes_the_quickstart_scale():
     config_lib.load_config("text_to_python:tpu")
   with pytest.raises(UsageError, match="takes no ':cpu' argument"):
     config_lib.load_config("quickstart:cpu")
+
+
+def test_a_learning_rate_grid_adds_runs_and_keeps_the_single_lr_ids():
+  c = toy.config()
+  one = {r.id for r in spec.build_runs(c)}
+  c.finetune.lrs, c.scratch.lrs = (c.finetune.lr, 3e-3), (c.scratch.lr, 1e-3)
+  many = spec.build_runs(c)
+  assert one < {r.id for r in many}  # the first lr's runs are the runs of the single-lr study
+  for stage, lrs in (("finetune", c.finetune.lrs), ("scratch", c.scratch.lrs)):
+    assert {r.lr for r in many if r.stage == stage} == set(lrs)
+  assert len(many) - len(one) == sum(r.stage in ("finetune", "scratch") for r in spec.build_runs(toy.config()))
+
+
+def test_best_lr_keeps_the_lowest_loss_per_point():
+  import pandas as pd
+  from transfer_scaling.study import results
+  df = pd.DataFrame({"stage": ["scratch"] * 3 + ["finetune"], "target": ["t"] * 4, "N": [1, 1, 2, 1],
+                     "D_F": [10, 10, 10, 10], "init": ["scratch"] * 3 + ["pretrained@8"], "seed": [0] * 4,
+                     "lr": [1e-3, 3e-3, 1e-3, 1e-3], "loss": [2.0, 1.5, 3.0, 1.0], "id": list("abcd")})
+  assert sorted(results.best_lr(df)["id"]) == ["b", "c", "d"]

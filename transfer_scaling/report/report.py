@@ -106,6 +106,8 @@ def analyze(workdir: str) -> dict:
   df = df[df["id"].isin(wanted)].reset_index(drop=True)
   failed = df[df["status"].str.startswith("failed")]
   ok = results.ok(df)
+  tried = len(ok)
+  ok = results.best_lr(ok)  # several learning rates per point: keep the best (nothing changes with one)
   last_p = int(cfg["pretrain"]["steps"])
   fig_dir = os.path.join(workdir, "figures")
   targets = list(cfg.get("targets") or []) or [cfg["target"]]
@@ -116,6 +118,9 @@ def analyze(workdir: str) -> dict:
     md += [f"{stale} run records in this workdir belong to an earlier version of the config and are not "
            "analysed (delete them from runs/ to tidy up).", ""]
   md += _leave_outs(failed)
+  if tried > len(ok):
+    md += [f"Learning rates: each point keeps the best of its stage's learning rates ({tried} finished runs, "
+           f"{len(ok)} points).", ""]
   md += _cut_off(ok)
   for target in targets:
     notes = []
@@ -145,6 +150,10 @@ def analyze(workdir: str) -> dict:
   return out
 
 
+def _lrs(stage_cfg) -> str:
+  return " or ".join(f"{x:g}" for x in spec.stage_lrs(ml_collections.ConfigDict(stage_cfg)))
+
+
 def _setup(cfg, df) -> str:
   counts = df.groupby("stage")["id"].count().to_dict()
   pt = cfg["pretrain"]
@@ -152,8 +161,8 @@ def _setup(cfg, df) -> str:
       f"Model sizes {', '.join(cfg['sizes'])} (non-embedding parameters N, transfer_scaling/ladder.py); "
       f"byte-level, context {cfg['seq_len']}, batch {cfg['batch_size']}; seeds {list(cfg['seeds'])}.",
       f"Pre-training: {pt['steps']} steps on {cfg['source']} (lr {pt['lr']:g}, {pt['schedule']}), checkpoints kept "
-      f"for the pre-training axis p. Fine-tuning (lr {cfg['finetune']['lr']:g}) and from-scratch training "
-      f"(lr {cfg['scratch']['lr']:g}) are early-stopped on the target's test loss (every {cfg['eval_every']} steps, "
+      f"for the pre-training axis p. Fine-tuning (lr {_lrs(cfg['finetune'])}) and from-scratch training "
+      f"(lr {_lrs(cfg['scratch'])}) are early-stopped on the target's test loss (every {cfg['eval_every']} steps, "
       f"patience {cfg['patience']}); losses are the best test loss in nats per byte, data D_F in bytes.",
       f"Runs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pretrain", "zeroshot", "scratch", "finetune")) + ".",
   ])

@@ -24,7 +24,7 @@ def base(source: str, target: str, study: str) -> ml_collections.ConfigDict:
   c.eval_every, c.patience, c.ckpt_every = 200, 5, 1000
   c.pretrain = ml_collections.ConfigDict(dict(steps=20_000, lr=1e-3, schedule="cosine", warmup=500,
                                               eval_every=1000, seed=0, first_kept_step=1000, num_kept=5))
-  stage = dict(schedule="constant", warmup=100, max_epochs=50.0, min_steps=400, max_steps=20_000)
+  stage = dict(lrs=(), schedule="constant", warmup=100, max_epochs=50.0, min_steps=400, max_steps=20_000)
   c.scratch = ml_collections.ConfigDict(dict(stage, lr=1e-3))
   c.finetune = ml_collections.ConfigDict(dict(stage, lr=3e-4))
   c.gap = ml_collections.ConfigDict(dict(sizes=("1.8M",), d_f_min=100_000, d_f_max=3_000_000, d_f_num=4))

@@ -113,9 +113,19 @@ def targets(config) -> tuple:
   return many or (config.target,)
 
 
-def _target_run(config, target, stage, size, d_f, seed, init, init_run, stage_cfg) -> Run:
+def stage_lrs(stage_cfg) -> tuple:
+  """The learning rates a stage tries: `lrs` if set (the analysis keeps each point's best), else `(lr,)`."""
+  return tuple(float(x) for x in (stage_cfg.get("lrs", ()) or (stage_cfg.lr,)))
+
+
+def _target_runs(config, target, stage, size, d_f, seed, init, init_run, stage_cfg) -> list:
+  return [_target_run(config, target, stage, size, d_f, seed, init, init_run, stage_cfg, lr)
+          for lr in stage_lrs(stage_cfg)]
+
+
+def _target_run(config, target, stage, size, d_f, seed, init, init_run, stage_cfg, lr) -> Run:
   return Run(stage=stage, size=size, corpus=target, d_f=int(d_f), seed=int(seed), data_seed=int(config.data_seed),
-             init=init, init_run=init_run, lr=float(stage_cfg.lr), schedule=stage_cfg.schedule,
+             init=init, init_run=init_run, lr=lr, schedule=stage_cfg.schedule,
              warmup=int(stage_cfg.warmup),
              max_steps=step_budget(d_f, stage_cfg, config.batch_size, config.seq_len, config.eval_every,
                                    float(config.ensemble.get("budget_base", 4.0))),
@@ -145,15 +155,15 @@ def build_runs(config) -> list:
     for size in config.sizes:
       for d_f in scratch_d_fs:
         for seed in config.seeds:
-          scratch.append(_target_run(config, target, "scratch", size, d_f, seed, "scratch", "", config.scratch))
+          scratch += _target_runs(config, target, "scratch", size, d_f, seed, "scratch", "", config.scratch)
     # (4) fine-tuning from the final checkpoint, then the (p, f) grid of the transfer-gap law.
     grid = [(size, last, d_f) for size in config.sizes for d_f in d_fs]
     grid += [(size, p, d_f) for size in config.gap.sizes for p in by_size[size].keep_steps for d_f in gap_d_fs]
     for size, p, d_f in grid:
       for seed in config.seeds:
-        r = _target_run(config, target, "finetune", size, d_f, seed, f"pretrained@{p}", by_size[size].id,
-                        config.finetune)
-        if r.id not in seen:
-          seen.add(r.id)
-          finetune.append(r)
+        for r in _target_runs(config, target, "finetune", size, d_f, seed, f"pretrained@{p}", by_size[size].id,
+                              config.finetune):
+          if r.id not in seen:
+            seen.add(r.id)
+            finetune.append(r)
   return runs + zeroshot + scratch + finetune
