@@ -4,8 +4,10 @@ r"""English -> Chinese (Kim 2021). A byte-level model sidesteps the tokenizer pe
   transfer-scaling analyze --workdir runs/english_to_chinese
 
 Runtime (estimated from the per-step speed of the sizes, not measured end to end):
-about 3-5 hours on one H100; not practical on 2 CPU cores (use quickstart there, or
---config.sizes='("100k","335k","793k")' --config.seq_len=128 for a day-long CPU run).
+about 3-5 hours on one H100 (this scale has not been run yet).
+On 2 CPU cores: `--config configs/english_to_chinese.py:cpu` runs the same pair at the quickstart's
+scale (sizes 13k-100k, D_F 1-32 kB, 51 runs) in about 4-6 minutes; results in
+results/english_to_chinese_cpu and docs/results.md.
 Several machines: add --shard i/n to split the runs.
 Expected outcome: the smallest transfer of the languages (large alpha or small k); losses in nats per byte are not comparable to nats per character (about 3 bytes per Chinese character).
 """

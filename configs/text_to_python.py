@@ -4,8 +4,10 @@ r"""English text -> Python (Hernandez et al. 2021, Table 1 row 1).
   transfer-scaling analyze --workdir runs/text_to_python
 
 Runtime (estimated from the per-step speed of the sizes, not measured end to end):
-about 3-5 hours on one H100; not practical on 2 CPU cores (use quickstart there, or
---config.sizes='("100k","335k","793k")' --config.seq_len=128 for a day-long CPU run).
+about 3-5 hours on one H100 (this scale has not been run yet).
+On 2 CPU cores: `--config configs/text_to_python.py:cpu` runs the same pair at the quickstart's
+scale (sizes 13k-100k, D_F 1-32 kB, 51 runs) in about 4-6 minutes; results in
+results/text_to_python_cpu and docs/results.md.
 Several machines: add --shard i/n to split the runs.
 Expected outcome: k, alpha, beta with intervals; the paper (BPE tokens, characters) has alpha 0.18, beta 0.38: expect alpha well below 1 and beta > alpha. Fine-tuned beats from-scratch by a wide margin at D_F <= 1 MB; the smallest size ossifies at the largest D_F.
 """

@@ -6,8 +6,9 @@ r"""One source, several targets: the transfer gap G of Barnett (2024) per target
 English is pre-trained once per size; each target (Python code, German, fruit-fly
 DNA) gets its own zero-shot, from-scratch and fine-tuning runs and its own fit of
 L(p, f) = (A p^-alpha + G) f^-beta + E over the (p, f) grid of the gap size.
-Runtime (estimated, not measured end to end): about 4-6 hours on one H100;
-not practical on 2 CPU cores.
+Runtime (estimated, not measured end to end): about 4-6 hours on one H100 (not run yet).
+On 2 CPU cores: `--config configs/transfer_gap_multi.py:cpu` (the quickstart's scale,
+three targets) in about 15 minutes; results in results/transfer_gap_multi_cpu.
 Expected outcome: a small G for German (pre-training keeps paying off), a larger one
 for Python, and the largest for DNA, where English pre-training buys little and
 fine-tuning data must do the work; the report tabulates G with intervals per target.

@@ -81,7 +81,11 @@ def _gap(tables, cfg, notes):
   p_range = (pts["p"].min() / 2, pts["p"].max() * 4)
   f_range = (pts["f"].min() / 2, pts["f"].max() * 4)
   n = 80
-  g = laws.isoloss_grid(fit, p_range, f_range, n=n)
+  try:
+    g = laws.isoloss_grid(fit, p_range, f_range, n=n)
+  except UsageError as e:  # e.g. a fitted alpha <= 0: more pre-training did not help on this grid
+    notes.append(f"transfer-gap law fitted, but no contours or allocation: {e}")
+    return dict(fit=fit, points=pts, grid=None, allocation=None, size=sizes[0])
   grid = {k: g[k].to_numpy().reshape(n, n) for k in ("p", "f", "loss")}
   # Budgets in pre-training steps: B = p + c f, c = cost of one fine-tuning byte in steps.
   c = float(cfg["analysis"].get("cost_ratio", 1.0))
@@ -316,6 +320,11 @@ def _target_section(target, tables, eff, tf, sec, cfg) -> list:
   if gap is not None and gap["fit"] is None:
     md += [_img(figs[8]), "", f"**Figure 8.** Measured test loss over pre-training steps p and fine-tuning bytes f "
            f"(log-log) for size {gap['size']}; the transfer-gap law did not converge, so no contours are drawn.", ""]
+  elif gap is not None and gap["grid"] is None:
+    md += [_img(figs[8]), "", f"**Figure 8.** Measured test loss over pre-training steps p and fine-tuning bytes f "
+           f"(log-log) for size {gap['size']}; the fitted transfer-gap law lies outside its domain (see the notes), "
+           "so no contours are drawn.", "", "| parameter | value [95% bootstrap interval] |", "|---|---|"]
+    md += [f"| {k} | {_ci(gap['fit'], k)} |" for k in ("A", "alpha", "G", "beta", "E")] + [""]
   elif gap is not None:
     g = gap["fit"]
     md += [_img(figs[8]), "",
