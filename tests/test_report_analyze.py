@@ -119,3 +119,12 @@ def test_runs_cut_off_while_still_improving_are_found():
                      "best_step": [160, 120, 80, 640, 800], "steps": [160, 160, 200, 640, 800],
                      "D_F": [1000, 1000, 1000, 4000, None], "id": list("abcde")})
   assert list(report.cut_off(df)["id"]) == ["a", "d"]  # at the cap with the best loss at the last step
+
+
+def test_fine_tuning_gain_is_the_mean_loss_difference_with_an_interval():
+  import pandas as pd
+  scratch = pd.DataFrame({"N": [1, 1, 2], "D_F": [10, 20, 10], "loss": [3.0, 2.5, 2.8]})
+  finetuned = pd.DataFrame({"N": [1, 1, 2], "D_F": [10, 20, 10], "loss": [2.0, 2.3, 2.6]})
+  g = report.fine_tuning_gain({"scratch": scratch, "finetuned": finetuned})
+  assert g["n"] == 3 and g["mean"] == pytest.approx((1.0 + 0.2 + 0.2) / 3)
+  assert 0.2 - 1e-9 <= g["lo"] <= g["mean"] <= g["hi"] <= 1.0 + 1e-9
