@@ -50,8 +50,9 @@ def _config_file(root, extra: str = "") -> str:
 
 
 def _sweep_cmd(config, workdir, *more):
+  # One CPU device, as in this process (tests/conftest.py): the results are compared bit for bit.
   return [sys.executable, "-m", "transfer_scaling.cli", "sweep", "--config", config, "--workdir", str(workdir),
-          "--poll", "0.2", *more]
+          "--poll", "0.2", "--cpu-devices", "1", *more]
 
 
 def _env():
