@@ -53,8 +53,6 @@ def main(argv) -> int:
       raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(a, name)}")
   if a.steps_per_call < 0:
     raise UsageError(f"--steps-per-call must be at least 1 (or 0 for the default), got {a.steps_per_call}")
-  if a.cpu_devices < 0:
-    raise UsageError(f"--cpu-devices must be 0 (automatic) or more, got {a.cpu_devices}")
   from transfer_scaling.train import mesh as mesh_lib
   mesh_lib.use_cpu_cores(a.cpu_devices, a.batch)
   from transfer_scaling.model import ModelConfig
@@ -123,7 +121,8 @@ class Runner:
         "tokens_per_s": tokens / step_s, "step_ms": 1e3 * step_s,
         "step_ms_min": 1e3 * min(call_seconds) / self.steps_per_call,
         "n_params": ladder.n_params(c), "device": f"{device.platform}: {device.device_kind}",
-        "devices": len(jax.devices()), "members": self.members, "batch": self.batch, "seq_len": c.seq_len, "d_model": c.d_model,
+        "devices": len(jax.devices()), "members": self.members, "batch": self.batch, "seq_len": c.seq_len,
+        "d_model": c.d_model,
         "n_layers": c.n_layers, "n_heads": c.n_heads, "dtype": c.dtype, "steps_per_call": self.steps_per_call,
         "step": self.step,
         "timed_steps": len(call_seconds) * self.steps_per_call,

@@ -20,18 +20,6 @@ def parser(prog: str, doc: str) -> argparse.ArgumentParser:
   return p
 
 
-def add_cpu_devices(p: argparse.ArgumentParser) -> None:
-  from transfer_scaling.train import mesh
-  p.add_argument("--cpu-devices", type=int, default=0, help=mesh.CPU_DEVICES_HELP)
-
-
-def use_cpu_devices(n: int, config) -> None:
-  from transfer_scaling.errors import UsageError
-  from transfer_scaling.train import mesh
-  if n < 0:
-    raise UsageError(f"--cpu-devices must be 0 (automatic) or more, got {n}")
-  mesh.use_cpu_cores(n, int(config.batch_size))
-
 
 def main(argv) -> int:
   overrides, rest = config_lib.split_config_args(argv)
@@ -39,10 +27,11 @@ def main(argv) -> int:
   p.add_argument("--shard", default="0/1", help="i/n: train only this worker's share of the ensembles")
   p.add_argument("--dry-run", action="store_true", help="validate and print the plan; train nothing")
   p.add_argument("--poll", type=float, default=5.0, help="seconds between checks for another shard's pre-training")
-  add_cpu_devices(p)
+  from transfer_scaling.train import mesh
+  mesh.add_cpu_devices_flag(p)
   args = p.parse_args(rest)
   config = config_lib.load_config(args.config, overrides)
-  use_cpu_devices(args.cpu_devices, config)
+  mesh.use_cpu_cores(args.cpu_devices, int(config.batch_size))
   shard = plan.parse_shard(args.shard)
   from transfer_scaling.study import runner
   if args.dry_run:

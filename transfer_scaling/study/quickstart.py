@@ -10,7 +10,7 @@ import sys
 import time
 
 from transfer_scaling import config as config_lib
-from transfer_scaling.study import cli as study_cli
+from transfer_scaling.train import mesh
 
 
 def main(argv) -> int:
@@ -19,10 +19,10 @@ def main(argv) -> int:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--workdir", default="runs/quickstart")
   p.add_argument("--config", default="quickstart", help="config file or name in configs/")
-  study_cli.add_cpu_devices(p)
+  mesh.add_cpu_devices_flag(p)
   args = p.parse_args(rest)
   config = config_lib.load_config(args.config, overrides)
-  study_cli.use_cpu_devices(args.cpu_devices, config)
+  mesh.use_cpu_cores(args.cpu_devices, int(config.batch_size))
   import jax
   from transfer_scaling.report import report
   from transfer_scaling.study import runner

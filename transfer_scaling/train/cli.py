@@ -77,11 +77,9 @@ def main(argv) -> int:
   group.add_argument("--coordinator", help="host:port of process 0, for jax.distributed.initialize")
   group.add_argument("--num-processes", type=int, default=1)
   group.add_argument("--process-id", type=int, default=0)
-  parser.add_argument("--cpu-devices", type=int, default=0, help=mesh.CPU_DEVICES_HELP)
+  mesh.add_cpu_devices_flag(parser)
   args = parser.parse_args(rest)
   config = load_config(args.config, overrides)
-  if args.cpu_devices < 0:
-    raise UsageError(f"--cpu-devices must be 0 (automatic) or more, got {args.cpu_devices}")
   # Several CPU processes are a test of multi-host code: keep one device each unless asked.
   mesh.use_cpu_cores(args.cpu_devices or (1 if args.coordinator else 0), int(config.train.batch_size))
   if args.coordinator:

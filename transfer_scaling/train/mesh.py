@@ -18,6 +18,10 @@ CPU_DEVICES_HELP = ("on CPU, split each batch over this many devices (default 0:
                     "if they divide the batch size; 1: one device using all cores)")
 
 
+def add_cpu_devices_flag(parser) -> None:
+  parser.add_argument("--cpu-devices", type=int, default=0, help=CPU_DEVICES_HELP)
+
+
 def cpu_device_count(n: int, batch_size: int, cores: int) -> int:
   """n if given, else the largest divisor of batch_size (any, if 0) that is at most `cores`."""
   return n or max(d for d in range(1, cores + 1) if not batch_size or batch_size % d == 0)
@@ -33,6 +37,8 @@ def use_cpu_cores(n: int, batch_size: int = 0) -> int:
   later, or when the device count is already set from outside (XLA_FLAGS,
   JAX_NUM_CPU_DEVICES), it changes nothing. Returns the CPU device count asked for.
   """
+  if n < 0:
+    raise UsageError(f"--cpu-devices must be 0 (automatic) or more, got {n}")
   n = cpu_device_count(n, batch_size, os.cpu_count() or 1)
   preset = ("xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", "")
             or "JAX_NUM_CPU_DEVICES" in os.environ)
