@@ -91,3 +91,20 @@ def test_attention_equals_dense_layers_around_dot_product_attention(dtype):
   got = model_lib.Attention(cfg).apply(params, x_BxLxD).astype(jnp.float32)
   want = Reference(cfg).apply(params, x_BxLxD).astype(jnp.float32)
   np.testing.assert_allclose(got, want, atol=1e-5 if dtype == "float32" else 2e-2)
+
+
+@pytest.mark.parametrize("L", [16, 15])
+def test_query_blocks_change_neither_outputs_nor_gradients(L):
+  """Skipping the all-masked blocks is an optimisation only: 1, 2 and 4 query blocks agree (and odd L falls back)."""
+  q, k, v = jax.random.normal(jax.random.key(2), (3, 2, 4, L, 8))
+  want = jax.nn.dot_product_attention(*(a.transpose(0, 2, 1, 3) for a in (q, k, v)), is_causal=True)
+  want = want.transpose(0, 2, 1, 3)
+
+  def loss(q, k, v, n_blocks):
+    return (model_lib.causal_attention(q, k, v, n_blocks) ** 2).sum()
+
+  grads_1 = jax.grad(loss, argnums=(0, 1, 2))(q, k, v, 1)
+  for n_blocks in (1, 2, 4):
+    np.testing.assert_allclose(model_lib.causal_attention(q, k, v, n_blocks), want, atol=1e-5)
+    for g, g1 in zip(jax.grad(loss, argnums=(0, 1, 2))(q, k, v, n_blocks), grads_1):
+      np.testing.assert_allclose(g, g1, atol=1e-5)
