@@ -134,3 +134,24 @@ def test_diverging_run_is_recorded_as_failed_and_the_sweep_goes_on(env):
   assert bad["loss"].isna().all()
   good = df[df["stage"] == "finetune"]
   assert len(good) and good["status"].isin(["done", "max_steps"]).all()
+
+
+def test_adding_a_seed_trains_only_the_new_runs(reference, env):
+  import shutil
+  from transfer_scaling.study import spec
+  workdir = env / "extended"
+  shutil.copytree(env / "reference", workdir)
+  before = {p.name: p.read_bytes() for p in (workdir / "runs").glob("*.json")}
+  c = toy.config()
+  c.seeds = (0, 1)  # new scratch and fine-tuning runs that share a shape (so an ensemble) with finished ones
+  new = {r.id for r in spec.build_runs(c)} - {name[:-len(".json")] for name in before}
+  assert new
+  counts = runner.sweep(c, str(workdir))
+  assert counts["runs"] == len(new)  # the finished members of those ensembles were not trained again
+  after = {p.name: p.read_bytes() for p in (workdir / "runs").glob("*.json")}
+  assert all(after[name] == data for name, data in before.items())
+  for rid in new:
+    rec = store.read_record(str(workdir), rid)
+    assert rec["status"] in ("done", "max_steps"), rec["status"]
+    members = [json.loads(after[f"{other}.json"])["group"] for other in new].count(rec["group"])
+    assert rec["member"] < members  # its ensemble holds new runs only

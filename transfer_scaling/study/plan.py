@@ -87,15 +87,16 @@ def group_runs(runs, max_members: int) -> list:
     chunk = []
     for r in members:
       if len(chunk) >= max_members:
-        groups.append(_group(chunk))
+        groups.append(make_group(chunk))
         chunk = []
       chunk.append(r)
     if chunk:
-      groups.append(_group(chunk))
+      groups.append(make_group(chunk))
   return sorted(groups, key=lambda g: (spec.STAGES.index(g.stage), g.id))
 
 
-def _group(runs) -> Group:
+def make_group(runs) -> Group:
+  """The ensemble of exactly these runs (of one shape); its id hashes their ids."""
   runs = tuple(sorted(runs, key=lambda r: r.id))
   gid = hashlib.sha256(",".join(r.id for r in runs).encode()).hexdigest()[:12]
   return Group(id=gid, stage=runs[0].stage, runs=runs)

@@ -10,7 +10,10 @@ If a pre-training run failed, the runs that need it are recorded as failed.
 
 Restart. A run with a record is finished. A group with any unfinished member is
 trained again in the same group directory, so the engine resumes from its last
-checkpoint; only the missing records are then written.
+checkpoint; only the missing records are then written. A group that never
+started here but has members finished elsewhere (a config that adds seeds or
+sizes of D_F to a finished study) trains only its unfinished members, as an
+ensemble of their own.
 """
 import dataclasses
 import math
@@ -18,8 +21,8 @@ import os
 import sys
 import time
 
-import numpy as np
 import tqdm
+from etils import epath
 
 from transfer_scaling import ladder
 from transfer_scaling.study import corpora, plan, spec, store, throughput
@@ -81,6 +84,7 @@ def _compilation_cache() -> None:
 
 def run_group(config, group: plan.Group, workdir: str) -> list:
   """Trains one ensemble (resuming if it was interrupted) and writes its missing records."""
+  group = _unfinished_part(group, workdir)
   gdir = store.group_dir(workdir, group.id)
   failed_parents = {rid: store.read_record(workdir, rid) for rid in group.needs}
   failed_parents = {rid: r for rid, r in failed_parents.items() if r["status"].startswith("failed")}
@@ -100,6 +104,14 @@ def run_group(config, group: plan.Group, workdir: str) -> list:
       store.write_json(store.record_path(workdir, run.id), rec)
     out.append(rec)
   return out
+
+
+def _unfinished_part(group: plan.Group, workdir: str) -> plan.Group:
+  pending = [r for r in group.runs if not store.has_record(workdir, r.id)]
+  started = epath.Path(store.group_dir(workdir, group.id)).exists()
+  if started or not pending or len(pending) == len(group.runs):
+    return group
+  return plan.make_group(pending)
 
 
 def _failed(reason: str) -> dict:
