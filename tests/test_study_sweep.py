@@ -81,6 +81,9 @@ def test_sweep_writes_one_record_per_run(reference, env):
   ft = reference[reference["stage"] == "finetune"].set_index("D_F")["loss"]
   sc = reference[reference["stage"] == "scratch"].set_index("D_F")["loss"]
   assert ft.notna().all() and sc.notna().all()
+  # Each trained ensemble logs its throughput, also without its first (compiling) chunk.
+  logs = [json.loads(p.read_text()) for p in (env / "reference" / "groups").glob("*/throughput.json")]
+  assert logs and all(t["steady_tokens_per_s"] > 0 and t["tokens_per_s"] > 0 for t in logs)
   # A second sweep finds everything done and trains nothing.
   counts = runner.sweep(toy.config(), str(env / "reference"))
   assert counts["runs"] == 0

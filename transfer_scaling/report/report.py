@@ -383,11 +383,16 @@ def _throughput(workdir: str) -> list:
   t = pd.DataFrame(rows)
   tok, wall, flops = t["tokens"].sum(), t["wall_s"].sum(), t["flops"].sum()
   mfu = t["mfu"].dropna()
-  return ["## Throughput", "",
-          f"{len(t)} ensembles on {t['device'].iloc[0]}: {tok:,.0f} tokens in {wall:,.0f} s of ensemble wall time "
-          f"(compilation included), {tok / wall:,.0f} tokens/s, {flops / wall / 1e9:,.2f} GFLOP/s"
-          + (f", model-FLOPs utilisation {100 * (flops / wall) / (t['flops_per_s'] / t['mfu']).dropna().iloc[0]:.1f}%"
-             if len(mfu) else " (no known peak for this device, so no MFU)") + ".", ""]
+  md = ["## Throughput", "",
+        f"{len(t)} ensembles on {t['device'].iloc[0]}: {tok:,.0f} tokens in {wall:,.0f} s of ensemble wall time "
+        f"(compilation included), {tok / wall:,.0f} tokens/s, {flops / wall / 1e9:,.2f} GFLOP/s"
+        + (f", model-FLOPs utilisation {100 * (flops / wall) / (t['flops_per_s'] / t['mfu']).dropna().iloc[0]:.1f}%"
+           if len(mfu) else " (no known peak for this device, so no MFU)") + "."]
+  steady = t["steady_tokens_per_s"].dropna() if "steady_tokens_per_s" in t else pd.Series(dtype=float)
+  if len(steady):
+    md.append(f"Once compiled (after each ensemble's first chunk of steps, all members counted): median "
+              f"{steady.median():,.0f} tokens/s per ensemble, fastest {steady.max():,.0f}.")
+  return md + [""]
 
 
 def headline(out: dict) -> str:

@@ -1,4 +1,10 @@
-"""Achieved tokens/s and model-FLOPs utilisation of one ensemble, logged per group."""
+"""Achieved tokens/s and model-FLOPs utilisation of one ensemble, logged per group.
+
+tokens_per_s counts each member's own steps over the ensemble's whole wall time
+(compilation, evaluation and checkpoints included); steady_tokens_per_s is the
+hardware's rate once compiled: all members' steps after the first chunk, from
+the engine's timing.json (absent when a run had a single chunk).
+"""
 import os
 import sys
 
@@ -27,8 +33,19 @@ def log(gdir: str, ens, results) -> dict:
   d = {"members": len(results), "model": ens.model.__dict__, "wall_s": wall, "tokens": tokens, "flops": flops,
        "tokens_per_s": tokens / wall, "flops_per_s": flops / wall, "device": jax.devices()[0].device_kind,
        "n_devices": jax.device_count(), "mfu": flops / wall / peak if peak else None}
+  d["steady_tokens_per_s"] = d["steady_mfu"] = None
+  try:
+    t = store.read_json(os.path.join(gdir, "timing.json"))
+  except (OSError, ValueError):
+    t = {}
+  if t.get("steady_steps"):
+    d["steady_tokens_per_s"] = t["steady_steps"] * t["member_tokens_per_step"] / t["steady_s"]
+    if peak and tokens:
+      d["steady_mfu"] = d["steady_tokens_per_s"] * flops / tokens / peak
   store.write_json(os.path.join(gdir, "throughput.json"), d)
   mfu = f", MFU {100 * d['mfu']:.1f}%" if d["mfu"] is not None else ""
+  if d["steady_tokens_per_s"]:
+    mfu += f" ({d['steady_tokens_per_s']:,.0f} tokens/s once compiled)"
   print(f"  {len(results)} x d_model={ens.model.d_model} L={ens.model.n_layers}: {d['tokens_per_s']:,.0f} tokens/s, "
         f"{d['flops_per_s'] / 1e9:.2f} GFLOP/s{mfu} over {wall:.1f} s", file=sys.stderr)
   return d
