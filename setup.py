@@ -5,7 +5,9 @@ setup(
     name="transfer_scaling",
     version="0.1.0",
     description="Scaling laws for transfer in JAX/Flax: effective data transferred, transfer gap, budget advice.",
-    packages=find_packages(include=["transfer_scaling", "transfer_scaling.*"]),
+    # configs/ ships as transfer_scaling.configs, so `--config quickstart` works from an installed package too.
+    packages=find_packages(include=["transfer_scaling", "transfer_scaling.*"]) + ["transfer_scaling.configs"],
+    package_dir={"transfer_scaling.configs": "configs"},
     package_data={"transfer_scaling.laws": ["data/*.csv", "data/*.md"]},
     python_requires=">=3.11",
     # Ranges admit jax 0.10 (Python 3.11, CPU) and jax 0.11 (Python 3.12, GPU).

@@ -16,15 +16,27 @@ from transfer_scaling.errors import UsageError
 _REPO_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
 
+def configs_dir() -> str:
+  """configs/ of this checkout, or, in an installed package, the copy shipped as transfer_scaling.configs."""
+  if os.path.isdir(_REPO_CONFIGS):
+    return _REPO_CONFIGS
+  try:
+    found = importlib.util.find_spec("transfer_scaling.configs")
+  except ImportError:
+    found = None
+  return list(found.submodule_search_locations)[0] if found and found.submodule_search_locations else _REPO_CONFIGS
+
+
 def resolve_config_path(path: str) -> str:
   """Accepts a file path or a bare config name from configs/ (e.g. `quickstart`)."""
   if os.path.exists(path):
     return path
-  candidate = os.path.join(_REPO_CONFIGS, path if path.endswith(".py") else path + ".py")
+  root = configs_dir()
+  candidate = os.path.join(root, path if path.endswith(".py") else path + ".py")
   if os.path.exists(candidate):
     return candidate
-  known = sorted(f[:-3] for f in os.listdir(_REPO_CONFIGS) if f.endswith(".py") and not f.startswith("_")) \
-      if os.path.isdir(_REPO_CONFIGS) else []
+  known = sorted(f[:-3] for f in os.listdir(root) if f.endswith(".py") and not f.startswith("_")) \
+      if os.path.isdir(root) else []
   raise UsageError(f"config {path!r} not found; give a path to a .py file or one of: {', '.join(known)}")
 
 
