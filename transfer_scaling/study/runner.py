@@ -44,12 +44,13 @@ def sweep(config, workdir: str, shard=(0, 1), poll_s: float = 5.0) -> dict:
   groups = prepare(config)
   store.write_json(os.path.join(workdir, "study.json"), {"config": config.to_dict(), "study": config.study})
   mine = plan.owned(groups, shard)
-  todo = [g for g in mine if not all(store.has_record(workdir, r.id) for r in g.runs)]
+  pending = {g.id: sum(not store.has_record(workdir, r.id) for r in g.runs) for g in mine}
+  todo = [g for g in mine if pending[g.id]]
   n_runs = sum(len(g.runs) for g in groups)
   print(plan.summary(groups), file=sys.stderr)
   print(f"shard {shard[0]}/{shard[1]}: {sum(len(g.runs) for g in mine)} of {n_runs} runs in {len(mine)} "
-        f"ensembles, {sum(len(g.runs) for g in todo)} still to do", file=sys.stderr)
-  bar = tqdm.tqdm(total=sum(len(g.runs) for g in todo), unit="run", file=sys.stderr, disable=None)
+        f"ensembles, {sum(pending.values())} still to do", file=sys.stderr)
+  bar = tqdm.tqdm(total=sum(pending.values()), unit="run", file=sys.stderr, disable=None)
   counts = {"groups": 0, "runs": 0, "failed": 0}
   waiting_for = None
   while todo:
@@ -67,7 +68,7 @@ def sweep(config, workdir: str, shard=(0, 1), poll_s: float = 5.0) -> dict:
     counts["groups"] += 1
     counts["runs"] += len(records)
     counts["failed"] += sum(r["status"].startswith("failed") for r in records)
-    bar.update(len(g.runs))
+    bar.update(pending[g.id])
   bar.close()
   return counts
 
