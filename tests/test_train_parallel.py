@@ -57,6 +57,25 @@ def test_eight_devices_match_one(tmp_path, cache):
   np.testing.assert_allclose(losses(tmp_path / "eight", "eval")[1], losses(tmp_path / "one", "eval")[1], rtol=1e-5)
 
 
+def test_members_split_over_devices_match_one_device(tmp_path, cache):
+  """Two members on two devices train member parallel: a batch of 5 (not divisible by 2) is fine."""
+  steps = ["--config.train.max_steps=20", "--config.train.batch_size=5"]
+  assert cli.main(["train", "--workdir", str(tmp_path / "one"), *TINY, *steps]) == 0
+  cmd = train_cmd(tmp_path / "split", *steps)
+  run = subprocess.run(cmd, env=env(cache, 2), capture_output=True, text=True, timeout=300)
+  assert run.returncode == 0, run.stderr[-2000:]
+  for kind in ("train", "eval"):
+    s1, l1 = losses(tmp_path / "one", kind)
+    s2, l2 = losses(tmp_path / "split", kind)
+    assert list(s1) == list(s2)
+    np.testing.assert_allclose(l2, l1, rtol=1e-5)
+  results = (tmp_path / "split" / "results.json").read_text()
+  again = subprocess.run(cmd, env=env(cache, 2), capture_output=True, text=True, timeout=300)  # restores, split
+  assert again.returncode == 0, again.stderr[-2000:]
+  assert json.loads((tmp_path / "split" / "results.json").read_text())[0]["best_loss"] == \
+      json.loads(results)[0]["best_loss"]
+
+
 def free_port():
   with socket.socket() as s:
     s.bind(("127.0.0.1", 0))

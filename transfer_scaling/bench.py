@@ -86,14 +86,17 @@ class Runner:
       raise UsageError(f"unknown step {step!r}; choose engine or minimal")
     from transfer_scaling.train import mesh as mesh_lib
     mesh = mesh_lib.make_mesh()
-    mesh_lib.check_divisible(batch, mesh, "--batch")
-    # State replicated, batches split over the devices (data parallel), as in the engine.
-    self.state = mesh_lib.put_tree(self.state, mesh_lib.replicated(mesh))
+    # As in the engine: members split over the devices when they divide evenly, else data parallel.
+    split = mesh_lib.split_members(members, mesh)
+    if not split:
+      mesh_lib.check_divisible(batch, mesh, "--batch")
+    self.state = mesh_lib.put_tree(self.state, mesh_lib.state_sharding(mesh, split))
     rng = np.random.default_rng(seed)
     shape = (steps_per_call, members, batch, cfg.seq_len + 1)
     # Two batches on the device, alternated, so host-to-device copies stay out of the timing.
-    self.data = [mesh_lib.put(rng.integers(0, 256, shape, dtype=np.int32), mesh_lib.batch_sharding(mesh, 4, 2))
-                 for _ in range(2)]
+    self.data = [mesh_lib.put(rng.integers(0, 256, shape, dtype=np.int32),
+                              mesh_lib.batch_sharding(mesh, 4, 1 if split else 2)) for _ in range(2)]
+    self.layout = "member parallel" if split else "data parallel"
     self.calls, self.cpu_seconds = 0, []
     self.call()  # compiles and warms up
     self.cpu_seconds.clear()
@@ -121,7 +124,7 @@ class Runner:
         "tokens_per_s": tokens / step_s, "step_ms": 1e3 * step_s,
         "step_ms_min": 1e3 * min(call_seconds) / self.steps_per_call,
         "n_params": ladder.n_params(c), "device": f"{device.platform}: {device.device_kind}",
-        "devices": len(jax.devices()), "members": self.members, "batch": self.batch, "seq_len": c.seq_len,
+        "devices": len(jax.devices()), "layout": self.layout, "members": self.members, "batch": self.batch, "seq_len": c.seq_len,
         "d_model": c.d_model,
         "n_layers": c.n_layers, "n_heads": c.n_heads, "dtype": c.dtype, "steps_per_call": self.steps_per_call,
         "step": self.step,

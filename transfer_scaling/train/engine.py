@@ -92,7 +92,7 @@ def spec_to_dict(spec: EnsembleSpec) -> dict:
   return d
 
 
-def _validate(spec: EnsembleSpec, mesh) -> None:
+def _validate(spec: EnsembleSpec, mesh, split: bool) -> None:
   if not spec.members:
     raise UsageError("the ensemble has no members; give at least one MemberSpec(seed, lr)")
   for name in ("batch_size", "max_steps", "eval_every", "patience", "steps_per_call", "log_every"):
@@ -104,7 +104,8 @@ def _validate(spec: EnsembleSpec, mesh) -> None:
   for m in spec.members:
     if not (m.lr > 0 and math.isfinite(m.lr)):
       raise UsageError(f"member seed={m.seed} has lr={m.lr}; give a positive finite learning rate")
-  mesh_lib.check_divisible(spec.batch_size, mesh)
+  if not split:
+    mesh_lib.check_divisible(spec.batch_size, mesh)
 
 
 def _check_batch(x, shape, what: str) -> None:
@@ -128,21 +129,31 @@ def _shape_key(spec: EnsembleSpec) -> EnsembleSpec:
                              patience=1, min_delta=0.0)
 
 
+def _train_sharding(mesh, split: bool):
+  # Chunks of train batches are [S, K, B, T+1]: split K (member parallel) or B (data parallel).
+  return mesh_lib.batch_sharding(mesh, 4, 1 if split else 2)
+
+
+def _eval_sharding(mesh, split: bool):
+  # Eval batches [N, B, T+1] are shared by all members: whole on every device, or split along B.
+  return mesh_lib.replicated(mesh) if split else mesh_lib.batch_sharding(mesh, 3, 1)
+
+
 @functools.lru_cache(maxsize=8)
-def _compiled(spec: EnsembleSpec, mesh):
+def _compiled(spec: EnsembleSpec, mesh, split: bool):
   """The jitted init, train-chunk and eval functions for one spec shape (cached: sweeps compile once)."""
   cfg, tx = spec.model, _tx(spec)
-  repl = mesh_lib.replicated(mesh)
+  repl, st = mesh_lib.replicated(mesh), mesh_lib.state_sharding(mesh, split)
   make_state = jax.vmap(functools.partial(state_lib.init_state, tx=tx))
   init_params_K = jax.vmap(functools.partial(state_lib.init_params, cfg))
   return types.SimpleNamespace(
-      fresh=jax.jit(make_state, out_shardings=repl),
-      init=jax.jit(lambda seeds, lrs: make_state(init_params_K(seeds), seeds, lrs), out_shardings=repl),
+      fresh=jax.jit(make_state, out_shardings=st),
+      init=jax.jit(lambda seeds, lrs: make_state(init_params_K(seeds), seeds, lrs), out_shardings=st),
       chunk=jax.jit(functools.partial(step_lib.ensemble_train_steps, cfg=cfg, tx=tx), donate_argnums=0,
-                    in_shardings=(repl, mesh_lib.batch_sharding(mesh, 4, 2), repl), out_shardings=(repl, repl)),
+                    in_shardings=(st, _train_sharding(mesh, split), repl), out_shardings=(st, repl)),
       eval=jax.jit(functools.partial(step_lib.ensemble_eval, cfg=cfg), donate_argnums=0,
-                   in_shardings=(repl, mesh_lib.batch_sharding(mesh, 3, 1), repl, repl),
-                   out_shardings=(repl, repl)))
+                   in_shardings=(st, _eval_sharding(mesh, split), repl, repl),
+                   out_shardings=(st, repl)))
 
 
 def _chunk_len(step: int, spec: EnsembleSpec) -> int:
@@ -177,7 +188,8 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
   spec = dataclasses.replace(spec, members=tuple(spec.members))
   K, cfg = len(spec.members), spec.model
   mesh = mesh_lib.make_mesh()
-  _validate(spec, mesh)
+  split = mesh_lib.split_members(K, mesh)
+  _validate(spec, mesh, split)
   ckpt_dir = os.path.join(workdir, "ckpt")
   has_ckpt = ckpt_lib.has_checkpoint(ckpt_dir)
   if resume not in ("auto", "require", "never"):
@@ -190,7 +202,8 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
   # Look at the data before anything is written, so bad input leaves no trace.
   eval_np = batches.eval_batches()
   _check_batch(eval_np, (None, None, cfg.seq_len + 1), "batches.eval_batches()")
-  mesh_lib.check_divisible(eval_np.shape[1], mesh, "eval batch size")
+  if not split:
+    mesh_lib.check_divisible(eval_np.shape[1], mesh, "eval batch size")
   _check_batch(batches.train_batch(0), (K, spec.batch_size, cfg.seq_len + 1), "batches.train_batch(0)")
 
   seeds = np.asarray([m.seed for m in spec.members], np.uint32)
@@ -204,9 +217,9 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
       raise UsageError(f"init_params do not fit {K} members of the model {cfg}; "
                        f"stack K copies of params of this model (engine.tile_params / stack_params)")
 
-  repl = mesh_lib.replicated(mesh)
-  fns = _compiled(_shape_key(spec), mesh)
-  seeds, lrs = mesh_lib.put(seeds, repl), mesh_lib.put(lrs, repl)
+  repl, st = mesh_lib.replicated(mesh), mesh_lib.state_sharding(mesh, split)
+  fns = _compiled(_shape_key(spec), mesh, split)
+  seeds, lrs = mesh_lib.put(seeds, st), mesh_lib.put(lrs, st)
   abstract_state = jax.eval_shape(fns.fresh, abstract_params, seeds, lrs)
 
   ckpt = ckpt_lib.Checkpointer(ckpt_dir, spec.keep_checkpoints)
@@ -221,14 +234,14 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
       diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
       raise UsageError(f"{workdir} holds a run with a different spec (fields {', '.join(diff)}); "
                        f"use a new workdir or the original settings")
-    state, meta = ckpt.restore(step, abstract_state, repl)
+    state, meta = ckpt.restore(step, abstract_state, st)
     wall_before = float(meta["wall_s"])
   else:
     step = 0
     if init_params is None:
       state = fns.init(seeds, lrs)
     else:
-      state = fns.fresh(mesh_lib.put_tree(init_params, repl), seeds, lrs)
+      state = fns.fresh(mesh_lib.put_tree(init_params, st), seeds, lrs)
   if jax.process_index() == 0:
     fileio.write_json_atomic(os.path.join(workdir, "spec.json"), spec_dict)
   metrics = metrics_lib.MetricsWriter(workdir, keep_until=step if has_ckpt else -1,
@@ -238,7 +251,7 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
                                    np.float32), repl)
   patience = mesh_lib.put(np.asarray(spec.patience, np.int32), repl)
   min_delta = mesh_lib.put(np.asarray(spec.min_delta, np.float32), repl)
-  eval_dev = mesh_lib.put(eval_np.astype(np.int32), mesh_lib.batch_sharding(mesh, 3, 1))
+  eval_dev = mesh_lib.put(eval_np.astype(np.int32), _eval_sharding(mesh, split))
   tokens_per_step = spec.batch_size * cfg.seq_len
 
   def save(at_step):
@@ -275,7 +288,7 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
     while host is not None:
       host = host.result()
       t_chunk = time.time()
-      state, m = fns.chunk(state, mesh_lib.put(host, mesh_lib.batch_sharding(mesh, 4, 2)), sched)
+      state, m = fns.chunk(state, mesh_lib.put(host, _train_sharding(mesh, split)), sched)
       first, step = step, step + host.shape[0]
       host = prefetch(step)
       m = jax.tree.map(mesh_lib.to_host, m)
