@@ -77,8 +77,9 @@ def split_members(members: int, mesh: Mesh) -> bool:
   """Whether an ensemble of `members` trains member parallel on this mesh (see the module docstring).
 
   Only within one process: the engine reads its bookkeeping back from arrays that
-  every process must hold in full. On 2 CPU cores (two devices) it was 5-15% faster
-  than data parallel for K = 2-4 members of 50k-100k parameters (docs/performance.md).
+  every process must hold in full. On 2 CPU cores (two devices) the engine's step was
+  5-15% faster than data parallel for K = 2-4 members of 50k-100k parameters; the
+  quickstart's sweep as a whole did not change (docs/performance.md).
   """
   n = mesh.devices.size
   return n > 1 and members % n == 0 and jax.process_count() == 1
