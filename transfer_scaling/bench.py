@@ -95,7 +95,7 @@ class Runner:
     shape = (steps_per_call, members, batch, cfg.seq_len + 1)
     # Two batches on the device, alternated, so host-to-device copies stay out of the timing.
     self.data = [mesh_lib.put(rng.integers(0, 256, shape, dtype=np.int32),
-                              mesh_lib.batch_sharding(mesh, 4, 1 if split else 2)) for _ in range(2)]
+                              mesh_lib.chunk_sharding(mesh, split)) for _ in range(2)]
     self.layout = "member parallel" if split else "data parallel"
     self.calls, self.cpu_seconds = 0, []
     self.call()  # compiles and warms up
@@ -124,8 +124,8 @@ class Runner:
         "tokens_per_s": tokens / step_s, "step_ms": 1e3 * step_s,
         "step_ms_min": 1e3 * min(call_seconds) / self.steps_per_call,
         "n_params": ladder.n_params(c), "device": f"{device.platform}: {device.device_kind}",
-        "devices": len(jax.devices()), "layout": self.layout, "members": self.members, "batch": self.batch, "seq_len": c.seq_len,
-        "d_model": c.d_model,
+        "devices": len(jax.devices()), "layout": self.layout, "members": self.members, "batch": self.batch,
+        "seq_len": c.seq_len, "d_model": c.d_model,
         "n_layers": c.n_layers, "n_heads": c.n_heads, "dtype": c.dtype, "steps_per_call": self.steps_per_call,
         "step": self.step,
         "timed_steps": len(call_seconds) * self.steps_per_call,

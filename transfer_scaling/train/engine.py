@@ -129,16 +129,6 @@ def _shape_key(spec: EnsembleSpec) -> EnsembleSpec:
                              patience=1, min_delta=0.0)
 
 
-def _train_sharding(mesh, split: bool):
-  # Chunks of train batches are [S, K, B, T+1]: split K (member parallel) or B (data parallel).
-  return mesh_lib.batch_sharding(mesh, 4, 1 if split else 2)
-
-
-def _eval_sharding(mesh, split: bool):
-  # Eval batches [N, B, T+1] are shared by all members: whole on every device, or split along B.
-  return mesh_lib.replicated(mesh) if split else mesh_lib.batch_sharding(mesh, 3, 1)
-
-
 @functools.lru_cache(maxsize=8)
 def _compiled(spec: EnsembleSpec, mesh, split: bool):
   """The jitted init, train-chunk and eval functions for one spec shape (cached: sweeps compile once)."""
@@ -150,9 +140,9 @@ def _compiled(spec: EnsembleSpec, mesh, split: bool):
       fresh=jax.jit(make_state, out_shardings=st),
       init=jax.jit(lambda seeds, lrs: make_state(init_params_K(seeds), seeds, lrs), out_shardings=st),
       chunk=jax.jit(functools.partial(step_lib.ensemble_train_steps, cfg=cfg, tx=tx), donate_argnums=0,
-                    in_shardings=(st, _train_sharding(mesh, split), repl), out_shardings=(st, repl)),
+                    in_shardings=(st, mesh_lib.chunk_sharding(mesh, split), repl), out_shardings=(st, repl)),
       eval=jax.jit(functools.partial(step_lib.ensemble_eval, cfg=cfg), donate_argnums=0,
-                   in_shardings=(st, _eval_sharding(mesh, split), repl, repl),
+                   in_shardings=(st, mesh_lib.eval_sharding(mesh, split), repl, repl),
                    out_shardings=(st, repl)))
 
 
@@ -251,7 +241,7 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
                                    np.float32), repl)
   patience = mesh_lib.put(np.asarray(spec.patience, np.int32), repl)
   min_delta = mesh_lib.put(np.asarray(spec.min_delta, np.float32), repl)
-  eval_dev = mesh_lib.put(eval_np.astype(np.int32), _eval_sharding(mesh, split))
+  eval_dev = mesh_lib.put(eval_np.astype(np.int32), mesh_lib.eval_sharding(mesh, split))
   tokens_per_step = spec.batch_size * cfg.seq_len
 
   def save(at_step):
@@ -288,7 +278,7 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
     while host is not None:
       host = host.result()
       t_chunk = time.time()
-      state, m = fns.chunk(state, mesh_lib.put(host, _train_sharding(mesh, split)), sched)
+      state, m = fns.chunk(state, mesh_lib.put(host, mesh_lib.chunk_sharding(mesh, split)), sched)
       first, step = step, step + host.shape[0]
       host = prefetch(step)
       m = jax.tree.map(mesh_lib.to_host, m)

@@ -90,6 +90,16 @@ def state_sharding(mesh: Mesh, split: bool) -> NamedSharding:
   return NamedSharding(mesh, P("data")) if split else replicated(mesh)
 
 
+def chunk_sharding(mesh: Mesh, split: bool) -> NamedSharding:
+  """Chunks of train batches [S, K, B, T+1]: split K (member parallel) or B (data parallel)."""
+  return batch_sharding(mesh, 4, 1 if split else 2)
+
+
+def eval_sharding(mesh: Mesh, split: bool) -> NamedSharding:
+  """Eval batches [N, B, T+1], shared by all members: whole on every device, or split along B."""
+  return replicated(mesh) if split else batch_sharding(mesh, 3, 1)
+
+
 def check_divisible(batch_size: int, mesh: Mesh, what: str = "batch_size") -> None:
   n = mesh.devices.size
   if batch_size % n:
