@@ -82,20 +82,35 @@ def free_port():
     return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_two_processes_match_one(tmp_path, cache):
-  steps = ["--config.train.max_steps=20", "--config.train.ckpt_every=10"]
-  assert cli.main(["train", "--workdir", str(tmp_path / "one"), *TINY, *steps]) == 0
+def run_two_processes(workdir, cache, *extra):
   port = free_port()
-  procs = [subprocess.Popen(train_cmd(tmp_path / "two", *steps, f"--coordinator=127.0.0.1:{port}",
+  procs = [subprocess.Popen(train_cmd(workdir, *extra, f"--coordinator=127.0.0.1:{port}",
                                       "--num-processes=2", f"--process-id={i}"),
                             env=env(cache), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
            for i in range(2)]
   outs = [p.communicate(timeout=400) for p in procs]
   assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
+  return outs
+
+
+# Three members do not divide over two processes (data parallel: batch split, gradients
+# all-reduced); two do (member parallel: one member per process, and a batch of 5 is fine).
+@pytest.mark.slow
+@pytest.mark.parametrize("layout", [["--config.seeds=(0,1,2)", "--config.lrs=(3e-3,)"],
+                                    ["--config.train.batch_size=5"]], ids=["data", "member"])
+def test_two_processes_match_one(tmp_path, cache, layout):
+  steps = ["--config.train.max_steps=20", "--config.train.ckpt_every=10", *layout]
+  assert cli.main(["train", "--workdir", str(tmp_path / "one"), *TINY, *steps]) == 0
+  outs = run_two_processes(tmp_path / "two", cache, *steps)
   assert "member1: best_loss=" in outs[0][0] and "best_loss" not in outs[1][0]  # only process 0 reports
-  np.testing.assert_allclose(losses(tmp_path / "two")[1], losses(tmp_path / "one")[1], rtol=1e-5)
+  for kind in ("train", "eval"):
+    np.testing.assert_allclose(losses(tmp_path / "two", kind)[1], losses(tmp_path / "one", kind)[1], rtol=1e-5)
   assert sorted(os.listdir(tmp_path / "two" / "ckpt")) == ["10", "20"]
+  results = json.loads((tmp_path / "two" / "results.json").read_text())
+  want = json.loads((tmp_path / "one" / "results.json").read_text())
+  assert [r["best_loss"] for r in results] == pytest.approx([r["best_loss"] for r in want], rel=1e-5)
+  run_two_processes(tmp_path / "two", cache, *steps)  # restores the finished run from its checkpoint
+  assert json.loads((tmp_path / "two" / "results.json").read_text())[1]["best_loss"] == results[1]["best_loss"]
 
 
 # Runs the CLI's training with a batch provider that SIGKILLs its own process when asked for

@@ -7,14 +7,15 @@ global batch (a batch is a pure function of the step) and hands over only the
 rows its devices hold.
 
 Member parallel (split_members): when an ensemble's K members divide evenly over
-the devices of a single process, each device trains whole members instead - the
-state and the batches are split along the member axis K, so no gradients cross
-devices and each device runs full-size batches.
+the devices (of one process or of several), each device trains whole members
+instead - the state and the batches are split along the member axis K, so no
+gradients cross devices and each device runs full-size batches.
 """
 import os
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from transfer_scaling.errors import UsageError
@@ -76,13 +77,13 @@ def batch_sharding(mesh: Mesh, ndim: int, batch_axis: int) -> NamedSharding:
 def split_members(members: int, mesh: Mesh) -> bool:
   """Whether an ensemble of `members` trains member parallel on this mesh (see the module docstring).
 
-  Only within one process: the engine reads its bookkeeping back from arrays that
-  every process must hold in full. On 2 CPU cores (two devices) the engine's step was
-  5-15% faster than data parallel for K = 2-4 members of 50k-100k parameters; the
-  quickstart's sweep as a whole did not change (docs/performance.md).
+  On 2 CPU cores (two devices) the engine's step was 5-15% faster than data parallel
+  for K = 2-4 members of 50k-100k parameters; the quickstart's sweep as a whole did
+  not change (docs/performance.md). Across processes each holds only its members'
+  state, and `to_host` gathers the others' for the engine's bookkeeping.
   """
   n = mesh.devices.size
-  return n > 1 and members % n == 0 and jax.process_count() == 1
+  return n > 1 and members % n == 0
 
 
 def state_sharding(mesh: Mesh, split: bool) -> NamedSharding:
@@ -120,7 +121,13 @@ def put_tree(tree, sharding: NamedSharding):
 
 
 def to_host(x: jax.Array) -> np.ndarray:
-  """Host copy of a replicated global array (works when other processes hold parts too)."""
+  """Host copy of a global array, also when other processes hold parts of it.
+
+  An array split over processes (member parallel) is gathered: a collective, so every
+  process must call this for the same arrays in the same order, as the engine's loop does.
+  """
   if isinstance(x, jax.Array) and not x.is_fully_addressable:
-    return np.asarray(x.addressable_data(0))
+    if x.is_fully_replicated:
+      return np.asarray(x.addressable_data(0))
+    return np.asarray(multihost_utils.process_allgather(x, tiled=True))
   return np.asarray(x)
