@@ -337,7 +337,9 @@ def _report_divergence(state, reported, spec):
 def _finish(spec, state, workdir, wall_s) -> list:
   cfg = spec.model
   fpt = ladder.flops_per_token(cfg)
-  host = jax.tree.map(mesh_lib.to_host, state)
+  # Bookkeeping and best params only: the live params and optimizer state are not needed
+  # here (and member parallel across processes would gather them all).
+  host = jax.tree.map(mesh_lib.to_host, state.replace(params=None, opt_state=None))
   results = []
   for k, m in enumerate(spec.members):
     path = os.path.join(workdir, "best", f"member_{k}.msgpack")
