@@ -256,8 +256,12 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
                                     "best_loss": _host_list(state.best_loss),
                                     "done": _host_list(state.done)})
 
-  def frozen():
-    return mesh_lib.to_host(state.done) | (mesh_lib.to_host(state.diverged) != state_lib.OK)
+  def flags():
+    """(done, diverged code, diverged step) per member, each fetched once per chunk."""
+    return tuple(mesh_lib.to_host(x) for x in (state.done, state.diverged, state.diverged_step))
+
+  def all_frozen(done, codes, _):
+    return bool((done | (codes != state_lib.OK)).all())
 
   t0 = time.time()
   warm = None  # (time, step) when the first chunk, which compiles, has finished
@@ -274,7 +278,7 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
     n = _chunk_len(at, spec) if at < spec.max_steps else 0
     return pool.submit(_host_batches, batches, at, n, K, spec) if n else None
   try:
-    host = prefetch(step) if not frozen().all() else None
+    host = prefetch(step) if not all_frozen(*flags()) else None
     while host is not None:
       host = host.result()
       t_chunk = time.time()
@@ -292,8 +296,9 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
                                      "lr": [float(x) for x in m["lr"][i]]})
       if step % spec.eval_every == 0 or step == spec.max_steps:
         evaluate(step)
-      _report_divergence(state, reported, spec)
-      stop = frozen().all()
+      done_codes_steps = flags()
+      _report_divergence(*done_codes_steps[1:], reported, spec)
+      stop = all_frozen(*done_codes_steps)
       if (spec.ckpt_every and step % spec.ckpt_every == 0) or step == spec.max_steps or stop:
         save(step)
         last_saved = step
@@ -325,8 +330,7 @@ def _host_list(x):
   return [v.item() for v in mesh_lib.to_host(x)]
 
 
-def _report_divergence(state, reported, spec):
-  codes, steps = mesh_lib.to_host(state.diverged), mesh_lib.to_host(state.diverged_step)
+def _report_divergence(codes, steps, reported, spec):
   for k in np.flatnonzero((codes != state_lib.OK) & ~reported):
     reported[k] = True
     m = spec.members[k]
