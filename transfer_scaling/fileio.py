@@ -4,12 +4,19 @@ import os
 import tempfile
 from typing import Any
 
+# mkstemp creates files readable by their owner only; results and logs should get the
+# permissions any other new file would (0o666 less the umask), so a team can share them.
+# Read once at import: os.umask can only be read by setting it, which is process-wide.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def write_bytes_atomic(path: str, data: bytes) -> None:
   directory = os.path.dirname(os.path.abspath(path))
   os.makedirs(directory, exist_ok=True)
   fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
   try:
+    os.fchmod(fd, 0o666 & ~_UMASK)
     with os.fdopen(fd, "wb") as f:
       f.write(data)
       f.flush()
