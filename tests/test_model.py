@@ -114,3 +114,28 @@ def test_query_blocks_change_neither_outputs_nor_gradients(L):
     np.testing.assert_allclose(attention(q, k, v), reference(q, k, v), atol=1e-5)
     for g, want in zip(jax.grad(loss, argnums=(1, 2, 3))(attention, q, k, v), want_grads):
       np.testing.assert_allclose(g, want, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_dense_has_nn_dense_parameters_outputs_and_gradients(dtype):
+  """fc1's Dense only reorders the weight gradient's product: parameters, outputs and all gradients
+  equal flax's nn.Dense's (a widening layer, so a transposed kernel gradient would not even fit)."""
+  import flax.linen as nn
+  x_BxLxD = jax.random.normal(jax.random.key(1), (2, 16, 24))
+  ours, reference = model_lib.Dense(40, jnp.dtype(dtype)), nn.Dense(40, dtype=jnp.dtype(dtype))
+  params = ours.init(jax.random.key(0), x_BxLxD)
+  reference_params = reference.init(jax.random.key(0), x_BxLxD)
+  assert jax.tree.all(jax.tree.map(lambda a, b: a.shape == b.shape and bool((a == b).all()), params, reference_params))
+
+  def loss(module, params, x):
+    y = module.apply(params, x).astype(jnp.float32)
+    return (y * jnp.cos(jnp.arange(y.size).reshape(y.shape))).sum()
+
+  tol = 1e-5 if dtype == "float32" else 5e-2
+  np.testing.assert_allclose(ours.apply(params, x_BxLxD).astype(jnp.float32),
+                             reference.apply(params, x_BxLxD).astype(jnp.float32), atol=tol)
+  got = jax.grad(loss, argnums=(1, 2))(ours, params, x_BxLxD)
+  want = jax.grad(loss, argnums=(1, 2))(reference, params, x_BxLxD)
+  for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+    assert g.shape == w.shape and g.dtype == w.dtype
+    np.testing.assert_allclose(g, w, atol=tol, rtol=tol)
