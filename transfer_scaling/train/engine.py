@@ -257,11 +257,9 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
                                     "done": _host_list(state.done)})
 
   def flags():
-    """(done, diverged code, diverged step) per member, each fetched once per chunk."""
-    return tuple(mesh_lib.to_host(x) for x in (state.done, state.diverged, state.diverged_step))
-
-  def all_frozen(done, codes, _):
-    return bool((done | (codes != state_lib.OK)).all())
+    """(frozen, diverged code, diverged step) per member, fetched once per chunk."""
+    done, codes, steps = (mesh_lib.to_host(x) for x in (state.done, state.diverged, state.diverged_step))
+    return done | (codes != state_lib.OK), codes, steps
 
   t0 = time.time()
   warm = None  # (time, step) when the first chunk, which compiles, has finished
@@ -278,7 +276,7 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
     n = _chunk_len(at, spec) if at < spec.max_steps else 0
     return pool.submit(_host_batches, batches, at, n, K, spec) if n else None
   try:
-    host = prefetch(step) if not all_frozen(*flags()) else None
+    host = prefetch(step) if not flags()[0].all() else None
     while host is not None:
       host = host.result()
       t_chunk = time.time()
@@ -296,9 +294,9 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir: str, init_params=None,
                                      "lr": [float(x) for x in m["lr"][i]]})
       if step % spec.eval_every == 0 or step == spec.max_steps:
         evaluate(step)
-      done_codes_steps = flags()
-      _report_divergence(*done_codes_steps[1:], reported, spec)
-      stop = all_frozen(*done_codes_steps)
+      frozen, codes, code_steps = flags()
+      _report_divergence(codes, code_steps, reported, spec)
+      stop = frozen.all()
       if (spec.ckpt_every and step % spec.ckpt_every == 0) or step == spec.max_steps or stop:
         save(step)
         last_saved = step
