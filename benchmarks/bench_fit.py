@@ -1,6 +1,6 @@
 """Speed of the Chinchilla fit: transfer_scaling.laws against scipy's L-BFGS-B, one start after another.
 
-  PYTHONPATH=. python benchmarks/bench_fit.py [--repeats 3] [--bootstrap 4000] [--scipy-every 15]
+  python -m benchmarks.bench_fit [--repeats 3] [--bootstrap 4000] [--scipy-every 15]
 
 Ours: the full fit of the replication (4,500-start grid, 240 points, Huber delta 1e-3, float64)
 plus B bootstrap refits, timed cold (first call: includes compilation) and warm (median of
@@ -81,7 +81,7 @@ def main():
   print(f"""
 Machine: {_cpu_name()}, {os.cpu_count()} cores visible; load average (1 min) {load0[0]:.1f} before, {load1[0]:.1f} after.
 Date: {datetime.date.today().isoformat()}; jax {jax.__version__}, Python {platform.python_version()}.
-Command: `PYTHONPATH=. python benchmarks/bench_fit.py --repeats {args.repeats} --bootstrap {args.bootstrap} --scipy-every {args.scipy_every}`
+Command: `python -m benchmarks.bench_fit --repeats {args.repeats} --bootstrap {args.bootstrap} --scipy-every {args.scipy_every}`
 
 | what | wall s | CPU s |
 |---|---|---|

@@ -1,6 +1,6 @@
 """XLA:CPU flag variants against PyTorch, measured in CPU time so that other jobs matter little.
 
-    python benchmarks/cpu_variants.py --d-model 128 --n-layers 2 --rounds 2 \\
+    python -m benchmarks.cpu_variants --d-model 128 --n-layers 2 --rounds 2 \\
         st="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" \\
         st_noynn="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1 --xla_cpu_experimental_ynn_fusion_type="
 
@@ -19,9 +19,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 JAX = """
-import json, statistics, sys
-sys.path.insert(0, {root!r})
-from transfer_scaling import bench
+import json, statistics
+from transfer_scaling.train import bench
 from transfer_scaling.model import ModelConfig
 r = bench.Runner(ModelConfig(d_model={d}, n_layers={l}, n_heads=max(1, {d} // 32)), 32, 1, {spc}, step={step!r})
 w = [r.call() for _ in range(3)]
@@ -29,10 +28,9 @@ print(json.dumps([1e3 * statistics.median(r.cpu_seconds) / {spc}, 1e3 * min(w) /
 """
 
 TORCH = """
-import json, statistics, sys, torch
-sys.path.insert(0, {bench!r})
+import json, statistics, torch
 torch.set_num_threads({threads})
-import torch_reference
+from benchmarks import torch_reference
 r = torch_reference.Runner({d}, {l}, max(1, {d} // 32), 32, 128)
 w = [r.call(3) for _ in range(3)]
 print(json.dumps([1e3 * statistics.median(r.cpu_seconds) / 3, 1e3 * min(w) / 3]))
@@ -53,12 +51,12 @@ def main():
   for _ in range(a.rounds):
     for name in res:
       if name.startswith("torch") and name not in variants:
-        code = TORCH.format(bench=os.path.join(ROOT, "benchmarks"), threads=name[-1], d=a.d_model, l=a.n_layers)
+        code = TORCH.format(threads=name[-1], d=a.d_model, l=a.n_layers)
         env = dict(os.environ)
       else:
-        code = JAX.format(root=ROOT, d=a.d_model, l=a.n_layers, spc=a.steps_per_call, step=a.step)
+        code = JAX.format(d=a.d_model, l=a.n_layers, spc=a.steps_per_call, step=a.step)
         env = dict(os.environ, XLA_FLAGS=variants[name])
-      proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+      proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True)
       if proc.returncode:
         print(name, "failed:", proc.stderr[-500:])
         continue

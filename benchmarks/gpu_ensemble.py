@@ -1,6 +1,6 @@
 """GPU: ensemble speed-up (K=16 vmapped vs 16 sequential runs) and bf16 MFU of the largest model.
 
-    python benchmarks/gpu_ensemble.py --out results.json
+    python -m benchmarks.gpu_ensemble --out results.json
 
 1. For every ladder entry under 1M non-embedding parameters (batch 32, 128 bytes,
    float32 and bfloat16 compute): the step time of one member (K=1) and of K=16 members
@@ -14,12 +14,9 @@ Both use the training step of transfer_scaling (bench.Runner: scan of
 """
 import argparse
 import json
-import os
-import sys
 import time
 import traceback
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Dense bf16 peak without sparsity, by device kind (datasheets).
 PEAK_BF16 = {"H100 80GB HBM3": 989.4e12, "H100 PCIe": 756.0e12, "H200": 989.4e12, "H100": 989.4e12}
@@ -33,7 +30,7 @@ def peak_flops(kind: str) -> float:
 
 
 def measure(cfg, batch, members, steps_per_call, calls, step="engine"):
-  from transfer_scaling import bench
+  from transfer_scaling.train import bench
   runner = bench.Runner(cfg, batch, members, steps_per_call, step=step)
   return runner.result([runner.call() for _ in range(calls)])
 

@@ -1,6 +1,6 @@
 """JAX (transfer-scaling's training step) against the same model in plain PyTorch, on CPU.
 
-    python benchmarks/run_all.py [--rounds 7] [--out benchmarks/results/cpu.json]
+    python -m benchmarks.run_all [--rounds 7] [--out benchmarks/results/cpu.json]
 
 Sizes: d_model 64/128/256 x n_layers 2/4, batch 32, 128 bytes of context. Both
 frameworks run in this one process, alternating call by call (10 JAX steps in one
@@ -9,7 +9,7 @@ on both alike; the table gives medians and the fastest call of each. Takes about
 10 minutes on 2 cores; prints a markdown table and writes all numbers as JSON.
 
 --separate runs every measurement in a fresh process instead (one `bench train` and
-one `torch_reference.py` per round, alternating), so that neither framework's idle
+one `benchmarks.torch_reference` per round, alternating), so that neither framework's idle
 threads can slow the other; each round contributes its median step time.
 JAX splits the batch over one CPU device per core (`--cpu-devices`, as the engine does).
 """
@@ -20,16 +20,14 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 SIZES = [(64, 2), (64, 4), (128, 2), (128, 4), (256, 2), (256, 4)]
 
 
 def compare(d_model, n_layers, batch, seq_len, rounds, steps_per_call=10):
   """Alternates JAX and PyTorch calls of `steps_per_call` steps; returns per-step times of each."""
-  import torch_reference
-  from transfer_scaling import bench
+  from benchmarks import torch_reference
+  from transfer_scaling.train import bench
   from transfer_scaling.model import ModelConfig
   n_heads = max(1, d_model // 32)
   cfg = ModelConfig(d_model=d_model, n_layers=n_layers, n_heads=n_heads, seq_len=seq_len)
@@ -65,12 +63,11 @@ def compare_separate(d_model, n_layers, batch, seq_len, rounds, cpu_devices):
   """Alternates fresh processes of `bench train` (JAX) and torch_reference.py; one median per round each."""
   from transfer_scaling import ladder
   from transfer_scaling.model import ModelConfig
-  here = os.path.dirname(os.path.abspath(__file__))
   n_heads = max(1, d_model // 32)
   shape = ["--d-model", str(d_model), "--n-layers", str(n_layers), "--batch", str(batch), "--seq-len", str(seq_len)]
   jax_cmd = [sys.executable, "-m", "transfer_scaling.cli", "bench", "train", *shape, "--steps", "40",
              "--cpu-devices", str(cpu_devices)]
-  torch_cmd = [sys.executable, os.path.join(here, "torch_reference.py"), *shape, "--steps", "20"]
+  torch_cmd = [sys.executable, "-m", "benchmarks.torch_reference", *shape, "--steps", "20"]
   jax_ms, torch_ms = [], []
   for _ in range(rounds):
     jax_ms.append(_median_step_ms(jax_cmd))

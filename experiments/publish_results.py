@@ -13,8 +13,8 @@ import shutil
 
 import ml_collections
 
-from transfer_scaling.report import report
-from transfer_scaling.study import spec
+from transfer_scaling.report import analysis
+from transfer_scaling.study import runs as runs_lib
 
 
 def main():
@@ -24,7 +24,7 @@ def main():
   p.add_argument("--results", default="results")
   args = p.parse_args()
   cfg = json.load(open(os.path.join(args.workdir, "study.json")))["config"]
-  wanted = {r.id for r in spec.build_runs(ml_collections.ConfigDict(cfg))}
+  wanted = {r.id for r in runs_lib.build_runs(ml_collections.ConfigDict(cfg))}
   out = os.path.join(args.results, args.name)
   shutil.rmtree(out, ignore_errors=True)
   os.makedirs(os.path.join(out, "runs"))
@@ -33,7 +33,7 @@ def main():
   for f in have:
     shutil.copy(os.path.join(args.workdir, "runs", f), os.path.join(out, "runs"))
   print(f"{len(have)} of {len(wanted)} runs copied to {out}")
-  print(report.headline(report.analyze(out)))
+  print(analysis.headline(analysis.analyze(out)))
 
 
 if __name__ == "__main__":

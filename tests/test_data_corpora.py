@@ -6,7 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from transfer_scaling.data import builder, cli, paths, pipeline, registry, store
+from transfer_scaling.commands import corpora as corpora_cmd
+from transfer_scaling.data import build, catalog, paths, pipeline, prepared
 from transfer_scaling.errors import UsageError
 
 
@@ -30,8 +31,8 @@ def _write_docs(directory, n=60, prefix="doc", size=3000):
 
 def test_add_builds_arrayrecord_splits_and_caches(data_dir, capsys):
   _write_docs(data_dir / "files")
-  assert cli.main(["add", "mine", "--files", str(data_dir / "files" / "*.txt")]) == 0
-  meta = builder.read_meta("mine")
+  assert corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files" / "*.txt")]) == 0
+  meta = prepared.read_meta("mine")
   s = meta["splits"]
   assert s["train"]["documents"] + s["test"]["documents"] == 60  # the duplicate was dropped
   assert meta["sources"][0]["duplicates"] == 1
@@ -39,7 +40,7 @@ def test_add_builds_arrayrecord_splits_and_caches(data_dir, capsys):
   assert s["test"]["bytes"] >= min(1e6, total / 2) - 3100  # 1 MB or half of a tiny corpus, to one document
   tfds_dir = os.path.join(paths.corpus_dir("mine"), meta["tfds_dir"])
   assert any(f.endswith("array_record-00000-of-00001") for f in os.listdir(tfds_dir))
-  train_U8, test_U8 = store.load_splits("mine")
+  train_U8, test_U8 = prepared.load_splits("mine")
   assert len(train_U8) == s["train"]["bytes"] + s["train"]["documents"]  # each document + its SEP
   train_docs = set(bytes(train_U8).split(b"\x00")[:-1])
   test_docs = set(bytes(test_U8).split(b"\x00")[:-1])
@@ -52,50 +53,50 @@ def test_add_builds_arrayrecord_splits_and_caches(data_dir, capsys):
 
 def test_split_is_stable_when_rebuilt(data_dir):
   _write_docs(data_dir / "files")
-  cli.main(["add", "mine", "--files", str(data_dir / "files")])
-  first = bytes(store.load_splits("mine")[1])
-  builder.prepare("mine", force=True)
-  assert sorted(bytes(store.load_splits("mine")[1]).split(b"\x00")) == sorted(first.split(b"\x00"))
+  corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files")])
+  first = bytes(prepared.load_splits("mine")[1])
+  build.prepare("mine", force=True)
+  assert sorted(bytes(prepared.load_splits("mine")[1]).split(b"\x00")) == sorted(first.split(b"\x00"))
 
 
 def test_undecodable_bytes_are_counted_not_fatal(data_dir):
   _write_docs(data_dir / "files", n=20)
   with open(data_dir / "files" / "latin1.txt", "wb") as f:
     f.write("Grüße aus Köln, ".encode("latin-1") * 10)
-  cli.main(["add", "mixed", "--files", str(data_dir / "files" / "*.txt")])
-  meta = builder.read_meta("mixed")
+  corpora_cmd.main(["add", "mixed", "--files", str(data_dir / "files" / "*.txt")])
+  meta = prepared.read_meta("mixed")
   assert meta["undecodable_bytes"] == 30  # ü, ß, ö: one invalid byte each in latin-1, 10 repeats
 
 
 def test_bad_names_and_globs(data_dir):
   with pytest.raises(UsageError, match="unknown corpus 'nope'; known: shakespeare, python"):
-    registry.get("nope")
+    catalog.get("nope")
   with pytest.raises(UsageError, match="matches no files"):
-    cli.main(["add", "empty", "--files", str(data_dir / "nothing" / "*.txt")])
+    corpora_cmd.main(["add", "empty", "--files", str(data_dir / "nothing" / "*.txt")])
   with pytest.raises(UsageError, match="not prepared; run `transfer-scaling corpora prepare python`"):
-    store.load_splits("python")
+    prepared.load_splits("python")
   with pytest.raises(UsageError, match="outside"):
-    registry.get("synthetic-2")
+    catalog.get("synthetic-2")
 
 
 def test_older_format_is_reported_and_rebuilt(data_dir):
   _write_docs(data_dir / "files", n=20)
-  cli.main(["add", "mine", "--files", str(data_dir / "files")])
+  corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files")])
   meta_path = os.path.join(paths.corpus_dir("mine"), "meta.json")
   meta = json.load(open(meta_path))
   meta["format_version"] = 0
   json.dump(meta, open(meta_path, "w"))
   with pytest.raises(UsageError, match="older version .* rebuild it with `transfer-scaling corpora prepare mine`"):
-    store.load_splits("mine")
-  assert cli.main(["prepare", "mine"]) == 0
-  assert builder.is_prepared("mine") and len(store.load_splits("mine")[0]) > 0
+    prepared.load_splits("mine")
+  assert corpora_cmd.main(["prepare", "mine"]) == 0
+  assert prepared.is_prepared("mine") and len(prepared.load_splits("mine")[0]) > 0
 
 
 def test_list_json_reports_sizes(data_dir, capsys):
   _write_docs(data_dir / "files", n=20)
-  cli.main(["add", "mine", "--files", str(data_dir / "files")])
+  corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files")])
   capsys.readouterr()
-  assert cli.main(["list", "--json"]) == 0
+  assert corpora_cmd.main(["list", "--json"]) == 0
   rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
   assert rows["mine"]["prepared"] and rows["mine"]["splits"]["train"]["documents"] > 0
   assert not rows["python"]["prepared"] and rows["python"]["sources"][0]["licence"]
@@ -104,12 +105,12 @@ def test_list_json_reports_sizes(data_dir, capsys):
 def test_mixture_takes_equal_bytes_of_each_member(data_dir, monkeypatch):
   _write_docs(data_dir / "a", n=40, prefix="aaa")
   _write_docs(data_dir / "b", n=80, prefix="bbbbbb")
-  cli.main(["add", "a", "--files", str(data_dir / "a")])
-  cli.main(["add", "b", "--files", str(data_dir / "b")])
-  monkeypatch.setitem(registry.BUILTIN, "a+b", registry.Corpus("a+b", "test mixture", mix=("a", "b")))
-  meta = builder.prepare("a+b")
+  corpora_cmd.main(["add", "a", "--files", str(data_dir / "a")])
+  corpora_cmd.main(["add", "b", "--files", str(data_dir / "b")])
+  monkeypatch.setitem(catalog.BUILTIN, "a+b", catalog.Corpus("a+b", "test mixture", mix=("a", "b")))
+  meta = build.prepare("a+b")
   budget = [s["bytes_per_member"] for s in meta["sources"]]
-  train_U8, offsets = store.load_documents("a+b")
+  train_U8, offsets = prepared.load_documents("a+b")
   docs = bytes(train_U8).split(b"\x00")[:-1]
   a_bytes = sum(len(d) for d in docs if d.startswith(b"aaa "))
   b_bytes = sum(len(d) for d in docs if d.startswith(b"bbbbbb "))
@@ -118,33 +119,33 @@ def test_mixture_takes_equal_bytes_of_each_member(data_dir, monkeypatch):
 
 def test_tfds_name_reads_any_local_tfds_text_dataset(data_dir, monkeypatch):
   _write_docs(data_dir / "files", n=20)
-  cli.main(["add", "mine", "--files", str(data_dir / "files")])
+  corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files")])
   monkeypatch.setenv("TFDS_DATA_DIR", os.path.join(paths.corpus_dir("mine"), "tfds"))
-  builder._tfds_builder_class()  # registers the builder class, as a user's own TFDS dataset module would
-  train_U8, test_U8 = store.load_splits("tfds:transfer_corpus/mine/text")
-  assert sorted(bytes(train_U8).split(b"\x00")) == sorted(bytes(store.load_splits("mine")[0]).split(b"\x00"))
+  build._tfds_builder_class()  # registers the builder class, as a user's own TFDS dataset module would
+  train_U8, test_U8 = prepared.load_splits("tfds:transfer_corpus/mine/text")
+  assert sorted(bytes(train_U8).split(b"\x00")) == sorted(bytes(prepared.load_splits("mine")[0]).split(b"\x00"))
   with pytest.raises(UsageError, match="not available locally"):
-    store.load_splits("tfds:no_such_dataset/text")
+    prepared.load_splits("tfds:no_such_dataset/text")
 
 
 def test_synthetic_names_are_reserved(data_dir):
-  corpus = registry.get("synthetic-0.25")
+  corpus = catalog.get("synthetic-0.25")
   assert corpus.synthetic_knob == 0.25
   try:
-    from transfer_scaling.data import synthetic  # noqa: F401
+    from transfer_scaling.data.sources import synthetic  # noqa: F401
   except ImportError:
     with pytest.raises(UsageError, match="synthetic.py"):
-      builder.prepare("synthetic-0.25")
+      build.prepare("synthetic-0.25")
 
 
 def test_packed_batches_from_a_prepared_corpus(data_dir):
   _write_docs(data_dir / "files", n=40)
-  cli.main(["add", "mine", "--files", str(data_dir / "files")])
+  corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files")])
   pb = pipeline.PackedBatches.from_corpus("mine", [1000, 5000], batch_size=2, seq_len=16, seeds=[0, 1], eval_bytes=4000)
   assert pb.sizes == [1000, 5000]
   np.testing.assert_array_equal(pb.streams[1][:1000], pb.streams[0][:1000])  # nested across members
   assert pb.train_batch(3).shape == (2, 2, 17)
-  test_U8 = store.load_splits("mine")[1]
+  test_U8 = prepared.load_splits("mine")[1]
   np.testing.assert_array_equal(pb.eval_batches()[0, 0], test_U8[:17])
 
 
@@ -153,18 +154,18 @@ def test_add_reads_jsonl_records(data_dir):
   with open(data_dir / "j" / "docs.jsonl", "w") as f:
     for i in range(30):
       f.write(json.dumps({"text": f"record {i}: " + "some text here " * 30}) + "\n")
-  cli.main(["add", "records", "--files", str(data_dir / "j")])
-  s = builder.read_meta("records")["splits"]
+  corpora_cmd.main(["add", "records", "--files", str(data_dir / "j")])
+  s = prepared.read_meta("records")["splits"]
   assert s["train"]["documents"] + s["test"]["documents"] == 30
-  assert bytes(store.load_splits("records")[0]).startswith(b"record ")
+  assert bytes(prepared.load_splits("records")[0]).startswith(b"record ")
 
 
 def test_cached_corpus_loads_without_tfds(data_dir):
   # A GPU machine may have only the .npy caches and meta.json, and no TensorFlow Datasets.
   import subprocess
   _write_docs(data_dir / "files", n=20)
-  cli.main(["add", "mine", "--files", str(data_dir / "files")])
-  store.load_splits("mine")  # writes the cache
+  corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files")])
+  prepared.load_splits("mine")  # writes the cache
   code = ("import sys; from transfer_scaling import data; data.load_splits('mine'); data.subset('mine', 100, 0); "
           "print('tensorflow_datasets' in sys.modules)")
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

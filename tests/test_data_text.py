@@ -1,8 +1,9 @@
 """Cleaning and extraction helpers, and how prepare reports a source it cannot get."""
 import pytest
 
-from transfer_scaling.data import builder, cli, fetch, registry, text
-from transfer_scaling.data.sources import Doc, Source
+from transfer_scaling.commands import corpora as corpora_cmd
+from transfer_scaling.data import build, catalog, fetch, prepared, text
+from transfer_scaling.data.sources.base import Doc, Source
 from transfer_scaling.errors import UsageError
 
 
@@ -52,21 +53,21 @@ def _present(_roots):
 
 def test_missing_source_is_reported_and_the_rest_is_built(tmp_path, monkeypatch, capsys):
   monkeypatch.setenv("TRANSFER_SCALING_DATA", str(tmp_path))
-  corpus = registry.Corpus("partial", "test", (Source("gone", (), "-", _missing), Source("here", (), "-", _present)))
-  monkeypatch.setitem(registry.BUILTIN, "partial", corpus)
-  assert cli.main(["prepare", "partial"]) == 0
+  corpus = catalog.Corpus("partial", "test", (Source("gone", (), "-", _missing), Source("here", (), "-", _present)))
+  monkeypatch.setitem(catalog.BUILTIN, "partial", corpus)
+  assert corpora_cmd.main(["prepare", "partial"]) == 0
   out = capsys.readouterr()
   assert "apt-get download some-package" in out.err and "apt-get download some-package" in out.out
-  meta = builder.read_meta("partial")
+  meta = prepared.read_meta("partial")
   assert meta["missing"] == [{"source": "gone", "package": "some-package", "command": "apt-get download some-package"}]
   assert [s["source"] for s in meta["sources"]] == ["here"]
 
 
 def test_corpus_with_nothing_available_fails_with_the_command(tmp_path, monkeypatch, capsys):
   monkeypatch.setenv("TRANSFER_SCALING_DATA", str(tmp_path))
-  monkeypatch.setitem(registry.BUILTIN, "none", registry.Corpus("none", "test", (Source("gone", (), "-", _missing),)))
+  monkeypatch.setitem(catalog.BUILTIN, "none", catalog.Corpus("none", "test", (Source("gone", (), "-", _missing),)))
   with pytest.raises(UsageError, match="would be empty: missing some-package .`apt-get download some-package`"):
-    builder.prepare("none")
-  assert cli.main(["prepare", "none", "nope"]) == 2
+    build.prepare("none")
+  assert corpora_cmd.main(["prepare", "none", "nope"]) == 2
   err = capsys.readouterr().err
   assert "would be empty" in err and "unknown corpus 'nope'" in err

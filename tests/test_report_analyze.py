@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from transfer_scaling import ladder
-from transfer_scaling.report import report
-from transfer_scaling.study import spec, store, toy
+from transfer_scaling.report import analysis
+from transfer_scaling.study import runs as runs_lib, workdir as workdir_lib, toy
 
 K, ALPHA, BETA = 30.0, 0.3, 0.5             # D_T = K D_F^ALPHA N^BETA
 GAP = dict(A=3.0, alpha=0.5, G=0.4, beta=0.1, E=1.0)
@@ -27,9 +27,9 @@ def _write_study(workdir, gap=False, failed_id=None):
   c.gap.d_f_min, c.gap.d_f_max, c.gap.d_f_num = 1000, 64000, 4
   c.analysis.example_size, c.analysis.example_d_f = "100k", 4000
   c.analysis.bootstrap = 20
-  store.write_json(os.path.join(workdir, "study.json"), {"config": c.to_dict(), "study": c.study})
+  workdir_lib.write_json(os.path.join(workdir, "study.json"), {"config": c.to_dict(), "study": c.study})
   rng = np.random.default_rng(0)
-  for r in spec.build_runs(c):
+  for r in runs_lib.build_runs(c):
     N = ladder.n_params(ladder.model_config(r.size, seq_len=c.seq_len))
     if r.stage == "pretrain":
       loss = 2.0
@@ -46,7 +46,7 @@ def _write_study(workdir, gap=False, failed_id=None):
     status = "done"
     if r.id == failed_id:
       loss, status = None, "failed: diverged: training loss became NaN at step 7; lower this member's learning rate"
-    store.write_json(store.record_path(workdir, r.id), {
+    workdir_lib.write_json(workdir_lib.record_path(workdir, r.id), {
         "id": r.id, "study": c.study, "stage": r.stage, "source": c.source, "target": r.corpus, "size": r.size,
         "N": N, "d_f": r.d_f, "init": r.init, "p": r.p, "seed": r.seed, "group": "g", "member": 0,
         "best_loss": loss, "best_step": 10, "steps": 20, "tokens": 20 * 128, "flops": 20 * 128 * 6.0 * N,
@@ -56,15 +56,15 @@ def _write_study(workdir, gap=False, failed_id=None):
 
 def test_analysis_recovers_the_transfer_law_and_writes_the_report(tmp_path):
   c = toy.config()
-  runs = spec.build_runs(_write_study(str(tmp_path)))
+  runs = runs_lib.build_runs(_write_study(str(tmp_path)))
   failed = next(r for r in runs if r.stage == "scratch" and r.size == "13k" and r.d_f == 10**7)
   _write_study(str(tmp_path), failed_id=failed.id)
   # A record left by an earlier version of the config (its id is not among the current runs),
   # with an absurd loss that would wreck the fit if it were used.
-  stale = store.read_json(store.record_path(str(tmp_path), runs[-1].id))
+  stale = workdir_lib.read_json(workdir_lib.record_path(str(tmp_path), runs[-1].id))
   stale.update(id="0ldc0nf1g000", best_loss=0.01)
-  store.write_json(store.record_path(str(tmp_path), stale["id"]), stale)
-  out = report.analyze(str(tmp_path))
+  workdir_lib.write_json(workdir_lib.record_path(str(tmp_path), stale["id"]), stale)
+  out = analysis.analyze(str(tmp_path))
   sec = out["targets"][c.target]
   fit = sec["transfer"].fit
   assert fit.converged
@@ -80,13 +80,13 @@ def test_analysis_recovers_the_transfer_law_and_writes_the_report(tmp_path):
   assert "## Left out" in text and "training loss became NaN at step 7" in text
   assert "1 run records in this workdir belong to an earlier version of the config" in text
   assert "0ldc0nf1g000" not in open(tmp_path / "results.csv").read()
-  head = report.headline(out)
+  head = analysis.headline(out)
   assert "alpha" in head and "multiplier" in head and "[" in head
 
 
 def test_analysis_fits_the_transfer_gap(tmp_path):
   c = _write_study(str(tmp_path), gap=True)
-  out = report.analyze(str(tmp_path))
+  out = analysis.analyze(str(tmp_path))
   sec = out["targets"][c.target]
   gap = sec["gap"]["fit"]
   assert gap.converged and abs(gap.params["G"] - GAP["G"]) < 0.15, gap.params
@@ -100,7 +100,7 @@ def test_analysis_fits_the_transfer_gap(tmp_path):
 def test_analyze_without_a_study_says_what_to_run(tmp_path):
   from transfer_scaling.errors import UsageError
   with pytest.raises(UsageError, match="transfer-scaling sweep"):
-    report.analyze(str(tmp_path))
+    analysis.analyze(str(tmp_path))
 
 
 def test_importing_the_figures_leaves_the_matplotlib_backend_alone():
@@ -118,13 +118,13 @@ def test_runs_cut_off_while_still_improving_are_found():
                      "status": ["max_steps", "max_steps", "done", "max_steps", "max_steps"],
                      "best_step": [160, 120, 80, 640, 800], "steps": [160, 160, 200, 640, 800],
                      "D_F": [1000, 1000, 1000, 4000, None], "id": list("abcde")})
-  assert list(report.cut_off(df)["id"]) == ["a", "d"]  # at the cap with the best loss at the last step
+  assert list(analysis.cut_off(df)["id"]) == ["a", "d"]  # at the cap with the best loss at the last step
 
 
 def test_fine_tuning_gain_is_the_mean_loss_difference_with_an_interval():
   import pandas as pd
   scratch = pd.DataFrame({"N": [1, 1, 2], "D_F": [10, 20, 10], "loss": [3.0, 2.5, 2.8]})
   finetuned = pd.DataFrame({"N": [1, 1, 2], "D_F": [10, 20, 10], "loss": [2.0, 2.3, 2.6]})
-  g = report.fine_tuning_gain({"scratch": scratch, "finetuned": finetuned})
+  g = analysis.fine_tuning_gain({"scratch": scratch, "finetuned": finetuned})
   assert g["n"] == 3 and g["mean"] == pytest.approx((1.0 + 0.2 + 0.2) / 3)
   assert 0.2 - 1e-9 <= g["lo"] <= g["mean"] <= g["hi"] <= 1.0 + 1e-9

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from transfer_scaling.study import results, runner, store, toy
+from transfer_scaling.study import results, runner, workdir as workdir_lib, toy
 
 # One worker runs this whole module (pytest -n 2 --dist loadgroup), so the reference sweep runs once.
 pytestmark = pytest.mark.xdist_group("study_sweep")
@@ -74,8 +74,8 @@ def _same(a, b):
 
 
 def test_sweep_writes_one_record_per_run(reference, env):
-  from transfer_scaling.study import spec
-  runs = spec.build_runs(toy.config())
+  from transfer_scaling.study import runs as runs_lib
+  runs = runs_lib.build_runs(toy.config())
   assert sorted(reference["id"]) == sorted(r.id for r in runs)
   assert (reference["status"].isin(["done", "max_steps"])).all()
   ft = reference[reference["stage"] == "finetune"].set_index("D_F")["loss"]
@@ -141,20 +141,20 @@ def test_diverging_run_is_recorded_as_failed_and_the_sweep_goes_on(env):
 
 def test_adding_a_seed_trains_only_the_new_runs(reference, env):
   import shutil
-  from transfer_scaling.study import spec
+  from transfer_scaling.study import runs as runs_lib
   workdir = env / "extended"
   shutil.copytree(env / "reference", workdir)
   before = {p.name: p.read_bytes() for p in (workdir / "runs").glob("*.json")}
   c = toy.config()
   c.seeds = (0, 1)  # new scratch and fine-tuning runs that share a shape (so an ensemble) with finished ones
-  new = {r.id for r in spec.build_runs(c)} - {name[:-len(".json")] for name in before}
+  new = {r.id for r in runs_lib.build_runs(c)} - {name[:-len(".json")] for name in before}
   assert new
   counts = runner.sweep(c, str(workdir))
   assert counts["runs"] == len(new)  # the finished members of those ensembles were not trained again
   after = {p.name: p.read_bytes() for p in (workdir / "runs").glob("*.json")}
   assert all(after[name] == data for name, data in before.items())
   for rid in new:
-    rec = store.read_record(str(workdir), rid)
+    rec = workdir_lib.read_record(str(workdir), rid)
     assert rec["status"] in ("done", "max_steps"), rec["status"]
     members = [json.loads(after[f"{other}.json"])["group"] for other in new].count(rec["group"])
     assert rec["member"] < members  # its ensemble holds new runs only

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from transfer_scaling.data import synthetic
+from benchmarks import synthetic_distance
+from transfer_scaling.data.sources import synthetic
 from transfer_scaling.errors import UsageError
 
 N_BYTES = 300_000  # per n-gram sample: enough for stable 3-gram entropies, ~1 s to generate
@@ -20,7 +21,7 @@ def _digest(knob, seed, n):
 def test_deterministic_by_knob_and_seed_across_processes():
   here = _digest(0.25, 7, 50)
   assert here == _digest(0.25, 7, 50)
-  code = ("import hashlib; from transfer_scaling.data import synthetic as s; "
+  code = ("import hashlib; from transfer_scaling.data.sources import synthetic as s; "
           "print(hashlib.sha256('\\0'.join(s.documents(0.25, 7, 50)).encode()).hexdigest())")
   env = dict(os.environ, PYTHONHASHSEED="12345")
   there = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
@@ -50,14 +51,14 @@ def test_seeds_pick_different_documents_from_one_world():
   b = list(synthetic.documents(0.0, 1, 400))
   assert not set(a) & set(b)
   # The same facts come back in other documents: many sentences of seed 1 occur verbatim in seed 0.
-  sents = lambda docs: set(synthetic._sentences("\0".join(docs).encode()))
+  sents = lambda docs: set(synthetic_distance._sentences("\0".join(docs).encode()))
   shared = len(sents(a) & sents(b)) / len(sents(b))
   assert shared > 0.2
 
 
 @pytest.fixture(scope="module")
 def distances():
-  return synthetic._distance_table(n=3, n_bytes=N_BYTES)
+  return synthetic_distance._distance_table(n=3, n_bytes=N_BYTES)
 
 
 def test_knob_zero_with_two_seeds_is_the_same_distribution(distances):

@@ -8,7 +8,8 @@ import pytest
 
 from transfer_scaling.errors import UsageError
 from transfer_scaling.model import ModelConfig
-from transfer_scaling.train import engine, optim, toy_data
+from transfer_scaling.data import markov
+from transfer_scaling.train import engine, optim
 
 CFG = ModelConfig(d_model=16, n_layers=1, n_heads=2, seq_len=16)
 
@@ -25,7 +26,7 @@ def members(*pairs):
 
 
 def batches_for(spec, **kw):
-  return toy_data.ToyBatches([m.seed for m in spec.members], spec.batch_size, spec.model.seq_len, **kw)
+  return markov.MarkovBatches([m.seed for m in spec.members], spec.batch_size, spec.model.seq_len, **kw)
 
 
 def read_log(workdir, kind="train"):

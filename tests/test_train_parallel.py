@@ -119,10 +119,11 @@ def test_two_processes_match_one(tmp_path, cache, layout):
 KILLER = """
 import os, signal, sys
 from transfer_scaling.config import load_config
-from transfer_scaling.train import cli, engine
+from transfer_scaling.commands import train as train_cmd
+from transfer_scaling.train import engine
 config = load_config("train", sys.argv[3:])
-spec = cli.spec_from_config(config)
-inner = cli.batches_from_config(config, spec)
+spec = train_cmd.spec_from_config(config)
+inner = train_cmd.batches_from_config(config, spec)
 class Killing:
   def train_batch(self, step):
     if step == int(sys.argv[2]):

@@ -9,15 +9,15 @@ import sys
 from transfer_scaling.errors import UsageError
 
 COMMANDS = {
-    "train": ("transfer_scaling.train.cli", "train one model or a vmapped ensemble from a config"),
-    "bench": ("transfer_scaling.bench", "measure training speed (tokens/s, step time, MFU)"),
-    "corpora": ("transfer_scaling.data.cli", "list, prepare and add text corpora"),
-    "fit": ("transfer_scaling.laws.cli", "fit a scaling law to a CSV of measurements"),
-    "allocate": ("transfer_scaling.laws.allocate_cli", "compute-optimal and pre-train/fine-tune budget allocation"),
-    "sweep": ("transfer_scaling.study.cli", "run (or resume) a transfer study's training runs"),
-    "results": ("transfer_scaling.study.results_cli", "one row per run of a study workdir"),
-    "analyze": ("transfer_scaling.report.cli", "fit the laws to a study and write report.md with figures"),
-    "quickstart": ("transfer_scaling.study.quickstart", "the main job: a small English-to-Python study end to end"),
+    "train": ("transfer_scaling.commands.train", "train one model or a vmapped ensemble from a config"),
+    "bench": ("transfer_scaling.commands.bench", "measure training speed (tokens/s, step time, MFU)"),
+    "corpora": ("transfer_scaling.commands.corpora", "list, prepare and add text corpora"),
+    "fit": ("transfer_scaling.commands.fit", "fit a scaling law to a CSV of measurements"),
+    "allocate": ("transfer_scaling.commands.allocate", "compute-optimal and pre-train/fine-tune budget allocation"),
+    "sweep": ("transfer_scaling.commands.sweep", "run (or resume) a transfer study's training runs"),
+    "results": ("transfer_scaling.commands.results", "one row per run of a study workdir"),
+    "analyze": ("transfer_scaling.commands.analyze", "fit the laws to a study and write report.md with figures"),
+    "quickstart": ("transfer_scaling.commands.quickstart", "the main job: a small English-to-Python study end to end"),
 }
 
 

@@ -4,8 +4,13 @@ Shapes keep d_model / n_layers between ~16 and ~64 and head dim 16-64, the
 aspect ratios of Kaplan et al. (2020) where loss depends weakly on shape.
 Names are the rounded non-embedding parameter count.
 """
+import functools
+
+import jax
+import numpy as np
+
 from transfer_scaling.errors import UsageError
-from transfer_scaling.model import ModelConfig, VOCAB
+from transfer_scaling.model import EMBEDDING_PARAMS, ModelConfig, VOCAB, init_params
 
 # name: (n_layers, d_model, n_heads)
 LADDER = {
@@ -22,21 +27,25 @@ LADDER = {
 }
 
 
-def model_config(name: str, seq_len: int = 128, dtype: str = "float32") -> ModelConfig:
+def shape(name: str) -> dict:
+  """The ladder's d_model, n_layers and n_heads of size `name` (ModelConfig's shape fields)."""
   if name not in LADDER:
     raise UsageError(f"model size {name!r} is not on the ladder; choose one of: {', '.join(LADDER)}")
   n_layers, d_model, n_heads = LADDER[name]
-  return ModelConfig(d_model=d_model, n_layers=n_layers, n_heads=n_heads, seq_len=seq_len, dtype=dtype)
+  return dict(d_model=d_model, n_layers=n_layers, n_heads=n_heads)
 
 
+def model_config(name: str, **options) -> ModelConfig:
+  """ModelConfig of ladder size `name` with any other options (seq_len, dtype, ...)."""
+  return ModelConfig(**shape(name), **options)
+
+
+@functools.lru_cache(maxsize=256)
 def n_params(cfg: ModelConfig, non_embedding: bool = True) -> int:
-  """Exact parameter count of model.Transformer (tested against the real tree)."""
-  D, F, L = cfg.d_model, cfg.d_ff, cfg.n_layers
-  per_layer = (3 * D * D + 3 * D) + (D * D + D) + 2 * D + 2 * D + (D * F + F) + (F * D + D)
-  n = L * per_layer + 2 * D  # + final LayerNorm
-  if not non_embedding:
-    n += cfg.vocab * D + cfg.seq_len * D
-  return n
+  """Parameter count of model.Transformer, read off its parameter shapes (no arrays are made)."""
+  shapes = jax.eval_shape(lambda k: init_params(cfg, k), jax.random.key(0))
+  return int(sum(np.prod(x.shape) for k, sub in shapes.items()
+                 if not (non_embedding and k in EMBEDDING_PARAMS) for x in jax.tree.leaves(sub)))
 
 
 def flops_per_token(cfg: ModelConfig) -> float:

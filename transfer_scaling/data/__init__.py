@@ -6,6 +6,6 @@
   batches = data.PackedBatches([d_f_U8], test_U8, batch_size=32, seq_len=256, seeds=[0])
 """
 from transfer_scaling.data.pipeline import PackedBatches, subset, subset_of
-from transfer_scaling.data.store import load_splits, load_documents
+from transfer_scaling.data.prepared import load_splits, load_documents
 
 __all__ = ["PackedBatches", "subset", "subset_of", "load_splits", "load_documents"]

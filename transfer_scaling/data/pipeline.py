@@ -45,8 +45,8 @@ def subset_of(train_U8: np.ndarray, offsets: np.ndarray, n_bytes: int, seed: int
 
 def subset(corpus: str, n_bytes: int, seed: int) -> np.ndarray:
   """The nested D_F-byte fine-tuning subset of a prepared corpus's training split."""
-  from transfer_scaling.data import store
-  train_U8, offsets = store.load_documents(corpus, "train")
+  from transfer_scaling.data import prepared
+  train_U8, offsets = prepared.load_documents(corpus, "train")
   return subset_of(train_U8, offsets, n_bytes, seed)
 
 
@@ -86,9 +86,9 @@ class PackedBatches:
                   subset_seed: int = 0, eval_bytes: int = 1_000_000, eval_batch_size: int | None = None):
     """Member k trains on the first d_f_bytes[k] bytes of CORPUS's order SUBSET_SEED (nested across members)
     and visits its windows in the order of seeds[k]; evaluation on CORPUS's test split."""
-    from transfer_scaling.data import store
-    train_U8, offsets = store.load_documents(corpus, "train")
-    test_U8, _ = store.load_documents(corpus, "test")
+    from transfer_scaling.data import prepared
+    train_U8, offsets = prepared.load_documents(corpus, "train")
+    test_U8, _ = prepared.load_documents(corpus, "test")
     streams = [subset_of(train_U8, offsets, n, subset_seed) for n in d_f_bytes]
     return cls(streams, test_U8, batch_size, seq_len, seeds, eval_bytes, eval_batch_size)
 

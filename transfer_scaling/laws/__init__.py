@@ -11,8 +11,10 @@ Built-in laws: chinchilla, kaplan, hernandez, hernandez_unified, barnett (laws/d
 add one with laws.register(laws.Law(...)) (see laws/registry.py). Command line:
 `transfer-scaling fit LAW --csv FILE --json OUT` and `transfer-scaling allocate compute|budget ...`.
 """
+# definitions registers the built-in laws; the registry itself imports nothing of the package.
+from transfer_scaling.laws import definitions  # noqa: F401
 from transfer_scaling.laws.allocate import Allocation, allocate_budget, barnett_loss, compute_optimal, isoloss_grid
-from transfer_scaling.laws.data import chinchilla_data
+from transfer_scaling.laws.measurements import chinchilla_data
 from transfer_scaling.laws.fitting import FitResult, fit
 from transfer_scaling.laws.registry import Law, get_law, law_names, register
 from transfer_scaling.laws.transfer import TransferFit, data_for_saturation, effective_data, fit_transfer, interpolate_data

@@ -23,7 +23,7 @@ import pandas as pd
 
 from transfer_scaling.errors import UsageError
 from transfer_scaling.laws import solver
-from transfer_scaling.laws.data import check_columns, drop_highest_rows
+from transfer_scaling.laws.measurements import check_columns, drop_highest_rows
 from transfer_scaling.laws.registry import Law, get_law
 
 

@@ -89,12 +89,10 @@ def get_law(name) -> Law:
   """The registered law called `name` (a Law passes through)."""
   if isinstance(name, Law):
     return name
-  from transfer_scaling.laws import definitions  # noqa: F401  (registers the built-in laws)
   if name not in _LAWS:
     raise UsageError(f"unknown law {name!r}; choose one of: {', '.join(sorted(_LAWS))} (or register your own)")
   return _LAWS[name]
 
 
 def law_names() -> list:
-  from transfer_scaling.laws import definitions  # noqa: F401
   return sorted(_LAWS)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from transfer_scaling.errors import UsageError
-from transfer_scaling.laws.data import check_columns
+from transfer_scaling.laws.measurements import check_columns
 from transfer_scaling.laws.fitting import FitResult, fit
 from transfer_scaling.laws.registry import get_law
 

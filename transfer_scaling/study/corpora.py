@@ -7,21 +7,21 @@ from transfer_scaling.errors import UsageError
 
 def ensure_prepared(names) -> None:
   """Prepares every corpus in `names` that is not prepared yet (fetching its packages)."""
-  from transfer_scaling.data import builder, registry
+  from transfer_scaling.data import build, catalog, prepared
   for name in dict.fromkeys(names):
-    registry.get(name)  # unknown name -> UsageError that lists the known ones
-    if not builder.is_prepared(name):
+    catalog.get(name)  # unknown name -> UsageError that lists the known ones
+    if not prepared.is_prepared(name):
       print(f"preparing corpus {name} (once; `transfer-scaling corpora prepare {name}` does the same)",
             file=sys.stderr)
-      builder.prepare(name)
+      build.prepare(name)
 
 
 def train_bytes(names) -> dict:
   """corpus -> bytes in its training split (what the largest D_F may use)."""
-  from transfer_scaling.data import builder
+  from transfer_scaling.data import prepared
   out = {}
   for name in names:
-    meta = builder.read_meta(name)
+    meta = prepared.read_meta(name)
     if meta is None:
       raise UsageError(f"corpus {name} is not prepared; run `transfer-scaling corpora prepare {name}`")
     out[name] = int(meta["splits"]["train"]["bytes"])

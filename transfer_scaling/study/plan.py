@@ -2,24 +2,23 @@
 
 Runs of one shape (stage, size, target, batch, schedule, step budget) are
 vmapped together, at most `ensemble.max_members` per group; step budgets are
-rounded to eval_every * 2^j (spec.step_budget), so members have similar needs.
+rounded to eval_every * 2^j (runs_lib.step_budget), so members have similar needs.
 A group's id hashes its members' ids, and a shard owns the groups whose id
 hashes to it, so two workers never train the same group.
 """
 import dataclasses
 import hashlib
-import math
 
 from transfer_scaling import ladder
 from transfer_scaling.errors import UsageError
-from transfer_scaling.study import spec
+from transfer_scaling.study import runs as runs_lib
 
 
 @dataclasses.dataclass(frozen=True)
 class Group:
   id: str
   stage: str
-  runs: tuple  # of spec.Run, sorted by id
+  runs: tuple  # of runs_lib.Run, sorted by id
 
   @property
   def needs(self) -> tuple:
@@ -51,12 +50,12 @@ def validate(config, corpus_bytes: dict) -> None:
   if not 0 < pt.first_kept_step <= pt.steps or pt.steps % pt.first_kept_step:
     raise UsageError(f"config.pretrain.first_kept_step={pt.first_kept_step} must divide pretrain.steps="
                      f"{pt.steps} (checkpoints are taken every first_kept_step steps); change either")
-  for name in (config.source,) + spec.targets(config):
+  for name in (config.source,) + runs_lib.targets(config):
     if name not in corpus_bytes:
       raise UsageError(f"corpus {name!r} is unknown; choose one of: {', '.join(sorted(corpus_bytes))}")
   tokens = config.batch_size * (config.seq_len + 1)
-  for target in spec.targets(config):
-    want = max(list(spec.d_f_grid(config)) + [int(x) for x in config.d_f_large]
+  for target in runs_lib.targets(config):
+    want = max(list(runs_lib.d_f_grid(config)) + [int(x) for x in config.d_f_large]
                + ([config.gap.d_f_max] if config.gap.sizes else []))
     have = corpus_bytes[target]
     if want > have:
@@ -70,9 +69,9 @@ def validate(config, corpus_bytes: dict) -> None:
     raise UsageError(f"source corpus {config.source!r} has fewer bytes than one batch; prepare a larger corpus")
 
 
-def _shape(run: spec.Run) -> tuple:
+def _shape(run: runs_lib.Run) -> tuple:
   # Everything the members of one vmapped ensemble must share.
-  return (spec.STAGES.index(run.stage), run.stage, run.size, run.corpus, run.batch_size, run.seq_len, run.dtype,
+  return (runs_lib.STAGES.index(run.stage), run.stage, run.size, run.corpus, run.batch_size, run.seq_len, run.dtype,
           run.schedule, run.warmup, run.eval_every, run.patience, run.keep_steps, run.init_run, run.max_steps)
 
 
@@ -92,7 +91,7 @@ def group_runs(runs, max_members: int) -> list:
       chunk.append(r)
     if chunk:
       groups.append(make_group(chunk))
-  return sorted(groups, key=lambda g: (spec.STAGES.index(g.stage), g.id))
+  return sorted(groups, key=lambda g: (runs_lib.STAGES.index(g.stage), g.id))
 
 
 def make_group(runs) -> Group:
@@ -124,7 +123,7 @@ def owned(groups, shard: tuple) -> list:
 
 def summary(groups) -> str:
   lines = []
-  for stage in spec.STAGES:
+  for stage in runs_lib.STAGES:
     gs = [g for g in groups if g.stage == stage]
     if gs:
       n = sum(len(g.runs) for g in gs)

@@ -1,7 +1,7 @@
 """Run records -> one pandas table, one row per run."""
 import pandas as pd
 
-from transfer_scaling.study import store
+from transfer_scaling.study import workdir as workdir_lib
 
 COLUMNS = ["study", "stage", "source", "target", "size", "N", "D_F", "init", "p", "seed", "lr", "loss", "best_step",
            "steps", "tokens", "flops", "wall_s", "status", "id"]
@@ -10,7 +10,7 @@ COLUMNS = ["study", "stage", "source", "target", "size", "N", "D_F", "init", "p"
 def table(workdir: str) -> pd.DataFrame:
   """Every run recorded in `workdir`: loss is the best test loss in nats/byte; D_F in bytes."""
   rows = []
-  for r in store.read_records(workdir):
+  for r in workdir_lib.read_records(workdir):
     rows.append({"study": r["study"], "stage": r["stage"], "source": r["source"], "target": r["target"],
                  "size": r["size"], "N": r["N"], "D_F": r["d_f"], "init": r["init"], "p": r["p"], "seed": r["seed"],
                  "lr": r.get("run", {}).get("lr"), "loss": r["best_loss"], "best_step": r["best_step"],

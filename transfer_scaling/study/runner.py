@@ -15,7 +15,6 @@ started here but has members finished elsewhere (a config that adds seeds or
 sizes of D_F to a finished study) trains only its unfinished members, as an
 ensemble of their own.
 """
-import dataclasses
 import math
 import os
 import sys
@@ -25,15 +24,15 @@ import tqdm
 from etils import epath
 
 from transfer_scaling import ladder
-from transfer_scaling.study import corpora, plan, spec, store, throughput
+from transfer_scaling.study import corpora, plan, runs as runs_lib, workdir as workdir_lib, throughput
 
 
 def prepare(config) -> list:
   """Validates the study against the prepared corpora; returns its groups. Trains nothing."""
-  names = (config.source,) + spec.targets(config)
+  names = (config.source,) + runs_lib.targets(config)
   corpora.ensure_prepared(names)
   plan.validate(config, corpora.train_bytes(names))
-  runs = spec.build_runs(config)
+  runs = runs_lib.build_runs(config)
   return plan.group_runs(runs, int(config.ensemble.max_members))
 
 
@@ -42,9 +41,9 @@ def sweep(config, workdir: str, shard=(0, 1), poll_s: float = 5.0) -> dict:
   workdir = workdir if "://" in workdir else os.path.abspath(workdir)
   _compilation_cache()
   groups = prepare(config)
-  store.write_json(os.path.join(workdir, "study.json"), {"config": config.to_dict(), "study": config.study})
+  workdir_lib.write_json(os.path.join(workdir, "study.json"), {"config": config.to_dict(), "study": config.study})
   mine = plan.owned(groups, shard)
-  pending = {g.id: sum(not store.has_record(workdir, r.id) for r in g.runs) for g in mine}
+  pending = {g.id: sum(not workdir_lib.has_record(workdir, r.id) for r in g.runs) for g in mine}
   todo = [g for g in mine if pending[g.id]]
   n_runs = sum(len(g.runs) for g in groups)
   print(plan.summary(groups), file=sys.stderr)
@@ -54,9 +53,9 @@ def sweep(config, workdir: str, shard=(0, 1), poll_s: float = 5.0) -> dict:
   counts = {"groups": 0, "runs": 0, "failed": 0}
   waiting_for = None
   while todo:
-    ready = [g for g in todo if all(store.has_record(workdir, rid) for rid in g.needs)]
+    ready = [g for g in todo if all(workdir_lib.has_record(workdir, rid) for rid in g.needs)]
     if not ready:
-      missing = sorted({rid for g in todo for rid in g.needs if not store.has_record(workdir, rid)})
+      missing = sorted({rid for g in todo for rid in g.needs if not workdir_lib.has_record(workdir, rid)})
       if missing != waiting_for:
         print(f"waiting for pre-training runs {', '.join(missing)} (owned by other shards)", file=sys.stderr)
         waiting_for = missing
@@ -86,8 +85,8 @@ def _compilation_cache() -> None:
 def run_group(config, group: plan.Group, workdir: str) -> list:
   """Trains one ensemble (resuming if it was interrupted) and writes its missing records."""
   group = _unfinished_part(group, workdir)
-  gdir = store.group_dir(workdir, group.id)
-  failed_parents = {rid: store.read_record(workdir, rid) for rid in group.needs}
+  gdir = workdir_lib.group_dir(workdir, group.id)
+  failed_parents = {rid: workdir_lib.read_record(workdir, rid) for rid in group.needs}
   failed_parents = {rid: r for rid, r in failed_parents.items() if r["status"].startswith("failed")}
   if failed_parents:
     results = [_failed(f"pre-training run {r.init_run} failed: {failed_parents[r.init_run]['status']}")
@@ -101,15 +100,15 @@ def run_group(config, group: plan.Group, workdir: str) -> list:
   out = []
   for run, res in zip(group.runs, results):
     rec = _record(config, run, group, res)
-    if not store.has_record(workdir, run.id):
-      store.write_json(store.record_path(workdir, run.id), rec)
+    if not workdir_lib.has_record(workdir, run.id):
+      workdir_lib.write_json(workdir_lib.record_path(workdir, run.id), rec)
     out.append(rec)
   return out
 
 
 def _unfinished_part(group: plan.Group, workdir: str) -> plan.Group:
-  pending = [r for r in group.runs if not store.has_record(workdir, r.id)]
-  started = epath.Path(store.group_dir(workdir, group.id)).exists()
+  pending = [r for r in group.runs if not workdir_lib.has_record(workdir, r.id)]
+  started = epath.Path(workdir_lib.group_dir(workdir, group.id)).exists()
   if started or not pending or len(pending) == len(group.runs):
     return group
   return plan.make_group(pending)
@@ -119,7 +118,7 @@ def _failed(reason: str) -> dict:
   return dict(best_loss=None, best_step=0, steps=0, tokens=0, flops=0.0, wall_s=0.0, status=f"failed: {reason}")
 
 
-def _model(run: spec.Run):
+def _model(run: runs_lib.Run):
   return ladder.model_config(run.size, seq_len=run.seq_len, dtype=run.dtype)
 
 
@@ -172,14 +171,14 @@ def _train(config, group: plan.Group, workdir: str, gdir: str) -> list:
 
 def pretrained_params(workdir: str, pretrain_id: str, step: int):
   """The parameters of pre-training run `pretrain_id` at step `step` (numpy pytree, no member axis)."""
-  from transfer_scaling.study import checkpoints
-  rec = store.read_record(workdir, pretrain_id)
-  return checkpoints.params_at(os.path.join(store.group_dir(workdir, rec["group"]), "ckpt"), step, rec["member"])
+  from transfer_scaling.study import pretrained
+  rec = workdir_lib.read_record(workdir, pretrain_id)
+  return pretrained.params_at(os.path.join(workdir_lib.group_dir(workdir, rec["group"]), "ckpt"), step, rec["member"])
 
 
 def _zeroshot(config, group: plan.Group, workdir: str) -> list:
   from transfer_scaling import data
-  from transfer_scaling.study import checkpoints
+  from transfer_scaling.study import pretrained
   r0 = group.runs[0]
   _, test_U8 = corpora.splits(r0.corpus)
   # The same test bytes as the target's training runs see (only eval_batches() is used).
@@ -187,7 +186,7 @@ def _zeroshot(config, group: plan.Group, workdir: str) -> list:
                                eval_bytes=int(config.eval_bytes)).eval_batches()
   t0 = time.time()
   params = [pretrained_params(workdir, r.init_run, r.p) for r in group.runs]
-  losses = checkpoints.eval_losses(_model(r0), params, eval_np)
+  losses = pretrained.eval_losses(_model(r0), params, eval_np)
   wall = time.time() - t0
   out = []
   for loss in losses:
@@ -197,7 +196,7 @@ def _zeroshot(config, group: plan.Group, workdir: str) -> list:
   return out
 
 
-def _record(config, run: spec.Run, group: plan.Group, res: dict) -> dict:
+def _record(config, run: runs_lib.Run, group: plan.Group, res: dict) -> dict:
   parent_source = config.source if run.stage != "scratch" else ""
   return {
       "id": run.id, "study": config.study, "stage": run.stage,

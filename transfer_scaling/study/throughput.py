@@ -10,7 +10,7 @@ import sys
 
 import jax
 
-from transfer_scaling.study import store
+from transfer_scaling.study import workdir as workdir_lib
 
 # Dense peak FLOP/s per device by device kind (bf16 tensor cores; float32 runs use a fraction of it).
 PEAK_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12, "V100": 125e12,
@@ -35,14 +35,14 @@ def log(gdir: str, ens, results) -> dict:
        "n_devices": jax.device_count(), "mfu": flops / wall / peak if peak else None}
   d["steady_tokens_per_s"] = d["steady_mfu"] = None
   try:
-    t = store.read_json(os.path.join(gdir, "timing.json"))
+    t = workdir_lib.read_json(os.path.join(gdir, "timing.json"))
   except (OSError, ValueError):
     t = {}
   if t.get("steady_steps"):
     d["steady_tokens_per_s"] = t["steady_steps"] * t["member_tokens_per_step"] / t["steady_s"]
     if peak and tokens:
       d["steady_mfu"] = d["steady_tokens_per_s"] * flops / tokens / peak
-  store.write_json(os.path.join(gdir, "throughput.json"), d)
+  workdir_lib.write_json(os.path.join(gdir, "throughput.json"), d)
   mfu = f", MFU {100 * d['mfu']:.1f}%" if d["mfu"] is not None else ""
   if d["steady_tokens_per_s"]:
     mfu += f" ({d['steady_tokens_per_s']:,.0f} tokens/s once compiled)"

@@ -41,16 +41,16 @@ def _code(rng, n_chars: int) -> str:
 def write_corpora(root: str, n_docs: int = 40, doc_chars: int = 4000) -> tuple:
   """Writes and prepares `toy-prose` and `toy-code` (data dir: $TRANSFER_SCALING_DATA); returns their names."""
   from transfer_scaling import fileio
-  from transfer_scaling.data import builder, registry
+  from transfer_scaling.data import build, catalog, prepared
   names = []
   for name, make in (("toy-prose", _prose), ("toy-code", _code)):
     rng = np.random.default_rng(len(name))
     files = os.path.join(root, name)
     for i in range(n_docs):
       fileio.write_text_atomic(os.path.join(files, f"doc{i:03d}.txt"), make(rng, doc_chars))
-    fileio.write_json_atomic(registry.user_spec_path(name), {"name": name, "files": os.path.join(files, "*.txt")})
-    if not builder.is_prepared(name):
-      builder.prepare(name)
+    fileio.write_json_atomic(catalog.user_spec_path(name), {"name": name, "files": os.path.join(files, "*.txt")})
+    if not prepared.is_prepared(name):
+      build.prepare(name)
     names.append(name)
   return tuple(names)
 

@@ -1,7 +1,5 @@
 """A study workdir -> fitted laws, figures and report.md (with captions and what was left out)."""
-import math
 import os
-import sys
 import warnings
 
 import ml_collections
@@ -11,7 +9,7 @@ import pandas as pd
 from transfer_scaling import fileio
 from transfer_scaling.errors import UsageError
 from transfer_scaling.report import figures as F
-from transfer_scaling.study import results, spec, store
+from transfer_scaling.study import results, runs as runs_lib, workdir as workdir_lib
 
 
 def _mean_over_seeds(df: pd.DataFrame, keys) -> pd.DataFrame:
@@ -114,13 +112,13 @@ def analyze(workdir: str) -> dict:
   meta_path = os.path.join(workdir, "study.json")
   if not os.path.exists(meta_path):
     raise UsageError(f"{workdir} holds no study (no study.json); run `transfer-scaling sweep` there first")
-  cfg = store.read_json(meta_path)["config"]
+  cfg = workdir_lib.read_json(meta_path)["config"]
   df = results.table(workdir)
   if df.empty:
     raise UsageError(f"no run records in {workdir}/runs; run `transfer-scaling sweep` first")
   # A workdir may hold records of an earlier version of the config (run ids change with any field
   # that changes a result): analyse only the runs the current config defines.
-  wanted = {r.id for r in spec.build_runs(ml_collections.ConfigDict(cfg))}
+  wanted = {r.id for r in runs_lib.build_runs(ml_collections.ConfigDict(cfg))}
   stale = int((~df["id"].isin(wanted)).sum())
   df = df[df["id"].isin(wanted)].reset_index(drop=True)
   failed = df[df["status"].str.startswith("failed")]
@@ -170,7 +168,7 @@ def analyze(workdir: str) -> dict:
 
 
 def _lrs(stage_cfg) -> str:
-  return " or ".join(f"{x:g}" for x in spec.stage_lrs(ml_collections.ConfigDict(stage_cfg)))
+  return " or ".join(f"{x:g}" for x in runs_lib.stage_lrs(ml_collections.ConfigDict(stage_cfg)))
 
 
 def _setup(cfg, df) -> str:
@@ -377,7 +375,7 @@ def _throughput(workdir: str) -> list:
   for g in sorted(os.listdir(gdir)) if os.path.isdir(gdir) else []:
     path = os.path.join(gdir, g, "throughput.json")
     if os.path.exists(path):
-      rows.append(store.read_json(path))
+      rows.append(workdir_lib.read_json(path))
   if not rows:
     return []
   t = pd.DataFrame(rows)

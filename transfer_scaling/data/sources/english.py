@@ -2,7 +2,7 @@
 import hashlib
 import re
 
-from transfer_scaling.data.sources import Doc, Source, files, read, rel
+from transfer_scaling.data.sources.base import Doc, Source, files, read, rel
 
 CAP = 10_000_000  # per source: english stays a mixture rather than one dominant source
 

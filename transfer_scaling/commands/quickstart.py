@@ -24,7 +24,7 @@ def main(argv) -> int:
   config = config_lib.load_config(args.config, overrides)
   mesh.use_cpu_cores(args.cpu_devices, int(config.batch_size))
   import jax
-  from transfer_scaling.report import report
+  from transfer_scaling.report import analysis
   from transfer_scaling.study import runner
   t0 = time.time()
   print(f"quickstart: {config.source} -> {config.target} on {jax.devices()[0].device_kind} "
@@ -33,8 +33,8 @@ def main(argv) -> int:
   counts = runner.sweep(config, args.workdir)
   print(f"sweep: {counts['runs']} runs trained in {time.time() - t0:.0f} s ({counts['failed']} failed)",
         file=sys.stderr)
-  out = report.analyze(args.workdir)
+  out = analysis.analyze(args.workdir)
   print()
-  print(report.headline(out))
+  print(analysis.headline(out))
   print(f"report: {os.path.join(args.workdir, 'report.md')}  (total {time.time() - t0:.0f} s)")
   return 0

@@ -1,4 +1,4 @@
-"""Engine throughput: `python -m transfer_scaling.train.speed --sizes 13k,335k --members 1,8`.
+"""Engine throughput: `python -m benchmarks.engine_speed --sizes 13k,335k --members 1,8`.
 
 Times train_ensemble itself (dispatch, host batches, metrics included) on the
 toy stream: steady-state seconds per step from two runs of different length
@@ -12,14 +12,15 @@ import time
 import jax
 
 from transfer_scaling import ladder
-from transfer_scaling.train import engine, toy_data
+from transfer_scaling.data import markov
+from transfer_scaling.train import engine
 
 
 def step_time(size: str, k: int, batch: int, seq_len: int, dtype: str, steps_per_call: int, repeats: int) -> float:
   """Median steady-state seconds per training step of a k-member ensemble."""
   cfg = ladder.model_config(size, seq_len=seq_len, dtype=dtype)
   members = [engine.MemberSpec(seed=i, lr=1e-3) for i in range(k)]
-  batches = toy_data.ToyBatches(range(k), batch, seq_len)
+  batches = markov.MarkovBatches(range(k), batch, seq_len)
 
   def run(n):
     spec = engine.EnsembleSpec(model=cfg, members=members, batch_size=batch, max_steps=n, warmup=5,

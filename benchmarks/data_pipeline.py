@@ -1,4 +1,4 @@
-"""Data pipeline throughput vs. training speed: `python -m transfer_scaling.data.bench [--corpus python]`.
+"""Data pipeline throughput vs. training speed: `python -m benchmarks.data_pipeline [--corpus python]`.
 
 Prints a markdown table (docs/benchmarks.md, "Data pipeline"). Times are medians of
 repeats; the training step is a plain jitted forward+backward+Adam of model.Transformer,
@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from transfer_scaling.data import pipeline, store
+from transfer_scaling.data import pipeline, prepared
 
 
 def _median_s(fn, repeats=5, warmup=1):
@@ -83,7 +83,7 @@ def main():
   p.add_argument("--corpus", default="python")
   args = p.parse_args()
   print(f"load: {os.getloadavg()[0]:.1f} (1-min average), {os.cpu_count()} cores")
-  d = store.paths.corpus_dir(args.corpus)
+  d = prepared.paths.corpus_dir(args.corpus)
   try:
     import tensorflow_datasets  # noqa: F401  (the cold load reads ArrayRecord through TFDS)
     for f in os.listdir(d):  # cold: read the ArrayRecord files and write the .npy cache
@@ -92,16 +92,16 @@ def main():
   except ImportError:  # e.g. a GPU machine given only the .npy caches
     print("tensorflow_datasets is not installed: timing loads from the .npy cache only")
   t = time.perf_counter()
-  train_U8, offsets = store.load_documents(args.corpus, "train")
+  train_U8, offsets = prepared.load_documents(args.corpus, "train")
   cold = time.perf_counter() - t
-  warm = _median_s(lambda: store.load_documents(args.corpus, "train"), repeats=3)
+  warm = _median_s(lambda: prepared.load_documents(args.corpus, "train"), repeats=3)
   print(f"\nload_documents({args.corpus!r}, 'train'), {len(train_U8) / 1e6:.1f} MB: "
         f"first load {cold:.2f} s, from the .npy cache {warm * 1e3:.1f} ms")
   print("\n| D_F bytes | subset() ms |\n|---|---|")
   for n in (10**5, 10**6, 10**7):
     if n <= len(train_U8):
       print(f"| {n:.0e} | {_median_s(lambda: pipeline.subset_of(train_U8, offsets, n, 0)) * 1e3:.1f} |")
-  _, test_U8 = store.load_splits(args.corpus)
+  _, test_U8 = prepared.load_splits(args.corpus)
   sub = pipeline.subset_of(train_U8, offsets, 10**6, 0)
   print("\n| K members | B | T | train_batch ms | pipeline MB/s | grain MapDataset MB/s (K=1) |\n|---|---|---|---|---|---|")
   for K, B, T in [(1, 32, 128), (8, 32, 128), (1, 32, 1024), (8, 32, 1024), (16, 64, 512)]:

@@ -25,7 +25,7 @@ def markov_stream(n_bytes: int, seed: int, alphabet: int = 32, branching: int = 
   return (out + ord("A")).astype(np.uint8)
 
 
-class ToyBatches:
+class MarkovBatches:
   """train_batch(step) -> int32 [K, B, T+1]; eval_batches() -> int32 [n, B, T+1]."""
 
   def __init__(self, seeds, batch_size: int, seq_len: int, subset_bytes=None, n_eval_batches: int = 4,

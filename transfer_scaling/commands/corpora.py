@@ -5,17 +5,17 @@ import os
 import sys
 
 from transfer_scaling import fileio
-from transfer_scaling.data import builder, paths, registry
+from transfer_scaling.data import build, catalog, paths, prepared
 from transfer_scaling.errors import UsageError
 
 
 def _row(name: str) -> dict:
-  corpus = registry.get(name)
-  meta = builder.read_meta(name)
+  corpus = catalog.get(name)
+  meta = prepared.read_meta(name)
   row = {"name": name, "description": corpus.description,
          "sources": [{"name": s.name, "packages": list(s.packages), "licence": s.licence} for s in corpus.sources]
          + [{"name": m, "packages": [], "licence": "see " + m} for m in corpus.mix],
-         "prepared": builder.is_prepared(name), "path": paths.corpus_dir(name)}
+         "prepared": prepared.is_prepared(name), "path": paths.corpus_dir(name)}
   if meta and not row["prepared"]:
     row["note"] = f"prepared by an older version (format {meta.get('format_version')}); run prepare again"
   if meta:
@@ -26,7 +26,7 @@ def _row(name: str) -> dict:
 
 
 def _list(args) -> int:
-  rows = [_row(n) for n in registry.names()]
+  rows = [_row(n) for n in catalog.names()]
   if args.json:
     print(json.dumps(rows, indent=2))
     return 0
@@ -50,7 +50,7 @@ def _prepare(args) -> int:
   status = 0
   for name in args.names:
     try:
-      meta = builder.prepare(name, force=args.force)
+      meta = build.prepare(name, force=args.force)
     except UsageError as e:  # report it and go on with the other corpora
       print(f"error: {e}", file=sys.stderr)
       status = 2
@@ -64,15 +64,15 @@ def _prepare(args) -> int:
 
 
 def _add(args) -> int:
-  if args.name in registry.BUILTIN or args.name.startswith(("synthetic-", "tfds:")):
+  if args.name in catalog.BUILTIN or args.name.startswith(("synthetic-", "tfds:")):
     raise UsageError(f"{args.name!r} is a built-in corpus name; pick another name for your files")
   pattern = os.path.abspath(os.path.expanduser(args.files)) if os.path.isdir(os.path.expanduser(args.files)) else args.files
-  from transfer_scaling.data import sources
+  from transfer_scaling.data.sources import base as sources
   if not any(True for _ in sources.local_files(pattern).extract([])):
     raise UsageError(f"--files {args.files!r} matches no files; give a glob such as 'notes/**/*.txt' "
                      "(quoted) or a directory of .txt/.jsonl files")
-  fileio.write_json_atomic(registry.user_spec_path(args.name), {"name": args.name, "files": pattern})
-  meta = builder.prepare(args.name, force=True)
+  fileio.write_json_atomic(catalog.user_spec_path(args.name), {"name": args.name, "files": pattern})
+  meta = build.prepare(args.name, force=True)
   s = meta["splits"]
   print(f"{args.name}: train {s['train']['bytes'] / 1e6:.2f} MB, test {s['test']['bytes'] / 1e6:.2f} MB"
         + (f", {meta['undecodable_bytes']} undecodable bytes replaced" if meta["undecodable_bytes"] else ""))

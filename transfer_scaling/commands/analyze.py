@@ -6,7 +6,7 @@ out and why), figures/ (PNG and SVG), results.csv and effective_data_<target>.cs
 import argparse
 import os
 
-from transfer_scaling.report import report
+from transfer_scaling.report import analysis
 
 
 def main(argv) -> int:
@@ -14,7 +14,7 @@ def main(argv) -> int:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--workdir", required=True)
   args = p.parse_args(argv)
-  out = report.analyze(args.workdir)
-  print(report.headline(out))
+  out = analysis.analyze(args.workdir)
+  print(analysis.headline(out))
   print(f"report: {os.path.join(args.workdir, 'report.md')}")
   return 0

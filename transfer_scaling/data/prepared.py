@@ -4,12 +4,13 @@ A split's stream is its documents' UTF-8 bytes joined by SEP (byte 0, which clea
 removes from every document). `offsets` has one entry per document start plus the
 end, so document i is stream[offsets[i] : offsets[i+1] - 1].
 """
+import json
 import os
 
 import numpy as np
 
 from transfer_scaling import fileio
-from transfer_scaling.data import builder, paths, registry
+from transfer_scaling.data import catalog, paths
 from transfer_scaling.errors import UsageError
 
 SEP = 0
@@ -18,8 +19,8 @@ SEP = 0
 def _check_prepared(name: str) -> None:
   if name.startswith("tfds:"):
     return
-  registry.get(name)  # unknown name -> UsageError listing the known ones
-  meta = builder.read_meta(name)
+  catalog.get(name)  # unknown name -> UsageError listing the known ones
+  meta = read_meta(name)
   if meta is None:
     raise UsageError(f"corpus {name} is not prepared; run `transfer-scaling corpora prepare {name}`")
   if meta.get("format_version") != paths.FORMAT_VERSION:
@@ -44,7 +45,7 @@ def _data_source(name: str, split: str):
     if want is None or want not in splits:
       raise UsageError(f"TFDS dataset {dataset} has no {split!r} split (has {', '.join(splits)})")
     return b.as_data_source()[want], key
-  meta = builder.read_meta(name)
+  meta = read_meta(name)
   return tfds.builder_from_directory(os.path.join(paths.corpus_dir(name), meta["tfds_dir"])).as_data_source()[split], "text"
 
 
@@ -99,3 +100,16 @@ def read_documents(name: str) -> dict[str, list[tuple[str, str]]]:
         docs.append((r["text"].decode("utf-8"), r["id"].decode("utf-8")))
     out[split] = docs
   return out
+
+
+def read_meta(name: str) -> dict | None:
+  path = os.path.join(paths.corpus_dir(name), "meta.json")
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def is_prepared(name: str) -> bool:
+  meta = read_meta(name)
+  return bool(meta) and meta.get("format_version") == paths.FORMAT_VERSION

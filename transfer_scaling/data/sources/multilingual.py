@@ -10,7 +10,7 @@ import re
 import subprocess
 
 from transfer_scaling.data import fetch, text
-from transfer_scaling.data.sources import Doc, Source, files, read, rel
+from transfer_scaling.data.sources.base import Doc, Source, files, read, rel
 
 GPL = "GPL/GFDL-style free documentation licence (see the package's copyright file)"
 

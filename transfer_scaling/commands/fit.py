@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from transfer_scaling import fileio
-from transfer_scaling.laws.data import read_csv
+from transfer_scaling.laws.measurements import read_csv
 from transfer_scaling.laws.fitting import fit
 from transfer_scaling.laws.registry import get_law, law_names
 

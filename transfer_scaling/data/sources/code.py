@@ -5,7 +5,7 @@ import os
 import tarfile
 import zipfile
 
-from transfer_scaling.data.sources import Doc, Source, files, read, rel
+from transfer_scaling.data.sources.base import Doc, Source, files, read, rel
 
 CAP = 8_000_000  # per language, so that no language dominates the code corpus
 

@@ -4,8 +4,9 @@ import json
 import os
 import re
 
-from transfer_scaling.data import paths, sources as S, sources_code as C, sources_english as E
-from transfer_scaling.data import sources_multilingual as M
+from transfer_scaling.data import paths
+from transfer_scaling.data.sources import base as S, code as C, english as E
+from transfer_scaling.data.sources import multilingual as M
 from transfer_scaling.errors import UsageError
 
 

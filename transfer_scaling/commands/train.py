@@ -44,8 +44,8 @@ def batches_from_config(config, spec):
     raise UsageError(f"data.subset_bytes has {len(subset)} entries for {len(spec.members)} members; "
                      "give one size for all members or one per member")
   if d.source == "toy":
-    from transfer_scaling.train import toy_data
-    return toy_data.ToyBatches([m.seed for m in spec.members], spec.batch_size, spec.model.seq_len,
+    from transfer_scaling.data import markov
+    return markov.MarkovBatches([m.seed for m in spec.members], spec.batch_size, spec.model.seq_len,
                                subset_bytes=subset, n_eval_batches=d.n_eval_batches, data_seed=d.seed)
   from transfer_scaling import data
   if subset is None:

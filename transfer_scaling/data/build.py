@@ -4,7 +4,7 @@ Layout of a prepared corpus (paths.corpus_dir(name)):
   staging.jsonl.gz  cleaned, deduplicated documents with their split (removed after the build)
   tfds/             the TFDS dataset (ArrayRecord), features {text, source, id}
   meta.json         format version, sources used and missing, sizes per split, undecodable bytes
-  *.npy             the concatenated byte arrays, written by store.py on first load
+  *.npy             the concatenated byte arrays, written by prepared.py on first load
 """
 import functools
 import gzip
@@ -18,7 +18,7 @@ import time
 from tqdm import tqdm
 
 from transfer_scaling import fileio
-from transfer_scaling.data import fetch, paths, registry, text
+from transfer_scaling.data import catalog, fetch, paths, prepared, text
 from transfer_scaling.errors import UsageError
 
 TEST_MIN_BYTES = 1_000_000
@@ -122,7 +122,7 @@ def _source_documents(corpus, source, seen, report):
 
 def _synthetic_documents(corpus, seen, report):
   try:
-    from transfer_scaling.data import synthetic
+    from transfer_scaling.data.sources import synthetic
   except ImportError as e:
     raise UsageError(f"corpus {corpus.name} needs transfer_scaling/data/synthetic.py, which is not in this "
                      f"checkout ({e}); update the package or pick a real corpus") from None
@@ -142,12 +142,11 @@ def _synthetic_documents(corpus, seen, report):
 
 def _mixture_documents(corpus, report):
   """Equal bytes of each member corpus (per split): the smaller member's size, a prefix of the larger's documents."""
-  from transfer_scaling.data import store
   parts = []
   for member in corpus.mix:
-    if not is_prepared(member):
+    if not prepared.is_prepared(member):
       prepare(member)
-    parts.append((member, store.read_documents(member)))
+    parts.append((member, prepared.read_documents(member)))
   for split in ("train", "test"):
     budget = min(sum(len(t.encode()) for t, _ in docs[split]) for _, docs in parts)
     for member, docs in parts:
@@ -162,10 +161,10 @@ def _mixture_documents(corpus, report):
 
 def prepare(name: str, force: bool = False) -> dict:
   """Build corpus NAME (fetching what it needs); return its meta. Skips work if already built at this format."""
-  corpus = registry.get(name)
+  corpus = catalog.get(name)
   out = paths.corpus_dir(name)
-  if not force and is_prepared(name):
-    return read_meta(name)
+  if not force and prepared.is_prepared(name):
+    return prepared.read_meta(name)
   os.makedirs(out, exist_ok=True)
   shutil.rmtree(os.path.join(out, "tfds"), ignore_errors=True)  # an older or half-built version
   for f in os.listdir(out):
@@ -220,16 +219,3 @@ def _stage(f, sizes, split, source, doc_id, body):
   sizes[split]["documents"] += 1
   sizes[split]["bytes"] += len(body.encode("utf-8"))
   sizes[split]["characters"] += len(body)
-
-
-def read_meta(name: str) -> dict | None:
-  path = os.path.join(paths.corpus_dir(name), "meta.json")
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
-
-
-def is_prepared(name: str) -> bool:
-  meta = read_meta(name)
-  return bool(meta) and meta.get("format_version") == paths.FORMAT_VERSION

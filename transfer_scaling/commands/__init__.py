@@ -1,0 +1,1 @@
+"""One module per `transfer-scaling` command, each with main(argv) -> int."""

@@ -1,0 +1,1 @@
+"""Where corpus text comes from: one module per family of sources."""
