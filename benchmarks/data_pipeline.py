@@ -38,8 +38,11 @@ class _Timed:
     self.data_s += time.perf_counter() - t
     return out
 
-  def eval_batches(self):
-    return self.batches.eval_batches()
+  def valid_batches(self):
+    return self.batches.valid_batches()
+
+  def test_batches(self):
+    return self.batches.test_batches()
 
 
 def _engine_run(corpus: str, size: str, K: int, B: int, T: int, steps: int):
@@ -47,19 +50,19 @@ def _engine_run(corpus: str, size: str, K: int, B: int, T: int, steps: int):
   import tempfile
   from transfer_scaling import ladder
   from transfer_scaling.train import engine
-  spec = engine.EnsembleSpec(model=ladder.model_config(size, seq_len=T),
-                             members=tuple(engine.MemberSpec(seed=k, lr=1e-3) for k in range(K)),
-                             batch_size=B, max_steps=steps, warmup=10, eval_every=10**9, patience=10**9,
-                             eval_at_start=False, ckpt_every=0, progress=False, tensorboard=False,
-                             schedule_steps=steps)  # the same schedule for every run: one compilation
+  spec = engine.EnsembleSpec(step=engine.StepConfig(model=ladder.model_config(size, seq_len=T), batch_size=B),
+                             members=tuple(engine.MemberSpec(seed=k, lr=1e-3, warmup=10) for k in range(K)),
+                             ceiling=steps, eval_every=10**9, patience=0, eval_at_start=False)
+  loop = engine.LoopOptions(ckpt_every=0, progress=False, tensorboard=False)
   walls = []
   # The engine caches compiled steps per shape: a first run compiles, then the difference of two
   # timed runs removes start-up and the end-of-run checkpoint.
-  for n in (spec.steps_per_call * 2, spec.steps_per_call * 2, steps):
-    timed = _Timed(pipeline.PackedBatches.from_corpus(corpus, [10**6] * K, B, T, list(range(K)), eval_bytes=B * T * 2))
+  for n in (loop.steps_per_call * 2, loop.steps_per_call * 2, steps):
+    timed = _Timed(pipeline.PackedBatches.from_corpus(corpus, [10**6] * K, B, T, list(range(K)),
+                                                      valid_bytes=B * T * 2, test_bytes=B * T * 2))
     with tempfile.TemporaryDirectory() as workdir:
       t = time.perf_counter()
-      engine.train_ensemble(dataclasses.replace(spec, max_steps=n), timed, workdir)
+      engine.train_ensemble(dataclasses.replace(spec, ceiling=n), timed, workdir, loop=loop)
       walls.append((time.perf_counter() - t, timed.data_s, n))
   (w1, d1, n1), (w2, d2, n2) = walls[1:]
   return K * B * T * (n2 - n1) / (w2 - w1), (d2 - d1) / (w2 - w1)

@@ -19,16 +19,16 @@ from transfer_scaling.train import engine
 def step_time(size: str, k: int, batch: int, seq_len: int, dtype: str, steps_per_call: int, repeats: int) -> float:
   """Median steady-state seconds per training step of a k-member ensemble."""
   cfg = ladder.model_config(size, seq_len=seq_len, dtype=dtype)
-  members = [engine.MemberSpec(seed=i, lr=1e-3) for i in range(k)]
+  members = [engine.MemberSpec(seed=i, lr=1e-3, warmup=5) for i in range(k)]
   batches = markov.MarkovBatches(range(k), batch, seq_len)
 
   def run(n):
-    spec = engine.EnsembleSpec(model=cfg, members=members, batch_size=batch, max_steps=n, warmup=5,
-                               eval_every=n, eval_at_start=False, steps_per_call=steps_per_call,
-                               ckpt_every=0, progress=False, tensorboard=False)
+    spec = engine.EnsembleSpec(step=engine.StepConfig(model=cfg, batch_size=batch), members=members, ceiling=n,
+                               eval_every=n, patience=0, eval_at_start=False)
+    loop = engine.LoopOptions(steps_per_call=steps_per_call, ckpt_every=0, progress=False, tensorboard=False)
     with tempfile.TemporaryDirectory() as w:
       t = time.perf_counter()
-      engine.train_ensemble(spec, batches, w)
+      engine.train_ensemble(spec, batches, w, loop=loop)
       return time.perf_counter() - t
 
   short, long_ = 2 * steps_per_call, 6 * steps_per_call

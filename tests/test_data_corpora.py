@@ -34,17 +34,20 @@ def test_add_builds_arrayrecord_splits_and_caches(data_dir, capsys):
   assert corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files" / "*.txt")]) == 0
   meta = prepared.read_meta("mine")
   s = meta["splits"]
-  assert s["train"]["documents"] + s["test"]["documents"] == 60  # the duplicate was dropped
+  assert sum(s[x]["documents"] for x in ("train", "validation", "test")) == 60  # the duplicate was dropped
   assert meta["sources"][0]["duplicates"] == 1
-  total = s["train"]["bytes"] + s["test"]["bytes"]
-  assert s["test"]["bytes"] >= min(1e6, total / 2) - 3100  # 1 MB or half of a tiny corpus, to one document
-  tfds_dir = os.path.join(paths.corpus_dir("mine"), meta["tfds_dir"])
+  total = sum(s[x]["bytes"] for x in ("train", "validation", "test"))
+  for held_out in ("validation", "test"):  # 1 MB or a quarter of a tiny corpus, to one document
+    assert min(1e6, total / 4) - 3100 <= s[held_out]["bytes"] <= min(1e6, total / 4) + 3100
+  assert len(meta["content_hash"]) == 16
+  tfds_dir = os.path.join(paths.corpus_dir("mine"), "tfds", meta["tfds_dir"])
   assert any(f.endswith("array_record-00000-of-00001") for f in os.listdir(tfds_dir))
-  train_U8, test_U8 = prepared.load_splits("mine")
+  train_U8, valid_U8, test_U8 = prepared.load_splits("mine")
   assert len(train_U8) == s["train"]["bytes"] + s["train"]["documents"]  # each document + its SEP
   train_docs = set(bytes(train_U8).split(b"\x00")[:-1])
+  valid_docs = set(bytes(valid_U8).split(b"\x00")[:-1])
   test_docs = set(bytes(test_U8).split(b"\x00")[:-1])
-  assert not train_docs & test_docs  # split by document, never inside one
+  assert not train_docs & test_docs and not train_docs & valid_docs and not valid_docs & test_docs  # by document
   assert os.path.exists(os.path.join(paths.corpus_dir("mine"), "train.npy"))
   sub = pipeline.subset("mine", 5000, seed=0)
   assert len(sub) == 5000 and bytes(sub).split(b"\x00")[0] in train_docs
@@ -54,9 +57,9 @@ def test_add_builds_arrayrecord_splits_and_caches(data_dir, capsys):
 def test_split_is_stable_when_rebuilt(data_dir):
   _write_docs(data_dir / "files")
   corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files")])
-  first = bytes(prepared.load_splits("mine")[1])
+  first = bytes(prepared.load_splits("mine")[2])
   build.prepare("mine", force=True)
-  assert sorted(bytes(prepared.load_splits("mine")[1]).split(b"\x00")) == sorted(first.split(b"\x00"))
+  assert sorted(bytes(prepared.load_splits("mine")[2]).split(b"\x00")) == sorted(first.split(b"\x00"))
 
 
 def test_undecodable_bytes_are_counted_not_fatal(data_dir):
@@ -122,7 +125,7 @@ def test_tfds_name_reads_any_local_tfds_text_dataset(data_dir, monkeypatch):
   corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files")])
   monkeypatch.setenv("TFDS_DATA_DIR", os.path.join(paths.corpus_dir("mine"), "tfds"))
   build._tfds_builder_class()  # registers the builder class, as a user's own TFDS dataset module would
-  train_U8, test_U8 = prepared.load_splits("tfds:transfer_corpus/mine/text")
+  train_U8, valid_U8, test_U8 = prepared.load_splits("tfds:transfer_corpus/mine/text")
   assert sorted(bytes(train_U8).split(b"\x00")) == sorted(bytes(prepared.load_splits("mine")[0]).split(b"\x00"))
   with pytest.raises(UsageError, match="not available locally"):
     prepared.load_splits("tfds:no_such_dataset/text")
@@ -141,12 +144,14 @@ def test_synthetic_names_are_reserved(data_dir):
 def test_packed_batches_from_a_prepared_corpus(data_dir):
   _write_docs(data_dir / "files", n=40)
   corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files")])
-  pb = pipeline.PackedBatches.from_corpus("mine", [1000, 5000], batch_size=2, seq_len=16, seeds=[0, 1], eval_bytes=4000)
+  pb = pipeline.PackedBatches.from_corpus("mine", [1000, 5000], batch_size=2, seq_len=16, seeds=[0, 1], valid_bytes=4000,
+                                         test_bytes=4000)
   assert pb.sizes == [1000, 5000]
   np.testing.assert_array_equal(pb.streams[1][:1000], pb.streams[0][:1000])  # nested across members
   assert pb.train_batch(3).shape == (2, 2, 17)
-  test_U8 = prepared.load_splits("mine")[1]
-  np.testing.assert_array_equal(pb.eval_batches()[0, 0], test_U8[:17])
+  _, valid_U8, test_U8 = prepared.load_splits("mine")
+  np.testing.assert_array_equal(pb.valid_batches()[0, 0], valid_U8[:17])
+  np.testing.assert_array_equal(pb.test_batches()[0, 0], test_U8[:17])
 
 
 def test_add_reads_jsonl_records(data_dir):
@@ -156,7 +161,7 @@ def test_add_reads_jsonl_records(data_dir):
       f.write(json.dumps({"text": f"record {i}: " + "some text here " * 30}) + "\n")
   corpora_cmd.main(["add", "records", "--files", str(data_dir / "j")])
   s = prepared.read_meta("records")["splits"]
-  assert s["train"]["documents"] + s["test"]["documents"] == 30
+  assert sum(v["documents"] for v in s.values()) == 30
   assert bytes(prepared.load_splits("records")[0]).startswith(b"record ")
 
 

@@ -37,10 +37,10 @@ def test_train_batch_is_a_pure_function_of_step_with_one_subset_per_member():
   _, stream, offsets = _corpus()
   a, b = subset_of(stream, offsets, 5000, 0), subset_of(stream, offsets, 700, 1)
   test = np.arange(4000, dtype=np.uint8)
-  batches = PackedBatches([a, b], test, batch_size=4, seq_len=32, seeds=[0, 1])
+  batches = PackedBatches([a, b], test, test, batch_size=4, seq_len=32, seeds=[0, 1])
   x = batches.train_batch(17)
   assert x.shape == (2, 4, 33) and x.dtype == np.int32
-  again = PackedBatches([a, b], test, batch_size=4, seq_len=32, seeds=[0, 1])
+  again = PackedBatches([a, b], test, test, batch_size=4, seq_len=32, seeds=[0, 1])
   np.testing.assert_array_equal(again.train_batch(17), x)  # resume: a fresh object gives the same batch
   assert not np.array_equal(batches.train_batch(18), x)
   member0 = bytes(np.append(a, 0).astype(np.uint8)) * 3
@@ -51,7 +51,7 @@ def test_train_batch_is_a_pure_function_of_step_with_one_subset_per_member():
 
 def test_an_epoch_covers_every_byte_and_epochs_differ():
   stream = np.arange(1, 201, dtype=np.uint8)  # 200 bytes + SEP = a cycle of 201
-  batches = PackedBatches([stream], stream, batch_size=1, seq_len=10, seeds=[5])
+  batches = PackedBatches([stream], stream, stream, batch_size=1, seq_len=10, seeds=[5])
   w = batches.windows_per_epoch(0)
   assert w == 21
   epoch0 = np.stack([batches.train_batch(s)[0, 0] for s in range(w)])
@@ -61,28 +61,30 @@ def test_an_epoch_covers_every_byte_and_epochs_differ():
 
 
 def test_tiny_subset_shorter_than_a_window_is_repeated():
-  batches = PackedBatches([np.frombuffer(b"abc", np.uint8)], np.zeros(100, np.uint8), 2, 8, [0])
+  batches = PackedBatches([np.frombuffer(b"abc", np.uint8)], np.zeros(100, np.uint8), np.zeros(100, np.uint8), 2, 8, [0])
   x = batches.train_batch(0)
   assert x.shape == (1, 2, 9) and set(np.unique(x)) <= {0, 97, 98, 99}
 
 
 def test_eval_batches_are_fixed_and_cover_the_budget_without_padding():
   test = np.random.default_rng(0).integers(0, 256, 10_000).astype(np.uint8)
-  b1 = PackedBatches([test[:500]], test, batch_size=4, seq_len=64, seeds=[0], eval_bytes=5000)
-  b2 = PackedBatches([test[:900]], test, batch_size=4, seq_len=64, seeds=[9], eval_bytes=5000)
-  e = b1.eval_batches()
-  np.testing.assert_array_equal(e, b2.eval_batches())  # same bytes for every run of a target
+  valid = test[::-1].copy()
+  b1 = PackedBatches([test[:500]], valid, test, batch_size=4, seq_len=64, seeds=[0], test_bytes=5000)
+  b2 = PackedBatches([test[:900]], valid, test, batch_size=4, seq_len=64, seeds=[9], test_bytes=5000)
+  e = b1.test_batches()
+  np.testing.assert_array_equal(e, b2.test_batches())  # same bytes for every run of a target
+  np.testing.assert_array_equal(b1.valid_batches()[0, 0], valid[:65])  # validation: its own split
   assert e.shape == (19, 4, 65)  # (5000 - 1) // 64 = 78 windows -> 19 full batches of 4
   flat = e.reshape(-1, 65)
   np.testing.assert_array_equal(flat[1:, 0], flat[:-1, -1])  # consecutive windows share one byte
   np.testing.assert_array_equal(flat[:, :-1].ravel(), test[:76 * 64])
   with pytest.raises(UsageError, match="fewer than one window"):
-    PackedBatches([test], test[:50], 4, 64, [0]).eval_batches()
+    PackedBatches([test], test[:50], test[:50], 4, 64, [0]).valid_batches()
 
 
 def test_mismatched_seeds_are_rejected():
   with pytest.raises(UsageError, match="one seed per member"):
-    PackedBatches([np.zeros(10, np.uint8)] * 2, np.zeros(10, np.uint8), 2, 4, [0])
+    PackedBatches([np.zeros(10, np.uint8)] * 2, np.zeros(10, np.uint8), np.zeros(10, np.uint8), 2, 4, [0])
 
 
 def test_bits_per_byte():
@@ -92,7 +94,7 @@ def test_bits_per_byte():
 
 def test_members_given_one_array_share_it_but_not_their_order():
   stream = np.arange(1, 250, dtype=np.uint8)
-  pb = PackedBatches([stream] * 3, stream, 2, 8, seeds=[0, 1, 2])
+  pb = PackedBatches([stream] * 3, stream, stream, 2, 8, seeds=[0, 1, 2])
   assert pb.streams[0] is pb.streams[2]
   x = pb.train_batch(0)
   assert not np.array_equal(x[0], x[1])
@@ -100,7 +102,7 @@ def test_members_given_one_array_share_it_but_not_their_order():
 
 def test_batches_follow_the_documented_order_across_epoch_boundaries():
   stream = np.random.default_rng(1).integers(1, 256, 203).astype(np.uint8)
-  pb = PackedBatches([stream], stream, batch_size=5, seq_len=10, seeds=[3])
+  pb = PackedBatches([stream], stream, stream, batch_size=5, seq_len=10, seeds=[3])
   cycle = np.append(stream, 0)
   w = pb.windows_per_epoch(0)  # 21: batches of 5 straddle epochs every few steps
   for step in range(12):

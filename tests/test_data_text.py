@@ -66,8 +66,8 @@ def test_missing_source_is_reported_and_the_rest_is_built(tmp_path, monkeypatch,
 def test_corpus_with_nothing_available_fails_with_the_command(tmp_path, monkeypatch, capsys):
   monkeypatch.setenv("TRANSFER_SCALING_DATA", str(tmp_path))
   monkeypatch.setitem(catalog.BUILTIN, "none", catalog.Corpus("none", "test", (Source("gone", (), "-", _missing),)))
-  with pytest.raises(UsageError, match="would be empty: missing some-package .`apt-get download some-package`"):
+  with pytest.raises(UsageError, match="has 0 usable document.*get the missing packages some-package .`apt-get download some-package`"):
     build.prepare("none")
   assert corpora_cmd.main(["prepare", "none", "nope"]) == 2
   err = capsys.readouterr().err
-  assert "would be empty" in err and "unknown corpus 'nope'" in err
+  assert "has 0 usable document" in err and "unknown corpus 'nope'" in err

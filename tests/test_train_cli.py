@@ -13,7 +13,7 @@ def test_train_command_writes_results(tmp_path, capsys):
   with_tb = [a for a in TINY if "tensorboard" not in a]
   assert cli.main(["train", "--workdir", str(w), "--config.seeds=(0,1)", "--config.lrs=(1e-3,1e-2)", *with_tb]) == 0
   out = capsys.readouterr().out
-  assert "member1: best_loss=" in out and "status=max_steps" in out
+  assert "member1: valid_loss=" in out and "test_loss=" in out and "status=" in out
   rows = json.loads((w / "results.json").read_text())
   assert [r["lr"] for r in rows] == [1e-3, 1e-2] and all(r["steps"] == 10 for r in rows)
   assert (w / "best" / "member_1.msgpack").exists() and (w / "metrics.jsonl").exists()

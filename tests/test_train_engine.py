@@ -1,4 +1,5 @@
-"""The engine in one process: learning, ensembles, per-member lr, early stopping, divergence, resume."""
+"""The engine in one process: learning, ensembles, per-member lr, early stopping, budgets, divergence, resume."""
+import dataclasses
 import json
 import os
 
@@ -14,11 +15,19 @@ from transfer_scaling.train import engine, optim
 CFG = ModelConfig(d_model=16, n_layers=1, n_heads=2, seq_len=16)
 
 
-def make_spec(members, **kw):
-  base = dict(model=CFG, members=tuple(members), batch_size=8, max_steps=40, warmup=5, eval_every=10,
-              patience=100, steps_per_call=5, ckpt_every=0, progress=False, tensorboard=False)
+LOOP = engine.LoopOptions(steps_per_call=5, ckpt_every=0, progress=False, tensorboard=False)
+
+
+def make_spec(members, model=CFG, warmup=5, max_steps=40, extend=False, **kw):
+  members = tuple(dataclasses.replace(m, warmup=warmup) for m in members)
+  base = dict(step=engine.StepConfig(model=model, batch_size=8), members=members, ceiling=max_steps,
+              eval_every=10, patience=100, extend=extend)
   base.update(kw)
   return engine.EnsembleSpec(**base)
+
+
+def train(spec, batches, workdir, loop=LOOP, **kw):
+  return engine.train_ensemble(spec, batches, workdir, loop=loop, **kw)
 
 
 def members(*pairs):
@@ -26,7 +35,7 @@ def members(*pairs):
 
 
 def batches_for(spec, **kw):
-  return markov.MarkovBatches([m.seed for m in spec.members], spec.batch_size, spec.model.seq_len, **kw)
+  return markov.MarkovBatches([m.seed for m in spec.members], spec.step.batch_size, spec.step.model.seq_len, **kw)
 
 
 def read_log(workdir, kind="train"):
@@ -41,25 +50,29 @@ def train_losses(workdir):
 
 def test_loss_decreases_on_learnable_data(tmp_path):
   spec = make_spec(members((0, 1e-2)), max_steps=60)
-  (r,) = engine.train_ensemble(spec, batches_for(spec), str(tmp_path))
+  (r,) = train(spec, batches_for(spec), str(tmp_path))
   evals = read_log(str(tmp_path), "eval")
   assert evals[0]["step"] == 0 and evals[0]["loss"][0] > 5.0  # ~ln(256) at init
-  assert r.best_loss < 0.65 * evals[0]["loss"][0] and r.best_step > 0 and r.status == "max_steps"
+  # Still improving at the ceiling: its loss is an upper bound, and it says so.
+  assert r.valid_loss < 0.65 * evals[0]["loss"][0] and r.best_step == 60 and r.status == "cut_off"
   assert r.steps == 60 and r.tokens == 60 * 8 * 16 and r.flops > 0
+  # The reported loss is on the test windows, which are not the validation ones.
+  assert np.isfinite(r.test_loss) and r.test_loss != r.valid_loss and abs(r.test_loss - r.valid_loss) < 0.2
   with open(tmp_path / "results.json") as f:
-    assert json.load(f)[0]["best_loss"] == pytest.approx(r.best_loss)
+    row = json.load(f)[0]
+  assert row["valid_loss"] == pytest.approx(r.valid_loss) and row["test_loss"] == pytest.approx(r.test_loss)
 
 
 def test_ensemble_equals_separate_runs(tmp_path):
   pairs = [(0, 3e-3), (1, 1e-2)]
   spec = make_spec(members(*pairs))
-  together = engine.train_ensemble(spec, batches_for(spec), str(tmp_path / "ens"))
+  together = train(spec, batches_for(spec), str(tmp_path / "ens"))
   curve = train_losses(str(tmp_path / "ens"))
   for k, pair in enumerate(pairs):
     one = make_spec(members(pair))
-    (alone,) = engine.train_ensemble(one, batches_for(one), str(tmp_path / f"m{k}"))
+    (alone,) = train(one, batches_for(one), str(tmp_path / f"m{k}"))
     np.testing.assert_allclose(curve[:, k], train_losses(str(tmp_path / f"m{k}"))[:, 0], rtol=2e-5)
-    assert together[k].best_loss == pytest.approx(alone.best_loss, rel=2e-5)
+    assert together[k].valid_loss == pytest.approx(alone.valid_loss, rel=2e-5)
     a = engine.load_best_params(str(tmp_path / "ens"), k)
     b = engine.load_best_params(str(tmp_path / f"m{k}"), 0)
     # Adam divides by sqrt(v), so rounding noise in near-zero gradients moves single weights
@@ -72,10 +85,10 @@ def test_ensemble_equals_separate_runs(tmp_path):
 
 def test_per_member_learning_rate(tmp_path):
   spec = make_spec(members((0, 1e-3), (0, 4e-3)), max_steps=20)
-  engine.train_ensemble(spec, batches_for(spec), str(tmp_path))
+  train(spec, batches_for(spec), str(tmp_path))
   for r in read_log(str(tmp_path)):
     s = r["step"] - 1  # the lr that produced this step
-    want = [float(optim.schedule(s, lr, spec.warmup, spec.max_steps, spec.min_lr_ratio)) for lr in (1e-3, 4e-3)]
+    want = [float(optim.schedule(s, lr, 5, spec.ceiling, spec.min_lr_ratio)) for lr in (1e-3, 4e-3)]
     np.testing.assert_allclose(r["lr"], want, rtol=1e-6)
   curve = train_losses(str(tmp_path))
   assert curve[0, 0] == curve[0, 1]  # same seed and data: the first loss is shared
@@ -91,11 +104,11 @@ def test_schedule_shape():
 
 def test_early_stopping_freezes_one_member(tmp_path):
   # Member 0 barely moves (lr 1e-7), so it cannot beat its step-0 loss by min_delta.
-  spec = make_spec(members((0, 1e-7), (1, 1e-2)), max_steps=30, eval_every=5, patience=2, min_delta=0.01,
-                   steps_per_call=5)
-  slow, fast = engine.train_ensemble(spec, batches_for(spec), str(tmp_path))
-  assert slow.status == "done" and slow.steps == 10 and slow.best_step == 0
-  assert fast.status == "max_steps" and fast.steps == 30 and fast.best_step == 30
+  spec = make_spec(members((0, 1e-7), (1, 1e-2)), max_steps=30, eval_every=5, patience=2, min_delta=0.01)
+  slow, fast = train(spec, batches_for(spec), str(tmp_path))
+  # Never better than at initialisation: not a result, and the status says why.
+  assert slow.status.startswith("no_improvement") and slow.steps == 10 and slow.best_step == 0
+  assert fast.steps == 30 and fast.status == ("cut_off" if fast.best_step == 30 else "done"), (fast.status, fast.best_step)
   curve = train_losses(str(tmp_path))
   assert np.isnan(curve[10:, 0]).all() and np.isfinite(curve[:, 1]).all()
   evals = read_log(str(tmp_path), "eval")
@@ -105,19 +118,18 @@ def test_early_stopping_freezes_one_member(tmp_path):
 
 
 def test_all_members_done_ends_the_run(tmp_path):
-  spec = make_spec(members((0, 1e-7), (1, 1e-7)), max_steps=200, eval_every=5, patience=1, min_delta=0.01,
-                   steps_per_call=5)
-  results = engine.train_ensemble(spec, batches_for(spec), str(tmp_path))
-  assert [r.status for r in results] == ["done", "done"] and [r.steps for r in results] == [5, 5]
+  spec = make_spec(members((0, 1e-7), (1, 1e-7)), max_steps=200, eval_every=5, patience=1, min_delta=0.01)
+  results = train(spec, batches_for(spec), str(tmp_path))
+  assert [r.status[:14] for r in results] == ["no_improvement"] * 2 and [r.steps for r in results] == [5, 5]
   assert read_log(str(tmp_path))[-1]["step"] == 5
 
 
 def test_nan_stops_only_that_member(tmp_path, capsys):
   spec = make_spec(members((0, 1e-2), (1, 1e9)), max_steps=30, warmup=0)
-  ok, bad = engine.train_ensemble(spec, batches_for(spec), str(tmp_path))
+  ok, bad = train(spec, batches_for(spec), str(tmp_path))
   assert bad.status.startswith("diverged: training loss became") and "lower this member's learning rate" in bad.status
   assert bad.steps < 30
-  assert ok.status == "max_steps" and np.isfinite(ok.best_loss) and ok.steps == 30
+  assert ok.status == "cut_off" and np.isfinite(ok.valid_loss) and ok.steps == 30
   assert "member 1 (seed 1, lr 1e+09) diverged" in capsys.readouterr().err
   curve = train_losses(str(tmp_path))
   assert np.isfinite(curve[:, 0]).all() and np.isnan(curve[bad.steps + 1:, 1]).all()
@@ -125,12 +137,12 @@ def test_nan_stops_only_that_member(tmp_path, capsys):
 
 def test_fine_tune_from_best_params(tmp_path):
   spec = make_spec(members((0, 1e-2)), max_steps=30)
-  (pre,) = engine.train_ensemble(spec, batches_for(spec), str(tmp_path / "pre"))
+  (pre,) = train(spec, batches_for(spec), str(tmp_path / "pre"))
   params = engine.tile_params(engine.load_best_params(str(tmp_path / "pre"), 0), 2)
   ft = make_spec(members((5, 1e-3), (6, 3e-3)), max_steps=10)
-  engine.train_ensemble(ft, batches_for(ft), str(tmp_path / "ft"), init_params=params)
+  train(ft, batches_for(ft), str(tmp_path / "ft"), init_params=params)
   first = read_log(str(tmp_path / "ft"), "eval")[0]
-  np.testing.assert_allclose(first["loss"], [pre.best_loss] * 2, rtol=1e-5)
+  np.testing.assert_allclose(first["loss"], [pre.valid_loss] * 2, rtol=1e-5)
 
 
 class Interrupt(Exception):
@@ -148,45 +160,81 @@ class Flaky:
       raise Interrupt
     return self.inner.train_batch(step)
 
-  def eval_batches(self):
-    return self.inner.eval_batches()
+  def valid_batches(self):
+    return self.inner.valid_batches()
+
+  def test_batches(self):
+    return self.inner.test_batches()
+
+  def identity(self):
+    return self.inner.identity()
 
 
 def test_interrupted_run_resumes_exactly(tmp_path):
-  spec = make_spec(members((0, 1e-2), (1, 3e-3)), ckpt_every=20, eval_every=10)
-  full = engine.train_ensemble(spec, batches_for(spec), str(tmp_path / "full"))
+  spec = make_spec(members((0, 1e-2), (1, 3e-3)), eval_every=10)
+  loop = dataclasses.replace(LOOP, ckpt_every=20)
+  full = train(spec, batches_for(spec), str(tmp_path / "full"), loop=loop)
   with pytest.raises(Interrupt):
-    engine.train_ensemble(spec, Flaky(batches_for(spec), 27), str(tmp_path / "cut"))
-  again = engine.train_ensemble(spec, batches_for(spec), str(tmp_path / "cut"), resume="require")
+    train(spec, Flaky(batches_for(spec), 27), str(tmp_path / "cut"), loop=loop)
+  again = train(spec, batches_for(spec), str(tmp_path / "cut"), resume="require", loop=loop)
   np.testing.assert_array_equal(train_losses(str(tmp_path / "cut")), train_losses(str(tmp_path / "full")))
-  assert [r.best_loss for r in again] == [r.best_loss for r in full]
+  assert [r.valid_loss for r in again] == [r.valid_loss for r in full]
   # A finished run called again only reports.
-  assert [r.best_loss for r in engine.train_ensemble(spec, batches_for(spec), str(tmp_path / "full"))] == \
-      [r.best_loss for r in full]
+  assert [r.valid_loss for r in train(spec, batches_for(spec), str(tmp_path / "full"))] == \
+      [r.valid_loss for r in full]
 
 
 def test_bad_inputs_are_usage_errors_and_write_nothing(tmp_path):
   spec = make_spec(members((0, 1e-3)))
   w = tmp_path / "w"
   with pytest.raises(UsageError, match="no checkpoint to resume"):
-    engine.train_ensemble(spec, batches_for(spec), str(w), resume="require")
+    train(spec, batches_for(spec), str(w), resume="require")
   wrong = make_spec(members((0, 1e-3), (1, 1e-3)))
   with pytest.raises(UsageError, match=r"train_batch\(0\) returned \(1, 8, 17\)"):
-    engine.train_ensemble(wrong, batches_for(spec), str(w))
+    train(wrong, batches_for(spec), str(w))
   with pytest.raises(UsageError, match="positive finite learning rate"):
-    engine.train_ensemble(make_spec(members((0, -1.0))), batches_for(spec), str(w))
+    train(make_spec(members((0, -1.0))), batches_for(spec), str(w))
   with pytest.raises(UsageError, match="init_params do not fit"):
-    engine.train_ensemble(spec, batches_for(spec), str(w), init_params={"x": np.zeros((1, 3))})
+    train(spec, batches_for(spec), str(w), init_params={"x": np.zeros((1, 3))})
   assert not w.exists()
 
 
 def test_bfloat16_compute_keeps_float32_master_weights(tmp_path):
-  import dataclasses
   spec = make_spec(members((0, 1e-2)), max_steps=10, model=dataclasses.replace(CFG, dtype="bfloat16"))
-  (r,) = engine.train_ensemble(spec, batches_for(spec), str(tmp_path / "bf16"))
+  (r,) = train(spec, batches_for(spec), str(tmp_path / "bf16"))
   evals = read_log(str(tmp_path / "bf16"), "eval")
-  assert r.status == "max_steps" and r.best_loss < evals[0]["loss"][0] - 0.2
+  assert r.status == "cut_off" and r.valid_loss < evals[0]["loss"][0] - 0.2
   assert {x.dtype for x in jax.tree.leaves(engine.load_best_params(str(tmp_path / "bf16")))} == {np.dtype("float32")}
   f32 = make_spec(members((0, 1e-2)), max_steps=10)
-  (r32,) = engine.train_ensemble(f32, batches_for(f32), str(tmp_path / "f32"))
-  assert r.best_loss == pytest.approx(r32.best_loss, rel=0.03) and r.best_loss != r32.best_loss
+  (r32,) = train(f32, batches_for(f32), str(tmp_path / "f32"))
+  assert r.valid_loss == pytest.approx(r32.valid_loss, rel=0.03) and r.valid_loss != r32.valid_loss
+
+
+def test_a_member_still_improving_at_its_budget_continues_until_it_stops(tmp_path):
+  # Member 0's first budget (10 steps) ends while it improves: it goes on, its budget doubling
+  # (20, 40), and early stopping, not the budget, ends it; member 1 has patience's chance too.
+  m = [engine.MemberSpec(seed=0, lr=1e-2, budget=10), engine.MemberSpec(seed=1, lr=1e-2, budget=10)]
+  spec = make_spec(m, max_steps=160, extend=True, patience=2)
+  results = train(spec, batches_for(spec), str(tmp_path))
+  budgets = [e["budget"] for e in read_log(str(tmp_path), "eval")]
+  assert budgets[0] == [10, 10] and max(b[0] for b in budgets) > 10
+  for r in results:
+    assert r.steps > 10 and r.budget in (20, 40, 80, 160) and r.steps <= r.budget
+    assert r.status == "done" or (r.status == "cut_off" and r.steps == 160)
+  # Without continuation the same members stop at 10 steps, cut off.
+  fixed = train(make_spec(m, max_steps=160, extend=False, patience=2), batches_for(spec), str(tmp_path / "fixed"))
+  assert [(r.steps, r.status) for r in fixed] == [(10, "cut_off"), (10, "cut_off")]
+
+
+def test_a_blown_up_but_finite_validation_loss_is_a_divergence():
+  import jax.numpy as jnp
+  from transfer_scaling.train import state as state_lib, step as step_lib
+  tx = optim.adamw_direction(1.0, 0.9, 0.95, 1e-8, 0.1)
+  s = state_lib.init_state(state_lib.init_params(CFG, 0), 0, 1e-3, 0, 100, tx)
+  stop = (jnp.int32(5), jnp.float32(0.0), jnp.int32(100), jnp.bool_(True))
+  for loss in (5.5, 3.0):
+    s = step_lib.early_stop_update(s, jnp.float32(loss), stop=stop)
+  assert int(s.diverged) == state_lib.OK and float(s.best_loss) == 3.0
+  s = step_lib.early_stop_update(s, jnp.float32(53.0), stop=stop)  # finite, far above its best
+  assert int(s.diverged) == state_lib.EVAL_BLOWUP and float(s.best_loss) == 3.0
+  assert "above 2 times its best" in state_lib.reason(int(s.diverged), 7)

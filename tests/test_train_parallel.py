@@ -72,8 +72,8 @@ def test_members_split_over_devices_match_one_device(tmp_path, cache):
   results = (tmp_path / "split" / "results.json").read_text()
   again = subprocess.run(cmd, env=env(cache, 2), capture_output=True, text=True, timeout=300)  # restores, split
   assert again.returncode == 0, again.stderr[-2000:]
-  assert json.loads((tmp_path / "split" / "results.json").read_text())[0]["best_loss"] == \
-      json.loads(results)[0]["best_loss"]
+  assert json.loads((tmp_path / "split" / "results.json").read_text())[0]["valid_loss"] == \
+      json.loads(results)[0]["valid_loss"]
 
 
 def free_port():
@@ -102,15 +102,15 @@ def test_two_processes_match_one(tmp_path, cache, layout):
   steps = ["--config.train.max_steps=20", "--config.train.ckpt_every=10", *layout]
   assert cli.main(["train", "--workdir", str(tmp_path / "one"), *TINY, *steps]) == 0
   outs = run_two_processes(tmp_path / "two", cache, *steps)
-  assert "member1: best_loss=" in outs[0][0] and "best_loss" not in outs[1][0]  # only process 0 reports
+  assert "member1: valid_loss=" in outs[0][0] and "valid_loss" not in outs[1][0]  # only process 0 reports
   for kind in ("train", "eval"):
     np.testing.assert_allclose(losses(tmp_path / "two", kind)[1], losses(tmp_path / "one", kind)[1], rtol=1e-5)
   assert sorted(os.listdir(tmp_path / "two" / "ckpt")) == ["10", "20"]
   results = json.loads((tmp_path / "two" / "results.json").read_text())
   want = json.loads((tmp_path / "one" / "results.json").read_text())
-  assert [r["best_loss"] for r in results] == pytest.approx([r["best_loss"] for r in want], rel=1e-5)
+  assert [r["valid_loss"] for r in results] == pytest.approx([r["valid_loss"] for r in want], rel=1e-5)
   run_two_processes(tmp_path / "two", cache, *steps)  # restores the finished run from its checkpoint
-  assert json.loads((tmp_path / "two" / "results.json").read_text())[1]["best_loss"] == results[1]["best_loss"]
+  assert json.loads((tmp_path / "two" / "results.json").read_text())[1]["valid_loss"] == results[1]["valid_loss"]
 
 
 # Runs the CLI's training with a batch provider that SIGKILLs its own process when asked for
@@ -122,16 +122,20 @@ from transfer_scaling.config import load_config
 from transfer_scaling.commands import train as train_cmd
 from transfer_scaling.train import engine
 config = load_config("train", sys.argv[3:])
-spec = train_cmd.spec_from_config(config)
+spec, loop = train_cmd.spec_from_config(config)
 inner = train_cmd.batches_from_config(config, spec)
 class Killing:
   def train_batch(self, step):
     if step == int(sys.argv[2]):
       os.kill(os.getpid(), signal.SIGKILL)
     return inner.train_batch(step)
-  def eval_batches(self):
-    return inner.eval_batches()
-engine.train_ensemble(spec, Killing(), sys.argv[1])
+  def valid_batches(self):
+    return inner.valid_batches()
+  def test_batches(self):
+    return inner.test_batches()
+  def identity(self):
+    return inner.identity()
+engine.train_ensemble(spec, Killing(), sys.argv[1], loop=loop)
 """
 
 

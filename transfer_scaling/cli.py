@@ -36,12 +36,16 @@ def main(argv=None) -> int:
   if name not in COMMANDS:
     print(f"error: unknown command {name!r}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
     return 2
-  module = importlib.import_module(COMMANDS[name][0])
   try:
+    module = importlib.import_module(COMMANDS[name][0])
     return int(module.main(rest) or 0)
   except UsageError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
+  except OSError as e:  # a full disk, a read-only or missing path: one line, not a traceback
+    from transfer_scaling import fileio
+    print(f"error: {fileio.describe_os_error(e)}", file=sys.stderr)
+    return 1
   except KeyboardInterrupt:
     print("interrupted; finished work is saved and a rerun resumes", file=sys.stderr)
     return 130

@@ -1,39 +1,78 @@
-"""Atomic writes: a reader sees the old file or the whole new one, never half of it."""
+"""Files a reader sees whole or not at all, on a local disk or any filesystem etils reaches (gs://, s3://).
+
+Local: a temporary file in the same directory, fsynced, then renamed over the target, with
+the permissions of any other new file (0o666 less the umask, not mkstemp's owner-only 0o600)
+so that a team can read shared results. Remote: object stores write an object at once on
+close; the temporary name and rename keep the same contract there.
+"""
+import errno
 import json
 import os
 import tempfile
+import uuid
 from typing import Any
 
-# mkstemp creates files readable by their owner only; results and logs should get the
-# permissions any other new file would (0o666 less the umask), so a team can share them.
-# Read once at import: os.umask can only be read by setting it, which is process-wide.
+from etils import epath
+
+from transfer_scaling.errors import UsageError
+
+# os.umask can only be read by setting it, which is process-wide: read it once, at import.
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
-def write_bytes_atomic(path: str, data: bytes) -> None:
-  directory = os.path.dirname(os.path.abspath(path))
+def is_remote(path) -> bool:
+  return "://" in os.fspath(path)
+
+
+def path(p) -> epath.Path:
+  """p as an epath.Path (local paths made absolute, so a later chdir does not move them)."""
+  p = os.fspath(p)
+  return epath.Path(p if is_remote(p) else os.path.abspath(p))
+
+
+def write_bytes_atomic(target, data: bytes) -> None:
+  if not isinstance(data, (bytes, bytearray, memoryview)):
+    raise TypeError(f"write_bytes_atomic needs bytes, got {type(data).__name__}")
+  target = os.fspath(target)
+  if is_remote(target):
+    p = epath.Path(target)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.parent / f".tmp-{uuid.uuid4().hex}-{p.name}"
+    try:
+      tmp.write_bytes(bytes(data))
+      tmp.rename(p)
+    except BaseException:
+      if tmp.exists():
+        tmp.unlink()
+      raise
+    return
+  directory = os.path.dirname(os.path.abspath(target))
   os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(target))
   try:
     os.fchmod(fd, 0o666 & ~_UMASK)
     with os.fdopen(fd, "wb") as f:
       f.write(data)
       f.flush()
       os.fsync(f.fileno())
-    os.replace(tmp, path)
+    os.replace(tmp, target)
   except BaseException:
     if os.path.exists(tmp):
       os.unlink(tmp)
     raise
 
 
-def write_text_atomic(path: str, text: str) -> None:
-  write_bytes_atomic(path, text.encode("utf-8"))
+def write_text_atomic(target, text: str) -> None:
+  write_bytes_atomic(target, text.encode("utf-8"))
 
 
-def write_json_atomic(path: str, obj: Any) -> None:
-  write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=_jsonable) + "\n")
+def write_json_atomic(target, obj: Any) -> None:
+  write_text_atomic(target, json.dumps(obj, indent=2, sort_keys=True, default=_jsonable) + "\n")
+
+
+def read_json(p):
+  return json.loads(path(p).read_text())
 
 
 def _jsonable(x):
@@ -41,3 +80,49 @@ def _jsonable(x):
   if hasattr(x, "tolist"):
     return x.tolist()
   raise TypeError(f"cannot store {type(x).__name__} in JSON")
+
+
+def check_output_file(p, what: str = "output") -> None:
+  """A UsageError now, before any work, if `p` cannot become a file (a folder, a missing parent ...)."""
+  p = os.fspath(p)
+  if is_remote(p):
+    return
+  if os.path.isdir(p):
+    raise UsageError(f"{what} {p} is a folder; give a file name, e.g. {os.path.join(p, 'out')}")
+  parent = os.path.dirname(os.path.abspath(p))
+  probe = parent
+  while not os.path.exists(probe):
+    probe = os.path.dirname(probe)
+  if not os.path.isdir(probe):
+    raise UsageError(f"{what} {p}: {probe} is a file, not a folder; choose another path")
+  if not os.access(probe, os.W_OK | os.X_OK):
+    raise UsageError(f"{what} {p}: cannot write in {probe} (permission denied); choose another path")
+
+
+def check_writable_dir(p, what: str = "workdir") -> None:
+  """A UsageError now if `p` cannot hold files: it is a file, or it (or the nearest existing parent) is read-only."""
+  p = os.fspath(p)
+  if is_remote(p):
+    return
+  if os.path.exists(p) and not os.path.isdir(p):
+    raise UsageError(f"{what} {p} is a file, not a folder; choose another --workdir")
+  probe = p
+  while not os.path.exists(probe):
+    probe = os.path.dirname(probe) or "."
+  if not os.access(probe, os.W_OK | os.X_OK):
+    raise UsageError(f"{what} {p}: cannot write in {probe} (permission denied or read-only); "
+                     "choose a writable --workdir")
+
+
+def describe_os_error(e: OSError) -> str:
+  """One line for a filesystem error: the path and the problem, with the usual fix."""
+  where = e.filename or ""
+  if e.errno == errno.ENOSPC:
+    return f"no space left on the device holding {where or 'the output'}; free some space and rerun (finished work is kept)"
+  if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+    return f"cannot write {where}: {e.strerror}; choose a writable location"
+  if e.errno == errno.EISDIR:
+    return f"{where} is a folder, not a file; give a file name"
+  if e.errno == errno.ENOTDIR:
+    return f"a part of {where} is a file, not a folder; choose another path"
+  return f"{where}: {e.strerror or e}"

@@ -2,11 +2,15 @@
 import argparse
 import json
 import os
+import re
+import shutil
 import sys
 
 from transfer_scaling import fileio
 from transfer_scaling.data import build, catalog, paths, prepared
 from transfer_scaling.errors import UsageError
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 
 
 def _row(name: str) -> dict:
@@ -56,26 +60,46 @@ def _prepare(args) -> int:
       status = 2
       continue
     s = meta["splits"]
-    print(f"{name}: train {s['train']['documents']:,} docs {s['train']['bytes'] / 1e6:.1f} MB, "
-          f"test {s['test']['documents']:,} docs {s['test']['bytes'] / 1e6:.1f} MB -> {paths.corpus_dir(name)}")
+    print(f"{name}: " + ", ".join(f"{split} {s[split]['documents']:,} docs {s[split]['bytes'] / 1e6:.1f} MB"
+                                  for split in ("train", "validation", "test")) + f" -> {paths.corpus_dir(name)}")
     for m in meta.get("missing", []):
       print(f"  missing {m['package']} (source {m['source']}): get it with `{m['command']}` and prepare again")
   return status
 
 
 def _add(args) -> int:
+  if not NAME.fullmatch(args.name) or ".." in args.name:
+    raise UsageError(f"corpus name {args.name!r} may hold only letters, digits and . _ + - (no slashes); "
+                     "pick a name such as my-notes")
   if args.name in catalog.BUILTIN or args.name.startswith(("synthetic-", "tfds:")):
     raise UsageError(f"{args.name!r} is a built-in corpus name; pick another name for your files")
-  pattern = os.path.abspath(os.path.expanduser(args.files)) if os.path.isdir(os.path.expanduser(args.files)) else args.files
+  expanded = os.path.expanduser(args.files)
+  pattern = os.path.abspath(expanded) if os.path.isdir(expanded) else args.files
   from transfer_scaling.data.sources import base as sources
   if not any(True for _ in sources.local_files(pattern).extract([])):
     raise UsageError(f"--files {args.files!r} matches no files; give a glob such as 'notes/**/*.txt' "
                      "(quoted) or a directory of .txt/.jsonl files")
-  fileio.write_json_atomic(catalog.user_spec_path(args.name), {"name": args.name, "files": pattern})
-  meta = build.prepare(args.name, force=True)
+  spec_path = catalog.user_spec_path(args.name)
+  folder = os.path.dirname(spec_path)
+  existed = os.path.isdir(folder)
+  old_spec = open(spec_path, "rb").read() if os.path.exists(spec_path) else None
+  fileio.write_json_atomic(spec_path, {"name": args.name, "files": pattern})
+  try:
+    meta = build.prepare(args.name, force=True)
+  except BaseException:
+    # Nothing half-registered: the corpus stays as it was (another build of it, or nothing).
+    if old_spec is not None:
+      fileio.write_bytes_atomic(spec_path, old_spec)
+    elif not existed:
+      shutil.rmtree(folder, ignore_errors=True)
+    else:
+      os.remove(spec_path)
+    raise
   s = meta["splits"]
-  print(f"{args.name}: train {s['train']['bytes'] / 1e6:.2f} MB, test {s['test']['bytes'] / 1e6:.2f} MB"
-        + (f", {meta['undecodable_bytes']} undecodable bytes replaced" if meta["undecodable_bytes"] else ""))
+  skipped = [d for src in meta["sources"] for d in src.get("binary_skipped", [])]
+  print(f"{args.name}: " + ", ".join(f"{split} {s[split]['bytes'] / 1e6:.2f} MB" for split in ("train", "validation", "test"))
+        + (f", {meta['undecodable_bytes']} undecodable bytes replaced" if meta["undecodable_bytes"] else "")
+        + (f", {len(skipped)} binary file(s) skipped" if skipped else ""))
   return 0
 
 

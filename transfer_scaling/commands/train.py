@@ -9,29 +9,38 @@ from transfer_scaling.model import ModelConfig
 from transfer_scaling.train import mesh
 
 
+def model_from_config(m) -> ModelConfig:
+  """ModelConfig(**config.model): `size` (a ladder name) sets the shape, every other field flows through."""
+  opts = dict(m)
+  size = opts.pop("size", "")
+  if size:
+    for k in ("d_model", "n_layers", "n_heads"):
+      opts.pop(k, None)
+    opts.update(ladder.shape(size))
+  try:
+    return ModelConfig(**opts)
+  except (TypeError, ValueError) as e:
+    raise UsageError(f"config.model: {e}") from None
+
+
 def spec_from_config(config):
-  """EnsembleSpec from a configs/train.py-style ConfigDict."""
+  """(EnsembleSpec, LoopOptions) from a configs/train.py-style ConfigDict."""
   from transfer_scaling.train import engine
-  m = config.model
-  if m.size:
-    model = ladder.model_config(m.size, seq_len=m.seq_len, dtype=m.dtype)
-  else:
-    try:
-      model = ModelConfig(d_model=m.d_model, n_layers=m.n_layers, n_heads=m.n_heads, seq_len=m.seq_len, dtype=m.dtype)
-    except ValueError as e:
-      raise UsageError(str(e)) from None
   seeds, lrs = tuple(config.seeds), tuple(config.lrs)
   if len(lrs) == 1:
     lrs = lrs * len(seeds)
   if len(lrs) != len(seeds):
     raise UsageError(f"{len(seeds)} seeds but {len(lrs)} lrs; give one lr, or one per seed")
-  members = tuple(engine.MemberSpec(seed=int(s), lr=float(lr)) for s, lr in zip(seeds, lrs))
   t = config.train
-  return engine.EnsembleSpec(
-      model=model, members=members, batch_size=t.batch_size, max_steps=t.max_steps, warmup=t.warmup,
-      eval_every=t.eval_every, patience=t.patience, min_delta=t.min_delta, weight_decay=t.weight_decay,
-      clip_norm=t.clip_norm, min_lr_ratio=t.min_lr_ratio, steps_per_call=t.steps_per_call,
-      ckpt_every=t.ckpt_every, log_every=t.log_every, tensorboard=t.tensorboard)
+  members = tuple(engine.MemberSpec(seed=int(s), lr=float(lr), warmup=int(t.warmup)) for s, lr in zip(seeds, lrs))
+  step = engine.StepConfig(model=model_from_config(config.model), batch_size=t.batch_size,
+                           weight_decay=t.weight_decay, clip_norm=t.clip_norm)
+  spec = engine.EnsembleSpec(step=step, members=members, ceiling=t.max_steps, eval_every=t.eval_every,
+                             patience=t.patience, min_delta=t.min_delta, min_lr_ratio=t.min_lr_ratio,
+                             extend=False)
+  loop = engine.LoopOptions(steps_per_call=t.steps_per_call, ckpt_every=t.ckpt_every, log_every=t.log_every,
+                            tensorboard=t.tensorboard)
+  return spec, loop
 
 
 def batches_from_config(config, spec):
@@ -45,16 +54,17 @@ def batches_from_config(config, spec):
                      "give one size for all members or one per member")
   if d.source == "toy":
     from transfer_scaling.data import markov
-    return markov.MarkovBatches([m.seed for m in spec.members], spec.batch_size, spec.model.seq_len,
+    return markov.MarkovBatches([m.seed for m in spec.members], spec.step.batch_size, spec.step.model.seq_len,
                                subset_bytes=subset, n_eval_batches=d.n_eval_batches, data_seed=d.seed)
   from transfer_scaling import data
   if subset is None:
     # The whole training split: the largest subset is every byte of the seed's document order.
     _, offsets = data.load_documents(d.source, "train")
     subset = (int(offsets[-1]),) * len(spec.members)
-  return data.PackedBatches.from_corpus(d.source, list(subset), spec.batch_size, spec.model.seq_len,
-                                        [m.seed for m in spec.members], subset_seed=d.seed,
-                                        eval_bytes=d.n_eval_batches * spec.batch_size * spec.model.seq_len)
+  B, T = spec.step.batch_size, spec.step.model.seq_len
+  return data.PackedBatches.from_corpus(d.source, list(subset), B, T, [m.seed for m in spec.members],
+                                        subset_seed=d.seed, valid_bytes=d.n_eval_batches * B * T + 1,
+                                        test_bytes=d.n_eval_batches * B * T + 1)
 
 
 def _initialize_distributed(args) -> None:
@@ -84,15 +94,15 @@ def main(argv) -> int:
   mesh.use_cpu_cores(args.cpu_devices or (1 if args.coordinator else 0), int(config.train.batch_size))
   if args.coordinator:
     _initialize_distributed(args)
-  spec = spec_from_config(config)
+  spec, loop = spec_from_config(config)
   batches = batches_from_config(config, spec)
   from transfer_scaling.train import engine
-  results = engine.train_ensemble(spec, batches, args.workdir, resume="require" if args.resume else "auto")
+  results = engine.train_ensemble(spec, batches, args.workdir, resume="require" if args.resume else "auto", loop=loop)
   import jax
   if jax.process_index():
     return 0
   for r in results:
-    print(f"{r.name}: best_loss={r.best_loss:.4f} nats/byte at step {r.best_step}, "
+    print(f"{r.name}: valid_loss={r.valid_loss:.4f} test_loss={r.test_loss:.4f} nats/byte at step {r.best_step}, "
           f"{r.steps} steps, {r.tokens:.3g} tokens, status={r.status}")
   print(f"results: {os.path.join(args.workdir, 'results.json')}")
   return 0

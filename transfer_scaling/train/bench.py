@@ -96,16 +96,16 @@ def _engine_step(cfg, members: int, seed: int):
   import jax
   import jax.numpy as jnp
   from transfer_scaling.train import engine, optim, state as state_lib, step as step_lib
-  spec = engine.EnsembleSpec(model=cfg, members=(), batch_size=1, max_steps=1)  # its defaults
-  tx = optim.adamw_direction(spec.clip_norm, spec.b1, spec.b2, spec.eps, spec.weight_decay)
+  s = engine.StepConfig(model=cfg, batch_size=1)  # its optimizer defaults
+  tx = optim.adamw_direction(s.clip_norm, s.b1, s.b2, s.eps, s.weight_decay)
   # Built under jit, as the engine does, so that params and best_params are distinct (donatable) buffers.
-  state_K = jax.jit(jax.vmap(lambda s: state_lib.init_state(state_lib.init_params(cfg, s), s, 1e-3, tx)))(
+  state_K = jax.jit(jax.vmap(lambda k: state_lib.init_state(state_lib.init_params(cfg, k), k, 1e-3, 10.0, 10**6, tx)))(
       jnp.arange(seed, seed + members))
-  sched = jnp.asarray([10.0, 1e6, 0.1])  # warmup, total, min_ratio
+  min_ratio = jnp.asarray(0.1)
   chunk = jax.jit(functools.partial(step_lib.ensemble_train_steps, cfg=cfg, tx=tx), donate_argnums=0)
 
   def multi_step(state_K, tokens_SxKxBxT1):
-    state_K, metrics = chunk(state_K, tokens_SxKxBxT1, sched)
+    state_K, metrics = chunk(state_K, tokens_SxKxBxT1, min_ratio)
     return state_K, metrics["loss"]
 
   return state_K, multi_step

@@ -3,17 +3,17 @@
 Saves are asynchronous: training continues while the files are written. The data
 position is the global step in meta, because a batch is a pure function of the step.
 """
-import os
-
 import jax
 import orbax.checkpoint as ocp
+
+from transfer_scaling import fileio
 
 
 class Checkpointer:
   """Thin wrapper around ocp.CheckpointManager for one run directory."""
 
-  def __init__(self, directory: str, max_to_keep: int = 2):
-    self.directory = os.path.abspath(directory)
+  def __init__(self, directory, max_to_keep: int = 2):
+    self.directory = fileio.path(directory)  # local or remote (gs://...): orbax takes either
     options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, enable_async_checkpointing=True,
                                            create=True)
     self._mgr = ocp.CheckpointManager(self.directory, options=options)
@@ -42,8 +42,9 @@ class Checkpointer:
     self._mgr.close()
 
 
-def has_checkpoint(directory: str) -> bool:
+def has_checkpoint(directory) -> bool:
   """True if `directory` holds at least one finished checkpoint (without creating anything)."""
-  if not os.path.isdir(directory):
+  d = fileio.path(directory)
+  if not d.is_dir():
     return False
-  return any(name.isdigit() for name in os.listdir(directory))
+  return any(p.name.isdigit() for p in d.iterdir())

@@ -11,7 +11,11 @@ import optax
 
 
 def schedule(step, peak_lr, warmup, total, min_ratio=0.1):
-  """Learning rate at `step`: linear warm-up to peak_lr, then cosine to min_ratio * peak_lr at `total`."""
+  """Learning rate at `step`: linear warm-up to peak_lr, then cosine to min_ratio * peak_lr at `total`.
+
+  After `total` it stays at min_ratio * peak_lr, so a run continued past its first budget goes
+  on at the rate it ended with. min_ratio = 1 is a constant rate after the warm-up.
+  """
   step = jnp.asarray(step, jnp.float32)
   warm = (step + 1.0) / jnp.maximum(warmup, 1)
   progress = jnp.clip((step - warmup) / jnp.maximum(total - warmup, 1), 0.0, 1.0)

@@ -20,24 +20,20 @@ def loss_fn(params, batch_BxT1, cfg: model_lib.ModelConfig):
   return optax.softmax_cross_entropy_with_integer_labels(logits_BxTxV, batch_BxT1[:, 1:]).mean()
 
 
-# Evaluating one held-out batch is its loss; eval_loss averages a stack of them.
-eval_step = loss_fn
-
-
 def _where(pred, a, b):
   return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
-def train_step(state, batch_BxT1, sched, *, cfg, tx):
+def train_step(state, batch_BxT1, min_ratio, *, cfg, tx):
   """One AdamW step; a done or diverged member comes back unchanged.
 
-  sched = (warmup, total, min_ratio) as traced numbers, so runs that differ only
-  in their schedule share one compiled function.
+  The schedule (peak rate, warm-up, decay length) is the member's own, in its state, and
+  min_ratio a traced number: runs that differ only in their schedules share one compiled step.
   """
   loss, grads = jax.value_and_grad(loss_fn)(state.params, batch_BxT1, cfg)
   grad_norm = optax.global_norm(grads)
   updates, opt_state = tx.update(grads, state.opt_state, state.params)
-  lr = optim.schedule(state.step, state.peak_lr, *sched)
+  lr = optim.schedule(state.step, state.peak_lr, state.warmup, state.decay_steps, min_ratio)
   params = jax.tree.map(lambda p, u: p - lr * u.astype(p.dtype), state.params, updates)
 
   frozen = state.done | (state.diverged != state_lib.OK)
@@ -64,32 +60,52 @@ def eval_loss(params, batches_NxBxT1, cfg):
   return total / batches_NxBxT1.shape[0]
 
 
-def early_stop_update(state, loss, *, patience: int, min_delta: float):
-  """Records an evaluation: keeps the best loss/step/params, marks done after `patience` bad evals."""
+def early_stop_update(state, loss, *, stop):
+  """Records an evaluation: the best loss/step/params, early stopping, budgets, blow-ups.
+
+  stop = (patience, min_delta, ceiling, extend) as traced numbers. A member stops after
+  `patience` evaluations without an improvement of min_delta (patience 0: never early);
+  at the end of its budget it stops too, unless its loss improved at this evaluation and
+  `extend` is set: then the budget doubles, up to `ceiling`. A member that reaches the
+  ceiling still improving is marked cut_off: its loss is an upper bound, not a result.
+  """
+  patience, min_delta, ceiling, extend = stop
   frozen = state.done | (state.diverged != state_lib.OK)
   bad_value = ~jnp.isfinite(loss)
-  improved = ~frozen & ~bad_value & (loss < state.best_loss - min_delta)
-  worse = ~frozen & ~bad_value & ~improved
-  bad_evals = jnp.where(improved, 0, jnp.where(worse, state.bad_evals + 1, state.bad_evals))
-  diverges = ~frozen & bad_value
+  blew_up = ~bad_value & (loss > state_lib.BLOWUP_FACTOR * state.best_loss)
+  ok = ~frozen & ~bad_value & ~blew_up
+  improved = ok & (loss < state.best_loss - min_delta)
+  bad_evals = jnp.where(improved, 0, jnp.where(ok, state.bad_evals + 1, state.bad_evals))
+  early = ok & (patience > 0) & (bad_evals >= patience)
+  at_budget = ok & ~early & (state.step >= state.budget)
+  grow = at_budget & improved & extend & (state.budget < ceiling)
+  ends = at_budget & ~grow
+  code = jnp.where(bad_value, state_lib.EVAL_NONFINITE, state_lib.EVAL_BLOWUP)
+  diverges = ~frozen & (bad_value | blew_up)
   return state.replace(
       best_loss=jnp.where(improved, loss, state.best_loss),
       best_step=jnp.where(improved, state.step, state.best_step),
       best_params=_where(improved, state.params, state.best_params),
       bad_evals=bad_evals,
-      done=state.done | (~frozen & (bad_evals >= patience)),
-      diverged=jnp.where(diverges, state_lib.EVAL_NONFINITE, state.diverged),
+      budget=jnp.where(grow, jnp.minimum(2 * state.budget, ceiling), state.budget),
+      done=state.done | early | ends,
+      cut_off=state.cut_off | (ends & improved & (patience > 0)),
+      diverged=jnp.where(diverges, code, state.diverged),
       diverged_step=jnp.where(diverges, state.step, state.diverged_step))
 
 
-def ensemble_train_steps(state_K, batches_SxKxBxT1, sched, **kw):
+def ensemble_train_steps(state_K, batches_SxKxBxT1, min_ratio, **kw):
   """S consecutive steps of a K-member ensemble, scanned so one dispatch runs them all."""
-  step_fn = jax.vmap(functools.partial(train_step, sched=sched, **kw))
+  step_fn = jax.vmap(functools.partial(train_step, min_ratio=min_ratio, **kw))
   return jax.lax.scan(step_fn, state_K, batches_SxKxBxT1)
 
 
-def ensemble_eval(state_K, batches_NxBxT1, patience, min_delta, *, cfg):
-  """Held-out loss of every member, then the early-stopping update."""
-  loss_K = jax.vmap(eval_loss, in_axes=(0, None, None))(state_K.params, batches_NxBxT1, cfg)
-  update = functools.partial(early_stop_update, patience=patience, min_delta=min_delta)
-  return jax.vmap(update)(state_K, loss_K), loss_K
+def ensemble_losses(params_K, batches_NxBxT1, *, cfg):
+  """Held-out loss of every member's parameters on the same batches."""
+  return jax.vmap(eval_loss, in_axes=(0, None, None))(params_K, batches_NxBxT1, cfg)
+
+
+def ensemble_eval(state_K, batches_NxBxT1, stop, *, cfg):
+  """Validation loss of every member, then the early-stopping and budget update."""
+  loss_K = ensemble_losses(state_K.params, batches_NxBxT1, cfg=cfg)
+  return jax.vmap(functools.partial(early_stop_update, stop=stop))(state_K, loss_K), loss_K
