@@ -11,10 +11,11 @@ results/english_to_chinese_cpu and docs/results.md.
 Several machines: add --shard i/n to split the runs.
 Expected outcome: the smallest transfer of the languages (large alpha or small k); losses in nats per byte are not comparable to nats per character (about 3 bytes per Chinese character).
 """
-from transfer_scaling.study import defaults
+from transfer_scaling.study import config as study_config
 
 
 def get_config(scale=None):
-  c = defaults.base(source="english", target="chinese", study="english_to_chinese")
-  c.d_f.max, c.d_f_large = 3_000_000, (12_000_000,)  # ~15 MB of Chinese
-  return defaults.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale
+  c = study_config.defaults()
+  c.study, c.source, c.targets = "english_to_chinese", "english", ("chinese",)
+  c.d_f.max, c.scratch_d_max = 3_000_000, 12_000_000  # ~15 MB of Chinese
+  return study_config.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale

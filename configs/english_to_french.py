@@ -11,10 +11,11 @@ results/english_to_french_cpu and docs/results.md.
 Several machines: add --shard i/n to split the runs.
 Expected outcome: transfer close to Spanish and German (Latin script, shared vocabulary).
 """
-from transfer_scaling.study import defaults
+from transfer_scaling.study import config as study_config
 
 
 def get_config(scale=None):
-  c = defaults.base(source="english", target="french", study="english_to_french")
-  c.d_f_large = (20_000_000,)  # ~21 MB of French
-  return defaults.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale
+  c = study_config.defaults()
+  c.study, c.source, c.targets = "english_to_french", "english", ("french",)
+  c.scratch_d_max = 20_000_000  # ~21 MB of French
+  return study_config.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale

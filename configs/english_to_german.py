@@ -11,10 +11,11 @@ results/english_to_german_cpu and docs/results.md.
 Several machines: add --shard i/n to split the runs.
 Expected outcome: the largest transfer of the four languages (German > Spanish > Chinese in Kim 2021): compare k and the multiplier across english_to_*.
 """
-from transfer_scaling.study import defaults
+from transfer_scaling.study import config as study_config
 
 
 def get_config(scale=None):
-  c = defaults.base(source="english", target="german", study="english_to_german")
-  c.d_f_large = (20_000_000,)  # ~23 MB of German
-  return defaults.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale
+  c = study_config.defaults()
+  c.study, c.source, c.targets = "english_to_german", "english", ("german",)
+  c.scratch_d_max = 20_000_000  # ~23 MB of German
+  return study_config.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale

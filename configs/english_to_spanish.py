@@ -11,10 +11,11 @@ results/english_to_spanish_cpu and docs/results.md.
 Several machines: add --shard i/n to split the runs.
 Expected outcome: transfer between German's and Chinese's; the Spanish corpus is smaller, so d_f.max is lower.
 """
-from transfer_scaling.study import defaults
+from transfer_scaling.study import config as study_config
 
 
 def get_config(scale=None):
-  c = defaults.base(source="english", target="spanish", study="english_to_spanish")
-  c.d_f.max, c.d_f_large = 3_000_000, (10_000_000,)  # the Spanish corpus has ~10 MB
-  return defaults.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale
+  c = study_config.defaults()
+  c.study, c.source, c.targets = "english_to_spanish", "english", ("spanish",)
+  c.d_f.max, c.scratch_d_max = 3_000_000, 10_000_000  # the Spanish corpus has ~10 MB
+  return study_config.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale

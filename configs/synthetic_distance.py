@@ -14,18 +14,12 @@ D_T = k D_F^alpha N^beta and the transfer gap G grow with the knob (distance), a
 the effective-data multiplier falls. Whether the bootstrap intervals separate the
 extremes at this scale is what the run is for: see docs/results.md.
 """
-from transfer_scaling import config as config_lib
+from transfer_scaling.study import config as study_config
 
 
 def get_config():
-  c = config_lib.load_config("quickstart")  # the same sizes, D_F grid, budgets and schedules as the quickstart
+  c = study_config.cpu_scale(study_config.defaults())  # the quickstart's scale
   c.study = "synthetic_distance"
   c.source = "synthetic-0"
-  c.target = "synthetic-1"
   c.targets = ("synthetic-0.25", "synthetic-0.5", "synthetic-0.75", "synthetic-1")
-  c.analysis.example_d_f = 4_000
-  # Each point keeps the better of two learning rates: with fine-tuning at 1e-3 alone, 44 of 48
-  # fine-tuned runs at 32 kB were still improving at the step cap and looked ossified (docs/results.md).
-  c.scratch.lrs = (3e-3, 1e-3)
-  c.finetune.lrs = (1e-3, 3e-3)
   return c

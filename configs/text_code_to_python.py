@@ -11,10 +11,11 @@ results/text_code_to_python_cpu and docs/results.md.
 Several machines: add --shard i/n to split the runs.
 Expected outcome: a smaller alpha than text_to_python (code is closer to Python; the paper has 0.096 vs 0.18), about the same beta (it depends on the target only), and a larger k.
 """
-from transfer_scaling.study import defaults
+from transfer_scaling.study import config as study_config
 
 
 def get_config(scale=None):
-  c = defaults.base(source="english+code", target="python", study="text_code_to_python")
-  c.d_f.max, c.d_f_large = 3_000_000, (10_000_000,)  # the python corpus has ~10.7 MB
-  return defaults.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale
+  c = study_config.defaults()
+  c.study, c.source, c.targets = "text_code_to_python", "english+code", ("python",)
+  c.d_f.max, c.scratch_d_max = 3_000_000, 10_000_000  # the python corpus has ~10.7 MB
+  return study_config.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale

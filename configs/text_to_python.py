@@ -11,10 +11,11 @@ results/text_to_python_cpu and docs/results.md.
 Several machines: add --shard i/n to split the runs.
 Expected outcome: k, alpha, beta with intervals; the paper (BPE tokens, characters) has alpha 0.18, beta 0.38: expect alpha well below 1 and beta > alpha. Fine-tuned beats from-scratch by a wide margin at D_F <= 1 MB; the smallest size ossifies at the largest D_F.
 """
-from transfer_scaling.study import defaults
+from transfer_scaling.study import config as study_config
 
 
 def get_config(scale=None):
-  c = defaults.base(source="english", target="python", study="text_to_python")
-  c.d_f.max, c.d_f_large = 3_000_000, (10_000_000,)  # the python corpus has ~10.7 MB
-  return defaults.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale
+  c = study_config.defaults()
+  c.study, c.source, c.targets = "text_to_python", "english", ("python",)
+  c.d_f.max, c.scratch_d_max = 3_000_000, 10_000_000  # the python corpus has ~10.7 MB
+  return study_config.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale

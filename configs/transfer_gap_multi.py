@@ -13,14 +13,14 @@ Expected outcome: a small G for German (pre-training keeps paying off), a larger
 for Python, and the largest for DNA, where English pre-training buys little and
 fine-tuning data must do the work; the report tabulates G with intervals per target.
 """
-from transfer_scaling.study import defaults
+from transfer_scaling.study import config as study_config
 
 
 def get_config(scale=None):
-  c = defaults.base(source="english", target="python", study="transfer_gap_multi")
-  c.targets = ("python", "german", "dna")
+  c = study_config.defaults()
+  c.study, c.source, c.targets = "transfer_gap_multi", "english", ("python", "german", "dna")
   c.sizes = ("793k", "1.8M", "4.7M")
-  c.d_f.max, c.d_f.num, c.d_f_large = 3_000_000, 5, (10_000_000,)
+  c.d_f.max, c.d_f.num, c.scratch_d_max = 3_000_000, 5, 10_000_000
   c.pretrain.num_kept = 6
-  c.gap.d_f_num = 5
-  return defaults.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale
+  c.gap.d_f.num = 5
+  return study_config.at_scale(c, scale)  # ":cpu": the same pair at the quickstart's scale

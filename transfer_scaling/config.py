@@ -45,12 +45,25 @@ def load_config(spec: str, overrides=()) -> ml_collections.ConfigDict:
   path = resolve_config_path(path)
   module_spec = importlib.util.spec_from_file_location(f"_config_{abs(hash(path))}", path)
   module = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(module)
+  try:
+    module_spec.loader.exec_module(module)
+  except SyntaxError as e:
+    raise UsageError(f"{path} line {e.lineno}: {e.msg}; fix the config file") from None
+  except Exception as e:  # an import that fails, a name that is not defined, ...
+    raise UsageError(f"{path} cannot be loaded: {type(e).__name__}: {e}; fix the config file") from None
   if not hasattr(module, "get_config"):
     raise UsageError(f"{path} has no get_config(); a config file defines get_config() -> ConfigDict")
   if arg and not inspect.signature(module.get_config).parameters:
     raise UsageError(f"{path} takes no ':{arg}' argument; drop it (get_config() has no parameters)")
-  config = module.get_config(arg) if arg else module.get_config()
+  try:
+    config = module.get_config(arg) if arg else module.get_config()
+  except UsageError:
+    raise
+  except Exception as e:
+    raise UsageError(f"{path}: get_config() failed: {type(e).__name__}: {e}; fix the config file") from None
+  if not isinstance(config, ml_collections.ConfigDict):
+    raise UsageError(f"{path}: get_config() returned a {type(config).__name__}, not an ml_collections.ConfigDict; "
+                     "return ml_collections.ConfigDict(...)")
   apply_overrides(config, overrides)
   return config
 

@@ -15,6 +15,7 @@ from transfer_scaling.model import EMBEDDING_PARAMS, ModelConfig, VOCAB, init_pa
 # name: (n_layers, d_model, n_heads)
 LADDER = {
     "13k": (1, 32, 2),
+    "25k": (2, 32, 2),
     "56k": (2, 48, 3),
     "100k": (2, 64, 4),
     "335k": (3, 96, 6),

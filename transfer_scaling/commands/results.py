@@ -20,6 +20,10 @@ def main(argv) -> int:
   p.add_argument("--workdir", required=True)
   p.add_argument("--csv", help="also write the table to this CSV file")
   args = p.parse_args(argv)
+  if args.csv:
+    fileio.check_output_file(args.csv, "--csv")
+  if not fileio.path(args.workdir).is_dir():
+    raise UsageError(f"--workdir {args.workdir} is not a folder; give a study workdir")
   df = results.table(args.workdir)
   if df.empty:
     raise UsageError(f"no run records in {args.workdir}/runs; run `transfer-scaling sweep --config ... "

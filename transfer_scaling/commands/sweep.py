@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from transfer_scaling import config as config_lib
+from transfer_scaling.errors import UsageError
 from transfer_scaling.study import plan
 
 
@@ -30,15 +31,21 @@ def main(argv) -> int:
   from transfer_scaling.train import mesh
   mesh.add_cpu_devices_flag(p)
   args = p.parse_args(rest)
-  config = config_lib.load_config(args.config, overrides)
-  mesh.use_cpu_cores(args.cpu_devices, int(config.batch_size))
+  from transfer_scaling.study.config import StudyConfig
+  cfg = StudyConfig.from_dict(config_lib.load_config(args.config, overrides))  # every field checked here
   shard = plan.parse_shard(args.shard)
+  if not args.poll > 0:
+    raise UsageError(f"--poll {args.poll} must be a positive number of seconds")
+  mesh.use_cpu_cores(args.cpu_devices, cfg.batch_size)
   from transfer_scaling.study import runner
   if args.dry_run:
-    groups = runner.prepare(config)
-    print(plan.summary(groups))
-    print(f"shard {args.shard}: {sum(len(g.runs) for g in plan.owned(groups, shard))} runs")
+    cfg, found = runner.prepare(cfg)
+    p = runner.current_plan(cfg, found, args.workdir)
+    print(plan.summary(p.groups))
+    print(f"shard {args.shard}: {sum(len(g.runs) for g in plan.owned(p.groups, shard))} runs"
+          + ("" if p.settled else " so far (the bracketing may add from-scratch runs once fine-tuning is done)"))
     return 0
+  config = cfg
   counts = runner.sweep(config, args.workdir, shard=shard, poll_s=args.poll)
   print(f"sweep done: {counts['runs']} runs in {counts['groups']} ensembles this time, {counts['failed']} failed; "
         f"records in {args.workdir}/runs", file=sys.stderr)

@@ -1,17 +1,22 @@
-"""Before any training: validate a study, group its runs into ensembles, assign groups to shards.
+"""What to train: a study's runs grouped into ensembles, the bracketing rounds, the shards.
 
-Runs of one shape (stage, size, target, batch, schedule, step budget) are
-vmapped together, at most `ensemble.max_members` per group; step budgets are
-rounded to eval_every * 2^j (runs_lib.step_budget), so members have similar needs.
-A group's id hashes its members' ids, and a shard owns the groups whose id
-hashes to it, so two workers never train the same group.
+Runs of one shape (stage, size, target, model, batch, schedule, stopping, and for
+fine-tuning the pre-training run) are vmapped together, at most `max_members` per
+ensemble, split into equal parts; members differ in seed, data, learning rate, warm-up
+and step budget. A group's id hashes its members' ids, and a shard owns the groups whose
+id hashes to it, so two workers never train the same group.
+
+The plan is a pure function of the config, the corpora and the records so far: the
+bracketing (study/bracket.py) adds from-scratch runs once the fine-tuned and from-scratch
+runs of a (target, size) have records, and every worker computes the same plan from the
+same records.
 """
 import dataclasses
 import hashlib
 
-from transfer_scaling import ladder
 from transfer_scaling.errors import UsageError
-from transfer_scaling.study import runs as runs_lib
+from transfer_scaling.study import bracket, results, runs as runs_lib, selection
+from transfer_scaling.study.config import StudyConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,53 +31,24 @@ class Group:
     return tuple(sorted({r.init_run for r in self.runs if r.init_run}))
 
   @property
-  def max_steps(self) -> int:
-    return max(r.max_steps for r in self.runs)
+  def ceiling(self) -> int:
+    return max(r.ceiling for r in self.runs)
 
 
-def validate(config, corpus_bytes: dict) -> None:
-  """Raises UsageError naming the field to change; corpus_bytes: corpus -> train bytes available."""
-  for field, sizes in (("sizes", config.sizes), ("gap.sizes", config.gap.sizes)):
-    for s in sizes:
-      if s not in ladder.LADDER:
-        raise UsageError(f"config.{field} has {s!r}, which is not on the ladder; "
-                         f"use names from transfer_scaling/ladder.py: {', '.join(ladder.LADDER)}")
-  missing = [s for s in config.gap.sizes if s not in config.sizes]
-  if missing:
-    raise UsageError(f"config.gap.sizes has {missing} which are not in config.sizes; add them to config.sizes "
-                     "(they must be pre-trained) or remove them from config.gap.sizes")
-  if not config.seeds:
-    raise UsageError("config.seeds is empty; give at least one seed, e.g. --config.seeds=(0,)")
-  if not 0 < config.d_f.min <= config.d_f.max or config.d_f.num < 1:
-    raise UsageError(f"config.d_f must satisfy 0 < min <= max and num >= 1 (got min={config.d_f.min}, "
-                     f"max={config.d_f.max}, num={config.d_f.num})")
-  pt = config.pretrain
-  if not 0 < pt.first_kept_step <= pt.steps or pt.steps % pt.first_kept_step:
-    raise UsageError(f"config.pretrain.first_kept_step={pt.first_kept_step} must divide pretrain.steps="
-                     f"{pt.steps} (checkpoints are taken every first_kept_step steps); change either")
-  for name in (config.source,) + runs_lib.targets(config):
-    if name not in corpus_bytes:
-      raise UsageError(f"corpus {name!r} is unknown; choose one of: {', '.join(sorted(corpus_bytes))}")
-  tokens = config.batch_size * (config.seq_len + 1)
-  for target in runs_lib.targets(config):
-    want = max(list(runs_lib.d_f_grid(config)) + [int(x) for x in config.d_f_large]
-               + ([config.gap.d_f_max] if config.gap.sizes else []))
-    have = corpus_bytes[target]
-    if want > have:
-      raise UsageError(f"the study asks for {want:,} bytes of {target!r} but its training split has {have:,}; "
-                       f"lower config.d_f.max / config.d_f_large / config.gap.d_f_max to <= {have:,} "
-                       "or prepare a larger corpus")
-    if config.d_f.min < tokens:
-      raise UsageError(f"config.d_f.min={config.d_f.min} bytes is less than one batch "
-                       f"(batch_size * (seq_len + 1) = {tokens}); raise d_f.min or lower batch_size / seq_len")
-  if corpus_bytes[config.source] < tokens:
-    raise UsageError(f"source corpus {config.source!r} has fewer bytes than one batch; prepare a larger corpus")
+@dataclasses.dataclass
+class Plan:
+  runs: list          # every run the study has now
+  groups: list        # their ensembles, in stage order
+  settled: bool       # True: no record still to come can add runs
+  brackets: dict      # (target, size) -> {"rounds": n, "added": [D...], "outside": {D_F: why}}
 
 
 def _shape(run: runs_lib.Run) -> tuple:
-  # Everything the members of one vmapped ensemble must share.
-  return (runs_lib.STAGES.index(run.stage), run.stage, run.size, run.corpus, run.batch_size, run.seq_len, run.dtype,
-          run.schedule, run.warmup, run.eval_every, run.patience, run.keep_steps, run.init_run, run.max_steps)
+  # Everything the members of one vmapped ensemble share; the rest is per member.
+  d = dataclasses.asdict(run)
+  for k in ("seed", "data_seed", "lr", "warmup", "budget", "d_f", "init"):
+    d.pop(k)
+  return (runs_lib.STAGES.index(run.stage), repr(sorted(d.items())))
 
 
 def group_runs(runs, max_members: int) -> list:
@@ -81,16 +57,13 @@ def group_runs(runs, max_members: int) -> list:
   for r in runs:
     by_shape.setdefault(_shape(r), []).append(r)
   groups = []
-  for shape in sorted(by_shape, key=repr):
-    members = sorted(by_shape[shape], key=lambda r: (r.max_steps, r.id))
-    chunk = []
-    for r in members:
-      if len(chunk) >= max_members:
-        groups.append(make_group(chunk))
-        chunk = []
-      chunk.append(r)
-    if chunk:
-      groups.append(make_group(chunk))
+  for shape in sorted(by_shape):
+    members = sorted(by_shape[shape], key=lambda r: (r.budget, r.d_f or 0, r.id))
+    n = -(-len(members) // max_members)
+    size = -(-len(members) // n)  # equal parts: one compiled shape where possible ...
+    if n > 1 and size % 2 and size < max_members:
+      size += 1  # ... of an even width, which splits over two devices member-parallel
+    groups += [make_group(members[i:i + size]) for i in range(0, len(members), size)]
   return sorted(groups, key=lambda g: (runs_lib.STAGES.index(g.stage), g.id))
 
 
@@ -101,15 +74,60 @@ def make_group(runs) -> Group:
   return Group(id=gid, stage=runs[0].stage, runs=runs)
 
 
-def parse_shard(text: str) -> tuple:
+def make_plan(cfg: StudyConfig, hashes: dict, train_bytes: dict, records: dict) -> Plan:
+  """The study's runs and ensembles given the records so far (id -> record)."""
+  base = runs_lib.build_runs(cfg, hashes)
+  all_runs, groups = list(base), group_runs(base, cfg.max_members)
+  settled, brackets = True, {}
+  for target in cfg.targets:
+    grid = runs_lib.scratch_grid(cfg, train_bytes[target])
+    for size in cfg.sizes:
+      info = brackets.setdefault((target, size), {"rounds": 0, "added": [], "outside": {}})
+      mine = [r for r in all_runs if r.corpus == target and r.size == size and
+              (r.stage == "scratch" or (r.stage == "finetune" and r.p == cfg.pretrain.steps))]
+      for round_ in range(cfg.bracket.rounds + 1):
+        if not all(r.id in records for r in mine):
+          settled = False
+          break
+        cells = _cells(results.frame(records[r.id] for r in mine))
+        info["outside"] = bracket.outside(cells["scratch"], cells["finetune"], cfg.bracket.max_gap)
+        new = bracket.new_points(cells["scratch"], cells["finetune"], grid, cfg.bracket.max_gap)
+        if not new or round_ == cfg.bracket.rounds:
+          break
+        added = [r for d in new for r in runs_lib.target_runs(cfg, hashes, "scratch", target, size, d)]
+        info["rounds"], info["added"] = round_ + 1, info["added"] + new
+        all_runs += added
+        groups += group_runs(added, cfg.max_members)
+        mine += added
+  return Plan(runs=all_runs, groups=groups, settled=settled, brackets=brackets)
+
+
+def _cells(df) -> dict:
+  """{'scratch': {D: mean validation loss}, 'finetune': {D_F: ...}} of the chosen settings."""
+  chosen, _ = selection.choose(df)
+  out = {"scratch": {}, "finetune": {}}
+  for stage in out:
+    part = chosen[chosen["stage"] == stage]
+    for d, g in part.groupby("D_F"):
+      out[stage][int(d)] = float(g["valid_loss"].mean())
+  return out
+
+
+def parse_shard(text) -> tuple:
   """'i/n' -> (i, n)."""
   try:
-    i, n = (int(x) for x in text.split("/"))
+    i, n = (int(x) for x in str(text).split("/"))
   except ValueError:
     raise UsageError(f"--shard {text!r} must look like i/n, e.g. 0/4") from None
-  if not (n >= 1 and 0 <= i < n):
-    raise UsageError(f"--shard {text!r} needs 0 <= i < n, e.g. 0/{max(n, 1)}")
-  return i, n
+  return check_shard((i, n))
+
+
+def check_shard(shard) -> tuple:
+  ok = isinstance(shard, tuple) and len(shard) == 2 and all(isinstance(x, int) and not isinstance(x, bool)
+                                                           for x in shard)
+  if not ok or not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
+    raise UsageError(f"shard {shard!r} must be (i, n) with integers 0 <= i < n, e.g. (0, 4) or --shard 0/4")
+  return shard
 
 
 def shard_of(group: Group, n: int) -> int:

@@ -1,34 +1,36 @@
-"""Reading pre-trained parameters out of the engine's orbax checkpoints, and zero-shot evaluation."""
+"""Pre-trained parameters out of the engine's checkpoints, and zero-shot evaluation of them."""
 import functools
-import os
 
 import jax
 import numpy as np
-import orbax.checkpoint as ocp
 
+from transfer_scaling.train import checkpoint as ckpt_lib
 from transfer_scaling.train import step as step_lib
 
 
-def params_at(ckpt_dir: str, step: int, member: int):
-  """Member `member`'s parameters at training step `step` (numpy pytree without the member axis)."""
-  # orbax wants absolute local paths; remote ones (gs://...) pass through.
-  mgr = ocp.CheckpointManager(ckpt_dir if "://" in ckpt_dir else os.path.abspath(ckpt_dir))
+@functools.lru_cache(maxsize=4)
+def _saved_params(ckpt_dir: str, step: int):
+  ckpt = ckpt_lib.Checkpointer(ckpt_dir)
   try:
-    if step not in mgr.all_steps():
-      raise FileNotFoundError(f"no checkpoint at step {step} in {ckpt_dir} (have {sorted(mgr.all_steps())})")
-    # No target tree: orbax restores the saved structure as nested dicts of arrays.
-    state = mgr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore())).state
+    return jax.tree.map(np.asarray, ckpt.restore_saved(step)["params"])
   finally:
-    mgr.close()
-  return jax.tree.map(lambda x: np.asarray(x)[member], state["params"])
+    ckpt.close()
+
+
+def params_at(ckpt_dir: str, step: int, member: int):
+  """Member `member`'s parameters at training step `step` (numpy pytree without the member axis).
+
+  The checkpoint is read once for all members and all fine-tuning runs that start from it.
+  """
+  return jax.tree.map(lambda x: x[member], _saved_params(str(ckpt_dir), int(step)))
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _eval_K(cfg, params_K, eval_NxBxT1):
-  return jax.vmap(step_lib.eval_loss, in_axes=(0, None, None))(params_K, eval_NxBxT1, cfg)
+def _losses_K(cfg, params_K, batches_NxBxT1):
+  return step_lib.ensemble_losses(params_K, batches_NxBxT1, cfg=cfg)
 
 
-def eval_losses(cfg, params_list, eval_NxBxT1) -> list:
-  """Test loss (nats/byte) of each parameter set on the given batches, in one vmapped call."""
+def eval_losses(cfg, params_list, batches_NxBxT1) -> list:
+  """Loss (nats/byte) of each parameter set on the given batches, in one vmapped call."""
   params_K = jax.tree.map(lambda *xs: np.stack(xs), *params_list)
-  return [float(x) for x in np.asarray(_eval_K(cfg, params_K, np.asarray(eval_NxBxT1, np.int32)))]
+  return [float(x) for x in np.asarray(_losses_K(cfg, params_K, np.asarray(batches_NxBxT1, np.int32)))]

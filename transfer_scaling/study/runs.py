@@ -1,8 +1,13 @@
-"""A study config -> the list of its runs, each with a stable id.
+"""A study config -> its runs, each with a stable id.
 
-A run is everything that determines one training result. Its id is a short hash
-of the canonical JSON of those fields, so the same run in two studies (or after a
-restart) gets the same id and is trained once. The study name is not part of it.
+A run is everything that determines one training result. Its id is a short hash of the
+canonical JSON of those of its fields that differ from their defaults, so that adding a
+field (with a default) renames no stored run, and the same run in two studies (or after a
+restart) gets the same id and is trained once. The study's name is not part of it.
+
+Seeds: a run's seed sets its initialisation, its batch order and (with the study's
+data_seed) which bytes form its D_F subset, nested across D_F within a seed; a redraw of a
+study changes data_seed or the seeds and keeps the protocol.
 """
 import dataclasses
 import hashlib
@@ -10,29 +15,35 @@ import json
 import math
 from typing import Optional
 
+from transfer_scaling.study import config as config_lib
+
 STAGES = ("pretrain", "zeroshot", "scratch", "finetune")
 
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-  stage: str             # one of STAGES
-  size: str              # ladder name
-  corpus: str            # the corpus trained (and for zeroshot: evaluated) on
-  d_f: Optional[int]     # training bytes (None: the whole corpus, pre-training)
-  seed: int              # init and batch-order seed
-  data_seed: int         # which bytes make up the D_F subset (nested across D_F)
-  init: str              # "scratch" or "pretrained@<step>"
-  init_run: str          # id of the pre-training run (or "")
-  lr: float
-  schedule: str          # "cosine" | "constant" | "linear"
-  warmup: int
-  max_steps: int
-  batch_size: int
-  seq_len: int
-  eval_every: int
-  patience: int          # evaluations without improvement before stopping; 0: never stop early
-  keep_steps: tuple = ()  # pre-training: steps whose parameters are kept for fine-tuning
-  dtype: str = "float32"
+  stage: str                 # one of STAGES
+  size: str                  # ladder name
+  corpus: str                # the corpus trained on (zeroshot: evaluated on)
+  corpus_hash: str = ""      # its content hash as prepared: other text is another run
+  d_f: Optional[int] = None  # training bytes (None: the whole corpus, pre-training)
+  seed: int = 0
+  data_seed: int = 0
+  init: str = "scratch"      # "scratch" or "pretrained@<step>"
+  init_run: str = ""         # id of the pre-training run
+  lr: float = 0.0
+  warmup: int = 0
+  schedule: str = "constant"
+  budget: int = 0            # the first step budget; doubled while the run still improves at its end
+  ceiling: int = 0           # the most steps it may take
+  batch_size: int = 0
+  eval_every: int = 0
+  patience: int = 0          # evaluations without improvement before stopping; 0: never early
+  keep_steps: tuple = ()     # pre-training: steps whose parameters are kept for fine-tuning
+  model: tuple = ()          # ModelConfig options that differ from their defaults, as (name, value) pairs
+  optimizer: tuple = ()      # optimizer settings that differ from their defaults
+  valid_bytes: int = 0
+  test_bytes: int = 0
 
   @property
   def id(self) -> str:
@@ -43,127 +54,130 @@ class Run:
     """Pre-training step the run starts from (None: from scratch)."""
     return int(self.init.split("@")[1]) if self.init.startswith("pretrained@") else None
 
+  @property
+  def subset_seed(self) -> tuple:
+    """Which bytes of the target form this run's D_F subset (nested across D_F for one seed)."""
+    return (self.data_seed, self.seed)
+
+  def model_config(self):
+    return config_lib.model_config(self.size, dict(self.model))
+
   def to_json(self) -> dict:
-    d = dataclasses.asdict(self)
-    d["keep_steps"] = list(self.keep_steps)
-    return d
+    return json.loads(json.dumps(dataclasses.asdict(self)))
 
   @staticmethod
   def from_json(d: dict) -> "Run":
     d = dict(d)
-    d["keep_steps"] = tuple(d.get("keep_steps", ()))
+    for k in ("keep_steps",):
+      d[k] = tuple(d.get(k, ()))
+    for k in ("model", "optimizer"):
+      d[k] = tuple(tuple(x) for x in d.get(k, ()))
     return Run(**d)
 
 
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Run) if f.default is not dataclasses.MISSING}
+
+
+def identity(run: Run) -> dict:
+  """The fields a run's id hashes: those that differ from their defaults, so a field added later
+  with a default leaves every stored id as it was."""
+  return {k: v for k, v in run.to_json().items() if k not in _DEFAULTS or v != json.loads(json.dumps(_DEFAULTS[k]))}
+
+
 def run_id(run: Run) -> str:
-  blob = json.dumps(run.to_json(), sort_keys=True, separators=(",", ":"))
+  blob = json.dumps(identity(run), sort_keys=True, separators=(",", ":"))
   return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def log_grid(lo: float, hi: float, num: int) -> list:
-  """num log-spaced integers from lo to hi inclusive (duplicates removed)."""
-  if num == 1:
-    return [int(round(lo))]
-  out = [int(round(lo * (hi / lo) ** (i / (num - 1)))) for i in range(num)]
-  return sorted(set(out))
+def step_budget(d_f: int, stage: config_lib.Stage, tokens_per_step: int, eval_every: int) -> int:
+  """The first step budget of a run on d_f bytes: max_epochs passes, rounded up to eval_every * 2^j.
 
-
-def d_f_grid(config) -> list:
-  return log_grid(config.d_f.min, config.d_f.max, config.d_f.num)
-
-
-def step_budget(d_f: int, stage_cfg, batch_size: int, seq_len: int, eval_every: int, base: float = 4.0) -> int:
-  """Steps a run on d_f bytes may take: max_epochs passes, within [min_steps, max_steps].
-
-  Early stopping ends most runs sooner. Budgets are rounded up to eval_every * base^j
-  so that runs with similar needs share one budget, hence one ensemble, and a
-  run's result does not depend on which other runs were trained beside it.
+  Within [min_steps, ceiling]; a run still improving at the end of it continues (the
+  engine doubles its budget), so this sets how often a run is checked, not where it ends.
   """
-  epochs = stage_cfg.max_epochs * d_f / (batch_size * seq_len)
-  j = max(0, math.ceil(math.log(max(epochs / eval_every, 1e-9), base) - 1e-9))
-  steps = eval_every * int(round(base ** j))
-  return int(min(max(steps, stage_cfg.min_steps), stage_cfg.max_steps))
+  steps = stage.max_epochs * d_f / tokens_per_step
+  j = max(0, math.ceil(math.log2(max(steps / eval_every, 1e-9)) - 1e-9))
+  return int(min(max(eval_every * 2 ** j, stage.min_steps), stage.ceiling))
 
 
-def pretrain_runs(config) -> list:
-  pt = config.pretrain
-  return [Run(stage="pretrain", size=size, corpus=config.source, d_f=None, seed=int(pt.seed), data_seed=int(pt.seed),
-              init="scratch", init_run="", lr=float(pt.lr), schedule=pt.schedule, warmup=int(pt.warmup),
-              max_steps=int(pt.steps), batch_size=int(config.batch_size), seq_len=int(config.seq_len),
-              eval_every=int(pt.eval_every), patience=0, keep_steps=tuple(pretrain_keep_steps(config)),
-              dtype=config.dtype)
-          for size in config.sizes]
+def scratch_grid(cfg: config_lib.StudyConfig, hi: float) -> list:
+  """The from-scratch D grid up to hi: d_f.min * 10^(j / per_decade), and every D_F (so each has its pair)."""
+  n = cfg.bracket.per_decade
+  out, j = set(cfg.d_f.values()), 0
+  while True:
+    d = int(round(cfg.d_f.min * 10 ** (j / n)))
+    if d > hi * (1 + 1e-9):
+      break
+    out.add(d)
+    j += 1
+  return sorted(out)
 
 
-def pretrain_keep_steps(config) -> list:
-  """Log-spaced pre-training steps p whose parameters are kept, always ending with the last step.
+def pretrain_keep_steps(cfg: config_lib.StudyConfig) -> list:
+  """Log-spaced pre-training steps p whose parameters are kept, from first_kept_step to the last step.
 
-  They are rounded to multiples of first_kept_step: the engine checkpoints every
-  first_kept_step steps and keeps them all, so steps/first_kept_step checkpoints are stored.
+  Rounded to multiples of first_kept_step: the engine checkpoints every first_kept_step
+  steps and keeps them all, so pretrain.steps / first_kept_step checkpoints are stored.
   """
-  pt = config.pretrain
-  unit = int(pt.first_kept_step)
-  steps = log_grid(unit, pt.steps, pt.num_kept) if pt.num_kept > 1 else []
-  return sorted({max(unit, unit * round(s / unit)) for s in steps} | {int(pt.steps)})
+  pt = cfg.pretrain
+  unit = pt.first_kept_step
+  steps = config_lib.log_grid(unit, pt.steps, pt.num_kept) if pt.num_kept > 1 else []
+  return sorted({max(unit, unit * round(s / unit)) for s in steps} | {pt.steps})
 
 
-def targets(config) -> tuple:
-  """The target corpora: `config.targets` if set, else `(config.target,)`."""
-  many = tuple(config.get("targets", ()) or ())
-  return many or (config.target,)
+def _common(cfg: config_lib.StudyConfig) -> dict:
+  default_opt = config_lib.Optimizer()
+  return dict(batch_size=cfg.batch_size, model=cfg.model, valid_bytes=cfg.valid_bytes, test_bytes=cfg.test_bytes,
+              optimizer=tuple((f.name, getattr(cfg.optimizer, f.name)) for f in dataclasses.fields(cfg.optimizer)
+                              if getattr(cfg.optimizer, f.name) != getattr(default_opt, f.name)))
 
 
-def stage_lrs(stage_cfg) -> tuple:
-  """The learning rates a stage tries: `lrs` if set (the analysis keeps each point's best), else `(lr,)`."""
-  return tuple(float(x) for x in (stage_cfg.get("lrs", ()) or (stage_cfg.lr,)))
+def pretrain_runs(cfg: config_lib.StudyConfig, hashes: dict) -> list:
+  pt = cfg.pretrain
+  common = {**_common(cfg), "batch_size": pt.batch_size or cfg.batch_size}
+  return [Run(stage="pretrain", size=size, corpus=cfg.source, corpus_hash=hashes.get(cfg.source, ""), seed=pt.seed,
+              lr=pt.lr, warmup=pt.warmup, schedule=pt.schedule, budget=pt.steps, ceiling=pt.steps,
+              eval_every=pt.eval_every, patience=0, keep_steps=tuple(pretrain_keep_steps(cfg)), **common)
+          for size in cfg.sizes]
 
 
-def _target_runs(config, target, stage, size, d_f, seed, init, init_run, stage_cfg) -> list:
-  return [_target_run(config, target, stage, size, d_f, seed, init, init_run, stage_cfg, lr)
-          for lr in stage_lrs(stage_cfg)]
+def target_runs(cfg: config_lib.StudyConfig, hashes: dict, stage: str, target: str, size: str, d_f: int,
+                init: str = "scratch", init_run: str = "") -> list:
+  """Every seed x learning rate x warm-up of one (stage, target, size, D_F[, p]) cell."""
+  st = cfg.scratch if stage == "scratch" else cfg.finetune
+  budget = step_budget(d_f, st, cfg.batch_size * cfg.seq_len, cfg.eval_every)
+  return [Run(stage=stage, size=size, corpus=target, corpus_hash=hashes.get(target, ""), d_f=int(d_f), seed=seed,
+              data_seed=cfg.data_seed, init=init, init_run=init_run, lr=lr, warmup=warmup, schedule=st.schedule,
+              budget=budget, ceiling=st.ceiling, eval_every=cfg.eval_every, patience=cfg.patience, **_common(cfg))
+          for seed in cfg.seeds for lr in st.lrs for warmup in st.warmups]
 
 
-def _target_run(config, target, stage, size, d_f, seed, init, init_run, stage_cfg, lr) -> Run:
-  return Run(stage=stage, size=size, corpus=target, d_f=int(d_f), seed=int(seed), data_seed=int(config.data_seed),
-             init=init, init_run=init_run, lr=lr, schedule=stage_cfg.schedule,
-             warmup=int(stage_cfg.warmup),
-             max_steps=step_budget(d_f, stage_cfg, config.batch_size, config.seq_len, config.eval_every,
-                                   float(config.ensemble.get("budget_base", 4.0))),
-             batch_size=int(config.batch_size), seq_len=int(config.seq_len), eval_every=int(config.eval_every),
-             patience=int(config.patience), dtype=config.dtype)
+def build_runs(cfg: config_lib.StudyConfig, hashes: dict) -> list:
+  """The runs a study starts with, in stage order (the bracketing adds from-scratch runs later).
 
-
-def build_runs(config) -> list:
-  """All runs of a study, in stage order: pretrain, zeroshot, scratch, finetune."""
-  pre = pretrain_runs(config)
+  hashes: corpus -> content hash (each run names the text it saw).
+  """
+  pre = pretrain_runs(cfg, hashes)
   by_size = {r.size: r for r in pre}
-  last = int(config.pretrain.steps)
-  d_fs = d_f_grid(config)
-  scratch_d_fs = sorted(set(d_fs) | {int(x) for x in config.d_f_large})
-  gap_d_fs = log_grid(config.gap.d_f_min, config.gap.d_f_max, config.gap.d_f_num) if config.gap.sizes else []
-  runs, zeroshot, scratch, finetune, seen = list(pre), [], [], [], set()
-  for target in targets(config):
+  last = cfg.pretrain.steps
+  zeroshot, scratch, finetune, seen = [], [], [], set()
+  for target in cfg.targets:
     # (2) zero-shot: kept pre-training checkpoints evaluated on the target (f = 0 of the gap law).
     for r in pre:
       for p in r.keep_steps:
-        if p == last or r.size in config.gap.sizes:
-          zeroshot.append(Run(stage="zeroshot", size=r.size, corpus=target, d_f=0, seed=r.seed, data_seed=0,
-                              init=f"pretrained@{p}", init_run=r.id, lr=0.0, schedule="constant", warmup=0,
-                              max_steps=0, batch_size=int(config.batch_size), seq_len=int(config.seq_len),
-                              eval_every=0, patience=0, dtype=config.dtype))
-    # (3) from scratch on the target: the D_F grid plus data-rich runs.
-    for size in config.sizes:
-      for d_f in scratch_d_fs:
-        for seed in config.seeds:
-          scratch += _target_runs(config, target, "scratch", size, d_f, seed, "scratch", "", config.scratch)
+        if p == last or r.size in cfg.gap.sizes:
+          zeroshot.append(Run(stage="zeroshot", size=r.size, corpus=target, corpus_hash=hashes.get(target, ""), d_f=0,
+                              seed=r.seed, init=f"pretrained@{p}", init_run=r.id, **_common(cfg)))
+    # (3) from scratch on the target: the D grid, 3 per decade from d_f.min to scratch_d_max.
+    for size in cfg.sizes:
+      for d in scratch_grid(cfg, cfg.scratch_d_max):
+        scratch += target_runs(cfg, hashes, "scratch", target, size, d)
     # (4) fine-tuning from the final checkpoint, then the (p, f) grid of the transfer-gap law.
-    grid = [(size, last, d_f) for size in config.sizes for d_f in d_fs]
-    grid += [(size, p, d_f) for size in config.gap.sizes for p in by_size[size].keep_steps for d_f in gap_d_fs]
-    for size, p, d_f in grid:
-      for seed in config.seeds:
-        for r in _target_runs(config, target, "finetune", size, d_f, seed, f"pretrained@{p}", by_size[size].id,
-                              config.finetune):
-          if r.id not in seen:
-            seen.add(r.id)
-            finetune.append(r)
-  return runs + zeroshot + scratch + finetune
+    grid = [(size, last, d) for size in cfg.sizes for d in cfg.d_f.values()]
+    grid += [(size, p, d) for size in cfg.gap.sizes for p in by_size[size].keep_steps for d in cfg.gap.d_f.values()]
+    for size, p, d in grid:
+      for r in target_runs(cfg, hashes, "finetune", target, size, d, f"pretrained@{p}", by_size[size].id):
+        if r.id not in seen:
+          seen.add(r.id)
+          finetune.append(r)
+  return pre + zeroshot + scratch + finetune

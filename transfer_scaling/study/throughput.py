@@ -2,15 +2,16 @@
 
 tokens_per_s counts each member's own steps over the ensemble's whole wall time
 (compilation, evaluation and checkpoints included); steady_tokens_per_s is the
-hardware's rate once compiled: all members' steps after the first chunk, from
-the engine's timing.json (absent when a run had a single chunk).
+hardware's rate once compiled: every member-step computed after the first chunk
+(frozen members that pad a sub-ensemble included), from the engine's timing.json.
 """
+import dataclasses
 import os
 import sys
 
 import jax
 
-from transfer_scaling.study import workdir as workdir_lib
+from transfer_scaling import fileio
 
 # Dense peak FLOP/s per device by device kind (bf16 tensor cores; float32 runs use a fraction of it).
 PEAK_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12, "V100": 125e12,
@@ -30,22 +31,24 @@ def log(gdir: str, ens, results) -> dict:
   tokens = sum(r.tokens for r in results)
   flops = sum(r.flops for r in results)
   peak = peak_flops()
-  d = {"members": len(results), "model": ens.model.__dict__, "wall_s": wall, "tokens": tokens, "flops": flops,
+  d = {"members": len(results), "model": dataclasses.asdict(ens.step.model), "wall_s": wall, "tokens": tokens, "flops": flops,
        "tokens_per_s": tokens / wall, "flops_per_s": flops / wall, "device": jax.devices()[0].device_kind,
        "n_devices": jax.device_count(), "mfu": flops / wall / peak if peak else None}
   d["steady_tokens_per_s"] = d["steady_mfu"] = None
   try:
-    t = workdir_lib.read_json(os.path.join(gdir, "timing.json"))
+    t = fileio.read_json(os.path.join(gdir, "timing.json"))
   except (OSError, ValueError):
     t = {}
   if t.get("steady_steps"):
-    d["steady_tokens_per_s"] = t["steady_steps"] * t["member_tokens_per_step"] / t["steady_s"]
+    # Every member-step computed once compiled, frozen padding included: the hardware's rate.
+    d["steady_tokens_per_s"] = t["member_steps"] * t["tokens_per_step"] / t["steady_s"]
+    d["steady_s"], d["computed_tokens"] = t["steady_s"], t["member_steps"] * t["tokens_per_step"]
     if peak and tokens:
       d["steady_mfu"] = d["steady_tokens_per_s"] * flops / tokens / peak
-  workdir_lib.write_json(os.path.join(gdir, "throughput.json"), d)
+  fileio.write_json_atomic(os.path.join(gdir, "throughput.json"), d)
   mfu = f", MFU {100 * d['mfu']:.1f}%" if d["mfu"] is not None else ""
   if d["steady_tokens_per_s"]:
     mfu += f" ({d['steady_tokens_per_s']:,.0f} tokens/s once compiled)"
-  print(f"  {len(results)} x d_model={ens.model.d_model} L={ens.model.n_layers}: {d['tokens_per_s']:,.0f} tokens/s, "
+  print(f"  {len(results)} x d_model={ens.step.model.d_model} layers={ens.step.model.n_layers}: {d['tokens_per_s']:,.0f} tokens/s, "
         f"{d['flops_per_s'] / 1e9:.2f} GFLOP/s{mfu} over {wall:.1f} s", file=sys.stderr)
   return d

@@ -56,25 +56,27 @@ def write_corpora(root: str, n_docs: int = 40, doc_chars: int = 4000) -> tuple:
 
 
 def config() -> ml_collections.ConfigDict:
-  """A study that trains in well under a minute on 2 CPU cores: 13k models, few steps."""
-  c = ml_collections.ConfigDict()
+  """A study that trains in well under a minute on 2 CPU cores: 13k models, few steps, one seed."""
+  from transfer_scaling.study import config as study_config
+  c = study_config.defaults()
   c.study = "toy"
-  c.source, c.target, c.targets = "toy-prose", "toy-code", ()
+  c.source, c.targets = "toy-prose", ("toy-code",)
   c.sizes = ("13k",)
-  c.seq_len, c.batch_size, c.dtype = 32, 4, "float32"
+  c.model.seq_len, c.model.dtype = 32, "float32"
+  c.batch_size = 4
   c.seeds = (0,)
-  c.data_seed = 0
-  c.eval_bytes = 1024
-  c.d_f = ml_collections.ConfigDict(dict(min=1000, max=8000, num=3))
-  c.d_f_large = (20_000,)
+  c.valid_bytes = c.test_bytes = 1024
+  c.d_f.min, c.d_f.max, c.d_f.num = 1000, 8000, 3
+  c.scratch_d_max = 20_000
   c.eval_every, c.patience, c.ckpt_every = 10, 2, 20
-  c.pretrain = ml_collections.ConfigDict(dict(steps=40, lr=3e-3, schedule="cosine", warmup=5, eval_every=20,
-                                              seed=0, first_kept_step=20, num_kept=2))
-  stage = dict(schedule="constant", warmup=5, max_epochs=3.0, min_steps=60, max_steps=60)
-  c.scratch = ml_collections.ConfigDict(dict(stage, lr=3e-3))
-  c.finetune = ml_collections.ConfigDict(dict(stage, lr=1e-3))
-  c.gap = ml_collections.ConfigDict(dict(sizes=(), d_f_min=1000, d_f_max=8000, d_f_num=2))
-  c.ensemble = ml_collections.ConfigDict(dict(max_members=8))
-  c.analysis = ml_collections.ConfigDict(dict(bootstrap=20, example_size="13k", example_d_f=2000,
-                                              cost_ratio=1.0))
+  c.pretrain.update(steps=40, lr=3e-3, schedule="cosine", warmup=5, eval_every=20, seed=0, first_kept_step=20,
+                    num_kept=2)
+  stage = dict(warmups=(5,), schedule="constant", max_epochs=3.0, min_steps=20, ceiling=640)
+  c.scratch.update(stage, lrs=(1e-2,))
+  c.finetune.update(stage, lrs=(3e-3,))
+  c.bracket.rounds = 1
+  c.gap.sizes = ()
+  c.gap.d_f.min, c.gap.d_f.max, c.gap.d_f.num = 1000, 8000, 2
+  c.max_members = 8
+  c.analysis.update(bootstrap=20, example_size="13k", example_d_f=2000, cost_ratio=1.0)
   return c

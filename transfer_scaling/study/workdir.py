@@ -1,58 +1,143 @@
-"""A study workdir on disk (a local path or any filesystem etils reaches, e.g. gs://).
+"""A study workdir, on a local disk or any filesystem etils reaches (gs://...).
 
-  study.json           the config of the last sweep started here (analysis reads it)
+  study.json           the config of the study (written once a sweep has validated it)
   runs/<run_id>.json   one record per finished run, written atomically; its presence means "done"
   groups/<group_id>/   the engine's workdir of one ensemble: checkpoints, metrics, best params,
-                       throughput.json (tokens/s and MFU of that ensemble)
+                       throughput.json; claim.json while a worker trains it
+  report.md, figures/  written by analyze
 """
 import json
 import os
-import uuid
-
-from etils import epath
+import socket
+import threading
+import time
 
 from transfer_scaling import fileio
 
 
-def _is_local(path: str) -> bool:
-  return "://" not in str(path)
+def study_path(workdir) -> str:
+  return str(fileio.path(workdir) / "study.json")
 
 
-def write_json(path: str, obj) -> None:
-  """Atomic: a reader sees the old file or the whole new one (rename within one directory)."""
-  if _is_local(path):
-    fileio.write_json_atomic(path, obj)
-    return
-  p = epath.Path(path)
-  p.parent.mkdir(parents=True, exist_ok=True)
-  tmp = p.parent / f".tmp-{uuid.uuid4().hex}-{p.name}"
-  tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=fileio._jsonable) + "\n")
-  tmp.rename(p)
+def record_path(workdir, run_id: str) -> str:
+  return str(fileio.path(workdir) / "runs" / f"{run_id}.json")
 
 
-def read_json(path: str):
-  return json.loads(epath.Path(path).read_text())
+def group_dir(workdir, group_id: str) -> str:
+  return str(fileio.path(workdir) / "groups" / group_id)
 
 
-def record_path(workdir: str, run_id: str) -> str:
-  return os.path.join(workdir, "runs", f"{run_id}.json")
+def write_record(workdir, record: dict) -> None:
+  fileio.write_json_atomic(record_path(workdir, record["id"]), record)
 
 
-def group_dir(workdir: str, group_id: str) -> str:
-  return os.path.join(workdir, "groups", group_id)
+def has_record(workdir, run_id: str) -> bool:
+  return fileio.path(record_path(workdir, run_id)).exists()
 
 
-def has_record(workdir: str, run_id: str) -> bool:
-  return epath.Path(record_path(workdir, run_id)).exists()
+def read_record(workdir, run_id: str) -> dict:
+  return fileio.read_json(record_path(workdir, run_id))
 
 
-def read_record(workdir: str, run_id: str) -> dict:
-  return read_json(record_path(workdir, run_id))
-
-
-def read_records(workdir: str) -> list:
-  """Every run record in the workdir (temporary files of unfinished writes are skipped)."""
-  d = epath.Path(workdir) / "runs"
+def read_records(workdir) -> dict:
+  """run id -> record, for every record in the workdir (temporary files of unfinished writes skipped)."""
+  d = fileio.path(workdir) / "runs"
   if not d.exists():
-    return []
-  return [json.loads(p.read_text()) for p in sorted(d.glob("*.json")) if not p.name.startswith(".")]
+    return {}
+  out = {}
+  for p in sorted(d.glob("*.json")):
+    if not p.name.startswith("."):
+      out[p.name[:-len(".json")]] = json.loads(p.read_text())
+  return out
+
+
+# Claims: one worker per ensemble, also when two are started on the same shard by mistake.
+
+CLAIM_STALE_S = 600.0   # a claim not renewed for this long is abandoned (its holder died on another host)
+CLAIM_RENEW_S = 30.0
+
+
+def _alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True
+
+
+class Claim:
+  """Holds groups/<id>/claim.json while this process trains the group; renews it in a thread."""
+
+  def __init__(self, path, holder: dict):
+    self.path, self.holder = fileio.path(path), holder
+    self._stop = threading.Event()
+    self._thread = threading.Thread(target=self._renew, daemon=True)
+    self._thread.start()
+
+  def _renew(self):
+    while not self._stop.wait(CLAIM_RENEW_S):
+      try:
+        fileio.write_json_atomic(self.path, {**self.holder, "renewed": time.time()})
+      except OSError:
+        pass
+
+  def release(self):
+    self._stop.set()
+    self._thread.join()
+    try:
+      if self.path.exists() and json.loads(self.path.read_text()).get("pid") == self.holder["pid"]:
+        self.path.unlink()
+    except (OSError, ValueError):
+      pass
+
+
+def holder(path) -> dict | None:
+  """Who holds the claim at `path`, or None if nobody does (no claim, or a stale one)."""
+  p = fileio.path(path)
+  try:
+    c = json.loads(p.read_text())
+  except (OSError, ValueError):
+    return None
+  if c.get("host") == socket.gethostname():
+    return c if _alive(int(c.get("pid", -1))) and c.get("pid") != os.getpid() else None
+  return c if time.time() - float(c.get("renewed", c.get("since", 0))) < CLAIM_STALE_S else None
+
+
+def claim(gdir) -> "Claim | dict":
+  """A Claim on the group in gdir, or the holder's dict if another live worker has it.
+
+  Local: the claim file is created with O_EXCL, so of two workers racing exactly one wins;
+  a stale claim (dead process on this host, or not renewed on another) is taken over.
+  Remote (object stores have no exclusive create): write, then read back who won.
+  """
+  path = fileio.path(gdir) / "claim.json"
+  for _ in range(3):
+    h = holder(path)
+    if h is not None:
+      return h
+    me = {"host": socket.gethostname(), "pid": os.getpid(), "since": time.time()}
+    data = json.dumps({**me, "renewed": me["since"]}).encode()
+    if fileio.is_remote(gdir):
+      path.parent.mkdir(parents=True, exist_ok=True)
+      fileio.write_bytes_atomic(path, data)
+      time.sleep(0.5)
+      won = json.loads(path.read_text())
+      if (won.get("host"), won.get("pid")) != (me["host"], me["pid"]):
+        continue
+    else:
+      os.makedirs(str(path.parent), exist_ok=True)
+      if path.exists():  # stale: remove it, then race for a fresh one
+        try:
+          os.remove(str(path))
+        except FileNotFoundError:
+          pass
+      try:
+        fd = os.open(str(path), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+      except FileExistsError:
+        continue
+      with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return Claim(path, me)
+  return holder(path) or {"host": "?", "pid": -1}

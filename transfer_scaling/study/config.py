@@ -1,0 +1,398 @@
+"""The study config: one typed, frozen schema with its defaults, built once from a ConfigDict.
+
+A config file (configs/*.py) starts from `defaults()` (a ConfigDict of every field at its
+default, so `--config.a.b=value` can override any of them with type checks), changes what
+differs and returns it; `StudyConfig.from_dict(c)` turns it into the frozen dataclasses
+below and `validate()`s it, and everything after that reads the typed config only.
+
+The defaults are the GPU scale (sizes 335k-14M, context 256); `cpu_scale(c)` sets the
+quickstart's scale (sizes 13k-100k, context 64, minutes on 2 CPU cores), the one place
+those numbers live, so that every pair config offers `NAME.py:cpu` at the same scale.
+"""
+import dataclasses
+import math
+import typing
+from typing import Optional
+
+import ml_collections
+
+from transfer_scaling import ladder, model as model_lib
+from transfer_scaling.errors import UsageError
+
+SCHEDULES = ("constant", "cosine")
+DTYPES = ("float32", "bfloat16")
+SCRATCH_LAWS = ("chinchilla", "kaplan")
+# ModelConfig fields the size ladder sets; every other ModelConfig field is a model option of the config.
+SHAPE_FIELDS = ("d_model", "n_layers", "n_heads")
+
+
+@dataclasses.dataclass(frozen=True)
+class Grid:
+  """num log-spaced sizes from min to max bytes, inclusive."""
+  min: int
+  max: int
+  num: int
+
+  def values(self) -> list:
+    return log_grid(self.min, self.max, self.num)
+
+
+@dataclasses.dataclass(frozen=True)
+class Pretrain:
+  steps: int = 20_000
+  lr: float = 1e-3
+  schedule: str = "cosine"
+  warmup: int = 500
+  eval_every: int = 1000
+  seed: int = 0
+  first_kept_step: int = 100   # the smallest p kept (a multiple of it)
+  num_kept: int = 6            # kept steps p, log-spaced from first_kept_step to steps
+  batch_size: int = 0          # 0: the study's batch_size (a larger one pre-trains faster on a CPU)
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+  """From-scratch or fine-tuning runs on the target."""
+  lrs: tuple = (1e-3,)         # grid of peak learning rates; each (size, D_F) keeps the best on validation
+  warmups: tuple = (100,)      # grid of warm-up lengths (steps), crossed with lrs
+  schedule: str = "constant"
+  max_epochs: float = 50.0     # the first step budget: this many passes over D_F ...
+  min_steps: int = 400         # ... but at least this many steps
+  ceiling: int = 20_000        # a run still improving at its budget continues, the budget doubling up to this
+
+
+@dataclasses.dataclass(frozen=True)
+class Bracket:
+  """The from-scratch curve must bracket every D_E (the data a from-scratch model needs for a fine-tuned loss)."""
+  per_decade: int = 3          # from-scratch D grid density: d_f.min * 10^(j / per_decade)
+  max_gap: float = 0.5         # decades: no wider gap between measured D where a D_E falls
+  rounds: int = 3              # extensions of the grid after the fine-tuned runs of a size are known
+
+
+@dataclasses.dataclass(frozen=True)
+class Gap:
+  """The (p, f) grid of the transfer-gap law: these sizes fine-tuned from every kept p on these D_F."""
+  sizes: tuple = ()
+  d_f: Grid = Grid(100_000, 3_000_000, 4)
+
+
+@dataclasses.dataclass(frozen=True)
+class Optimizer:
+  b1: float = 0.9
+  b2: float = 0.95
+  eps: float = 1e-8
+  weight_decay: float = 0.1
+  clip_norm: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Analysis:
+  bootstrap: int = 1000        # replicates of the cluster (or parametric) bootstrap
+  scratch_law: str = "kaplan"      # the from-scratch form of the joint fit: kaplan (Hernandez eq. 6.1) or chinchilla
+  example_size: str = "4.7M"   # the reference point of the headline multiplier
+  example_d_f: int = 300_000
+  cost_ratio: float = 0.01     # pre-training steps that cost as much as one fine-tuning byte
+  low_data_max_d_f: int = 0    # 0: the low-data regime from the fitted scratch law (D_F <= 10% of D(N))
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyConfig:
+  study: str = "study"
+  source: str = "english"
+  targets: tuple = ("python",)
+  sizes: tuple = ("335k", "793k", "1.8M", "4.7M", "14M")
+  model: tuple = (("dtype", "bfloat16"), ("seq_len", 256))  # ModelConfig options as sorted (name, value) pairs
+  batch_size: int = 32
+  seeds: tuple = (0, 1, 2)     # each seed: its own initialisation, batch order and D_F subsets (nested)
+  data_seed: int = 0           # shifts every seed's subsets: a redraw of the study keeps the protocol
+  valid_bytes: int = 1_000_000  # validation bytes: early stopping and every choice
+  test_bytes: int = 1_000_000   # test bytes: the reported loss of every run, read by no decision
+  d_f: Grid = Grid(100_000, 10_000_000, 6)
+  scratch_d_max: int = 30_000_000  # from-scratch runs span d_f.min .. this (more where a D_E needs it)
+  eval_every: int = 200
+  patience: int = 5            # evaluations without improvement before a run stops
+  ckpt_every: int = 1000
+  pretrain: Pretrain = Pretrain()
+  scratch: Stage = Stage(lrs=(1e-3, 3e-3))
+  finetune: Stage = Stage(lrs=(3e-4, 1e-3))
+  bracket: Bracket = Bracket()
+  gap: Gap = Gap(sizes=("1.8M",))
+  optimizer: Optimizer = Optimizer()
+  max_members: int = 24        # most runs trained together as one vmapped ensemble
+  analysis: Analysis = Analysis()
+
+  @staticmethod
+  def from_dict(c) -> "StudyConfig":
+    """The typed config of a ConfigDict or dict (unknown fields and wrong types are UsageErrors); validated."""
+    d = c.to_dict() if isinstance(c, ml_collections.ConfigDict) else dict(c)
+    cfg = _build(StudyConfig, d, "config")
+    cfg.validate()
+    return cfg
+
+  def to_dict(self) -> dict:
+    """A plain dict with the ConfigDict's layout (study.json; from_dict reads it back)."""
+    d = _plain(self)
+    d["model"] = dict(self.model)
+    return d
+
+  def model_config(self, size: str) -> model_lib.ModelConfig:
+    return model_config(size, dict(self.model))
+
+  @property
+  def dtype(self) -> str:
+    return dict(self.model).get("dtype", _model_default("dtype"))
+
+  @property
+  def seq_len(self) -> int:
+    return dict(self.model).get("seq_len", _model_default("seq_len"))
+
+  def validate(self) -> None:
+    """Everything that can be checked without the corpora; UsageError names the field and the fix."""
+    _need(self.study, "config.study is empty; give the study a name")
+    for field, sizes in (("sizes", self.sizes), ("gap.sizes", self.gap.sizes)):
+      for s in sizes:
+        _need(s in ladder.LADDER, f"config.{field} has {s!r}, which is not on the ladder; "
+              f"use names from transfer_scaling/ladder.py: {', '.join(ladder.LADDER)}")
+    _need(self.sizes, "config.sizes is empty; give at least one ladder size, e.g. --config.sizes='(\"13k\",)'")
+    missing = [s for s in self.gap.sizes if s not in self.sizes]
+    _need(not missing, f"config.gap.sizes has {missing} which are not in config.sizes; add them to config.sizes "
+          "(they must be pre-trained) or remove them from config.gap.sizes")
+    _need(self.targets, "config.targets is empty; name at least one target corpus, e.g. --config.targets='(\"python\",)'")
+    _need(len(set(self.targets)) == len(self.targets), f"config.targets {self.targets} repeats a corpus; list each once")
+    _need(self.seeds, "config.seeds is empty; give at least one seed, e.g. --config.seeds='(0,1,2)'")
+    _need(len(set(self.seeds)) == len(self.seeds) and all(s >= 0 for s in self.seeds),
+          f"config.seeds {self.seeds} must be distinct non-negative integers")
+    for name in ("batch_size", "eval_every", "patience", "max_members", "valid_bytes", "test_bytes"):
+      _positive(getattr(self, name), f"config.{name}")
+    _need(self.ckpt_every >= 0, f"config.ckpt_every={self.ckpt_every} must be >= 0 (0: only at the end)")
+    _need(self.dtype in DTYPES, f"config.model.dtype={self.dtype!r} is not a compute dtype; use one of {', '.join(DTYPES)}")
+    _positive(self.seq_len, "config.model.seq_len")
+    for s in self.sizes:
+      self.model_config(s)  # unknown options and shapes that do not divide fail here
+    g = self.d_f
+    _need(0 < g.min <= g.max and g.num >= 1, f"config.d_f must satisfy 0 < min <= max and num >= 1 "
+          f"(got min={g.min}, max={g.max}, num={g.num})")
+    _need(self.scratch_d_max >= g.max, f"config.scratch_d_max={self.scratch_d_max:,} is below config.d_f.max="
+          f"{g.max:,}; the from-scratch runs must cover every D_F: raise scratch_d_max")
+    tokens = self.batch_size * (self.seq_len + 1)
+    _need(g.min >= tokens, f"config.d_f.min={g.min} bytes is less than one batch (batch_size * (seq_len + 1) = "
+          f"{tokens}); raise d_f.min or lower batch_size / model.seq_len")
+    for name in ("valid_bytes", "test_bytes"):
+      _need(getattr(self, name) > self.seq_len + 1, f"config.{name}={getattr(self, name)} holds less than one "
+            f"window of model.seq_len + 1 = {self.seq_len + 1} bytes; raise it")
+    pt = self.pretrain
+    _positive(pt.steps, "config.pretrain.steps")
+    _need(0 < pt.first_kept_step <= pt.steps and pt.steps % pt.first_kept_step == 0,
+          f"config.pretrain.first_kept_step={pt.first_kept_step} must divide pretrain.steps={pt.steps} "
+          "(checkpoints are taken every first_kept_step steps); change either")
+    _positive(pt.num_kept, "config.pretrain.num_kept")
+    _lr(pt.lr, "config.pretrain.lr")
+    _need(pt.schedule in SCHEDULES, f"config.pretrain.schedule={pt.schedule!r} is unknown; use one of {', '.join(SCHEDULES)}")
+    _need(pt.warmup >= 0, f"config.pretrain.warmup={pt.warmup} must be >= 0")
+    _positive(pt.eval_every, "config.pretrain.eval_every")
+    _need(isinstance(pt.batch_size, int) and pt.batch_size >= 0, f"config.pretrain.batch_size={pt.batch_size!r} must be "
+          "an integer >= 0 (0: the study's batch_size)")
+    for name in ("scratch", "finetune"):
+      st = getattr(self, name)
+      _need(st.lrs, f"config.{name}.lrs is empty; give at least one learning rate, e.g. (1e-3,)")
+      for lr in st.lrs:
+        _lr(lr, f"config.{name}.lrs")
+      _need(st.warmups and all(isinstance(w, int) and w >= 0 for w in st.warmups),
+            f"config.{name}.warmups={st.warmups} must be one or more integers >= 0")
+      _need(st.schedule in SCHEDULES, f"config.{name}.schedule={st.schedule!r} is unknown; use one of {', '.join(SCHEDULES)}")
+      _need(st.max_epochs > 0 and math.isfinite(st.max_epochs), f"config.{name}.max_epochs={st.max_epochs} must be positive")
+      _positive(st.min_steps, f"config.{name}.min_steps")
+      _need(st.ceiling >= st.min_steps, f"config.{name}.ceiling={st.ceiling} is below the first budget "
+            f"config.{name}.min_steps={st.min_steps}; raise the ceiling or lower min_steps")
+      _need(st.ceiling % self.eval_every == 0 and st.min_steps % self.eval_every == 0,
+            f"config.{name}.min_steps={st.min_steps} and ceiling={st.ceiling} must be multiples of "
+            f"config.eval_every={self.eval_every} (budgets end on an evaluation)")
+    b = self.bracket
+    _positive(b.per_decade, "config.bracket.per_decade")
+    _need(b.max_gap > 0, f"config.bracket.max_gap={b.max_gap} must be positive (decades)")
+    _need(b.rounds >= 0, f"config.bracket.rounds={b.rounds} must be >= 0")
+    gd = self.gap.d_f
+    _need(0 < gd.min <= gd.max and gd.num >= 1, "config.gap.d_f must satisfy 0 < min <= max and num >= 1")
+    _need(not self.gap.sizes or gd.min >= tokens, f"config.gap.d_f.min={gd.min} is less than one batch ({tokens} bytes)")
+    o = self.optimizer
+    for name in ("b1", "b2"):
+      _need(0 <= getattr(o, name) < 1, f"config.optimizer.{name}={getattr(o, name)} must lie in [0, 1)")
+    _need(o.eps > 0 and o.weight_decay >= 0 and o.clip_norm > 0,
+          "config.optimizer needs eps > 0, weight_decay >= 0 and clip_norm > 0")
+    a = self.analysis
+    _need(isinstance(a.bootstrap, int) and a.bootstrap >= 0, f"config.analysis.bootstrap={a.bootstrap} must be an integer >= 0")
+    _need(a.scratch_law in SCRATCH_LAWS, f"config.analysis.scratch_law={a.scratch_law!r}; use one of {', '.join(SCRATCH_LAWS)}")
+    _need(a.example_size in ladder.LADDER, f"config.analysis.example_size={a.example_size!r} is not on the ladder")
+    _positive(a.example_d_f, "config.analysis.example_d_f")
+    _need(a.cost_ratio > 0 and math.isfinite(a.cost_ratio), f"config.analysis.cost_ratio={a.cost_ratio} must be positive")
+
+  def validate_corpora(self, sizes: dict) -> None:
+    """Checks against the prepared corpora; sizes: corpus -> {split: bytes}."""
+    for name in (self.source,) + tuple(self.targets):
+      _need(name in sizes, f"corpus {name!r} is unknown; choose one of: {', '.join(sorted(sizes))}")
+    tokens = self.batch_size * (self.seq_len + 1)
+    _need(sizes[self.source]["train"] >= tokens, f"source corpus {self.source!r} has fewer bytes than one batch; "
+          "prepare a larger corpus")
+    for target in self.targets:
+      have = sizes[target]["train"]
+      want = max(self.d_f.max, self.gap.d_f.max if self.gap.sizes else 0)
+      _need(want <= have, f"the study asks for {want:,} bytes of {target!r} but its training split has {have:,}; "
+            f"lower config.d_f.max / config.gap.d_f.max to <= {have:,} or prepare a larger corpus")
+    for corpus in (self.source,) + tuple(self.targets):
+      for split, field in (("validation", "valid_bytes"), ("test", "test_bytes")):
+        have = sizes[corpus][split]
+        _need(getattr(self, field) <= have, f"config.{field}={getattr(self, field):,} is larger than the {split} "
+              f"split of {corpus!r} ({have:,} bytes); lower config.{field} to <= {have:,}")
+
+
+def model_config(size: str, options: dict) -> model_lib.ModelConfig:
+  """ModelConfig(**the ladder's shape of `size`, **options): how every part of a study builds its model."""
+  known = [f.name for f in dataclasses.fields(model_lib.ModelConfig) if f.name not in SHAPE_FIELDS]
+  unknown = sorted(set(options) - set(known))
+  _need(not unknown, f"config.model has unknown option(s) {', '.join(unknown)}; ModelConfig takes {', '.join(known)}")
+  try:
+    return model_lib.ModelConfig(**ladder.shape(size), **options)
+  except (TypeError, ValueError) as e:
+    raise UsageError(f"config.model: {e}") from None
+
+
+def model_options(cfg: model_lib.ModelConfig) -> tuple:
+  """The (name, value) pairs of a ModelConfig that differ from its defaults, shape excluded (a run's identity)."""
+  return tuple(sorted((f.name, getattr(cfg, f.name)) for f in dataclasses.fields(cfg)
+                      if f.name not in SHAPE_FIELDS and getattr(cfg, f.name) != f.default))
+
+
+def _model_default(name: str):
+  return next(f.default for f in dataclasses.fields(model_lib.ModelConfig) if f.name == name)
+
+
+def log_grid(lo: float, hi: float, num: int) -> list:
+  """num log-spaced integers from lo to hi inclusive (duplicates removed)."""
+  if num == 1:
+    return [int(round(lo))]
+  return sorted({int(round(lo * (hi / lo) ** (i / (num - 1)))) for i in range(num)})
+
+
+def defaults() -> ml_collections.ConfigDict:
+  """Every field at its default, as the ConfigDict a config file edits (model options from ModelConfig)."""
+  d = _plain(StudyConfig())
+  d["model"] = {f.name: f.default for f in dataclasses.fields(model_lib.ModelConfig) if f.name not in SHAPE_FIELDS}
+  d["model"].update(dict(StudyConfig().model))
+  return ml_collections.ConfigDict(d)
+
+
+def cpu_scale(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """The quickstart's scale, for any pair: sizes 13k-56k, context 64, D_F 1-4.6 kB, minutes on 2 CPU cores.
+
+  Keeps the pair (source, targets) and the name. From-scratch runs on the 3-per-decade grid
+  1 kB - 22 kB (the bracketing adds more where a D_E needs them); pre-training 2,000 steps of
+  16 sequences with p kept from 10 steps (2.3 decades); three seeds and two learning rates
+  per arm, each point keeping the better on the validation split.
+  """
+  c = ml_collections.ConfigDict(c.to_dict())
+  c.sizes = ("13k", "25k", "56k")
+  c.model.seq_len, c.model.dtype = 64, "float32"
+  c.batch_size = 8
+  c.seeds = (0, 1, 2)
+  c.valid_bytes, c.test_bytes = 4_096, 16_384
+  c.d_f.min, c.d_f.max, c.d_f.num = 1_000, 4_642, 3   # the 3-per-decade points 1,000, 2,154, 4,642
+  c.scratch_d_max = 21_544
+  c.eval_every, c.patience, c.ckpt_every = 20, 4, 400
+  # Kept steps p and every boundary are multiples of 10, the steps of one compiled call: one compilation.
+  c.pretrain.update(steps=2_000, lr=3e-3, schedule="cosine", warmup=100, eval_every=200, seed=0,
+                    first_kept_step=10, num_kept=4, batch_size=16)
+  stage = dict(warmups=(20,), schedule="constant", max_epochs=25.0, min_steps=40, ceiling=2_560, lrs=(1e-3, 3e-3))
+  c.scratch.update(stage)
+  c.finetune.update(stage)
+  c.bracket.update(per_decade=3, max_gap=0.5, rounds=3)
+  c.gap.sizes = ("13k",)
+  c.gap.d_f.min, c.gap.d_f.max, c.gap.d_f.num = 1_000, 4_642, 2
+  c.max_members = 24
+  c.analysis.update(bootstrap=1000, example_size="56k", example_d_f=4_642, cost_ratio=0.01)
+  return c
+
+
+def at_scale(c: ml_collections.ConfigDict, scale: Optional[str]) -> ml_collections.ConfigDict:
+  """c itself (scale None or "gpu"), or the same pair at the CPU scale (scale "cpu")."""
+  if scale in (None, "", "gpu"):
+    return c
+  if scale != "cpu":
+    raise UsageError(f"unknown scale {scale!r} after ':' in --config; use NAME.py:cpu, or nothing for the GPU scale")
+  out = cpu_scale(c)
+  out.study = f"{c.study}_cpu"
+  return out
+
+
+# Building the dataclasses from nested dicts, with the field named in every error.
+
+def _build(cls, d, where: str):
+  if isinstance(d, cls):
+    return d
+  if not isinstance(d, dict):
+    raise UsageError(f"{where} must be a section of fields, got {type(d).__name__} {d!r}")
+  names = {f.name: f for f in dataclasses.fields(cls)}
+  unknown = sorted(set(d) - set(names))
+  if unknown:
+    raise UsageError(f"unknown config field(s) {', '.join(f'{where}.{u}' for u in unknown)}; "
+                     f"known fields there: {', '.join(names)}")
+  hints = typing.get_type_hints(cls)
+  kw = {}
+  for name, value in d.items():
+    kw[name] = _coerce(hints[name], value, f"{where}.{name}", cls is StudyConfig and name == "model")
+  return cls(**kw)
+
+
+def _coerce(kind, value, where: str, is_model: bool = False):
+  if is_model:
+    if not isinstance(value, dict):
+      raise UsageError(f"{where} must be a section of ModelConfig options, got {value!r}")
+    defaults_ = {f.name: f.default for f in dataclasses.fields(model_lib.ModelConfig)}
+    return tuple(sorted((k, v) for k, v in value.items() if k not in defaults_ or v != defaults_[k]))
+  if dataclasses.is_dataclass(kind):
+    return _build(kind, value, where)
+  if kind is bool:
+    if not isinstance(value, bool):
+      raise UsageError(f"{where}={value!r} must be true or false")
+    return value
+  if kind is int:
+    if isinstance(value, bool) or not isinstance(value, int):
+      if isinstance(value, float) and value.is_integer():
+        return int(value)
+      raise UsageError(f"{where}={value!r} must be an integer")
+    return value
+  if kind is float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+      raise UsageError(f"{where}={value!r} must be a number")
+    return float(value)
+  if kind is str:
+    if not isinstance(value, str):
+      raise UsageError(f"{where}={value!r} must be a string")
+    return value
+  if kind is tuple:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)):
+      value = (value,)
+    return tuple(value)
+  return value
+
+
+def _plain(x):
+  if dataclasses.is_dataclass(x):
+    return {f.name: _plain(getattr(x, f.name)) for f in dataclasses.fields(x)}
+  if isinstance(x, tuple):
+    return tuple(_plain(v) for v in x)
+  return x
+
+
+def _need(ok, message: str) -> None:
+  if not ok:
+    raise UsageError(message)
+
+
+def _positive(value, where: str) -> None:
+  _need(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+        f"{where}={value!r} must be a positive integer")
+
+
+def _lr(value, where: str) -> None:
+  _need(isinstance(value, (int, float)) and math.isfinite(value) and value > 0,
+        f"{where} has {value!r}; every learning rate must be a positive finite number")

@@ -1,0 +1,53 @@
+"""The learning-rate (and warm-up) choice per cell, on the validation loss: one rule for both arms.
+
+A cell is one (stage, target, size, D_F, p) point. Each of its settings (lr, warm-up) was
+trained with every seed; the chosen setting has the lowest mean validation loss over its
+seeds among those with the most seeds finished (failed runs never count). The sweep's
+bracketing and the analysis both read cells through `choose`, so the choice is made once,
+the same way, and never on the test split.
+"""
+import numpy as np
+import pandas as pd
+
+CELL = ["stage", "target", "size", "D_F", "p"]
+
+
+def choose(df: pd.DataFrame) -> tuple:
+  """(runs of the chosen settings, one row per cell saying what was chosen and whether at a grid edge).
+
+  df: the results table (study.results.table), failed runs included or not (they are left out).
+  """
+  ok = df[~df["status"].str.startswith("failed") & df["valid_loss"].notna()].copy()
+  trained = ok["stage"].isin(["scratch", "finetune"])
+  fixed, ok = ok[~trained], ok[trained]
+  if ok.empty:
+    return fixed.reset_index(drop=True), pd.DataFrame(columns=CELL + ["lr", "warmup", "seeds", "settings", "edge"])
+  key = ["|".join(map(str, row)) for row in ok[CELL].itertuples(index=False)]
+  ok = ok.assign(_cell=key)
+  settings = ok.groupby(["_cell", "lr", "warmup"], sort=True).agg(mean=("valid_loss", "mean"), n=("seed", "count"))
+  settings = settings.reset_index()
+  settings["rank"] = list(zip(-settings["n"], settings["mean"], settings["lr"], settings["warmup"]))
+  best = settings.loc[settings.groupby("_cell")["rank"].idxmin()]
+  chosen = ok.merge(best[["_cell", "lr", "warmup"]], on=["_cell", "lr", "warmup"])
+  grid = ok.groupby("_cell").agg(lrs=("lr", lambda x: sorted(set(x))), warmups=("warmup", lambda x: sorted(set(x))))
+  rows = []
+  for _, b in best.iterrows():
+    g = grid.loc[b["_cell"]]
+    edge = []
+    if len(g["lrs"]) > 1 and b["lr"] in (g["lrs"][0], g["lrs"][-1]):
+      edge.append("lowest lr" if b["lr"] == g["lrs"][0] else "highest lr")
+    if len(g["warmups"]) > 1 and b["warmup"] in (g["warmups"][0], g["warmups"][-1]):
+      edge.append("shortest warm-up" if b["warmup"] == g["warmups"][0] else "longest warm-up")
+    first = ok[ok["_cell"] == b["_cell"]].iloc[0]
+    rows.append({**{c: first[c] for c in CELL}, "lr": b["lr"], "warmup": int(b["warmup"]), "seeds": int(b["n"]),
+                 "settings": int((settings["_cell"] == b["_cell"]).sum()), "edge": ", ".join(edge)})
+  out = pd.concat([fixed, chosen.drop(columns="_cell")], ignore_index=True)
+  return out, pd.DataFrame(rows)
+
+
+def cell_means(runs: pd.DataFrame, value: str = "valid_loss") -> pd.DataFrame:
+  """Mean (and seed count) of `value` per cell of chosen runs: what the bracketing reads."""
+  keep = runs.assign(p=runs["p"].fillna(-1))
+  out = keep.groupby(CELL, dropna=False).agg(mean=(value, "mean"), seeds=("seed", "count")).reset_index()
+  out["p"] = out["p"].replace(-1, np.nan)
+  return out
