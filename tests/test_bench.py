@@ -51,6 +51,7 @@ def test_cpu_device_count_divides_the_batch(n, batch, cores, want):
   assert mesh.cpu_device_count(n, batch, cores) == want
 
 
+@pytest.mark.slow
 def test_bench_splits_the_batch_over_cpu_devices_with_the_same_loss(tmp_path):
   # A fresh process: the device count is fixed when JAX starts.
   import subprocess

@@ -199,6 +199,7 @@ def test_bad_inputs_are_usage_errors_and_write_nothing(tmp_path):
   assert not w.exists()
 
 
+@pytest.mark.slow
 def test_bfloat16_compute_keeps_float32_master_weights(tmp_path):
   spec = make_spec(members((0, 1e-2)), max_steps=10, model=dataclasses.replace(CFG, dtype="bfloat16"))
   (r,) = train(spec, batches_for(spec), str(tmp_path / "bf16"))
@@ -238,3 +239,47 @@ def test_a_blown_up_but_finite_validation_loss_is_a_divergence():
   s = step_lib.early_stop_update(s, jnp.float32(53.0), stop=stop)  # finite, far above its best
   assert int(s.diverged) == state_lib.EVAL_BLOWUP and float(s.best_loss) == 3.0
   assert "above 2 times its best" in state_lib.reason(int(s.diverged), 7)
+
+
+def test_members_that_stop_leave_a_narrower_ensemble_and_a_resume_replays_it_exactly(tmp_path):
+  # Four members; two stop early (tiny lr), so after an evaluation the other two train as an
+  # ensemble of width 2. A run cut after that point resumes to the same losses and steps.
+  pairs = [(0, 1e-7), (1, 1e-2), (2, 1e-7), (3, 3e-3)]
+  spec = make_spec(members(*pairs), max_steps=80, eval_every=10, patience=2, min_delta=0.01)
+  loop = dataclasses.replace(LOOP, ckpt_every=20)
+  full = train(spec, batches_for(spec), str(tmp_path / "full"), loop=loop)
+  assert [r.steps for r in full][0::2] == [20, 20] and min(r.steps for r in full[1::2]) > 20
+  with pytest.raises(Interrupt):
+    train(spec, Flaky(batches_for(spec), 57), str(tmp_path / "cut"), loop=loop)
+  again = train(spec, batches_for(spec), str(tmp_path / "cut"), loop=loop)
+  assert [(r.valid_loss, r.test_loss, r.steps, r.best_step) for r in again] == \
+      [(r.valid_loss, r.test_loss, r.steps, r.best_step) for r in full]
+  np.testing.assert_array_equal(train_losses(str(tmp_path / "cut")), train_losses(str(tmp_path / "full")))
+  timing = json.loads((tmp_path / "full" / "timing.json").read_text())
+  assert timing["member_steps"] < 4 * timing["steady_steps"]  # the frozen pair stopped costing steps
+
+
+class _OtherTest:
+  """The same batches with the test split replaced by random bytes."""
+
+  def __init__(self, inner):
+    self._inner = inner
+
+  def __getattr__(self, name):
+    return getattr(self._inner, name)
+
+  def test_batches(self):
+    t = self._inner.test_batches()
+    return np.random.default_rng(1).integers(0, 256, t.shape).astype(t.dtype)
+
+
+def test_the_test_split_decides_nothing(tmp_path):
+  # Early stopping, continuation and the reported step read validation only: corrupting the test
+  # split changes the reported test loss and no decision.
+  m = [engine.MemberSpec(seed=0, lr=1e-2, budget=10), engine.MemberSpec(seed=1, lr=3e-3, budget=10)]
+  spec = make_spec(m, max_steps=80, extend=True, patience=2)
+  a = train(spec, batches_for(spec), str(tmp_path / "a"))
+  b = train(spec, _OtherTest(batches_for(spec)), str(tmp_path / "b"))
+  decisions = lambda rs: [(r.best_step, r.steps, r.budget, r.status, r.valid_loss) for r in rs]
+  assert decisions(a) == decisions(b)
+  assert all(abs(x.test_loss - y.test_loss) > 0.1 for x, y in zip(a, b))

@@ -40,6 +40,7 @@ def cache(tmp_path_factory):
   return tmp_path_factory.mktemp("jax_cache")
 
 
+@pytest.mark.slow
 def test_eight_devices_match_one(tmp_path, cache):
   steps = ["--config.train.max_steps=20"]
   assert cli.main(["train", "--workdir", str(tmp_path / "one"), *TINY, *steps]) == 0

@@ -26,7 +26,7 @@ def markov_stream(n_bytes: int, seed: int, alphabet: int = 32, branching: int = 
 
 
 class MarkovBatches:
-  """train_batch(step) -> int32 [K, B, T+1]; valid_batches(), test_batches() -> int32 [n, B, T+1]."""
+  """train_batch(step) -> int32 [M, B, L+1]; valid_batches(), test_batches() -> int32 [n, B, L+1]."""
 
   def __init__(self, seeds, batch_size: int, seq_len: int, subset_bytes=None, n_eval_batches: int = 4,
                data_seed: int = 0, train_bytes: int = 1 << 17, eval_bytes: int = 1 << 15,

@@ -6,7 +6,7 @@ of that order (documents joined by SEP, the last one cut), so for one seed the 1
 subset is a prefix of the 1e6-byte one.
 
 Packing: member k's subset is read as a cycle (stream + SEP, then again from the
-start). An epoch is W = ceil(n / T) windows of T+1 bytes starting every T bytes from an
+start). An epoch is W = ceil(n / L) windows of L+1 bytes starting every L bytes from an
 offset drawn per epoch; the windows of an epoch are visited in a permutation drawn per
 epoch. Sample g of member k is window perm_e[g % W] of epoch e = g // W, with
 g = step * B + b. Small subsets are thus repeated many times, each epoch cut and ordered
@@ -15,7 +15,7 @@ in a checkpoint is the step.
 
 Evaluation: the validation split (early stopping and every choice) and the test split
 (the reported loss, read once at the end of a run): the first `valid_bytes` / `test_bytes`
-bytes of each, in non-overlapping windows of T+1 (consecutive windows share one byte, so
+bytes of each, in non-overlapping windows of L+1 (consecutive windows share one byte, so
 every byte after the first is predicted once); the ragged tail that does not fill a whole
 window or a whole batch is dropped, so there is no padding and no mask. The same bytes
 for every run of a target.
@@ -60,21 +60,22 @@ def bits_per_byte(nats_per_byte: float) -> float:
 
 
 def _eval_windows(split_U8: np.ndarray, n_bytes: int, seq_len: int, rows: int, what: str) -> np.ndarray:
-  """int32 [n, rows, T+1]: the first n_bytes of a held-out split in non-overlapping windows."""
-  T = seq_len
+  """int32 [n, rows, L+1]: the first n_bytes of a held-out split in non-overlapping windows."""
+  L = seq_len
   n = min(len(split_U8), n_bytes)
-  windows = (n - 1) // T
+  windows = (n - 1) // L
   rows = min(rows, windows)
+  rows -= rows % 8 if rows >= 8 else 0  # a multiple of 8 rows splits over 2, 4 or 8 devices
   if rows == 0:
     raise UsageError(f"the {what} split has {len(split_U8):,} bytes, fewer than one window of "
-                     f"seq_len+1 = {T + 1}; use a shorter seq_len or a larger {what} split")
+                     f"seq_len+1 = {L + 1}; use a shorter seq_len or a larger {what} split")
   n_batches = windows // rows
-  idx = np.arange(n_batches * rows)[:, None] * T + np.arange(T + 1)
-  return np.asarray(split_U8)[idx].astype(np.int32).reshape(n_batches, rows, T + 1)
+  idx = np.arange(n_batches * rows)[:, None] * L + np.arange(L + 1)
+  return np.asarray(split_U8)[idx].astype(np.int32).reshape(n_batches, rows, L + 1)
 
 
 class PackedBatches:
-  """Per-member byte streams packed into int32 [K, B, T+1] batches, addressed by step.
+  """Per-member byte streams packed into int32 [M, B, L+1] batches, addressed by step.
 
   identity: what the data of these batches is (corpus, content hash, subsets, seeds); the
   engine keeps it with a run and refuses to resume a run on other data. Default: hashes
@@ -88,17 +89,17 @@ class PackedBatches:
       raise UsageError(f"got {len(streams)} member streams but {len(seeds)} seeds; pass one seed per member")
     if not streams:
       raise UsageError("no member streams; pass one D_F-byte subset per ensemble member")
-    T = seq_len
+    L = seq_len
     views = {}  # members given the same array (e.g. a full training split) share one copy
     for s in streams:
       if id(s) not in views:
         cycle = np.append(np.asarray(s, np.uint8), np.uint8(SEP))  # the cycle joins end to start
-        # Unrolled by T bytes so that the window at any start is a contiguous row: one row gather per
+        # Unrolled by L bytes so that the window at any start is a contiguous row: one row gather per
         # batch instead of an element-wise gather with a modulo (5-10x faster).
-        ext = np.tile(cycle, -(-(len(cycle) + T) // len(cycle)))[:len(cycle) + T]
-        views[id(s)] = (cycle, np.lib.stride_tricks.sliding_window_view(ext, T + 1))
+        ext = np.tile(cycle, -(-(len(cycle) + L) // len(cycle)))[:len(cycle) + L]
+        views[id(s)] = (cycle, np.lib.stride_tricks.sliding_window_view(ext, L + 1))
     self.streams = [views[id(s)][0] for s in streams]
-    self._windows = [views[id(s)][1] for s in streams]  # [len(cycle), T+1] views, no copy
+    self._windows = [views[id(s)][1] for s in streams]  # [len(cycle), L+1] views, no copy
     self.sizes = [len(s) - 1 for s in self.streams]
     self.valid_U8, self.test_U8 = np.asarray(valid_U8, np.uint8), np.asarray(test_U8, np.uint8)
     self.batch_size, self.seq_len, self.seeds = batch_size, seq_len, list(seeds)
@@ -158,16 +159,16 @@ class PackedBatches:
     return out % len(self.streams[k])
 
   def train_batch(self, step: int) -> np.ndarray:
-    """int32 [K, B, T+1]: member k's windows of STEP from its own subset."""
+    """int32 [M, B, L+1]: member k's windows of STEP from its own subset."""
     out = np.empty((self.num_members, self.batch_size, self.seq_len + 1), np.int32)
     for k, windows in enumerate(self._windows):
       out[k] = windows[self.starts(k, step)]
     return out
 
   def valid_batches(self) -> np.ndarray:
-    """int32 [n, B_eval, T+1] over the fixed validation split: early stopping and every choice."""
+    """int32 [n, B_eval, L+1] over the fixed validation split: early stopping and every choice."""
     return _eval_windows(self.valid_U8, self.valid_bytes, self.seq_len, self.eval_batch_size, "validation")
 
   def test_batches(self) -> np.ndarray:
-    """int32 [n, B_eval, T+1] over the fixed test split: the reported loss, read by no decision."""
+    """int32 [n, B_eval, L+1] over the fixed test split: the reported loss, read by no decision."""
     return _eval_windows(self.test_U8, self.test_bytes, self.seq_len, self.eval_batch_size, "test")

@@ -1,6 +1,6 @@
 """Training speed on random bytes: what `transfer-scaling bench train` and benchmarks/ measure.
 
-Times the training step users run (forward, backward, AdamW update) for K
+Times the training step users run (forward, backward, AdamW update) for M
 ensemble members at once, several steps per compiled call, and writes
 {"tokens_per_s", "step_ms", "n_params", "device", ...} as JSON. tokens_per_s
 counts the tokens of all members; step_ms is the wall time of one step of the
@@ -99,16 +99,16 @@ def _engine_step(cfg, members: int, seed: int):
   s = engine.StepConfig(model=cfg, batch_size=1)  # its optimizer defaults
   tx = optim.adamw_direction(s.clip_norm, s.b1, s.b2, s.eps, s.weight_decay)
   # Built under jit, as the engine does, so that params and best_params are distinct (donatable) buffers.
-  state_K = jax.jit(jax.vmap(lambda k: state_lib.init_state(state_lib.init_params(cfg, k), k, 1e-3, 10.0, 10**6, tx)))(
+  state_M = jax.jit(jax.vmap(lambda k: state_lib.init_state(state_lib.init_params(cfg, k), k, 1e-3, 10.0, 10**6, tx)))(
       jnp.arange(seed, seed + members))
   min_ratio = jnp.asarray(0.1)
   chunk = jax.jit(functools.partial(step_lib.ensemble_train_steps, cfg=cfg, tx=tx), donate_argnums=0)
 
-  def multi_step(state_K, tokens_SxKxBxT1):
-    state_K, metrics = chunk(state_K, tokens_SxKxBxT1, min_ratio)
-    return state_K, metrics["loss"]
+  def multi_step(state_M, tokens_SxMxBxL1):
+    state_M, metrics = chunk(state_M, tokens_SxMxBxL1, min_ratio)
+    return state_M, metrics["loss"]
 
-  return state_K, multi_step
+  return state_M, multi_step
 
 
 # A minimal AdamW step: no clipping, schedule or divergence bookkeeping (shows what those cost).
@@ -125,10 +125,10 @@ def _optimizer():
   return optax.adamw(1e-3, weight_decay=0.1)
 
 
-def _init_state(cfg, keys_K):
+def _init_state(cfg, keys_M):
   import jax
   from transfer_scaling.model import init_params
-  params = jax.vmap(lambda k: init_params(cfg, k))(keys_K)
+  params = jax.vmap(lambda k: init_params(cfg, k))(keys_M)
   return params, jax.vmap(_optimizer().init)(params)
 
 
@@ -144,7 +144,7 @@ def _make_multi_step(cfg):
     updates, opt_state = tx.update(grads, opt_state, params)
     return (optax.apply_updates(params, updates), opt_state), loss
 
-  def multi_step(state, tokens_SxKxBxT1):
-    return jax.lax.scan(jax.vmap(train_step), state, tokens_SxKxBxT1)
+  def multi_step(state, tokens_SxMxBxL1):
+    return jax.lax.scan(jax.vmap(train_step), state, tokens_SxMxBxL1)
 
   return jax.jit(multi_step, donate_argnums=0)

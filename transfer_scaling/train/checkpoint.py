@@ -3,6 +3,9 @@
 Saves are asynchronous: training continues while the files are written. The data
 position is the global step in meta, because a batch is a pure function of the step.
 """
+import contextlib
+import errno
+
 import jax
 import orbax.checkpoint as ocp
 
@@ -12,7 +15,8 @@ from transfer_scaling import fileio
 class Checkpointer:
   """Thin wrapper around ocp.CheckpointManager for one run directory."""
 
-  def __init__(self, directory, max_to_keep: int = 2):
+  def __init__(self, directory, max_to_keep=2):
+    # max_to_keep None: every checkpoint is kept
     self.directory = fileio.path(directory)  # local or remote (gs://...): orbax takes either
     options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, enable_async_checkpointing=True,
                                            create=True)
@@ -21,9 +25,21 @@ class Checkpointer:
   def latest_step(self):
     return self._mgr.latest_step()
 
+  @contextlib.contextmanager
+  def _io(self):
+    """Orbax reports a full disk as ValueError('RESOURCE_EXHAUSTED ... No space left on device'):
+    an OSError here, so the command says it in one line like any other full disk."""
+    try:
+      yield
+    except ValueError as e:
+      if "No space left on device" in str(e) or "os_error_code='28'" in str(e):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.directory)) from None
+      raise
+
   def save(self, step: int, state, meta: dict) -> None:
-    self._mgr.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                                 meta=ocp.args.JsonSave(meta)))
+    with self._io():
+      self._mgr.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                                   meta=ocp.args.JsonSave(meta)))
 
   def restore(self, step: int, state_like, sharding):
     """Restores onto `sharding`; state_like gives the tree structure, shapes and dtypes."""
@@ -32,14 +48,22 @@ class Checkpointer:
                                                           meta=ocp.args.JsonRestore()))
     return out.state, out.meta
 
+  def restore_saved(self, step: int) -> dict:
+    """The state saved at `step` as nested dicts of host arrays, without a target tree (for reading, not resuming)."""
+    if step not in self._mgr.all_steps():
+      raise FileNotFoundError(f"no checkpoint at step {step} in {self.directory} (have {sorted(self._mgr.all_steps())})")
+    return self._mgr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore())).state
+
   def read_meta(self, step: int) -> dict:
     return self._mgr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
 
   def wait(self) -> None:
-    self._mgr.wait_until_finished()
+    with self._io():
+      self._mgr.wait_until_finished()
 
   def close(self) -> None:
-    self._mgr.close()
+    with self._io():
+      self._mgr.close()
 
 
 def has_checkpoint(directory) -> bool:

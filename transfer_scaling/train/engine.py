@@ -1,4 +1,4 @@
-"""train_ensemble: K same-shape models trained together in one jitted step.
+"""train_ensemble: M same-shape models trained together in one jitted step.
 
 The loop around the pure steps of step.py: periodic validation with early stopping,
 per-member step budgets that double while a member still improves at its end (up to
@@ -23,6 +23,7 @@ import types
 
 import flax.serialization
 import jax
+import jax.numpy as jnp
 import numpy as np
 import tqdm
 
@@ -75,13 +76,17 @@ class EnsembleSpec:
   min_lr_ratio: float = 0.1     # cosine decay over each member's first budget to this fraction; 1: constant
   extend: bool = True           # a member still improving at the end of its budget continues (budget x 2)
   eval_at_start: bool = True    # step-0 evaluation (a fine-tuned model may be best before any step)
+  # A member never better than at step 0 has learnt nothing: a failure for a fresh initialisation,
+  # but a result for a pre-trained one (fine-tuning on this data does not help).
+  require_improvement: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
 class LoopOptions:
   steps_per_call: int = 10      # steps scanned inside one jit call, to amortise dispatch
   ckpt_every: int = 1000        # 0: only at the end
-  keep_checkpoints: int = 2
+  keep_checkpoints: int = 2     # the latest this many are kept (all of them when keep_steps is set)
+  keep_steps: tuple = ()        # steps also saved, and kept, e.g. the pre-training steps p fine-tuning starts from
   log_every: int = 1
   progress: bool = True
   tensorboard: bool = True      # event files besides metrics.jsonl (tensorboardX imports torch if present: ~3 s)
@@ -153,11 +158,9 @@ def _compiled(step: StepConfig, mesh, split: bool):
   tx = optim.adamw_direction(step.clip_norm, step.b1, step.b2, step.eps, step.weight_decay)
   repl, st = mesh_lib.replicated(mesh), mesh_lib.state_sharding(mesh, split)
   make_state = jax.vmap(functools.partial(state_lib.init_state, tx=tx))
-  init_params_K = jax.vmap(functools.partial(state_lib.init_params, cfg))
   ev = mesh_lib.eval_sharding(mesh, split)
   return types.SimpleNamespace(
       fresh=jax.jit(make_state, out_shardings=st),
-      init=jax.jit(lambda seeds, *a: make_state(init_params_K(seeds), seeds, *a), out_shardings=st),
       chunk=jax.jit(functools.partial(step_lib.ensemble_train_steps, cfg=cfg, tx=tx), donate_argnums=0,
                     in_shardings=(st, mesh_lib.chunk_sharding(mesh, split), repl), out_shardings=(st, repl)),
       eval=jax.jit(functools.partial(step_lib.ensemble_eval, cfg=cfg), donate_argnums=0,
@@ -171,15 +174,16 @@ def _chunk_len(step: int, spec: EnsembleSpec, loop: LoopOptions) -> int:
   ends = [spec.ceiling, (step // spec.eval_every + 1) * spec.eval_every, step + loop.steps_per_call]
   if loop.ckpt_every:
     ends.append((step // loop.ckpt_every + 1) * loop.ckpt_every)
+  ends += [k for k in loop.keep_steps if k > step]
   return min(ends) - step
 
 
-def _host_batches(batches, step: int, n: int, K: int, spec: EnsembleSpec) -> np.ndarray:
+def _host_batches(batches, step: int, n: int, M: int, spec: EnsembleSpec, idx) -> np.ndarray:
   out = []
   for s in range(step, step + n):
     b = batches.train_batch(s)
-    _check_batch(b, (K, spec.step.batch_size, None), f"batches.train_batch({s})")
-    out.append(b.astype(np.int32, copy=False))
+    _check_batch(b, (M, spec.step.batch_size, None), f"batches.train_batch({s})")
+    out.append(b[idx].astype(np.int32, copy=False) if len(idx) != M else b.astype(np.int32, copy=False))
   return np.stack(out)
 
 
@@ -196,16 +200,16 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
                    loop: LoopOptions = LoopOptions()) -> list:
   """Trains (or resumes) the ensemble in workdir (local or remote); returns one MemberResult per member.
 
-  batches: train_batch(step) -> [K, B, T+1], valid_batches() and test_batches() -> [n, B', T+1],
+  batches: train_batch(step) -> [M, B, L+1], valid_batches() and test_batches() -> [n, B', L+1],
   and optionally identity() -> dict (a run is never resumed on other data). init_params: None
-  (fresh init from each member's seed) or a params pytree with a leading member axis K
+  (fresh init from each member's seed) or a params pytree with a leading member axis M
   (fine-tuning). resume: 'auto' continues from the latest checkpoint if any, 'require'
   insists on one, 'never' refuses a workdir that has one.
   """
   spec = dataclasses.replace(spec, members=tuple(spec.members))
-  K, cfg = len(spec.members), spec.step.model
+  M, cfg = len(spec.members), spec.step.model
   mesh = mesh_lib.make_mesh()
-  split = mesh_lib.split_members(K, mesh)
+  split = mesh_lib.split_members(M, mesh)
   _validate(spec, loop, mesh, split)
   wd = fileio.path(workdir)
   ckpt_dir = wd / "ckpt"
@@ -222,7 +226,7 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
   _check_batch(valid_np, (None, None, cfg.seq_len + 1), "batches.valid_batches()")
   if not split:
     mesh_lib.check_divisible(valid_np.shape[1], mesh, "eval batch size")
-  _check_batch(batches.train_batch(0), (K, spec.step.batch_size, cfg.seq_len + 1), "batches.train_batch(0)")
+  _check_batch(batches.train_batch(0), (M, spec.step.batch_size, cfg.seq_len + 1), "batches.train_batch(0)")
 
   seeds = np.asarray([m.seed for m in spec.members], np.uint32)
   per_member = (np.asarray([m.lr for m in spec.members], np.float32),
@@ -234,8 +238,8 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
     want = [x.shape for x in jax.tree.leaves(abstract_params)]
     got = [tuple(np.shape(x)) for x in jax.tree.leaves(init_params)]
     if jax.tree.structure(abstract_params) != jax.tree.structure(init_params) or want != got:
-      raise UsageError(f"init_params do not fit {K} members of the model {cfg}; "
-                       f"stack K copies of params of this model (engine.tile_params / stack_params)")
+      raise UsageError(f"init_params do not fit {M} members of the model {cfg}; "
+                       f"stack M copies of params of this model (engine.tile_params / stack_params)")
 
   repl, st = mesh_lib.replicated(mesh), mesh_lib.state_sharding(mesh, split)
   fns = _compiled(spec.step, mesh, split)
@@ -244,7 +248,7 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
   abstract_state = jax.eval_shape(fns.fresh, abstract_params, seeds, *per_member)
 
   spec_dict = {**spec_to_dict(spec), "data": json.loads(json.dumps(_identity(batches)))}
-  ckpt = ckpt_lib.Checkpointer(ckpt_dir, loop.keep_checkpoints)
+  ckpt = ckpt_lib.Checkpointer(ckpt_dir, None if loop.keep_steps else loop.keep_checkpoints)
   wall_before = 0.0
   if has_ckpt:
     step = ckpt.latest_step()
@@ -254,14 +258,19 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
       ckpt.close()
       raise UsageError(f"{workdir} holds a run with a different spec or data (fields {', '.join(diff)}); "
                        f"use a new workdir or the original settings")
-    state, meta = ckpt.restore(step, abstract_state, st)
+    full, meta = ckpt.restore(step, abstract_state, st)
     wall_before = float(meta["wall_s"])
+    members = _Members(full, meta.get("active", list(range(M))), spec.step, mesh)
   else:
     step = 0
     if init_params is None:
-      state = fns.init(seeds, *per_member)
+      # One member's init compiled once per model (a vmapped init compiles for seconds per width).
+      init_one = _init_params(cfg)
+      params = stack_params([jax.device_get(init_one(np.uint32(m.seed))) for m in spec.members])
+      full = fns.fresh(mesh_lib.put_tree(params, st), seeds, *per_member)
     else:
-      state = fns.fresh(mesh_lib.put_tree(init_params, st), seeds, *per_member)
+      full = fns.fresh(mesh_lib.put_tree(init_params, st), seeds, *per_member)
+    members = _Members(full, range(M), spec.step, mesh)
   if jax.process_index() == 0:
     fileio.write_json_atomic(wd / "spec.json", spec_dict)
   metrics = metrics_lib.MetricsWriter(wd, keep_until=step if has_ckpt else -1, tensorboard=loop.tensorboard)
@@ -269,28 +278,36 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
   min_ratio = mesh_lib.put(np.asarray(spec.min_lr_ratio, np.float32), repl)
   stop_args = tuple(mesh_lib.put(np.asarray(v, t), repl) for v, t in (
       (spec.patience, np.int32), (spec.min_delta, np.float32), (spec.ceiling, np.int32), (spec.extend, bool)))
-  valid_dev = mesh_lib.put(valid_np.astype(np.int32), mesh_lib.eval_sharding(mesh, split))
+  valid_dev = {}  # per layout: the same validation batches, placed for member- or data-parallel ensembles
   tokens_per_step = spec.step.batch_size * cfg.seq_len
 
+  def valid_for(m):
+    if m.split not in valid_dev:
+      valid_dev[m.split] = mesh_lib.put(valid_np.astype(np.int32), mesh_lib.eval_sharding(mesh, m.split))
+    return valid_dev[m.split]
+
   def save(at_step):
-    ckpt.save(at_step, state, {"spec": spec_dict, "step": at_step, "wall_s": wall_before + time.time() - t0})
+    ckpt.save(at_step, members.merged(), {"spec": spec_dict, "step": at_step, "active": members.idx.tolist(),
+                                          "wall_s": wall_before + time.time() - t0})
 
   def evaluate(at_step):
-    nonlocal state
-    state, loss_K = fns.eval(state, valid_dev, stop_args)
-    loss_K = mesh_lib.to_host(loss_K)
-    metrics.write("eval", at_step, {"loss": [float(x) if math.isfinite(x) else None for x in loss_K],
-                                    "best_loss": _host_list(state.best_loss), "budget": _host_list(state.budget),
-                                    "done": _host_list(state.done)})
+    members.sub, loss_k = members.fns.eval(members.sub, valid_for(members), stop_args)
+    s = members.sub
+    metrics.write("eval", at_step, {"loss": members.spread(mesh_lib.to_host(loss_k), finite=True),
+                                    "best_loss": members.spread(mesh_lib.to_host(s.best_loss), finite=True),
+                                    "budget": members.spread(_host_list(s.budget)),
+                                    "done": members.spread(_host_list(s.done), fill=True)})
 
   def flags():
-    """(frozen, diverged code, diverged step) per member, fetched once per chunk."""
-    done, codes, steps = (mesh_lib.to_host(x) for x in (state.done, state.diverged, state.diverged_step))
+    """(frozen, diverged code, diverged step) per member of the sub-ensemble, fetched once per chunk."""
+    s = members.sub
+    done, codes, steps = (mesh_lib.to_host(x) for x in (s.done, s.diverged, s.diverged_step))
     return done | (codes != state_lib.OK), codes, steps
 
   t0 = time.time()
-  warm = None  # (time, step) when the first chunk, which compiles, has finished
-  reported = np.zeros(K, bool)
+  warm = None  # (time, step, member-steps computed) when the first chunk, which compiles, has finished
+  seen_shapes, first_calls_s = set(), 0.0
+  reported = np.zeros(M, bool)
   if not has_ckpt and spec.eval_at_start:
     evaluate(0)
   bar = tqdm.tqdm(total=spec.ceiling, initial=step, disable=None if loop.progress else True,
@@ -300,45 +317,57 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
   # there surfaces only after this chunk is logged and checkpointed.
   pool = concurrent.futures.ThreadPoolExecutor(1)
 
-  def prefetch(at):
+  def prefetch(at, idx):
     n = _chunk_len(at, spec, loop) if at < spec.ceiling else 0
-    return pool.submit(_host_batches, batches, at, n, K, spec) if n else None
+    return pool.submit(_host_batches, batches, at, n, M, spec, idx) if n else None
 
   with interrupt.deferred() as ctrl_c:
     try:
-      host = prefetch(step) if not flags()[0].all() else None
+      host = prefetch(step, members.idx) if not flags()[0].all() else None
       while host is not None:
         host = host.result()
         t_chunk = time.time()
-        state, m = fns.chunk(state, mesh_lib.put(host, mesh_lib.chunk_sharding(mesh, split)), min_ratio)
+        shape = (len(members.idx), host.shape[0])
+        members.sub, m = members.fns.chunk(members.sub, mesh_lib.put(host, mesh_lib.chunk_sharding(mesh, members.split)),
+                                           min_ratio)
         first, step = step, step + host.shape[0]
-        host = prefetch(step)
+        members.computed += len(members.idx) * (step - first)
+        at_eval = step % spec.eval_every == 0 or step == spec.ceiling
+        # Prefetch for the current members unless an evaluation may shrink the ensemble first.
+        host = prefetch(step, members.idx) if not at_eval else None
         m = jax.tree.map(mesh_lib.to_host, m)
-        warm = warm or (time.time(), step)
+        if shape not in seen_shapes:  # a chunk of a new width or length: its time is mostly compilation
+          seen_shapes.add(shape)
+          first_calls_s += time.time() - t_chunk
+        warm = warm or (time.time(), step, members.computed)
         for i in range(m["loss"].shape[0]):
           s = first + i + 1
           if s % loop.log_every == 0 or s == step:
             active = m["active"][i]
-            metrics.write("train", s, {"loss": _finite_or_none(m["loss"][i], active),
-                                       "grad_norm": _finite_or_none(m["grad_norm"][i], active),
-                                       "lr": [float(x) for x in m["lr"][i]]})
-        if step % spec.eval_every == 0 or step == spec.ceiling:
+            metrics.write("train", s, {"loss": members.spread(_finite_or_none(m["loss"][i], active)),
+                                       "grad_norm": members.spread(_finite_or_none(m["grad_norm"][i], active)),
+                                       "lr": members.spread([float(x) for x in m["lr"][i]])})
+        if at_eval:
           evaluate(step)
         frozen, codes, code_steps = flags()
-        _report_divergence(codes, code_steps, reported, spec)
+        _report_divergence(codes, code_steps, reported, spec, members.idx)
         stop = frozen.all() or step >= spec.ceiling
-        if (loop.ckpt_every and step % loop.ckpt_every == 0) or stop or ctrl_c.requested:
+        if (loop.ckpt_every and step % loop.ckpt_every == 0) or step in loop.keep_steps or stop or ctrl_c.requested:
           save(step)
           last_saved = step
         act = m["active"][-1]
         mean_loss = float(np.mean(m["loss"][-1][act])) if act.any() else float("nan")
-        bar.set_postfix(loss=f"{mean_loss:.3f}", tok_s=f"{K * tokens_per_step * (step - first) / (time.time() - t_chunk):.3g}")
+        bar.set_postfix(loss=f"{mean_loss:.3f}", members=f"{int((~frozen).sum())}/{M}",
+                        tok_s=f"{len(members.idx) * tokens_per_step * (step - first) / (time.time() - t_chunk):.3g}")
         bar.update(step - first)
         metrics.flush()
         if ctrl_c.requested:
           raise KeyboardInterrupt
         if stop:
           host = None
+        elif at_eval:
+          members.shrink(frozen)
+          host = prefetch(step, members.idx)
       if last_saved != step:
         save(step)
     finally:
@@ -349,40 +378,124 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
       ckpt.close()
       metrics.close()
   if warm and jax.process_index() == 0:
-    # Throughput without compilation: every member's steps (frozen ones are computed too) after the first chunk.
+    # Throughput without compilation: every computed member-step (frozen padding included) after the first chunk.
     fileio.write_json_atomic(wd / "timing.json", {
         "wall_s": time.time() - t0, "steady_s": time.time() - warm[0], "steady_steps": step - warm[1],
-        "member_tokens_per_step": K * tokens_per_step})
+        "member_tokens_per_step": M * tokens_per_step, "tokens_per_step": tokens_per_step,
+        "member_steps": members.computed - warm[2],
+        # Chunks of a shape (width, length) not run before in this process, the first included.
+        "first_calls_s": first_calls_s, "shapes": sorted(seen_shapes)})
+  state = members.merged()
   # The test split, read once, after every decision: the reported loss of each member's best parameters.
   test_np = batches.test_batches()
-  _check_batch(test_np, (None, valid_np.shape[1], cfg.seq_len + 1), "batches.test_batches()")
-  test_K = mesh_lib.to_host(fns.losses(state.best_params, mesh_lib.put(test_np.astype(np.int32),
+  _check_batch(test_np, (None, None, cfg.seq_len + 1), "batches.test_batches()")
+  if not split:
+    mesh_lib.check_divisible(test_np.shape[1], mesh, "test batch size")
+  test_M = mesh_lib.to_host(fns.losses(state.best_params, mesh_lib.put(test_np.astype(np.int32),
                                                                          mesh_lib.eval_sharding(mesh, split))))
-  return _finish(spec, state, test_K, wd, wall_before + time.time() - t0)
+  return _finish(spec, state, test_M, wd, wall_before + time.time() - t0)
+
+
+# The narrower ensembles a run shrinks to. Each width costs a compilation (6-13 s of XLA for the
+# step alone at 13k-56k parameters on a CPU), so there are few: docs/performance.md.
+WIDTHS = (2, 8)
+
+
+class _Members:
+  """The members still training, as a sub-ensemble of the full state.
+
+  Frozen members cost a full step each under vmap. So after an evaluation, when the members
+  still training fit in a narrower width (WIDTHS) than the present one, they are gathered
+  into a sub-ensemble of that width (padded with frozen members), and the full state is
+  updated from it for checkpoints and at the end. The choice depends only on which members
+  are frozen, so a resumed run (the sub-ensemble's members are saved with each checkpoint)
+  replays the same widths.
+  """
+
+  def __init__(self, full, idx, step_cfg: StepConfig, mesh):
+    self.full, self.step_cfg, self.mesh = full, step_cfg, mesh
+    self.M = int(jax.tree.leaves(full)[0].shape[0])
+    self.idx = np.asarray(list(idx), np.int32)
+    self.computed = 0
+    self._use(self.idx, take=len(self.idx) != self.M)
+    if len(self.idx) == self.M:
+      self.sub = full
+
+  def _use(self, idx, take=True):
+    self.idx = np.asarray(idx, np.int32)
+    self.split = mesh_lib.split_members(len(self.idx), self.mesh)
+    self.fns = _compiled(self.step_cfg, self.mesh, self.split)
+    if take:
+      self.sub = _gather(self.mesh, self.split)(self.full, jnp.asarray(self.idx))
+
+  def merged(self):
+    """The full M-member state, brought up to date with the sub-ensemble."""
+    if len(self.idx) != self.M:
+      self.full = _scatter(self.mesh, mesh_lib.split_members(self.M, self.mesh))(self.full, jnp.asarray(self.idx), self.sub)
+    else:
+      self.full = self.sub
+    return self.full
+
+  def shrink(self, frozen) -> None:
+    active = self.idx[~frozen]
+    width = next((w for w in WIDTHS if w >= len(active)), len(self.idx))
+    if width >= len(self.idx):
+      return
+    full = self.merged()
+    pad = [k for k in self.idx[frozen]][:width - len(active)]  # frozen members fill the width
+    self.full = full
+    self._use(sorted(active.tolist() + list(pad)))
+
+  def spread(self, values, finite=False, fill=None) -> list:
+    """Per-sub-member values -> a M-long list (None, or `fill`, for members outside the sub-ensemble)."""
+    out = [fill] * self.M
+    for k, v in zip(self.idx, values):
+      out[int(k)] = (float(v) if math.isfinite(v) else None) if finite and v is not None else v
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _init_params(cfg: ModelConfig):
+  return jax.jit(functools.partial(state_lib.init_params, cfg))
+
+
+@functools.lru_cache(maxsize=16)
+def _gather(mesh, split: bool):
+  return jax.jit(lambda tree, idx: jax.tree.map(lambda x: x[idx], tree),
+                 out_shardings=mesh_lib.state_sharding(mesh, split))
+
+
+@functools.lru_cache(maxsize=16)
+def _scatter(mesh, split: bool):
+  return jax.jit(lambda tree, idx, sub: jax.tree.map(lambda x, y: x.at[idx].set(y), tree, sub),
+                 out_shardings=mesh_lib.state_sharding(mesh, split), donate_argnums=0)
 
 
 def _host_list(x):
   return [v.item() for v in mesh_lib.to_host(x)]
 
 
-def _report_divergence(codes, steps, reported, spec):
-  for k in np.flatnonzero((codes != state_lib.OK) & ~reported):
+def _report_divergence(codes, steps, reported, spec, idx):
+  for j in np.flatnonzero(codes != state_lib.OK):
+    k = int(idx[j])
+    if reported[k]:
+      continue
     reported[k] = True
     m = spec.members[k]
-    print(f"member {k} (seed {m.seed}, lr {m.lr:g}) diverged: {state_lib.reason(int(codes[k]), int(steps[k]))}",
+    print(f"member {k} (seed {m.seed}, lr {m.lr:g}) diverged: {state_lib.reason(int(codes[j]), int(steps[j]))}",
           file=sys.stderr)
 
 
 def _status(host, k: int, spec: EnsembleSpec) -> str:
   if host.diverged[k] != state_lib.OK:
     return "diverged: " + state_lib.reason(int(host.diverged[k]), int(host.diverged_step[k]))
-  if spec.eval_at_start and int(host.best_step[k]) == 0 and int(host.step[k]) > 0:
+  if spec.require_improvement and spec.eval_at_start and int(host.best_step[k]) == 0 and int(host.step[k]) > 0:
     return (f"no_improvement: the validation loss never fell below its value at initialisation in "
             f"{int(host.step[k])} steps; lower this member's learning rate")
   return "cut_off" if host.cut_off[k] else "done"
 
 
-def _finish(spec, state, test_K, wd, wall_s) -> list:
+def _finish(spec, state, test_M, wd, wall_s) -> list:
   cfg = spec.step.model
   fpt = ladder.flops_per_token(cfg)
   # Bookkeeping and best params only: the live params and optimizer state are not needed
@@ -400,7 +513,7 @@ def _finish(spec, state, test_K, wd, wall_s) -> list:
     valid = float(host.best_loss[k])
     results.append(MemberResult(
         name=m.name or f"member{k}", seed=m.seed, lr=m.lr, warmup=m.warmup, valid_loss=valid,
-        test_loss=float(test_K[k]) if math.isfinite(valid) else math.inf,
+        test_loss=float(test_M[k]) if math.isfinite(valid) else math.inf,
         best_step=int(host.best_step[k]), steps=steps, budget=int(host.budget[k]), tokens=tokens,
         flops=float(tokens * fpt), wall_s=float(wall_s), status=status, best_params_path=str(path)))
   if jax.process_index() == 0:
@@ -421,10 +534,10 @@ def load_best_params(workdir, member: int = 0):
 
 
 def stack_params(params_list):
-  """Stacks K params pytrees into one with a leading member axis (init_params)."""
+  """Stacks M params pytrees into one with a leading member axis (init_params)."""
   return jax.tree.map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *params_list)
 
 
 def tile_params(params, k: int):
-  """K copies of one params pytree (e.g. K fine-tuning runs from one pre-trained model)."""
+  """M copies of one params pytree (e.g. M fine-tuning runs from one pre-trained model)."""
   return stack_params([params] * k)

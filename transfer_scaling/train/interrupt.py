@@ -35,3 +35,5 @@ def deferred():
     yield flag
   finally:
     signal.signal(signal.SIGINT, previous)
+  if flag.requested:  # it came after the loop's last look (say, during the final save): still stop
+    raise KeyboardInterrupt

@@ -6,9 +6,9 @@ across hosts after jax.distributed.initialize: every process computes the same
 global batch (a batch is a pure function of the step) and hands over only the
 rows its devices hold.
 
-Member parallel (split_members): when an ensemble's K members divide evenly over
+Member parallel (split_members): when an ensemble's M members divide evenly over
 the devices (of one process or of several), each device trains whole members
-instead - the state and the batches are split along the member axis K, so no
+instead - the state and the batches are split along the member axis M, so no
 gradients cross devices and each device runs full-size batches.
 """
 import os
@@ -78,7 +78,7 @@ def split_members(members: int, mesh: Mesh) -> bool:
   """Whether an ensemble of `members` trains member parallel on this mesh (see the module docstring).
 
   On 2 CPU cores (two devices) the engine's step was 5-15% faster than data parallel
-  for K = 2-4 members of 50k-100k parameters; the quickstart's sweep as a whole did
+  for M = 2-4 members of 50k-100k parameters; the quickstart's sweep as a whole did
   not change (docs/performance.md). Across processes each holds only its members'
   state, and `to_host` gathers the others' for the engine's bookkeeping.
   """
@@ -92,12 +92,12 @@ def state_sharding(mesh: Mesh, split: bool) -> NamedSharding:
 
 
 def chunk_sharding(mesh: Mesh, split: bool) -> NamedSharding:
-  """Chunks of train batches [S, K, B, T+1]: split K (member parallel) or B (data parallel)."""
+  """Chunks of train batches [S, M, B, L+1]: split M (member parallel) or B (data parallel)."""
   return batch_sharding(mesh, 4, 1 if split else 2)
 
 
 def eval_sharding(mesh: Mesh, split: bool) -> NamedSharding:
-  """Eval batches [N, B, T+1], shared by all members: whole on every device, or split along B."""
+  """Eval batches [N, B, L+1], shared by all members: whole on every device, or split along B."""
   return replicated(mesh) if split else batch_sharding(mesh, 3, 1)
 
 

@@ -1,6 +1,6 @@
 """TrainState: everything a member needs to continue training exactly.
 
-In an ensemble every leaf carries a leading member axis K.
+In an ensemble every leaf carries a leading member axis M.
 """
 import flax.struct
 import jax

@@ -52,12 +52,12 @@ def train_step(state, batch_BxT1, min_ratio, *, cfg, tx):
   return out, metrics
 
 
-def eval_loss(params, batches_NxBxT1, cfg):
+def eval_loss(params, batches_NxBxL1, cfg):
   """Mean loss over n held-out batches (a scan, so memory stays at one batch)."""
   def body(total, batch_BxT1):
     return total + loss_fn(params, batch_BxT1, cfg), None
-  total, _ = jax.lax.scan(body, jnp.zeros((), jnp.float32), batches_NxBxT1)
-  return total / batches_NxBxT1.shape[0]
+  total, _ = jax.lax.scan(body, jnp.zeros((), jnp.float32), batches_NxBxL1)
+  return total / batches_NxBxL1.shape[0]
 
 
 def early_stop_update(state, loss, *, stop):
@@ -94,18 +94,18 @@ def early_stop_update(state, loss, *, stop):
       diverged_step=jnp.where(diverges, state.step, state.diverged_step))
 
 
-def ensemble_train_steps(state_K, batches_SxKxBxT1, min_ratio, **kw):
-  """S consecutive steps of a K-member ensemble, scanned so one dispatch runs them all."""
+def ensemble_train_steps(state_M, batches_SxMxBxL1, min_ratio, **kw):
+  """S consecutive steps of a M-member ensemble, scanned so one dispatch runs them all."""
   step_fn = jax.vmap(functools.partial(train_step, min_ratio=min_ratio, **kw))
-  return jax.lax.scan(step_fn, state_K, batches_SxKxBxT1)
+  return jax.lax.scan(step_fn, state_M, batches_SxMxBxL1)
 
 
-def ensemble_losses(params_K, batches_NxBxT1, *, cfg):
+def ensemble_losses(params_M, batches_NxBxL1, *, cfg):
   """Held-out loss of every member's parameters on the same batches."""
-  return jax.vmap(eval_loss, in_axes=(0, None, None))(params_K, batches_NxBxT1, cfg)
+  return jax.vmap(eval_loss, in_axes=(0, None, None))(params_M, batches_NxBxL1, cfg)
 
 
-def ensemble_eval(state_K, batches_NxBxT1, stop, *, cfg):
+def ensemble_eval(state_M, batches_NxBxL1, stop, *, cfg):
   """Validation loss of every member, then the early-stopping and budget update."""
-  loss_K = ensemble_losses(state_K.params, batches_NxBxT1, cfg=cfg)
-  return jax.vmap(functools.partial(early_stop_update, stop=stop))(state_K, loss_K), loss_K
+  loss_M = ensemble_losses(state_M.params, batches_NxBxL1, cfg=cfg)
+  return jax.vmap(functools.partial(early_stop_update, stop=stop))(state_M, loss_M), loss_M
