@@ -95,16 +95,31 @@ def test_recovers_known_parameters_many_draws(name):
   _check_recovery(name, seeds=range(2, 32))
 
 
-def test_hernandez_unified_recovers_its_loss_surface():
-  law = laws.get_law("hernandez_unified")
+def test_joint_kaplan_law_recovers_its_loss_surface():
+  # Kaplan's L(N, D) from scratch and at D_F + k D_F^alpha N^beta fine-tuned (Hernandez eq. 6.1), fitted together.
+  law = laws.get_law("transfer_kaplan")
   true = dict(N_c=8.8e13, D_c=5.4e13, alpha_N=0.076, alpha_D=0.095, k=2e3, alpha=0.2, beta=0.4)
   rng = np.random.default_rng(0)
-  df = pd.DataFrame({"N": np.exp(rng.uniform(np.log(1e6), np.log(1e9), 120)),
-                     "D_F": np.exp(rng.uniform(np.log(1e5), np.log(1e10), 120))})
+  df = pd.DataFrame({"N": np.exp(rng.uniform(np.log(1e6), np.log(1e9), 160)),
+                     "D": np.exp(rng.uniform(np.log(1e5), np.log(1e10), 160)), "pretrained": np.arange(160) % 2})
   df["loss"] = law.predict(true, df) * np.exp(rng.normal(0, 0.002, len(df)))
   r = laws.fit(law, df, bootstrap=0)
   assert r.converged
   np.testing.assert_allclose(r.predict(df), law.predict(true, df), rtol=0.01)
+  ft = df[df["pretrained"] == 1]
+  np.testing.assert_allclose(law.functions["D_T"](r.params, ft["N"], ft["D"]),
+                             law.functions["D_T"](true, ft["N"], ft["D"]), rtol=0.5)
+
+
+def test_data_that_cannot_determine_the_law_are_refused():
+  same = pd.DataFrame({"N": [1e6] * 25, "D": [1e8] * 25, "loss": [2.0] * 25})
+  with pytest.raises(UsageError, match="only 1 distinct"):
+    laws.fit("chinchilla", same, bootstrap=0)
+  one_size = pd.DataFrame({"N": [1e6] * 10, "D": np.geomspace(1e6, 1e9, 10), "loss": np.linspace(3, 2, 10)})
+  with pytest.raises(UsageError, match="N take a single value"):
+    laws.fit("chinchilla", one_size, bootstrap=0)
+  with pytest.raises(UsageError, match="bootstrap must be an integer"):
+    laws.fit("hernandez", _draw("hernandez", 0, n=20)[2], bootstrap=2.5)
 
 
 def test_bootstrap_is_reproducible_and_seeded():

@@ -8,11 +8,13 @@
 Parameters come from a `transfer-scaling fit` JSON (--fit) or directly: --params A=5,G=0.1,E=1,alpha=0.3,beta=0.4
 """
 import argparse
+import io
 import json
 import os
 
 import numpy as np
 
+from transfer_scaling import fileio
 from transfer_scaling.errors import UsageError
 from transfer_scaling.laws import allocate
 
@@ -23,15 +25,43 @@ def _load_params(args, law: str) -> dict:
   if args.fit:
     if not os.path.exists(args.fit):
       raise UsageError(f"no such fit file: {args.fit}; write one with `transfer-scaling fit {law} ... --json FILE`")
-    with open(args.fit) as f:
-      d = json.load(f)
+    try:
+      with open(args.fit) as f:
+        d = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError, IsADirectoryError) as e:
+      raise UsageError(f"{args.fit} is not a fit JSON ({type(e).__name__}); write one with "
+                       f"`transfer-scaling fit {law} ... --json FILE`") from None
+    if not isinstance(d, dict) or not isinstance(d.get("params"), dict):
+      raise UsageError(f"{args.fit} has no 'params' object; write it with `transfer-scaling fit {law} ... --json FILE`")
     if d.get("law") != law:
       raise UsageError(f"{args.fit} holds a {d.get('law')!r} fit; this needs a {law} fit")
     return d["params"]
   try:
-    return {k.strip(): float(v) for k, v in (kv.split("=") for kv in args.params.split(","))}
+    pairs = [kv.split("=") for kv in args.params.split(",")]
+    out = {k.strip(): float(v) for k, v in pairs}
+    if len(out) != len(pairs):
+      raise ValueError("a name given twice")
+    return out
   except ValueError:
     raise UsageError(f"--params must look like A=5,G=0.1,E=1,alpha=0.3,beta=0.4, got {args.params!r}")
+
+
+PLOT_FORMATS = ("png", "pdf", "svg")
+
+
+def _check_plot(path) -> None:
+  if path is None:
+    return
+  fileio.check_output_file(path, "--plot")  # a folder or an unwritable place is the first thing to say
+  ext = os.path.splitext(path)[1].lstrip(".").lower()
+  if ext not in PLOT_FORMATS:
+    raise UsageError(f"--plot {path}: give a file name ending in .png, .pdf or .svg")
+
+
+def _save(fig, path) -> None:
+  buf = io.BytesIO()
+  fig.savefig(buf, format=os.path.splitext(path)[1].lstrip(".").lower(), dpi=120)
+  fileio.write_bytes_atomic(path, buf.getvalue())
 
 
 def _plot_compute(table, path):
@@ -44,7 +74,7 @@ def _plot_compute(table, path):
   ax.set_xlabel("compute C (FLOPs)")
   ax.legend()
   fig.tight_layout()
-  fig.savefig(path, dpi=120)
+  _save(fig, path)
   plt.close(fig)
 
 
@@ -70,7 +100,7 @@ def _plot_budget(params, best, path):
   ax.set(xscale="log", yscale="log", xlim=p_range, ylim=f_range, xlabel="pre-training p", ylabel="fine-tuning data f")
   ax.legend(fontsize=8)
   fig.tight_layout()
-  fig.savefig(path, dpi=120)
+  _save(fig, path)
   plt.close(fig)
 
 
@@ -89,6 +119,7 @@ def main(argv) -> int:
     p.add_argument("--params", help="NAME=VALUE,... instead of --fit")
     p.add_argument("--plot", help="write a figure here (PNG, PDF, SVG)")
   args = ap.parse_args(argv)
+  _check_plot(args.plot)  # before any work: a bad path is found now, not after the result is printed
 
   if args.problem == "compute":
     table = allocate.compute_optimal(_load_params(args, "chinchilla"), args.flops)

@@ -28,6 +28,7 @@ def main(argv) -> int:
   args = ap.parse_args(argv)
 
   law = get_law(args.law)
+  fileio.check_output_file(args.json, "--json")
   df = read_csv(args.csv)
   result = fit(law, df, bootstrap=args.bootstrap, seed=args.seed, delta=args.delta,
                drop_highest=args.drop_highest, loo=args.loo, max_iter=args.max_iter)

@@ -13,7 +13,7 @@ add one with laws.register(laws.Law(...)) (see laws/registry.py). Command line:
 """
 # definitions registers the built-in laws; the registry itself imports nothing of the package.
 from transfer_scaling.laws import definitions  # noqa: F401
-from transfer_scaling.laws.allocate import Allocation, allocate_budget, barnett_loss, compute_optimal, isoloss_grid
+from transfer_scaling.laws.allocate import Allocation, allocate_budget, compute_optimal, isoloss_grid, loss_at
 from transfer_scaling.laws.measurements import chinchilla_data
 from transfer_scaling.laws.fitting import FitResult, fit
 from transfer_scaling.laws.registry import Law, get_law, law_names, register

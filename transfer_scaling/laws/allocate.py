@@ -1,63 +1,60 @@
-"""Budget allocation: compute-optimal (N, D) under Chinchilla, and pre-training vs fine-tuning under Barnett.
+"""Budget allocation through the law registry: compute-optimal (N, D), and pre-training vs fine-tuning data.
 
-compute_optimal: minimise E + A N^-alpha + B D^-beta subject to C = 6 N D (Hoffmann et al. 2022):
-  N_opt = G (C/6)^a, D_opt = (C/6)^b / G, a = beta/(alpha+beta), b = alpha/(alpha+beta),
-  G = (alpha A / (beta B))^(1/(alpha+beta)).
-allocate_budget: minimise L(p, f) = (A p^-alpha + G) f^-beta + E subject to C_p p + C_f f = budget.
-  log(L - E) is convex in the pre-training share s = C_p p / budget (a log-sum-exp of convex
-  terms plus -beta log(1 - s)), so the optimum is the unique zero of its derivative, found by
-  Brent's method over logit(s). With G = 0 it is s = alpha / (alpha + beta) exactly.
+compute_optimal: the chinchilla entry's `compute_optimal` function (N_opt(C), D_opt(C) for
+  C = 6 N D, Hoffmann et al. 2022) and its predicted loss there.
+allocate_budget: the (p, f) minimising a law in (p, f) (default barnett) subject to
+  C_p p + C_f f = budget. The share s = C_p p / budget is found where d log L / d logit(s),
+  taken by autodiff of the law's own log_predict, changes sign (Brent's method): exact to
+  machine precision where L is nearly flat, and valid for any law registered in (p, f).
+  Under barnett with G = 0 the optimum is s = alpha / (alpha + beta).
 """
 import dataclasses
-from typing import Mapping
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
-from scipy.special import expit
 
 from transfer_scaling.errors import UsageError
 from transfer_scaling.laws.fitting import FitResult
+from transfer_scaling.laws.registry import get_law
 
-_NEEDS = {"chinchilla": ("E", "A", "B", "alpha", "beta"), "barnett": ("A", "G", "E", "alpha", "beta")}
 
-
-def _params(fit_or_params, law: str) -> dict:
+def law_params(fit_or_params, law: str) -> dict:
+  """Natural-scale parameters of `law` from a FitResult or a mapping, checked (UsageError naming the fix)."""
+  entry = get_law(law)
   if isinstance(fit_or_params, FitResult):
-    if fit_or_params.law != law:
-      raise UsageError(f"this allocation needs a {law} fit, got a {fit_or_params.law} fit")
+    if fit_or_params.law != entry.name:
+      raise UsageError(f"this needs a {entry.name} fit, got a {fit_or_params.law} fit")
     if not fit_or_params.converged:
-      raise UsageError(f"the {law} fit did not converge; refit before allocating")
+      raise UsageError(f"the {entry.name} fit did not converge; refit before allocating")
     fit_or_params = fit_or_params.params
-  missing = [k for k in _NEEDS[law] if k not in fit_or_params]
+  unknown = sorted(set(fit_or_params) - set(entry.params))
+  missing = [k for k in entry.params if k not in fit_or_params]
   if missing:
-    raise UsageError(f"{law} allocation needs parameters {', '.join(_NEEDS[law])}; missing {', '.join(missing)}")
-  p = {k: float(fit_or_params[k]) for k in _NEEDS[law]}
-  bad = [k for k, v in p.items() if not np.isfinite(v) or (v < 0) or (v == 0 and k != "G")]
+    raise UsageError(f"{entry.name} needs parameters {', '.join(entry.params)}; missing {', '.join(missing)}")
+  if unknown:
+    raise UsageError(f"{entry.name} has no parameter(s) {', '.join(unknown)}; its parameters are {', '.join(entry.params)}")
+  p = {k: float(fit_or_params[k]) for k in entry.params}
+  # Allocation is meaningful for positive parameters only (exponents included); a zero gap G is allowed.
+  bad = [k for k, v in p.items() if not np.isfinite(v) or v < 0 or (v == 0 and k != "G")]
   if bad:
-    raise UsageError(f"{law} parameters {', '.join(bad)} must be positive and finite (G may be 0): got {p}")
+    raise UsageError(f"{entry.name} parameters {', '.join(bad)} must be positive and finite (G may be 0): got {p}")
   return p
 
 
 def compute_optimal(fit_or_params, flops) -> pd.DataFrame:
   """N_opt, D_opt and the predicted loss for each compute budget C (FLOPs, C = 6 N D)."""
-  p = _params(fit_or_params, "chinchilla")
+  law = get_law("chinchilla")
+  p = law_params(fit_or_params, "chinchilla")
   C = np.atleast_1d(np.asarray(flops, np.float64))
   if not np.all(np.isfinite(C) & (C > 0)):
     raise UsageError(f"compute budgets must be positive and finite, got {C.tolist()}")
-  s = p["alpha"] + p["beta"]
-  G = (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / s)
-  a, b = p["beta"] / s, p["alpha"] / s
-  N = G * (C / 6) ** a
-  D = (C / 6) ** b / G
-  loss = p["E"] + p["A"] * N ** -p["alpha"] + p["B"] * D ** -p["beta"]
-  return pd.DataFrame({"C": C, "N_opt": N, "D_opt": D, "loss": loss, "a": a, "b": b, "G": G})
-
-
-def barnett_loss(params: Mapping[str, float], p, f):
-  """L(p, f) = (A p^-alpha + G) f^-beta + E."""
-  return (params["A"] * np.asarray(p, np.float64) ** -params["alpha"] + params["G"]) * \
-      np.asarray(f, np.float64) ** -params["beta"] + params["E"]
+  N, D = law.functions["compute_optimal"](p, C)
+  d = law.derived
+  return pd.DataFrame({"C": C, "N_opt": N, "D_opt": D, "loss": law.predict(p, {"N": N, "D": D}),
+                       "a": d["a"](p), "b": d["b"](p), "G": d["G"](p)})
 
 
 @dataclasses.dataclass
@@ -77,33 +74,48 @@ class Allocation:
             f"{100 * self.share_p:.1f}% of the budget on pre-training; predicted loss {self.loss:.5g}")
 
 
-def allocate_budget(fit_or_params, budget: float, cost_p: float, cost_f: float) -> Allocation:
-  """The (p, f) minimising the Barnett law subject to cost_p p + cost_f f = budget."""
-  q = _params(fit_or_params, "barnett")
+def allocate_budget(fit_or_params, budget: float, cost_p: float, cost_f: float, law: str = "barnett") -> Allocation:
+  """The (p, f) minimising `law` subject to cost_p p + cost_f f = budget."""
+  entry = get_law(law)
+  if tuple(entry.covariates) != ("p", "f"):
+    raise UsageError(f"budget allocation needs a law in (p, f), not {entry.name} in {entry.covariates}")
+  q = law_params(fit_or_params, entry.name)
   for name, v in (("budget", budget), ("cost_p", cost_p), ("cost_f", cost_f)):
-    if not (np.isfinite(v) and v > 0):
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not (np.isfinite(v) and v > 0):
       raise UsageError(f"{name} must be positive and finite, got {v}")
+  lp0, lf0 = np.log(budget / cost_p), np.log(budget / cost_f)
+  with jax.enable_x64(True):
+    coords = {k: jnp.asarray(v) for k, v in zip(entry.params, entry.to_coords(q))}
 
-  # d/ds log(L - E) = -alpha w / s + beta / (1 - s), w = A p^-alpha / (A p^-alpha + G): zero where
-  # h(u) = beta s - alpha w (1 - s) changes sign, s = sigmoid(u); h runs from -alpha to +beta.
-  def h(u):
-    s, one_minus_s = expit(u), expit(-u)
-    log_p = np.log(budget / cost_p) - np.logaddexp(0.0, -u)  # log(s * budget / cost_p), stable for s -> 0
-    w = expit(-(np.log(q["G"]) - np.log(q["A"]) + q["alpha"] * log_p)) if q["G"] > 0 else 1.0
-    return q["beta"] * s - q["alpha"] * w * one_minus_s
+    def log_loss(u):  # s = sigmoid(u): log p = log(s B / C_p), log f = log((1 - s) B / C_f)
+      return entry.log_predict(coords, {"p": lp0 + jax.nn.log_sigmoid(u), "f": lf0 + jax.nn.log_sigmoid(-u)})
 
-  u_best = brentq(h, -700.0, 40.0, xtol=1e-14, rtol=4 * np.finfo(float).eps)
-  s = float(expit(u_best))
+    slope = jax.jit(jax.vmap(jax.grad(log_loss)))
+    value = jax.jit(jax.vmap(log_loss))
+    u = np.linspace(-700.0, 40.0, 7401)
+    g = np.asarray(slope(jnp.asarray(u)))
+    lo_hi = [(u[i], u[i + 1]) for i in np.flatnonzero((g[:-1] < 0) & (g[1:] >= 0))]
+    f1 = lambda x: float(slope(jnp.asarray([x]))[0])
+    roots = [brentq(f1, a, b, xtol=1e-14, rtol=4 * np.finfo(float).eps) for a, b in lo_hi]
+    cand = np.asarray(roots + [u[np.argmin(np.asarray(value(jnp.asarray(u))))]])
+    u_best = float(cand[np.argmin(np.asarray(value(jnp.asarray(cand))))])
+  s = float(1 / (1 + np.exp(-u_best)))
   p, f = s * budget / cost_p, (1 - s) * budget / cost_f
   return Allocation(budget=float(budget), cost_p=float(cost_p), cost_f=float(cost_f), p=p, f=f,
-                    loss=float(barnett_loss(q, p, f)), share_p=s)
+                    loss=float(entry.predict(q, {"p": [p], "f": [f]})[0]), share_p=s)
 
 
-def isoloss_grid(fit_or_params, p_range, f_range, n: int = 100) -> pd.DataFrame:
-  """L(p, f) on a log-spaced n x n grid (long format: p, f, loss) for isoloss contour plots."""
-  q = _params(fit_or_params, "barnett")
+def isoloss_grid(fit_or_params, p_range, f_range, n: int = 100, law: str = "barnett") -> pd.DataFrame:
+  """The law on a log-spaced n x n (p, f) grid (long format: p, f, loss) for isoloss contour plots."""
+  q = law_params(fit_or_params, law)
   (p0, p1), (f0, f1) = p_range, f_range
   if not (0 < p0 < p1 and 0 < f0 < f1):
     raise UsageError(f"ranges must be 0 < lo < hi, got p {p_range}, f {f_range}")
   P, F = np.meshgrid(np.geomspace(p0, p1, n), np.geomspace(f0, f1, n))
-  return pd.DataFrame({"p": P.ravel(), "f": F.ravel(), "loss": barnett_loss(q, P, F).ravel()})
+  return pd.DataFrame({"p": P.ravel(), "f": F.ravel(), "loss": get_law(law).predict(q, {"p": P.ravel(), "f": F.ravel()})})
+
+
+def loss_at(fit_or_params, law: str, **covariates) -> np.ndarray:
+  """The law's predicted target at the given covariates (arrays), e.g. loss_at(fit, "barnett", p=..., f=...)."""
+  return get_law(law).predict(law_params(fit_or_params, law), covariates)
+

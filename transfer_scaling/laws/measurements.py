@@ -1,4 +1,5 @@
 """Loading and checking measurements: every value a law sees is finite and positive."""
+import csv
 import os
 
 import numpy as np
@@ -19,10 +20,18 @@ def read_csv(path: str) -> pd.DataFrame:
   """A CSV of measurements, with a UsageError (not a traceback) when it cannot be read."""
   if not os.path.exists(path):
     raise UsageError(f"no such CSV file: {path}; pass an existing file to --csv")
+  if os.path.isdir(path):
+    raise UsageError(f"{path} is a folder; pass a CSV file to --csv")
   try:
-    return pd.read_csv(path)
+    df = pd.read_csv(path)
+    with open(path, newline="") as f:
+      header = next(csv.reader(f), [])
   except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
     raise UsageError(f"cannot read {path} as CSV ({str(e).splitlines()[0]}); write one header line and comma-separated numbers")
+  dup = sorted({c.strip() for c in header if [h.strip() for h in header].count(c.strip()) > 1})
+  if dup:
+    raise UsageError(f"{path}: column(s) {', '.join(dup)} appear more than once in the header; keep one of each")
+  return df
 
 
 def drop_highest_rows(df: pd.DataFrame, column: str, k: int) -> pd.DataFrame:
@@ -35,10 +44,17 @@ def drop_highest_rows(df: pd.DataFrame, column: str, k: int) -> pd.DataFrame:
   return df[keep]
 
 
-def check_columns(df, columns, what: str, min_rows: int = 1) -> pd.DataFrame:
-  """df[columns] as float64, or a UsageError naming the missing column or the first bad row."""
+def check_columns(df, columns, what: str, min_rows: int = 1, linear=()) -> pd.DataFrame:
+  """df[columns] as float64, or a UsageError naming the missing column or the first bad row.
+
+  Values must be positive and finite (laws see their logarithms), except in `linear`
+  columns (indicators such as `pretrained`), which must be finite.
+  """
   if not isinstance(df, pd.DataFrame):
     df = pd.DataFrame(df)
+  dup = sorted({str(c) for c in df.columns if list(df.columns).count(c) > 1})
+  if dup:
+    raise UsageError(f"{what}: column(s) {', '.join(dup)} appear more than once; keep one of each")
   missing = [c for c in columns if c not in df.columns]
   if missing:
     raise UsageError(f"{what} needs columns {', '.join(columns)}; missing {', '.join(missing)} "
@@ -46,13 +62,14 @@ def check_columns(df, columns, what: str, min_rows: int = 1) -> pd.DataFrame:
   out = pd.DataFrame(index=df.index)
   for c in columns:
     values = pd.to_numeric(df[c], errors="coerce").to_numpy(np.float64)
-    bad = ~np.isfinite(values) | (values <= 0)
+    bad = ~np.isfinite(values) | ((values <= 0) if c not in linear else False)
     if bad.any():
       i = int(np.argmax(bad))
       raw = df[c].iloc[i]
       shown = repr(raw) if isinstance(raw, str) else f"{raw}"
+      need = "a finite number" if c in linear else "a positive finite number"
       raise UsageError(f"{what}: row {i + 1} (CSV line {i + 2}) has {c} = {shown}; every value must be "
-                       f"a positive finite number: fix or remove that row")
+                       f"{need}: fix or remove that row")
     out[c] = values
   if len(out) < min_rows:
     raise UsageError(f"{what} needs at least {min_rows} rows, got {len(out)}; add measurements")

@@ -10,10 +10,14 @@ Adding your own takes a few lines:
 Conventions (they keep every fit well conditioned):
 - `q` maps each parameter name to its *fitted coordinate*: log(value) for names in
   `log_params` (so positive parameters stay positive), the value itself otherwise.
-- `lx` maps each covariate name to log(covariate); `log_predict` returns log(target).
+- `lx` maps each covariate name to log(covariate) (the raw value for names in
+  `linear_covariates`, such as a 0/1 indicator); `log_predict` returns log(target).
 - `grid` gives starting coordinates per parameter; the fitter tries their Cartesian product.
 - `derived` maps a name to f(params) -> value, computed on natural-scale parameters (also
   for every bootstrap refit, so they get standard errors and intervals too).
+- `functions` maps a name to f(params, **inputs) -> values: quantities of the law at given
+  inputs (the effective-data multiplier at (N, D_F), the compute-optimal N at a budget C);
+  every consumer evaluates a law's formula through its entry, never by typing it again.
 """
 import dataclasses
 import itertools
@@ -36,12 +40,15 @@ class Law:
   log_predict: Callable
   grid: Mapping[str, Sequence[float]]
   derived: Mapping[str, Callable] = dataclasses.field(default_factory=dict)
+  functions: Mapping[str, Callable] = dataclasses.field(default_factory=dict)
+  linear_covariates: tuple = ()
   doc: str = ""
 
   def __post_init__(self):
     object.__setattr__(self, "params", tuple(self.params))
     object.__setattr__(self, "log_params", tuple(self.log_params))
     object.__setattr__(self, "covariates", tuple(self.covariates))
+    object.__setattr__(self, "linear_covariates", tuple(self.linear_covariates))
     unknown = set(self.log_params) - set(self.params)
     if unknown:
       raise UsageError(f"law {self.name!r}: log_params {sorted(unknown)} are not among params {self.params}")
@@ -59,18 +66,29 @@ class Law:
 
   def to_coords(self, params: Mapping[str, float]) -> np.ndarray:
     """Natural-scale parameters -> fitted coordinates [P]."""
-    return np.array([np.log(params[p]) if p in self.log_params else params[p] for p in self.params], np.float64)
+    with np.errstate(divide="ignore"):  # a zero gap G is -inf in log space, which log-sum-exp handles
+      return np.array([np.log(params[p]) if p in self.log_params else params[p] for p in self.params], np.float64)
 
   def from_coords(self, theta_P) -> dict:
     """Fitted coordinates [..., P] -> natural-scale parameters {name: [...]}."""
     theta_P = np.asarray(theta_P, np.float64)
     return {p: (np.exp(theta_P[..., i]) if p in self.log_params else theta_P[..., i]) for i, p in enumerate(self.params)}
 
+  def covariate_coords(self, data) -> dict:
+    """{covariate: log(values)} (raw values for linear covariates), float64 numpy."""
+    return {c: (np.asarray(data[c], np.float64) if c in self.linear_covariates
+                else np.log(np.asarray(data[c], np.float64))) for c in self.covariates}
+
   def predict(self, params: Mapping[str, float], data) -> np.ndarray:
-    """Predicted target for natural-scale `params` at `data` (a mapping or DataFrame of covariates)."""
+    """Predicted target at `data` (a mapping or DataFrame of covariates).
+
+    params: natural-scale values, scalars (-> [n]) or arrays of shape [B] such as bootstrap
+    replicates (-> [B, n]).
+    """
     with jax.enable_x64(True):
-      q = {p: jnp.asarray(c) for p, c in zip(self.params, self.to_coords(params))}
-      lx = {c: jnp.log(jnp.asarray(np.asarray(data[c], np.float64))) for c in self.covariates}
+      coords = np.asarray(self.to_coords(params), np.float64)  # [P] or [P, B]
+      q = {p: jnp.asarray(c)[..., None] if coords.ndim > 1 else jnp.asarray(c) for p, c in zip(self.params, coords)}
+      lx = {c: jnp.asarray(v) for c, v in self.covariate_coords(data).items()}
       return np.exp(np.asarray(self.log_predict(q, lx)))
 
 

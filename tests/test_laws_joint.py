@@ -1,0 +1,123 @@
+"""The joint fit, its intervals and verdicts, the held-out-size check and advise, on studies with known answers."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from transfer_scaling import laws
+from transfer_scaling.errors import UsageError
+from transfer_scaling.laws import coverage, identify, joint
+from transfer_scaling.report import advice
+
+# A Kaplan-form scratch law and a transfer law at the scale of the quickstart (bytes, nats/byte).
+TRUTH = dict(N_c=2.0e7, D_c=4.0e6, alpha_N=0.25, alpha_D=0.3, k=20.0, alpha=0.6, beta=0.3)
+DESIGN = coverage.Design(sizes=(12768, 25472, 56640), scratch_d=(1000, 2154, 4642, 10000, 21544, 46416),
+                         d_f=(1000, 2154, 4642, 10000), seeds=3, reference=(56640, 4642))
+
+
+@pytest.fixture(scope="module")
+def study():
+  return coverage.simulate("transfer_kaplan", TRUTH, DESIGN, 0.01, np.random.default_rng(0))
+
+
+@pytest.fixture(scope="module")
+def fitted(study):
+  sc, ft = study
+  return joint.fit_joint(sc, ft, scratch_law="kaplan", bootstrap=100, max_D_F=1e4)
+
+
+def test_the_joint_fit_recovers_known_parameters_with_noise(fitted):
+  f = fitted.fit
+  assert f.converged and f.resample == "cells" and f.n_bootstrap_converged >= 90
+  assert abs(f.params["alpha"] - TRUTH["alpha"]) < 0.15 and abs(f.params["beta"] - TRUTH["beta"]) < 0.2, f.params
+  true_mult = laws.get_law("transfer_kaplan").functions["multiplier"](TRUTH, 56640, 4642)
+  lo, hi = fitted.interval("multiplier", 56640, 4642)
+  assert lo[0] <= true_mult <= hi[0]
+  for k in ("alpha", "beta"):
+    assert fitted.identified[k].determined, fitted.identified[k]
+    p = fitted.profiles[k]
+    assert p.bounded and p.lo < f.params[k] < p.hi
+
+
+def test_one_seed_per_cell_gets_a_parametric_bootstrap(study):
+  sc, ft = study
+  sc1, ft1 = sc.iloc[::3].reset_index(drop=True), ft.iloc[::3].reset_index(drop=True)  # seed 0 only
+  jf = joint.fit_joint(sc1, ft1, scratch_law="kaplan", bootstrap=40, max_D_F=1e4, profiles=())
+  assert jf.fit.resample == "parametric" and jf.fit.ci95 is not None
+
+
+def test_beta_with_two_sizes_is_not_determined(study):
+  sc, ft = study
+  keep = lambda d: d[d["N"] != 25472]
+  jf = joint.fit_joint(keep(sc), keep(ft), scratch_law="kaplan", bootstrap=20, max_D_F=1e4)
+  v = jf.identified["beta"]
+  assert v.status == "not determined" and "3 or more sizes" in v.fix
+
+
+def test_an_unreachable_gap_is_reported_as_not_determined():
+  # Pre-training's term A p^-alpha stays far above G over the whole measured p: G is not determined.
+  truth = dict(A=5.0, G=1e-4, E=1.0, alpha=0.3, beta=0.3)
+  rng = np.random.default_rng(1)
+  rows = [(p, f, s) for p in (10, 60, 340, 2000) for f in (1000, 2154, 4642) for s in range(3)]
+  pts = pd.DataFrame(rows, columns=["p", "f", "seed"])
+  pts["loss"] = laws.get_law("barnett").predict(truth, pts) * np.exp(rng.normal(0, 0.005, len(pts)))
+  cells = [f"{p}|{f}" for p, f in zip(pts["p"], pts["f"])]
+  fit = laws.fit("barnett", pts[["p", "f", "loss"]], bootstrap=50, cells=cells, delta="auto", refit_iter=200)
+  prof = laws.fitting.profile(fit, ["G"])
+  v = identify.gap_parameter("G", fit, prof["G"], p_max=2000)
+  assert v.status in ("upper bound only", "not determined") and "pre-train further" in v.fix, v
+
+
+def test_the_held_out_size_is_predicted_when_the_law_holds(study):
+  sc, ft = study
+  h = joint.heldout_size_check(sc, ft, scratch_law="kaplan", bootstrap=100, max_D_F=1e4)
+  assert h.size_N == 56640 and h.inside >= 3 and h.rmse_log_loss < 0.05
+  with pytest.raises(UsageError, match="3 or more sizes"):
+    joint.heldout_size_check(sc[sc["N"] < 30000], ft[ft["N"] < 30000], scratch_law="kaplan", bootstrap=10)
+
+
+def _fits(gap_truth):
+  """What analyze saves, built from known laws (bootstrap replicates: the truth with small noise)."""
+  rng = np.random.default_rng(2)
+  B = 200
+  jitter = lambda d: {k: (v * np.exp(rng.normal(0, 0.01, B))).tolist() for k, v in d.items()}
+  return {"target": "t", "joint": {"law": "transfer_kaplan", "params": TRUTH, "bootstrap": jitter(TRUTH)},
+          "N_range": [12768, 56640], "D_F_range": [1000, 10000], "sizes": {"56k": 56640}, "heldout": "fine",
+          "identified": {}, "pretrain_steps": 2000,
+          "gap": {"law": "barnett", "params": gap_truth, "bootstrap": jitter(gap_truth), "size": "56k", "N": 56640,
+                  "p_max": 2000, "G": {"status": "determined", "text": ""}}}
+
+
+def test_advise_picks_the_option_that_lowers_the_loss_more():
+  # A large gap G: pre-training has stopped paying; more fine-tuning data is better (and vice versa).
+  big_gap = dict(A=2.0, G=3.0, E=1.0, alpha=0.5, beta=0.2)
+  a = advice.advise(_fits(big_gap), d_f=4642, N=56640, cost_ratio=0.01)
+  loss = lambda p, f: laws.loss_at(big_gap, "barnett", p=[p], f=[f])[0]
+  want_data = loss(2000, 2 * 4642) < loss(2000 + 0.01 * 4642, 4642)
+  assert want_data and a.better == "more fine-tuning data" and a.agree > 0.8
+  small = dict(A=50.0, G=1e-3, E=1.0, alpha=0.8, beta=0.05)
+  b = advice.advise(_fits(small), d_f=4642, N=56640, cost_ratio=1.0)
+  assert b.better == "more pre-training"
+  assert math.isclose(a.multiplier.value, laws.get_law("transfer_kaplan").functions["multiplier"](TRUTH, np.array([56640.0]), np.array([4642.0]))[0])
+  far = advice.advise(_fits(big_gap), d_f=1e6, N=1e7)
+  assert any("outside the measured sizes" in w for w in far.warnings) and any("D_F" in w for w in far.warnings)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(d_f=0.0, N=1e5), "D_F must be a positive number"),
+    (dict(d_f=1e3, N=1e5, cost_ratio=float("inf")), "cost ratio must be a positive finite number"),
+    (dict(d_f=1e3, N=-1.0), "N must be a positive number"),
+])
+def test_advise_refuses_bad_input(kw, match):
+  with pytest.raises(UsageError, match=match):
+    advice.advise(_fits(dict(A=2.0, G=3.0, E=1.0, alpha=0.5, beta=0.2)), **kw)
+
+
+@pytest.mark.slow
+def test_the_95_percent_intervals_cover_the_truth_on_simulated_studies():
+  # The calibration check of docs/coverage.md at a smaller number of studies.
+  table = coverage.coverage("transfer_kaplan", TRUTH, DESIGN, 0.01, n_studies=40, bootstrap=200, max_D_F=1e4)
+  s = coverage.summary(table).set_index("quantity")
+  for k in ("alpha", "beta", "multiplier"):
+    assert 0.8 <= s.loc[k, "bootstrap coverage"] <= 1.0, s

@@ -1,0 +1,106 @@
+"""Do the intervals cover the truth? Simulated studies with known laws, through the whole estimator.
+
+An interval is a claim about coverage. `coverage` draws many studies from a known joint law
+(a from-scratch law and a transfer law) on a given design (sizes, from-scratch D, D_F,
+seeds), with log-normal noise per run at a given scale (the spread measured between seeds
+of the project's own runs), runs the joint fit with its bootstrap and profiles on each, and
+counts how often the 95% intervals contain the true k, alpha, beta and multiplier.
+"""
+import dataclasses
+import time
+
+import numpy as np
+import pandas as pd
+
+from transfer_scaling.errors import UsageError
+from transfer_scaling.laws import joint
+from transfer_scaling.laws.registry import get_law
+
+
+@dataclasses.dataclass(frozen=True)
+class Design:
+  """The runs of a simulated study: every size x D from scratch, every size x D_F fine-tuned, each with every seed."""
+  sizes: tuple        # N (non-embedding parameters)
+  scratch_d: tuple    # bytes
+  d_f: tuple          # bytes
+  seeds: int
+  reference: tuple    # (N, D_F) of the multiplier
+
+
+def simulate(law: str, truth: dict, design: Design, sigma, rng) -> tuple:
+  """(scratch runs, fine-tuned runs) with loss = law x exp(noise); sigma: a number or f(pretrained, N, D) -> sd."""
+  entry = get_law(law)
+  rows = []
+  for pre, ds in ((0.0, design.scratch_d), (1.0, design.d_f)):
+    for N in design.sizes:
+      for D in ds:
+        for seed in range(design.seeds):
+          rows.append((pre, N, D, seed))
+  df = pd.DataFrame(rows, columns=["pretrained", "N", "D", "seed"])
+  mean = entry.predict(truth, df)
+  sd = np.array([sigma(p, n, d) for p, n, d in zip(df["pretrained"], df["N"], df["D"])]) if callable(sigma) \
+      else np.full(len(df), float(sigma))
+  df["loss"] = mean * np.exp(sd * rng.standard_normal(len(df)))
+  sc = df[df["pretrained"] == 0][["N", "D", "loss"]].reset_index(drop=True)
+  ft = df[df["pretrained"] == 1].rename(columns={"D": "D_F"})[["N", "D_F", "loss"]].reset_index(drop=True)
+  return sc, ft
+
+
+def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200, bootstrap: int = 1000,
+             seed: int = 0, max_D_F=None, progress=None) -> pd.DataFrame:
+  """One row per simulated study: estimates, bootstrap and profile 95% intervals, and whether each covers the truth."""
+  if not law.startswith("transfer_"):
+    raise UsageError(f"coverage simulates a joint law (transfer_kaplan or transfer_chinchilla), not {law!r}")
+  entry = get_law(law)
+  scratch_law = law[len("transfer_"):]
+  N_ref, D_ref = design.reference
+  true_mult = float(entry.functions["multiplier"](truth, np.array([N_ref]), np.array([D_ref]))[0])
+  rows = []
+  for i in range(n_studies):
+    rng = np.random.default_rng([seed, i])
+    sc, ft = simulate(law, truth, design, sigma, rng)
+    t0 = time.time()
+    row = {"study": i}
+    try:
+      jf = joint.fit_joint(sc, ft, scratch_law=scratch_law, bootstrap=bootstrap, seed=i,
+                           max_D_F=max_D_F if max_D_F is not None else max(design.d_f))
+    except UsageError as e:
+      row["error"] = str(e)
+      rows.append(row)
+      continue
+    f = jf.fit
+    for k in ("k", "alpha", "beta"):
+      lo, hi = f.ci95[k] if f.ci95 else (np.nan, np.nan)
+      p = jf.profiles.get(k)
+      row.update({k: f.params[k], f"{k}_lo": lo, f"{k}_hi": hi, f"{k}_covered": lo <= truth[k] <= hi,
+                  f"{k}_profile_lo": p.lo if p else np.nan, f"{k}_profile_hi": p.hi if p else np.nan,
+                  f"{k}_profile_covered": bool(p and p.bounded and p.lo <= truth[k] <= p.hi),
+                  f"{k}_determined": jf.identified[k].determined})
+    m = float(jf.value("multiplier", N_ref, D_ref))
+    ci = jf.interval("multiplier", N_ref, D_ref)
+    lo, hi = (float(ci[0][0]), float(ci[1][0])) if ci is not None else (np.nan, np.nan)
+    row.update({"multiplier": m, "multiplier_lo": lo, "multiplier_hi": hi, "multiplier_covered": lo <= true_mult <= hi,
+                "resample": f.resample, "converged_refits": f.n_bootstrap_converged, "seconds": time.time() - t0})
+    rows.append(row)
+    if progress:
+      progress(i + 1)
+  out = pd.DataFrame(rows)
+  out.attrs["truth"] = {**truth, "multiplier": true_mult}
+  return out
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+  """Coverage (share of studies whose 95% interval holds the truth) and median width per quantity."""
+  truth = table.attrs.get("truth", {})
+  ok = table[table.get("error", pd.Series(index=table.index, dtype=object)).isna()] if "error" in table else table
+  rows = []
+  for k in ("k", "alpha", "beta", "multiplier"):
+    r = {"quantity": k, "truth": truth.get(k), "studies": len(ok), "failed fits": len(table) - len(ok),
+         "bootstrap coverage": float(ok[f"{k}_covered"].mean()),
+         "median bootstrap width": float((ok[f"{k}_hi"] - ok[f"{k}_lo"]).median()),
+         "median estimate": float(ok[k].median())}
+    if f"{k}_profile_covered" in ok:
+      r["profile coverage"] = float(ok[f"{k}_profile_covered"].mean())
+      r["determined"] = float(ok[f"{k}_determined"].mean())
+    rows.append(r)
+  return pd.DataFrame(rows)
