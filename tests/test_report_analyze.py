@@ -1,130 +1,156 @@
-"""The analysis on a study whose losses follow known laws: it must recover them and list what it left out."""
+"""The analysis on study records whose losses follow known laws: it must recover them, choose on
+validation, and list what it left out (failed, cut off, stale)."""
 import os
 
 import numpy as np
 import pytest
 
-from transfer_scaling import ladder
-from transfer_scaling.report import analysis
-from transfer_scaling.study import runs as runs_lib, workdir as workdir_lib, toy
+from transfer_scaling import fileio, ladder, laws
+from transfer_scaling.errors import UsageError
+from transfer_scaling.report import advice, analysis, workdir_report
+from transfer_scaling.study import plan as plan_lib, runs as runs_lib, toy, workdir as workdir_lib
+from transfer_scaling.study.config import StudyConfig
 
-K, ALPHA, BETA = 30.0, 0.3, 0.5             # D_T = K D_F^ALPHA N^BETA
+TRUTH = dict(N_c=2.0e7, D_c=4.0e6, alpha_N=0.25, alpha_D=0.3, k=20.0, alpha=0.6, beta=0.3)
 GAP = dict(A=3.0, alpha=0.5, G=0.4, beta=0.1, E=1.0)
+CORPORA = {"hashes": {"toy-prose": "p0", "toy-code": "c0"},
+           "sizes": {"toy-prose": {"train": 10**6}, "toy-code": {"train": 10**6}}}
 
 
-def _scratch_loss(N, D):
-  return 1.0 + 40.0 / N ** 0.3 + 60.0 / D ** 0.35
-
-
-def _write_study(workdir, gap=False, failed_id=None):
-  """Records of a full study; with gap=True one size whose fine-tuned losses follow the gap law instead."""
+def _config(gap: bool):
   c = toy.config()
-  c.sizes = ("56k",) if gap else ("13k", "56k", "100k", "335k")
-  c.gap.sizes = ("56k",) if gap else ()
-  c.d_f.min, c.d_f.max, c.d_f.num = 1000, 64000, 5
-  c.d_f_large = (10**6, 10**7)
-  c.pretrain.steps, c.pretrain.first_kept_step, c.pretrain.num_kept = 800, 50, 4
-  c.gap.d_f_min, c.gap.d_f_max, c.gap.d_f_num = 1000, 64000, 4
-  c.analysis.example_size, c.analysis.example_d_f = "100k", 4000
-  c.analysis.bootstrap = 20
-  workdir_lib.write_json(os.path.join(workdir, "study.json"), {"config": c.to_dict(), "study": c.study})
+  c.sizes = ("13k",) if gap else ("13k", "25k", "56k")
+  c.seeds = (0, 1, 2)
+  c.scratch.lrs = (1e-2, 3e-3)  # the worse one on validation must never be used
+  c.bracket.rounds = 3
+  c.gap.sizes = ("13k",) if gap else ()
+  c.pretrain.num_kept = 4
+  c.gap.d_f.num = 3
+  c.analysis.update(bootstrap=50, example_size="25k", example_d_f=4000, low_data_max_d_f=8000)
+  return StudyConfig.from_dict(c)
+
+
+def _loss(cfg, run, rng, gap: bool) -> float:
+  N = ladder.n_params(cfg.model_config(run.size))
+  if run.stage in ("pretrain", "zeroshot"):
+    return 2.0 if run.stage == "pretrain" else 3.0
+  if gap and run.stage == "finetune":
+    g = GAP
+    mean = (g["A"] * run.p ** -g["alpha"] + g["G"]) * run.d_f ** -g["beta"] + g["E"]
+  else:
+    pre = float(run.stage == "finetune")
+    mean = laws.get_law("transfer_kaplan").predict(TRUTH, {"N": np.array([N]), "D": np.array([float(run.d_f)]),
+                                                          "pretrained": np.array([pre])})[0]
+  return float(mean * np.exp(rng.normal(0, 0.01)))
+
+
+def _record(cfg, run, loss, status="done"):
+  N = ladder.n_params(cfg.model_config(run.size))
+  ok = not status.startswith("failed")
+  return {"id": run.id, "study": cfg.study, "stage": run.stage, "source": cfg.source, "target": run.corpus,
+          "size": run.size, "N": N, "d_f": run.d_f, "init": run.init, "p": run.p, "seed": run.seed, "group": "g",
+          "member": 0, "valid_loss": loss if ok else None, "test_loss": loss if ok else None, "best_step": 10,
+          "steps": 20, "budget": run.budget, "tokens": 2560, "flops": 2560 * 6.0 * N, "wall_s": 1.0,
+          "status": status, "run": run.to_json()}
+
+
+def _records(cfg, gap=False, fail=None, cut=None) -> dict:
+  """Records of every run of the plan, the bracketing rounds included (as a sweep leaves them)."""
   rng = np.random.default_rng(0)
-  for r in runs_lib.build_runs(c):
-    N = ladder.n_params(ladder.model_config(r.size, seq_len=c.seq_len))
-    if r.stage == "pretrain":
-      loss = 2.0
-    elif r.stage == "zeroshot":
-      loss = 3.0
-    elif r.stage == "scratch":
-      loss = _scratch_loss(N, r.d_f)
-    elif not gap:
-      loss = _scratch_loss(N, r.d_f + K * r.d_f ** ALPHA * N ** BETA)
-    else:
-      g = GAP
-      loss = (g["A"] * r.p ** -g["alpha"] + g["G"]) * r.d_f ** -g["beta"] + g["E"]
-    loss *= np.exp(rng.normal(0, 0.002))
-    status = "done"
-    if r.id == failed_id:
-      loss, status = None, "failed: diverged: training loss became NaN at step 7; lower this member's learning rate"
-    workdir_lib.write_json(workdir_lib.record_path(workdir, r.id), {
-        "id": r.id, "study": c.study, "stage": r.stage, "source": c.source, "target": r.corpus, "size": r.size,
-        "N": N, "d_f": r.d_f, "init": r.init, "p": r.p, "seed": r.seed, "group": "g", "member": 0,
-        "best_loss": loss, "best_step": 10, "steps": 20, "tokens": 20 * 128, "flops": 20 * 128 * 6.0 * N,
-        "wall_s": 1.0, "status": status, "run": r.to_json()})
-  return c
+  records = {}
+  while True:
+    p = plan_lib.make_plan(cfg, CORPORA["hashes"], {t: v["train"] for t, v in CORPORA["sizes"].items()}, records)
+    new = [r for r in p.runs if r.id not in records]
+    if not new:
+      return records
+    for r in new:
+      loss = _loss(cfg, r, rng, gap)
+      if r.stage == "scratch" and r.lr == 3e-3:
+        loss *= 1.2
+      status = "done"
+      if fail is not None and fail(r):
+        status = "failed: diverged: training loss became NaN at step 7; lower this member's learning rate"
+      elif cut is not None and cut(r):
+        status = "cut_off"
+      records[r.id] = _record(cfg, r, loss, status)
 
 
-def test_analysis_recovers_the_transfer_law_and_writes_the_report(tmp_path):
-  c = toy.config()
-  runs = runs_lib.build_runs(_write_study(str(tmp_path)))
-  failed = next(r for r in runs if r.stage == "scratch" and r.size == "13k" and r.d_f == 10**7)
-  _write_study(str(tmp_path), failed_id=failed.id)
-  # A record left by an earlier version of the config (its id is not among the current runs),
-  # with an absurd loss that would wreck the fit if it were used.
-  stale = workdir_lib.read_json(workdir_lib.record_path(str(tmp_path), runs[-1].id))
-  stale.update(id="0ldc0nf1g000", best_loss=0.01)
-  workdir_lib.write_json(workdir_lib.record_path(str(tmp_path), stale["id"]), stale)
-  out = analysis.analyze(str(tmp_path))
-  sec = out["targets"][c.target]
-  fit = sec["transfer"].fit
-  assert fit.converged
-  assert abs(fit.params["alpha"] - ALPHA) < 0.1 and abs(fit.params["beta"] - BETA) < 0.1, fit.params
-  lo, hi = fit.ci95["alpha"]
-  assert lo <= fit.params["alpha"] <= hi
+@pytest.fixture(scope="module")
+def study():
+  cfg = _config(gap=False)
+  first = lambda r: r.stage == "scratch" and r.size == "13k" and r.seed == 0 and r.lr == 1e-2
+  failed_run = [r for r in runs_lib.build_runs(cfg, CORPORA["hashes"]) if first(r)][-1]
+  recs = _records(cfg, fail=lambda r: r.id == failed_run.id,
+                  cut=lambda r: r.stage == "scratch" and r.size == "56k" and r.seed == 1 and r.d_f == 1000)
+  return cfg, recs, failed_run
+
+
+def test_the_analysis_recovers_the_transfer_law_from_the_runs(study):
+  cfg, recs, failed_run = study
+  res = analysis.analyze(cfg, recs, CORPORA)
+  t = res.targets["toy-code"]
+  assert res.settled and t.joint is not None and t.joint.fit.converged
+  p = t.joint.fit.params
+  assert abs(p["alpha"] - TRUTH["alpha"]) < 0.2 and abs(p["beta"] - TRUTH["beta"]) < 0.25, p
+  assert t.joint.fit.resample == "cells"  # three seeds per cell: the runs are resampled, not points
+  N = ladder.n_params(cfg.model_config("25k"))
+  truth = laws.get_law("transfer_kaplan").functions["multiplier"](TRUTH, np.array([N]), np.array([4000.0]))[0]
+  m = t.example["multiplier"]
+  assert m.lo <= truth <= m.hi and t.example["inside"]
+  # Every chosen scratch run is at the lr that is better on validation, except in the cell where it
+  # diverged once (a setting that trained every seed wins); failed and cut-off runs are out.
+  sc = t.runs[t.runs["stage"] == "scratch"]
+  other = (sc["size"] == "13k") & (sc["D_F"] == failed_run.d_f)
+  assert set(sc[~other]["lr"]) == {1e-2} and set(sc[other]["lr"]) == {3e-3}
+  assert failed_run.id in set(res.failed["id"]) and failed_run.id not in set(t.runs["id"])
+  assert len(t.cut_off) == 1 and t.cut_off["id"].iloc[0] not in set(t.runs["id"])
+  # The bracketing rounds extended the from-scratch curve past every D_E.
+  for size, b in t.brackets.items():
+    assert not b["outside"], (size, b)
+  assert t.gain["lo"] > 0
+
+
+def test_a_stale_record_is_not_used(study):
+  cfg, recs, _ = study
+  stale = dict(next(r for r in recs.values() if r["stage"] == "scratch"), id="0ldc0nf1g000", test_loss=0.01,
+               valid_loss=0.01)
+  res = analysis.analyze(cfg, {**recs, stale["id"]: stale}, CORPORA)
+  assert res.not_in_plan == 1 and "0ldc0nf1g000" not in set(res.table["id"])
+  assert len(res.table) == len(recs)
+
+
+def test_the_workdir_report_writes_figures_fits_and_advice(study, tmp_path):
+  cfg, recs, failed_run = study
+  wd = str(tmp_path)
+  fileio.write_json_atomic(workdir_lib.study_path(wd), {"config": cfg.to_dict(), "study": cfg.study, "corpora": CORPORA})
+  for rid, rec in recs.items():
+    fileio.write_json_atomic(workdir_lib.record_path(wd, rid), rec)
+  workdir_report.write(wd)
   text = open(tmp_path / "report.md").read()
-  for i in range(1, 8):
-    stem = sec["figures"][i]
-    assert f"**Figure {i}.**" in text and f"figures/{stem}.png" in text
-    assert os.path.getsize(tmp_path / "figures" / f"{stem}.png") > 5000
-    assert os.path.exists(tmp_path / "figures" / f"{stem}.svg")
-  assert "## Left out" in text and "training loss became NaN at step 7" in text
-  assert "1 run records in this workdir belong to an earlier version of the config" in text
-  assert "0ldc0nf1g000" not in open(tmp_path / "results.csv").read()
-  head = analysis.headline(out)
-  assert "alpha" in head and "multiplier" in head and "[" in head
+  for stem in ("fig1_loss_vs_data", "fig3_dt_vs_df", "fig9_profiles", "fig10_heldout_size"):
+    assert f"figures/{stem}" in text, stem
+  pngs = [f for f in os.listdir(tmp_path / "figures") if f.endswith(".png")]
+  assert pngs and all(os.path.getsize(tmp_path / "figures" / f) > 5000 for f in pngs)
+  assert "## Left out" in text and "training loss became NaN at step 7" in text and "cut off" in text
+  assert os.path.exists(tmp_path / "results.csv") and os.path.exists(tmp_path / "effective_data_toy-code.csv")
+  a = advice.advise(advice.load(wd, "toy-code"), d_f=4000, N=ladder.n_params(cfg.model_config("25k")))
+  assert np.isfinite(a.multiplier.value) and a.multiplier.lo <= a.multiplier.value <= a.multiplier.hi
+  assert a.better == "not determined"  # no transfer-gap law in this study
 
 
-def test_analysis_fits_the_transfer_gap(tmp_path):
-  c = _write_study(str(tmp_path), gap=True)
-  out = analysis.analyze(str(tmp_path))
-  sec = out["targets"][c.target]
-  gap = sec["gap"]["fit"]
-  assert gap.converged and abs(gap.params["G"] - GAP["G"]) < 0.15, gap.params
-  alloc = sec["gap"]["allocation"]
-  assert (alloc["p"] * 1 + alloc["f"] * c.analysis.get("cost_ratio", 1.0)).round(3).tolist() == \
-      alloc["budget"].round(3).tolist()
-  assert os.path.exists(tmp_path / "figures" / f"{sec['figures'][8]}.png")
-  assert "**Figure 8.**" in open(tmp_path / "report.md").read()
+@pytest.mark.slow
+def test_the_transfer_gap_law_is_fitted_on_the_gap_grid():
+  cfg = _config(gap=True)
+  res = analysis.analyze(cfg, _records(cfg, gap=True), CORPORA)
+  g = res.targets["toy-code"].gap
+  assert g is not None and g.fit is not None and g.fit.converged
+  lo, hi = g.fit.ci95["beta"]  # under a decade of f with 1% noise: beta is loose, but its interval holds it
+  assert lo <= GAP["beta"] <= hi, (lo, hi)
+  pred = laws.get_law("barnett").predict(g.fit.params, g.points)
+  assert np.max(np.abs(np.log(pred / g.points["loss"]))) < 0.05
+  assert set(g.identified) == {"G", "alpha", "beta"} and g.allocation is not None
 
 
-def test_analyze_without_a_study_says_what_to_run(tmp_path):
-  from transfer_scaling.errors import UsageError
-  with pytest.raises(UsageError, match="transfer-scaling sweep"):
-    analysis.analyze(str(tmp_path))
-
-
-def test_importing_the_figures_leaves_the_matplotlib_backend_alone():
-  import subprocess
-  import sys
-  code = ("import matplotlib; matplotlib.use('svg'); from transfer_scaling.report import figures; "
-          "print(matplotlib.get_backend())")
-  out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-  assert out.strip() == "svg"
-
-
-def test_runs_cut_off_while_still_improving_are_found():
-  import pandas as pd
-  df = pd.DataFrame({"stage": ["scratch", "scratch", "finetune", "finetune", "pretrain"],
-                     "status": ["max_steps", "max_steps", "done", "max_steps", "max_steps"],
-                     "best_step": [160, 120, 80, 640, 800], "steps": [160, 160, 200, 640, 800],
-                     "D_F": [1000, 1000, 1000, 4000, None], "id": list("abcde")})
-  assert list(analysis.cut_off(df)["id"]) == ["a", "d"]  # at the cap with the best loss at the last step
-
-
-def test_fine_tuning_gain_is_the_mean_loss_difference_with_an_interval():
-  import pandas as pd
-  scratch = pd.DataFrame({"N": [1, 1, 2], "D_F": [10, 20, 10], "loss": [3.0, 2.5, 2.8]})
-  finetuned = pd.DataFrame({"N": [1, 1, 2], "D_F": [10, 20, 10], "loss": [2.0, 2.3, 2.6]})
-  g = analysis.fine_tuning_gain({"scratch": scratch, "finetuned": finetuned})
-  assert g["n"] == 3 and g["mean"] == pytest.approx((1.0 + 0.2 + 0.2) / 3)
-  assert 0.2 - 1e-9 <= g["lo"] <= g["mean"] <= g["hi"] <= 1.0 + 1e-9
+def test_a_workdir_without_a_study_says_so(tmp_path):
+  with pytest.raises(UsageError, match="holds no study"):
+    workdir_report.load(str(tmp_path))

@@ -1,12 +1,14 @@
 """`transfer-scaling analyze --workdir W`: fit the laws to a study and write W/report.md with figures.
 
-Writes report.md (captions, fitted parameters with bootstrap intervals, runs left
-out and why), figures/ (PNG and SVG), results.csv and effective_data_<target>.csv.
+Writes report.md (captions, the joint fit with bootstrap and profile intervals and what the
+grid does not determine, the held-out-size check, the transfer-gap law, runs left out and
+why), figures/ (PNG and SVG), results.csv, effective_data_<target>.csv and fits/<target>.json
+(read by `transfer-scaling advise`). Needs no corpora and no training: only W's records.
 """
 import argparse
-import os
+import sys
 
-from transfer_scaling.report import analysis
+from transfer_scaling import fileio
 
 
 def main(argv) -> int:
@@ -14,7 +16,11 @@ def main(argv) -> int:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--workdir", required=True)
   args = p.parse_args(argv)
-  out = analysis.analyze(args.workdir)
-  print(analysis.headline(out))
-  print(f"report: {os.path.join(args.workdir, 'report.md')}")
+  fileio.check_writable_dir(args.workdir)
+  from transfer_scaling.report import markdown, workdir_report
+  from transfer_scaling.study import runner
+  runner.compilation_cache()  # the fits compile once per machine, not once per analysis
+  result = workdir_report.write(args.workdir)
+  print(markdown.headline(result))
+  print(f"report: {fileio.path(args.workdir) / 'report.md'}", file=sys.stderr)
   return 0

@@ -21,20 +21,23 @@ def main(argv) -> int:
   p.add_argument("--config", default="quickstart", help="config file or name in configs/")
   mesh.add_cpu_devices_flag(p)
   args = p.parse_args(rest)
-  config = config_lib.load_config(args.config, overrides)
-  mesh.use_cpu_cores(args.cpu_devices, int(config.batch_size))
+  from transfer_scaling.study.config import StudyConfig
+  config = StudyConfig.from_dict(config_lib.load_config(args.config, overrides))
+  mesh.use_cpu_cores(args.cpu_devices, config.batch_size)
   import jax
-  from transfer_scaling.report import analysis
+  from transfer_scaling.report import markdown, workdir_report
   from transfer_scaling.study import runner
   t0 = time.time()
-  print(f"quickstart: {config.source} -> {config.target} on {jax.devices()[0].device_kind} "
+  print(f"quickstart: {config.source} -> {', '.join(config.targets)} on {jax.devices()[0].device_kind} "
         f"({jax.device_count()} device{'s' if jax.device_count() > 1 else ''}); workdir {args.workdir}",
         file=sys.stderr)
   counts = runner.sweep(config, args.workdir)
   print(f"sweep: {counts['runs']} runs trained in {time.time() - t0:.0f} s ({counts['failed']} failed)",
         file=sys.stderr)
-  out = analysis.analyze(args.workdir)
+  t1 = time.time()
+  out = workdir_report.write(args.workdir)
+  print(f"analysis: {time.time() - t1:.0f} s", file=sys.stderr)
   print()
-  print(analysis.headline(out))
+  print(markdown.headline(out))
   print(f"report: {os.path.join(args.workdir, 'report.md')}  (total {time.time() - t0:.0f} s)")
   return 0

@@ -1,14 +1,17 @@
 """The report's figures, one function each; every one saves a PNG and an SVG and returns its stem.
 
-Inputs are plain DataFrames (columns named as in study.results and laws.effective_data)
-and fitted parameters, so each figure can be redrawn from a notebook.
+Inputs are plain DataFrames (columns named as in study.results and laws.effective_data) and
+functions of the fitted laws (evaluated through the law registry, never typed here), so each
+figure can be redrawn from a notebook.
 """
-import os
+import io
 
 import matplotlib
 import numpy as np
 # Figure objects, not pyplot: saving needs no backend, so importing this module leaves a notebook's alone.
 from matplotlib.figure import Figure
+
+from transfer_scaling import fileio
 
 SCRATCH, FINETUNE = "tab:gray", "tab:blue"
 
@@ -20,11 +23,11 @@ def _save(fig, out_dir: str, stem: str) -> str:
     for get, scale, set_scale in (("get_xdata", ax.get_xscale, ax.set_xscale), ("get_ydata", ax.get_yscale, ax.set_yscale)):
       if scale() == "log" and not any((np.asarray(getattr(l, get)(), float) > 0).any() for l in ax.lines):
         set_scale("linear")
-  os.makedirs(out_dir, exist_ok=True)
   for ext in ("png", "svg"):
-    path = os.path.join(out_dir, f"{stem}.{ext}")
-    fig.savefig(path + ".tmp", format=ext, dpi=130, bbox_inches="tight")
-    os.replace(path + ".tmp", path)  # a killed report never leaves half a figure
+    buf = io.BytesIO()
+    fig.savefig(buf, format=ext, dpi=130, bbox_inches="tight")
+    # Whole files or none (a killed or full-disk report leaves no half figure and no temporary file).
+    fileio.write_bytes_atomic(fileio.path(out_dir) / f"{stem}.{ext}", buf.getvalue())
   return stem
 
 
@@ -43,14 +46,24 @@ def _n_label(n) -> str:
   return f"N = {n:.3g}"
 
 
-def loss_vs_data(scratch, finetuned, zeroshot, out_dir, stem="fig1_loss_vs_data"):
-  """1. Test loss vs D_F, from scratch vs fine-tuned, one panel per N."""
+def loss_vs_data(scratch, finetuned, zeroshot, out_dir, stem="fig1_loss_vs_data", fit_loss=None):
+  """1. Test loss vs D_F, from scratch vs fine-tuned, one panel per N (mean over seeds, bars: their spread).
+
+  fit_loss(N, D, pretrained) -> loss, if given, draws the joint fit through both arms.
+  """
   sizes = sorted(set(scratch["N"]) | set(finetuned["N"]))
   fig, axes = _subplots(1, len(sizes), figsize=(3.6 * len(sizes), 3.4), sharey=True, squeeze=False)
   for ax, n in zip(axes[0], sizes):
     s, f = scratch[scratch["N"] == n].sort_values("D_F"), finetuned[finetuned["N"] == n].sort_values("D_F")
-    ax.plot(s["D_F"], s["loss"], "o-", color=SCRATCH, label="from scratch")
-    ax.plot(f["D_F"], f["loss"], "s-", color=FINETUNE, label="fine-tuned")
+    for df, marker, color, label in ((s, "o", SCRATCH, "from scratch"), (f, "s", FINETUNE, "fine-tuned")):
+      err = df["loss_sd"].fillna(0) if "loss_sd" in df else None
+      ax.errorbar(df["D_F"], df["loss"], yerr=err, fmt=marker, color=color, ms=4, capsize=2, label=label)
+    if fit_loss is not None and len(s):
+      x = np.geomspace(min(s["D_F"].min(), f["D_F"].min() if len(f) else np.inf), s["D_F"].max(), 80)
+      ax.plot(x, fit_loss(n, x, False), "-", color=SCRATCH, lw=1)
+      if len(f):
+        xf = np.geomspace(f["D_F"].min(), f["D_F"].max(), 80)
+        ax.plot(xf, fit_loss(n, xf, True), "-", color=FINETUNE, lw=1)
     z = zeroshot[zeroshot["N"] == n]
     if len(z):
       ax.axhline(float(z["loss"].iloc[0]), color=FINETUNE, ls=":", lw=1, label="pre-trained, zero-shot")
@@ -59,7 +72,7 @@ def loss_vs_data(scratch, finetuned, zeroshot, out_dir, stem="fig1_loss_vs_data"
     ax.set_xlabel("fine-tuning data D_F (bytes)")
     ax.grid(alpha=0.3, which="both")
   axes[0][0].set_ylabel("test loss (nats/byte)")
-  axes[0][0].legend(fontsize=8)
+  axes[0][0].legend(fontsize=7)
   return _save(fig, out_dir, stem)
 
 
@@ -76,6 +89,8 @@ def effective_data_picture(scratch_n, finetuned_n, eff_n, n, out_dir, stem="fig2
                   arrowprops=dict(arrowstyle="->", color=FINETUNE, lw=1))
       ax.plot([r["D_E"]], [r["loss"]], "D", mfc="none", color="tab:orange" if r.get("extrapolated") else FINETUNE)
   ax.plot([], [], "D", mfc="none", color=FINETUNE, label="D_E = D_F + D_T (interpolated)")
+  if "D_T_joint" in eff_n:
+    ax.plot(eff_n["D_F"] + eff_n["D_T_joint"], eff_n["loss"], "x", color="tab:red", label="D_E of the joint fit")
   if eff_n.get("extrapolated", np.zeros(0)).any():
     ax.plot([], [], "D", mfc="none", color="tab:orange", label="D_E extrapolated")
   ax.set_xscale("log")
@@ -87,23 +102,30 @@ def effective_data_picture(scratch_n, finetuned_n, eff_n, n, out_dir, stem="fig2
   return _save(fig, out_dir, stem)
 
 
-def transfer_power_law(eff, params, out_dir, stem="fig3_dt_vs_df"):
-  """3. D_T vs D_F for every N, with the fitted D_T = k D_F^alpha N^beta."""
+def transfer_power_law(eff, out_dir, stem="fig3_dt_vs_df", d_t=None, d_t_band=None, title=""):
+  """3. D_T vs D_F for every N: law-free points (interpolated), and the joint fit's D_T(N, D_F) with its band.
+
+  d_t(N, D_F) -> D_T and d_t_band(N, D_F) -> (lo, hi) come from the fitted law's registry functions.
+  """
   fig, ax = _subplots(figsize=(5.5, 4))
   colors = _colors(set(eff["N"]))
   for n, g in eff.groupby("N"):
     g = g.sort_values("D_F")
     ok = g["D_T"] > 0
     ax.plot(g["D_F"][ok], g["D_T"][ok], "o", color=colors[n], label=_n_label(n))
-    if params is not None:
+    if d_t is not None:
       x = np.geomspace(g["D_F"].min(), g["D_F"].max(), 50)
-      ax.plot(x, params["k"] * x ** params["alpha"] * n ** params["beta"], "-", color=colors[n], lw=1)
+      ax.plot(x, d_t(np.full_like(x, n), x), "-", color=colors[n], lw=1)
+      if d_t_band is not None:
+        band = d_t_band(np.full_like(x, n), x)
+        if band is not None:
+          ax.fill_between(x, band[0], band[1], color=colors[n], alpha=0.15, lw=0)
   ax.set_xscale("log")
   ax.set_yscale("log")
   ax.set_xlabel("fine-tuning data D_F (bytes)")
   ax.set_ylabel("effective data transferred D_T (bytes)")
-  if params is not None:
-    ax.set_title(f"D_T = {params['k']:.3g} D_F^{params['alpha']:.2f} N^{params['beta']:.2f}")
+  if title:
+    ax.set_title(title, fontsize=9)
   if ax.get_legend_handles_labels()[0]:
     ax.legend(fontsize=8)
   ax.grid(alpha=0.3, which="both")
@@ -209,5 +231,42 @@ def gap_contours(points, grid, allocation, params, out_dir, stem="fig8_isoloss_g
     ax.set_ylim(0, 1)
   ax.set_xlabel("budget B = C_p p + C_f f")
   ax.set_ylabel("share of the budget spent on pre-training")
+  ax.grid(alpha=0.3, which="both")
+  return _save(fig, out_dir, stem)
+
+
+def profiles(profs, out_dir, stem="fig9_profiles", level_value=3.841):
+  """9. Profile likelihoods: the deviance of each parameter with the others refitted; the dotted line is the 95% cut."""
+  names = list(profs)
+  fig, axes = _subplots(1, max(len(names), 1), figsize=(3.3 * max(len(names), 1), 3.0), squeeze=False)
+  for ax, name in zip(axes[0], names):
+    p = profs[name]
+    ax.plot(p.values, np.minimum(p.deviance, 4 * level_value), "-", color=FINETUNE)
+    ax.axhline(level_value, color="k", ls=":", lw=1)
+    ax.axvline(p.estimate, color="k", lw=0.8)
+    for end in (p.lo, p.hi):
+      if np.isfinite(end):
+        ax.axvline(end, color="tab:red", ls="--", lw=0.8)
+    if name in ("k", "G", "A", "E"):
+      ax.set_xscale("log")
+    ax.set_title(name + ("" if p.bounded else "  (not bounded)"), fontsize=9)
+    ax.set_xlabel(name)
+    ax.grid(alpha=0.3)
+  axes[0][0].set_ylabel("deviance (2 x drop in log-likelihood)")
+  return _save(fig, out_dir, stem)
+
+
+def heldout(table, size_N, out_dir, stem="fig10_heldout_size"):
+  """10. The largest size predicted from the others: measured mean fine-tuned loss against the 95% prediction."""
+  fig, ax = _subplots(figsize=(5.5, 4))
+  t = table.sort_values("D_F")
+  ax.fill_between(t["D_F"], t["lo"], t["hi"], color=FINETUNE, alpha=0.2, lw=0, label="predicted without this size (95%)")
+  ax.plot(t["D_F"], t["predicted"], "-", color=FINETUNE)
+  ax.plot(t["D_F"], t["loss"], "s", color="k", label="measured (mean over seeds)")
+  ax.set_xscale("log")
+  ax.set_xlabel("fine-tuning data D_F (bytes)")
+  ax.set_ylabel("test loss (nats/byte)")
+  ax.set_title(f"held out: N = {size_N:,.0f}", fontsize=9)
+  ax.legend(fontsize=8)
   ax.grid(alpha=0.3, which="both")
   return _save(fig, out_dir, stem)

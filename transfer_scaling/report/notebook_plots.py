@@ -7,6 +7,8 @@ live in report/figures.py; these are the interactive, explore-your-own-data ones
 import numpy as np
 import pandas as pd
 
+from transfer_scaling import laws
+
 # Imported lazily by each function so that importing this module never picks a matplotlib backend.
 SCRATCH, FINETUNE, OPTIMUM = "tab:gray", "tab:blue", "tab:red"
 _LINESTYLES = ("-", "--", ":", "-.")
@@ -139,7 +141,8 @@ def transfer_law(tf):
     ax.plot(g["D_F"][pos & ~used], g["D_T"][pos & ~used], "o", mfc="none", color=colors[n])
     if fit.converged:
       x = np.geomspace(g["D_F"].min(), g["D_F"].max(), 50)
-      ax.plot(x, fit.params["k"] * x ** fit.params["alpha"] * n ** fit.params["beta"], "-", color=colors[n], lw=1)
+      d_t = laws.get_law("hernandez").functions["D_T"](fit.params, np.full(x.size, float(n)), x)
+      ax.plot(x, d_t, "-", color=colors[n], lw=1)
   ax.plot([], [], "o", mfc="none", color="k", label="left out of the fit")
   ax.set_xscale("log")
   ax.set_yscale("log")
@@ -166,7 +169,6 @@ def isoloss(params, budget: float, cost_p: float, cost_f: float, p_range=None, f
   every budget (red dashed: the expansion path). Right: the loss along the budget line against the
   share of the budget spent on pre-training. Returns (figure, Allocation).
   """
-  from transfer_scaling import laws
   plt = _plt()
   alloc = laws.allocate_budget(params, budget, cost_p, cost_f)
   if p_range is None or f_range is None:
@@ -193,7 +195,7 @@ def isoloss(params, budget: float, cost_p: float, cost_f: float, p_range=None, f
   ax.set_title(f"L(p, f) = ({params['A']:.3g} p^-{params['alpha']:.2f} + {params['G']:.3g}) f^-{params['beta']:.2f}"
                f" + {params['E']:.3g}", fontsize=9)
   ax.legend(fontsize=7, loc="lower left")
-  loss = laws.barnett_loss(params, s * budget / cost_p, (1 - s) * budget / cost_f)
+  loss = laws.loss_at(params, "barnett", p=s * budget / cost_p, f=(1 - s) * budget / cost_f)
   ax2.plot(s, loss, "k-")
   ax2.axvline(alloc.share_p, color=OPTIMUM, lw=1)
   ax2.plot([alloc.share_p], [alloc.loss], "*", color=OPTIMUM, ms=14)
@@ -214,7 +216,6 @@ def share_vs_gap(params, budgets=(1e3, 1e5, 1e7), cost_ratio: float = 1.0, gaps=
   In this law f enters as a factor f^-beta, so the cost ratio C_f/C_p moves f and the loss but
   not the optimal share; the budget does, because it sets A p^-alpha against G.
   """
-  from transfer_scaling import laws
   plt = _plt()
   gaps = np.geomspace(1e-4, 10, 60) if gaps is None else np.asarray(gaps, np.float64)
   fig, ax = plt.subplots(figsize=(6, 4))
@@ -243,12 +244,14 @@ def example_transfer_runs(k: float = 1.9e4, alpha: float = 0.18, beta: float = 0
   Returns (scratch: N, D, loss; finetuned: N, D_F, loss).
   """
   rng = np.random.default_rng(seed)
-  kaplan = lambda N, D: ((6.4e13 / N) ** (0.076 / 0.103) + 1.8e13 / D) ** 0.103
+  truth = dict(N_c=6.4e13, D_c=1.8e13, alpha_N=0.076, alpha_D=0.103, k=k, alpha=alpha, beta=beta)
+  law = laws.get_law("transfer_kaplan")
+  loss_of = lambda N, D, pre: law.predict(truth, {"N": N, "D": D, "pretrained": np.full(N.size, pre)})
   sizes = np.array([1e6, 3e6, 1e7, 3e7, 1e8])
   # 26 data sizes per model: a dense from-scratch curve to read D_E from, and 130 rows, which the
   # fitter pads to 256 like the Chinchilla data, so both reuse one compiled fit.
   N, D = (a.ravel() for a in np.meshgrid(sizes, np.geomspace(1e5, 1e11, 26)))
-  scratch = pd.DataFrame({"N": N, "D": D, "loss": kaplan(N, D) * np.exp(noise * rng.standard_normal(N.size))})
+  scratch = pd.DataFrame({"N": N, "D": D, "loss": loss_of(N, D, 0.0) * np.exp(noise * rng.standard_normal(N.size))})
   N, DF = (a.ravel() for a in np.meshgrid(sizes, np.geomspace(1e5, 1e8, 7)))
-  loss = kaplan(N, DF + k * DF ** alpha * N ** beta) * np.exp(noise * rng.standard_normal(N.size))
+  loss = loss_of(N, DF, 1.0) * np.exp(noise * rng.standard_normal(N.size))
   return scratch, pd.DataFrame({"N": N, "D_F": DF, "loss": loss})

@@ -1,0 +1,54 @@
+"""`transfer-scaling advise --workdir W --target T --d-f BYTES --size N [--cost-ratio C] [--json]`.
+
+Pre-train more or collect more fine-tuning data? From the laws `analyze` fitted to the study
+in W (fits/T.json): the effective-data multiplier at (N, D_F), the loss change from doubling
+the fine-tuning data and from doubling pre-training (or, with --cost-ratio, from spending
+the same budget on pre-training), which is better with the share of bootstrap replicates
+that agree, and warnings where N or D_F lie outside what was measured. --size takes a
+ladder name (100k) or a number of non-embedding parameters; --cost-ratio is the number of
+pre-training steps that cost as much as one fine-tuning byte.
+"""
+import argparse
+import json
+import math
+
+from transfer_scaling.errors import UsageError
+
+
+def _number(text: str, what: str) -> float:
+  try:
+    v = float(text)
+  except ValueError:
+    raise UsageError(f"{what} {text!r} is not a number") from None
+  return v
+
+
+def main(argv) -> int:
+  p = argparse.ArgumentParser(prog="transfer-scaling advise", description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--workdir", required=True)
+  p.add_argument("--target", required=True)
+  p.add_argument("--d-f", required=True, help="fine-tuning data you have, in bytes")
+  p.add_argument("--size", required=True, help="model size: a ladder name (e.g. 100k) or N (non-embedding parameters)")
+  p.add_argument("--cost-ratio", help="pre-training steps that cost as much as one fine-tuning byte")
+  p.add_argument("--json", action="store_true", help="print the advice as JSON")
+  args = p.parse_args(argv)
+  from transfer_scaling.report import advice
+  d_f = _number(args.d_f, "--d-f")
+  if not (math.isfinite(d_f) and d_f > 0):
+    raise UsageError(f"--d-f must be a positive number of bytes, got {args.d_f}")
+  cost = None
+  if args.cost_ratio is not None:
+    cost = _number(args.cost_ratio, "--cost-ratio")
+    if not (math.isfinite(cost) and cost > 0):
+      raise UsageError(f"--cost-ratio must be a positive finite number, got {args.cost_ratio}")
+  fits = advice.load(args.workdir, args.target)
+  if args.size in fits["sizes"]:
+    N = float(fits["sizes"][args.size])
+  else:
+    N = _number(args.size, "--size")
+    if not (math.isfinite(N) and N > 0):
+      raise UsageError(f"--size must be a ladder name ({', '.join(fits['sizes'])}) or a positive N, got {args.size}")
+  a = advice.advise(fits, d_f, N, cost)
+  print(json.dumps(a.to_json(), indent=2) if args.json else a.text())
+  return 0

@@ -1,0 +1,164 @@
+"""Should you pre-train more or collect more fine-tuning data? The mission's question, answered from the fits.
+
+advise(fits, d_f, N, cost_ratio) reads the fitted laws a study's analysis saved (fits/<target>.json,
+every bootstrap replicate included) and returns, with 95% intervals:
+  - the effective-data multiplier (D_F + D_T) / D_F at (N, D_F), from the joint fit;
+  - the loss change from doubling the fine-tuning data, from the joint fit at N;
+  - the loss change from doubling pre-training, from the transfer-gap law (at the gap size);
+  - with a cost ratio (pre-training steps that cost as much as one fine-tuning byte): the loss
+    change from spending what doubling the data costs on pre-training instead;
+  - which option lowers the loss more, and the fraction of bootstrap replicates that agree;
+  - warnings where N or D_F lie outside the measured range, with the held-out-size verdict.
+Everything is evaluated through the law registry.
+"""
+import dataclasses
+import json
+import math
+from typing import Optional
+
+import numpy as np
+
+from transfer_scaling import fileio
+from transfer_scaling.errors import UsageError
+from transfer_scaling.laws.registry import get_law
+
+
+@dataclasses.dataclass
+class Interval:
+  value: float
+  lo: float
+  hi: float
+
+  def text(self, fmt=".3g") -> str:
+    return f"{self.value:{fmt}} [{self.lo:{fmt}}, {self.hi:{fmt}}]"
+
+
+@dataclasses.dataclass
+class Advice:
+  target: str
+  N: float
+  d_f: float
+  cost_ratio: Optional[float]
+  multiplier: Interval
+  more_data: Interval             # loss change (nats/byte) from doubling D_F, at N
+  more_pretraining: Optional[Interval]        # from doubling pre-training p (gap law, gap size)
+  same_budget_pretraining: Optional[Interval]  # from the pre-training the cost of doubling D_F buys
+  better: str                     # "more fine-tuning data" | "more pre-training" | "not determined"
+  agree: float                    # fraction of bootstrap replicates that pick the same option
+  compared_at: str                # which law and size the comparison used
+  warnings: list
+
+  def to_json(self) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(self)))
+
+  def text(self) -> str:
+    lines = [f"{self.target}: N = {self.N:,.0f}, D_F = {self.d_f:,.0f} bytes",
+             f"  effective-data multiplier (D_F + D_T) / D_F: {self.multiplier.text()}",
+             f"  loss change from doubling the fine-tuning data: {self.more_data.text('+.4f')} nats/byte"]
+    if self.more_pretraining is not None:
+      lines.append(f"  loss change from doubling pre-training: {self.more_pretraining.text('+.4f')} nats/byte")
+    if self.same_budget_pretraining is not None:
+      lines.append(f"  loss change from spending the cost of doubling the data on pre-training instead "
+                   f"(cost ratio {self.cost_ratio:g}): {self.same_budget_pretraining.text('+.4f')} nats/byte")
+    if self.better == "not determined":
+      lines.append(f"  which is better: not determined ({self.compared_at})")
+    else:
+      lines.append(f"  better: {self.better} ({100 * self.agree:.0f}% of bootstrap replicates agree; {self.compared_at})")
+    lines += [f"  warning: {w}" for w in self.warnings]
+    return "\n".join(lines)
+
+
+def load(workdir, target: str) -> dict:
+  """The fits `analyze` saved for `target` in `workdir` (UsageError naming the fix when there are none)."""
+  from transfer_scaling.report import workdir_report
+  from transfer_scaling.study import workdir as workdir_lib
+  study = fileio.path(workdir_lib.study_path(workdir))
+  if not study.exists():
+    raise UsageError(f"{workdir} holds no study (no study.json); run `transfer-scaling sweep` there first")
+  targets = json.loads(study.read_text())["config"]["targets"]
+  if target not in targets:
+    raise UsageError(f"the study in {workdir} has no target {target!r}; its targets are {', '.join(targets)}")
+  path = workdir_report.fits_path(workdir, target)
+  if not path.exists():
+    raise UsageError(f"no fitted laws for {target!r} in {workdir}; run `transfer-scaling analyze --workdir {workdir}` "
+                     "first (if it ran, its report says why the joint fit was not made)")
+  return json.loads(path.read_text())
+
+
+def _values(law_json: dict, fn, **inputs):
+  """(point, replicates [B, n]) of fn(params, **inputs) at the fitted parameters and every bootstrap replicate."""
+  point = fn(law_json["params"], **inputs)
+  b = law_json.get("bootstrap") or {}
+  reps = fn({k: np.asarray(v) for k, v in b.items()}, **inputs) if b else None
+  return np.atleast_1d(point), (np.atleast_2d(reps) if reps is not None else None)
+
+
+def _interval(point, reps) -> Interval:
+  """The 95% percentile interval of one scalar quantity (point [1], reps [B, 1])."""
+  point = float(np.ravel(point)[0])
+  if reps is None or len(reps) < 2:
+    return Interval(point, math.nan, math.nan)
+  reps = np.asarray(reps).reshape(len(reps), -1)[:, 0]
+  return Interval(point, float(np.quantile(reps, 0.025)), float(np.quantile(reps, 0.975)))
+
+
+def advise(fits: dict, d_f: float, N: float, cost_ratio: Optional[float] = None) -> Advice:
+  """See the module docstring; fits: what `load` returns."""
+  for name, v in (("D_F", d_f), ("N", N)):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
+      raise UsageError(f"{name} must be a positive number, got {v!r}")
+  if cost_ratio is not None and (isinstance(cost_ratio, bool) or not isinstance(cost_ratio, (int, float))
+                                 or not (math.isfinite(cost_ratio) and cost_ratio > 0)):
+    raise UsageError(f"the cost ratio must be a positive finite number (pre-training steps per fine-tuning byte), "
+                     f"got {cost_ratio!r}")
+  joint = fits["joint"]
+  law = get_law(joint["law"])
+  warnings = []
+  lo_N, hi_N = fits["N_range"]
+  lo_f, hi_f = fits["D_F_range"]
+  if not lo_N <= N <= hi_N:
+    warnings.append(f"N = {N:,.0f} lies outside the measured sizes ({lo_N:,.0f}-{hi_N:,.0f}): an extrapolation"
+                    + (f"; {fits['heldout']}" if fits.get("heldout") else ""))
+  if not lo_f <= d_f <= hi_f:
+    warnings.append(f"D_F = {d_f:,.0f} lies outside the fitted D_F ({lo_f:,.0f}-{hi_f:,.0f}): an extrapolation")
+  for k, v in fits.get("identified", {}).items():
+    if v["status"] != "determined":
+      warnings.append(v["text"])
+  mult = _interval(*_values(joint, law.functions["multiplier"], N=np.array([N]), D_F=np.array([d_f])))
+  loss = lambda p, D: law.predict(p, {"N": np.array([N]), "D": np.array([D]), "pretrained": np.array([1.0])})
+  delta_f = _interval(*_values(joint, lambda p: loss(p, 2 * d_f) - loss(p, d_f)))
+  gap = fits.get("gap")
+  if gap is None:
+    return Advice(fits["target"], float(N), float(d_f), cost_ratio, mult, delta_f, None, None, "not determined",
+                  math.nan, "no transfer-gap law was fitted, so the value of more pre-training is not measured", warnings)
+  g = get_law(gap["law"])
+  p0 = float(fits["pretrain_steps"])
+  at = lambda p, pp, f: g.predict(p, {"p": np.array([pp]), "f": np.array([f])})
+  d_data_pt, d_data = _values(gap, lambda p: at(p, p0, 2 * d_f) - at(p, p0, d_f))
+  d_pre_pt, d_pre = _values(gap, lambda p: at(p, 2 * p0, d_f) - at(p, p0, d_f))
+  more_pre = _interval(d_pre_pt, d_pre)
+  same = None
+  if cost_ratio is not None:
+    steps = cost_ratio * d_f  # what doubling the data costs, in pre-training steps
+    s_pt, s_reps = _values(gap, lambda p: at(p, p0 + steps, d_f) - at(p, p0, d_f))
+    same = _interval(s_pt, s_reps)
+    alt_pt, alt = s_pt, s_reps
+    compared = "same budget"
+  else:
+    alt_pt, alt = d_pre_pt, d_pre
+    compared = "doubling either, costs not counted (give a cost ratio to compare equal budgets)"
+  where = f"transfer-gap law at size {gap['size']} (N = {gap['N']:,.0f}), {compared}"
+  if abs(gap["N"] - N) > 1e-9 * N:
+    warnings.append(f"the value of pre-training is measured at size {gap['size']} only (N = {gap['N']:,.0f})")
+  if gap["G"]["status"] != "determined":
+    warnings.append(gap["G"]["text"])
+  data_wins = float(d_data_pt[0] < alt_pt[0])
+  if d_data is None or alt is None:
+    agree = math.nan
+  else:
+    agree = float(np.mean((d_data[:, 0] < alt[:, 0]) == bool(data_wins)))
+  better = "more fine-tuning data" if data_wins else "more pre-training"
+  if np.isfinite(agree) and agree < 0.8:
+    better, where = "not determined", where + f"; only {100 * max(agree, 1 - agree):.0f}% of replicates agree"
+  return Advice(fits["target"], float(N), float(d_f), cost_ratio, mult, delta_f, more_pre, same, better,
+                agree, where, warnings)

@@ -1,0 +1,331 @@
+"""A StudyResult -> report.md (with its figures), and the headline the quickstart prints."""
+import numpy as np
+import pandas as pd
+
+from transfer_scaling.report import figures as F
+
+PAPER = {"k": "1.9e4 (characters, BPE tokens)", "alpha": "0.18", "beta": "0.38"}  # Hernandez et al. 2021, Table 1
+
+
+def _ci(fit, name) -> str:
+  v = fit.params.get(name, fit.derived.get(name))
+  if fit.ci95 and name in fit.ci95:
+    lo, hi = fit.ci95[name]
+    return f"{v:.3g} [{lo:.3g}, {hi:.3g}]"
+  return f"{v:.3g}"
+
+
+def _prof(profile) -> str:
+  if profile is None:
+    return "-"
+  lo = f"{profile.lo:.3g}" if np.isfinite(profile.lo) else "open"
+  hi = f"{profile.hi:.3g}" if np.isfinite(profile.hi) else "open"
+  return f"[{lo}, {hi}]"
+
+
+def _img(stem: str) -> str:
+  return f"![{stem}](figures/{stem}.png)"
+
+
+def figures(result, fig_dir) -> dict:
+  """Draws every figure of every target into fig_dir; returns {target: {number: stem}}."""
+  out = {}
+  many = len(result.targets) > 1
+  for target, t in result.targets.items():
+    if t.scratch.empty or t.finetuned.empty:
+      continue
+    pre = f"{target}_" if many else ""
+    jf = t.joint
+    figs = {}
+    fit_loss = (lambda n, d, pre_: jf.loss(np.full(len(d), n), d, pre_)) if jf else None
+    figs[1] = F.loss_vs_data(t.scratch, t.finetuned, t.zeroshot, fig_dir, pre + "fig1_loss_vs_data", fit_loss=fit_loss)
+    sizes = sorted(set(t.finetuned["N"]))
+    ex = result.config.analysis.example_size
+    n = next((v for v in sizes if ex in set(t.finetuned[t.finetuned["N"] == v]["size"])), sizes[-1])
+    eff = t.comparison if t.comparison is not None else t.eff
+    figs[2] = F.effective_data_picture(t.scratch[t.scratch["N"] == n], t.finetuned[t.finetuned["N"] == n],
+                                       eff[eff["N"] == n].assign(extrapolated=False), n, fig_dir,
+                                       pre + "fig2_effective_data")
+    title = ""
+    if jf:
+      p = jf.fit.params
+      title = f"joint fit: D_T = {p['k']:.3g} D_F^{p['alpha']:.2f} N^{p['beta']:.2f}"
+    figs[3] = F.transfer_power_law(t.eff, fig_dir, pre + "fig3_dt_vs_df",
+                                   d_t=(lambda N, D: jf.value("D_T", N, D)) if jf else None,
+                                   d_t_band=(lambda N, D: jf.interval("D_T", N, D)) if jf else None, title=title)
+    figs[4] = F.transfer_fraction(t.eff[np.isfinite(t.eff["D_E"])], fig_dir, pre + "fig4_fraction_transferred")
+    figs[5] = F.loss_vs_size(t.scratch, t.finetuned, fig_dir, pre + "fig5_loss_vs_n")
+    figs[6] = F.loss_vs_compute(t.scratch, t.finetuned, fig_dir, pre + "fig6_loss_vs_compute")
+    pairs = t.finetuned.merge(t.scratch, on=["N", "D_F"], suffixes=("_finetuned", "_scratch"))
+    figs[7] = F.ossification(pairs, fig_dir, pre + "fig7_ossification")
+    g = t.gap
+    if g is not None and len(g.points):
+      means = g.points.groupby(["p", "f"], as_index=False)["loss"].mean()
+      figs[8] = F.gap_contours(means, g.grid, g.allocation, g.fit.params if g.fit else None, fig_dir,
+                               pre + "fig8_isoloss_gap")
+    profs = dict(jf.profiles) if jf else {}
+    if g is not None and g.profiles.get("G") is not None:
+      profs["G"] = g.profiles["G"]
+    if profs:
+      figs[9] = F.profiles(profs, fig_dir, pre + "fig9_profiles")
+    if t.heldout is not None:
+      figs[10] = F.heldout(t.heldout.table, t.heldout.size_N, fig_dir, pre + "fig10_heldout_size")
+    out[target] = figs
+  return out
+
+
+def report(result, figs: dict) -> str:
+  cfg = result.config
+  md = [f"# Transfer study `{cfg.study}`: {cfg.source} -> {', '.join(cfg.targets)}", "", _setup(result), ""]
+  if not result.settled:
+    md += ["**The study is not finished**: some runs have no record yet, and the bracketing may still add "
+           "from-scratch runs. Every number below is provisional.", ""]
+  if result.not_in_plan:
+    md += [f"{result.not_in_plan} run record(s) in this workdir belong to runs this config does not define "
+           "(another config or an earlier version of it); they are not analysed.", ""]
+  md += _left_out(result)
+  for target, t in result.targets.items():
+    md += [f"## Target: {target}", ""]
+    if t.scratch.empty or t.finetuned.empty:
+      md += [f"No finished from-scratch and fine-tuned runs on {target} yet.", ""]
+      continue
+    md += _target(cfg, t, figs.get(target, {}))
+  if len(result.targets) > 1:
+    md += _across(result)
+  md += _throughput(result.throughput)
+  return "\n".join(md) + "\n"
+
+
+def _setup(result) -> str:
+  cfg = result.config
+  counts = result.table.groupby("stage")["id"].count().to_dict()
+  pt = cfg.pretrain
+  lrs = lambda st: ", ".join(f"{x:g}" for x in st.lrs) + (f" (warm-up {', '.join(map(str, st.warmups))})")
+  return "\n".join([
+      f"Model sizes {', '.join(cfg.sizes)} (non-embedding parameters N, transfer_scaling/ladder.py); byte-level, "
+      f"context {cfg.seq_len}, batch {cfg.batch_size}; seeds {list(cfg.seeds)} (each: its own initialisation, "
+      f"batch order and D_F subsets; data_seed {cfg.data_seed}).",
+      f"Pre-training: {pt.steps} steps on {cfg.source} (lr {pt.lr:g}, {pt.schedule}), checkpoints kept at p = "
+      f"{pt.first_kept_step} ... {pt.steps} for the pre-training axis.",
+      f"From scratch (lr {lrs(cfg.scratch)}) and fine-tuned (lr {lrs(cfg.finetune)}): each cell keeps the setting "
+      f"with the lowest mean validation loss over its seeds; runs stop early on the validation split (every "
+      f"{cfg.eval_every} steps, patience {cfg.patience}); a run still improving at its step budget continues, the "
+      f"budget doubling up to the ceiling ({cfg.scratch.ceiling} steps from scratch, {cfg.finetune.ceiling} fine-tuned). "
+      f"Losses are test-split losses (nats per byte) of each run's best parameters; no decision reads the test split.",
+      "Runs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pretrain", "zeroshot", "scratch", "finetune")) + ".",
+  ])
+
+
+def _left_out(result) -> list:
+  failed = result.failed
+  lines = []
+  cut = pd.concat([t.cut_off for t in result.targets.values()]) if result.targets else pd.DataFrame()
+  if failed.empty and cut.empty:
+    return ["All runs finished and early stopping ended every trained run; none were left out.", ""]
+  if len(failed):
+    lines += ["## Left out", "", f"{len(failed)} run(s) failed and are left out of every figure and fit:", "",
+              "| stage | target | N | D_F | init | seed | lr | reason |", "|---|---|---|---|---|---|---|---|"]
+    for _, r in failed.iterrows():
+      lines.append(f"| {r['stage']} | {r['target']} | {r['N']} | {r['D_F']} | {r['init']} | {r['seed']} | "
+                   f"{r['lr']:g} | {r['status'][len('failed: '):]} |")
+    lines.append("")
+  if len(cut):
+    lines += ["## Runs cut off at the ceiling", "",
+              f"{len(cut)} chosen run(s) reached their step ceiling still improving: their losses are upper bounds, "
+              "so they are left out of the fits and the law-free numbers. Raise `scratch.ceiling` / `finetune.ceiling`.",
+              "", "| stage | target | N | D_F | p | seed | lr | steps |", "|---|---|---|---|---|---|---|---|"]
+    for _, r in cut.iterrows():
+      lines.append(f"| {r['stage']} | {r['target']} | {r['N']} | {r['D_F']} | {r['p']} | {r['seed']} | {r['lr']:g} | "
+                   f"{r['steps']} |")
+    lines.append("")
+  return lines
+
+
+def _choices(t) -> list:
+  c = t.choices
+  if c.empty or c["settings"].max() <= 1:
+    return []
+  counts = c.groupby(["stage", "lr"]).size().unstack(fill_value=0)
+  lines = [f"Learning rates: each of {len(c)} cells chose among {int(c['settings'].max())} settings on the validation "
+           "split. Chosen per stage (cells):", "", "| stage | " + " | ".join(f"lr {x:g}" for x in counts.columns) + " |",
+           "|---|" + "---|" * len(counts.columns)]
+  lines += [f"| {stage} | " + " | ".join(str(v) for v in row) + " |" for stage, row in counts.iterrows()]
+  lines.append("")
+  if c["settings"].max() == 2:
+    for stage, row in counts.iterrows():
+      if row.max() >= 0.8 * row.sum() and row.sum() >= 5:
+        side = "lowest" if row.idxmax() == counts.columns.min() else "highest"
+        lines.append(f"{stage}: the {side} learning rate won {row.max()} of {row.sum()} cells, so the best rate may lie "
+                     f"beyond the grid; widen `{stage}.lrs`.")
+  else:
+    edge = c[c["edge"] != ""]
+    if len(edge):
+      lines += [f"{len(edge)} cells chose a setting at the edge of the grid (the best may lie outside it):", "",
+                "| stage | size | D_F | p | lr | warm-up | edge |", "|---|---|---|---|---|---|---|"]
+      lines += [f"| {r['stage']} | {r['size']} | {r['D_F']} | {r['p']} | {r['lr']:g} | {r['warmup']} | {r['edge']} |"
+                for _, r in edge.iterrows()]
+  return lines + [""]
+
+
+def _brackets(t, cfg) -> list:
+  lines = ["From-scratch coverage (test losses; the sweep's bracketing decided on validation losses):", "",
+           "| size | measured D (bytes) | points | D_E not bracketed |", "|---|---|---|---|"]
+  for size, b in t.brackets.items():
+    out = "; ".join(f"D_F {k:,}: {v}" for k, v in b["outside"].items()) or "none"
+    lines.append(f"| {size} | {b['D'][0]:,} - {b['D'][1]:,} | {b['points']} | {out} |")
+  return lines + [""]
+
+
+def _target(cfg, t, figs) -> list:
+  md = _choices(t) + _brackets(t, cfg)
+  md += [_img(figs[1]), "",
+         f"**Figure 1.** Test loss (nats/byte) against D_F (bytes), one panel per size: from scratch (grey circles) and "
+         f"fine-tuned from the final {cfg.source} checkpoint (blue squares), means over seeds with their spread; lines: "
+         "the joint fit; dotted: the pre-trained model before fine-tuning. The vertical gap is what pre-training is "
+         "worth; where blue lies above grey pre-training hurts.", ""]
+  md += [_img(figs[2]), "",
+         "**Figure 2.** The effective-data picture for one size: each fine-tuned cell (square) moved right along the "
+         "measured from-scratch curve to the data D_E a from-scratch model needs for the same loss (diamonds: law-free, "
+         "interpolated; crosses: the joint fit). The arrow's length is D_T = D_E - D_F.", ""]
+  jf = t.joint
+  md += [_img(figs[3]), ""]
+  if jf is None:
+    md += ["**Figure 3.** D_T against D_F (log-log), law-free points only: " + "; ".join(t.notes), ""]
+  else:
+    f, ident = jf.fit, jf.identified
+    used = jf.rows[jf.rows["used"]]
+    md += [f"**Figure 3.** D_T against D_F (log-log), one colour per size: law-free points and the joint fit's "
+           f"D_T = k D_F^alpha N^beta (lines, 95% bands). {jf.boundary}; {len(used)} of {len(jf.rows)} fine-tuned runs "
+           f"enter the joint fit with every from-scratch run.", "",
+           f"Joint fit ({f.law}, {f.n_points} runs, RMSE of log loss {f.rmse_log:.3g}); intervals from a {f.resample} "
+           f"bootstrap ({f.n_bootstrap_converged} of {f.n_bootstrap} refits converged) and from the profile likelihood:", "",
+           "| parameter | value [95% bootstrap] | 95% profile | verdict | paper, text -> Python |", "|---|---|---|---|---|"]
+    for k in ("k", "alpha", "beta"):
+      v = ident[k]
+      verdict = v.text + (f"; {v.fix}" if v.fix and not v.determined else "")
+      md.append(f"| {k} | {_ci(f, k) if v.determined else '-'} | {_prof(jf.profiles.get(k))} | {verdict} | {PAPER[k]} |")
+    md.append("")
+    ex = t.example
+    if ex:
+      where = "" if ex["inside"] else " (outside the measured sizes or D_F: an extrapolation)"
+      md += [f"At N = {ex['N']:,} ({ex['size']}) and D_F = {ex['D_F']:,} bytes the joint fit gives an effective-data "
+             f"multiplier (D_F + D_T) / D_F = {ex['multiplier'].text()}{where}.", ""]
+    c = t.comparison
+    if c is not None:
+      md += ["Law-free against joint fit, per fine-tuned cell (D_T in bytes; law-free: interpolated on the measured "
+             "curve, '-' where the D_E lies outside it):", "",
+             "| N | D_F | seeds | D_T law-free | D_T joint fit [95%] | in the fit |", "|---|---|---|---|---|---|"]
+      for _, r in c.iterrows():
+        lf = f"{r['D_T']:,.0f}" if np.isfinite(r["D_T"]) else f"- ({r['interp_flag']})"
+        band = f"{r['D_T_joint']:,.0f} [{r['D_T_joint_lo']:,.0f}, {r['D_T_joint_hi']:,.0f}]" \
+            if np.isfinite(r.get("D_T_joint_lo", np.nan)) else f"{r['D_T_joint']:,.0f}"
+        md.append(f"| {r['N']:,} | {r['D_F']:,} | {r['seeds']} | {lf} | {band} | {'yes' if r['used_in_fit'] else 'no'} |")
+      md.append("")
+  md += [_img(figs[4]), "", "**Figure 4.** Fraction of the effective data that comes from transfer, D_T / (D_F + D_T), "
+         "against D_F, one line per size (law-free). In the paper it falls as D_F grows and rises with N.", ""]
+  md += [_img(figs[5]), "", "**Figure 5.** Test loss against N at fixed D_F: dashed from scratch, solid fine-tuned. "
+         "The finding to look for: with little data the from-scratch curves flatten while fine-tuned models keep "
+         "improving with N.", ""]
+  md += [_img(figs[6]), "", "**Figure 6.** Test loss against training compute (pre-training not counted): open circles "
+         "from scratch, filled squares fine-tuned. In the low-data regime fine-tuned runs should reach a loss with less "
+         "compute.", ""]
+  md += [_img(figs[7]), "", "**Figure 7.** Fine-tuned minus from-scratch loss against D_F: below zero pre-training "
+         "helps; above zero it hurts (ossification).", ""]
+  if t.gain:
+    g = t.gain
+    md += [f"Fine-tuning gain (law-free): {g['mean']:.3f} [{g['lo']:.3f}, {g['hi']:.3f}] nats/byte, the mean of "
+           f"(from-scratch - fine-tuned loss) over {g['n']} (N, D_F) cells; the interval resamples the seeds of every cell.", ""]
+  if t.heldout is not None:
+    md += [_img(figs[10]), "", f"**Figure 10.** Held-out size: {t.heldout.verdict}.", ""]
+  md += _gap(cfg, t, figs)
+  if 9 in figs:
+    md += [_img(figs[9]), "", "**Figure 9.** Profile likelihoods: each parameter's deviance with every other parameter "
+           "refitted; the 95% interval is where the curve stays below the dotted line. A curve that never crosses it "
+           "on a side leaves the parameter unbounded there: the grid does not determine it.", ""]
+  if t.notes:
+    md += ["Notes:", ""] + [f"- {n}" for n in t.notes] + [""]
+  return md
+
+
+def _gap(cfg, t, figs) -> list:
+  g = t.gap
+  if g is None or 8 not in figs:
+    return []
+  if g.fit is None:
+    return [_img(figs[8]), "", f"**Figure 8.** Measured test loss over pre-training steps p and fine-tuning bytes f for "
+            f"size {g.size}; the transfer-gap law was not fitted (see the notes).", ""]
+  md = [_img(figs[8]), "",
+        f"**Figure 8.** Isoloss contours of the fitted transfer-gap law L(p, f) = (A p^-alpha + G) f^-beta + E for "
+        f"size {g.size} over pre-training steps p and fine-tuning bytes f, measured cells as dots; red: the (p, f) that "
+        f"minimises the loss for each budget B = p + c f (c = {cfg.analysis.cost_ratio:g} pre-training steps per "
+        "fine-tuning byte). Right: the share of the budget spent on pre-training along that curve.", "",
+        f"Gap law ({g.fit.n_points} runs, {g.fit.resample} bootstrap, {g.fit.n_bootstrap_converged} of "
+        f"{g.fit.n_bootstrap} refits converged):", "",
+        "| parameter | value [95% bootstrap] | 95% profile | verdict |", "|---|---|---|---|"]
+  for k in ("A", "alpha", "G", "beta", "E"):
+    v = g.identified.get(k)
+    if v is None:
+      md.append(f"| {k} | {_ci(g.fit, k)} | - | |")
+      continue
+    shown = _ci(g.fit, k) if v.determined else "-"
+    md.append(f"| {k} | {shown} | {_prof(g.profiles.get(k))} | {v.text}{'; ' + v.fix if v.fix and not v.determined else ''} |")
+  return md + [""]
+
+
+def _across(result) -> list:
+  md = ["## Across targets", "", "Pre-training is the same for every target; what differs is how much of it carries "
+        "over. Fine-tuning gain: law-free, nats/byte.", "",
+        "| target | k | alpha | beta | multiplier | G | fine-tuning gain |", "|---|---|---|---|---|---|---|"]
+  for target, t in result.targets.items():
+    jf, gain = t.joint, t.gain
+    law = ([_ci(jf.fit, k) if jf.identified[k].determined else "not determined" for k in ("k", "alpha", "beta")]
+           if jf else ["-"] * 3)
+    mult = t.example["multiplier"].text() if t.example else "-"
+    gv = t.gap.identified.get("G") if t.gap and t.gap.identified else None
+    G = (_ci(t.gap.fit, "G") if gv.determined else gv.text) if gv else "-"
+    gtxt = f"{gain['mean']:.3f} [{gain['lo']:.3f}, {gain['hi']:.3f}]" if gain else "-"
+    md.append(f"| {target} | " + " | ".join(law) + f" | {mult} | {G} | {gtxt} |")
+  return md + [""]
+
+
+def _throughput(rows) -> list:
+  if not rows:
+    return []
+  t = pd.DataFrame(rows)
+  tok, wall, flops = t["tokens"].sum(), t["wall_s"].sum(), t["flops"].sum()
+  md = ["## Throughput", "",
+        f"{len(t)} ensembles on {t['device'].iloc[0]}: {tok:,.0f} tokens in {wall:,.0f} s of ensemble wall time "
+        f"(compilation included), {tok / wall:,.0f} tokens/s, {flops / wall / 1e9:,.2f} GFLOP/s."]
+  if "steady_s" in t and t["steady_s"].notna().any():
+    md.append(f"Steady state (after each ensemble's first, compiling chunk): {t['steady_s'].sum():,.0f} s of the "
+              f"{wall:,.0f} s.")
+  return md + [""]
+
+
+def headline(result) -> str:
+  """What the quickstart prints: k, alpha, beta with intervals, the multiplier at the reference point, G."""
+  lines = []
+  for target, t in result.targets.items():
+    jf, gain = t.joint, t.gain
+    if jf is None:
+      lines.append(f"{target}: no joint fit ({'; '.join(t.notes) or 'no data'})")
+    else:
+      f = jf.fit
+      parts = [f"{k} = {_ci(f, k)}" if jf.identified[k].determined else f"{k} not determined"
+               for k in ("k", "alpha", "beta")]
+      lines.append(f"{target}: D_T = k D_F^alpha N^beta with " + ", ".join(parts)
+                   + f" (95% {f.resample} bootstrap, {f.n_points} runs)")
+      if t.example:
+        ex = t.example
+        lines.append(f"  effective-data multiplier at N = {ex['N']:,} ({ex['size']}), D_F = {ex['D_F']:,} bytes: "
+                     f"{ex['multiplier'].text()}")
+    g = t.gap
+    if g is not None and g.fit is not None:
+      v = g.identified["G"]
+      lines.append(f"  transfer gap: G = {_ci(g.fit, 'G')} (size {g.size})" if v.determined else f"  transfer gap: {v.text}")
+    if gain:
+      lines.append(f"  fine-tuning gain {gain['mean']:.3f} [{gain['lo']:.3f}, {gain['hi']:.3f}] nats/byte "
+                   f"(law-free, over {gain['n']} cells)")
+    if t.heldout is not None:
+      lines.append(f"  held-out size: {t.heldout.verdict}")
+  return "\n".join(lines)

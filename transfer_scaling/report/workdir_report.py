@@ -1,0 +1,96 @@
+"""Analyse a study workdir and write what it says there: report.md, figures/, tables and fits/.
+
+  report.md, figures/*.png|svg     the report (report/markdown.py)
+  results.csv                      one row per run of the study
+  effective_data_<target>.csv      per fine-tuned cell: law-free and joint-fit D_T
+  fits/<target>.json               the fitted laws with every bootstrap replicate (what `advise` reads)
+"""
+import json
+
+
+from transfer_scaling import fileio
+from transfer_scaling.errors import UsageError
+from transfer_scaling.report import analysis, markdown
+from transfer_scaling.study import workdir as workdir_lib
+from transfer_scaling.study.config import StudyConfig
+
+
+def load(workdir) -> analysis.StudyResult:
+  """The analysis of the study in `workdir` (nothing is written)."""
+  path = fileio.path(workdir_lib.study_path(workdir))
+  if not path.exists():
+    raise UsageError(f"{workdir} holds no study (no study.json); run `transfer-scaling sweep` there first")
+  meta = json.loads(path.read_text())
+  if "corpora" not in meta:
+    raise UsageError(f"{workdir}/study.json was written by an older version (no corpus hashes); rerun "
+                     "`transfer-scaling sweep` with its config there (finished runs of the current protocol are kept)")
+  cfg = StudyConfig.from_dict(meta["config"])
+  records = workdir_lib.read_records(workdir)
+  if not records:
+    raise UsageError(f"no run records in {workdir}/runs; run `transfer-scaling sweep` first")
+  return analysis.analyze(cfg, records, meta["corpora"], throughput=_throughput(workdir))
+
+
+def _throughput(workdir) -> list:
+  gdir = fileio.path(workdir) / "groups"
+  rows = []
+  for g in sorted(gdir.iterdir()) if gdir.exists() else []:
+    t = g / "throughput.json"
+    if t.exists():
+      rows.append(json.loads(t.read_text()))
+  return rows
+
+
+def write(workdir) -> analysis.StudyResult:
+  """Analyses the study in `workdir` and writes its report, tables and fits there."""
+  result = load(workdir)
+  wd = fileio.path(workdir)
+  figs = markdown.figures(result, wd / "figures")
+  fileio.write_text_atomic(wd / "report.md", markdown.report(result, figs))
+  fileio.write_text_atomic(wd / "results.csv", result.table.to_csv(index=False))
+  for target, t in result.targets.items():
+    eff = t.comparison if t.comparison is not None else t.eff
+    if eff is not None:
+      fileio.write_text_atomic(wd / f"effective_data_{target}.csv", eff.to_csv(index=False))
+    fits = fits_json(result, t)
+    if fits:
+      fileio.write_json_atomic(wd / "fits" / f"{_safe(target)}.json", fits)
+  return result
+
+
+def _safe(name: str) -> str:
+  return "".join(ch if ch.isalnum() or ch in "-_.+" else "_" for ch in name)
+
+
+def fits_path(workdir, target: str):
+  return fileio.path(workdir) / "fits" / f"{_safe(target)}.json"
+
+
+def _law_json(fit) -> dict:
+  b = fit.bootstrap
+  return {"law": fit.law, "params": fit.params, "resample": fit.resample,
+          "bootstrap": {k: b[k].tolist() for k in b.columns} if b is not None else {}}
+
+
+def fits_json(result, t) -> dict:
+  """The fitted laws of one target, with bootstrap replicates and the measured ranges (read by advise)."""
+  if t.joint is None:
+    return {}
+  from transfer_scaling import ladder
+  cfg = result.config
+  used = t.joint.rows[t.joint.rows["used"]]
+  out = {"study": cfg.study, "target": t.target, "joint": _law_json(t.joint.fit), "boundary": t.joint.boundary,
+         "identified": {k: {"status": v.status, "text": v.text} for k, v in t.joint.identified.items()},
+         "N_range": [float(used["N"].min()), float(used["N"].max())],
+         "D_F_range": [float(used["D_F"].min()), float(used["D_F"].max())],
+         "sizes": {s: ladder.n_params(cfg.model_config(s)) for s in cfg.sizes},
+         "heldout": t.heldout.verdict if t.heldout is not None else None,
+         "cost_ratio": cfg.analysis.cost_ratio, "pretrain_steps": cfg.pretrain.steps}
+  g = t.gap
+  if g is not None and g.fit is not None:
+    out["gap"] = {**_law_json(g.fit), "size": g.size, "N": g.N, "p_max": g.p_max,
+                  "G": {"status": g.identified["G"].status, "text": g.identified["G"].text}}
+  return json.loads(json.dumps(out, default=lambda x: x.tolist() if hasattr(x, "tolist") else float(x)))
+
+
+
