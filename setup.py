@@ -37,5 +37,5 @@ setup(
         # The comparison a user would otherwise pick: a plain PyTorch loop (CPU build).
         "bench": ["torch==2.13.0"],
     },
-    entry_points={"console_scripts": ["transfer-scaling=transfer_scaling.cli:main"]},
+    entry_points={"console_scripts": ["transfer-scaling=transfer_scaling.cli:run"]},
 )

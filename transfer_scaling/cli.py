@@ -4,6 +4,7 @@ Each subcommand lives in its own module with `main(argv) -> int`; modules are
 imported lazily so that `transfer-scaling fit` does not pay for Flax and TFDS.
 """
 import importlib
+import os
 import sys
 
 from transfer_scaling.errors import UsageError
@@ -17,6 +18,7 @@ COMMANDS = {
     "sweep": ("transfer_scaling.commands.sweep", "run (or resume) a transfer study's training runs"),
     "results": ("transfer_scaling.commands.results", "one row per run of a study workdir"),
     "analyze": ("transfer_scaling.commands.analyze", "fit the laws to a study and write report.md with figures"),
+    "advise": ("transfer_scaling.commands.advise", "pre-train more or collect more fine-tuning data? from a study's fits"),
     "quickstart": ("transfer_scaling.commands.quickstart", "the main job: a small English-to-Python study end to end"),
 }
 
@@ -51,5 +53,20 @@ def main(argv=None) -> int:
     return 130
 
 
+def run() -> None:
+  """The console entry point: main(), then exit with its code.
+
+  After an I/O error (a full disk) orbax's background writes may still hold coroutines that
+  would print tracebacks while the interpreter shuts down; the error line is already out and
+  every file was written atomically, so the process leaves without that teardown.
+  """
+  code = main()
+  if code == 1:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+  sys.exit(code)
+
+
 if __name__ == "__main__":
-  sys.exit(main())
+  run()

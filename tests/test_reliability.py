@@ -1,0 +1,214 @@
+"""Bad input gets one line naming the problem and the fix, a non-zero exit, and nothing half-written.
+
+Each test is an entry of docs/reliability.md (the catalogue gives the command, exit code and
+message). These are the fast ones (no training); the sweeps that train are in
+test_reliability_sweep.py.
+"""
+import os
+import stat
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from transfer_scaling import cli, fileio
+from transfer_scaling.errors import UsageError
+
+TOY = """
+from transfer_scaling.study import toy
+
+def get_config():
+  c = toy.config()
+{extra}
+  return c
+"""
+
+
+def run(capsys, *argv):
+  code = cli.main(list(argv))
+  out = capsys.readouterr()
+  return code, out.out, out.err
+
+
+def one_line(err: str) -> str:
+  lines = [l for l in err.strip().splitlines() if l.strip()]
+  assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+  return lines[0]
+
+
+def config_file(tmp_path, extra="", name="cfg.py") -> str:
+  path = tmp_path / name
+  path.write_text(TOY.format(extra=extra))
+  return str(path)
+
+
+@pytest.mark.parametrize("extra, message", [
+    ('  c.model.dtype = "float7"', "config.model.dtype='float7' is not a compute dtype"),
+    ('  c.scratch.schedule = "linear"', "config.scratch.schedule='linear' is unknown; use one of constant, cosine"),
+    ("  c.finetune.lrs = (-1e-3,)", "config.finetune.lrs has -0.001"),
+    ("  c.batch_size = 0", "config.batch_size=0 must be a positive integer"),
+    ("  c.model.seq_len = 0", "config.model.seq_len=0 must be a positive integer"),
+    ("  c.eval_every = 0", "config.eval_every=0 must be a positive integer"),
+    ("  c.max_members = 0", "config.max_members=0 must be a positive integer"),
+    ("  c.seeds = ()", "config.seeds is empty"),
+    ("  c.scratch.ceiling = 10", "config.scratch.ceiling=10 is below the first budget"),
+    ("  c.scratch.lrs = (0.0, 1e-3)", "every learning rate must be a positive finite number"),
+])
+def test_a_bad_config_value_fails_in_dry_run_and_sweep_before_anything_is_written(tmp_path, capsys, extra, message):
+  cfg = config_file(tmp_path, extra)
+  for extra_args in (["--dry-run"], []):
+    code, _, err = run(capsys, "sweep", "--config", cfg, "--workdir", str(tmp_path / "w"), *extra_args)
+    assert code == 2 and message in one_line(err)
+  assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.parametrize("body, message", [
+    ("def get_config(:\n  pass\n", "line 1: invalid syntax"),
+    ("import no_such_module\ndef get_config():\n  pass\n", "cannot be loaded: ModuleNotFoundError"),
+    ("def get_config():\n  return {'study': 'x'}\n", "returned a dict, not an ml_collections.ConfigDict"),
+    ("x = 1\n", "has no get_config()"),
+])
+def test_a_broken_config_file_is_one_line(tmp_path, capsys, body, message):
+  path = tmp_path / "broken.py"
+  path.write_text(body)
+  code, _, err = run(capsys, "sweep", "--config", str(path), "--workdir", str(tmp_path / "w"), "--dry-run")
+  assert code == 2 and message in one_line(err)
+
+
+def test_an_unknown_override_is_one_line(tmp_path, capsys):
+  code, _, err = run(capsys, "sweep", "--config", config_file(tmp_path), "--workdir", str(tmp_path / "w"),
+                     "--config.scrach.lrs=(1e-3,)")
+  assert code == 2 and "unknown config field 'scrach'" in one_line(err)
+
+
+def test_a_workdir_that_is_a_file_or_read_only_is_refused(tmp_path, capsys):
+  f = tmp_path / "file"
+  f.write_text("x")
+  code, _, err = run(capsys, "sweep", "--config", config_file(tmp_path), "--workdir", str(f))
+  assert code == 2 and "is a file, not a folder" in one_line(err)
+  if os.geteuid() == 0:
+    pytest.skip("root writes anywhere: the read-only case needs an ordinary user")
+  ro = tmp_path / "ro"
+  ro.mkdir()
+  ro.chmod(0o500)
+  code, _, err = run(capsys, "sweep", "--config", config_file(tmp_path), "--workdir", str(ro / "w"))
+  assert code == 2 and "cannot write" in one_line(err)
+
+
+def test_api_shard_and_poll_are_checked():
+  from transfer_scaling.study import runner, toy
+  for shard in ((5, 2), ("0", 1), "0/1", (0,)):
+    with pytest.raises(UsageError, match="shard"):
+      runner.sweep(toy.config(), "/nonexistent/never/written", shard=shard)
+  with pytest.raises(UsageError, match="poll_s"):
+    runner.sweep(toy.config(), "/nonexistent/never/written", poll_s=0)
+  assert not os.path.exists("/nonexistent/never/written")
+
+
+# -- fitting and allocation ---------------------------------------------------------------------
+
+def _csv(tmp_path, df, name="runs.csv"):
+  path = tmp_path / name
+  df.to_csv(path, index=False)
+  return str(path)
+
+
+def test_fit_refuses_data_that_cannot_determine_the_law(tmp_path, capsys):
+  same = _csv(tmp_path, pd.DataFrame({"N": [1e6] * 25, "D": [1e8] * 25, "loss": [2.0] * 25}))
+  code, _, err = run(capsys, "fit", "chinchilla", "--csv", same, "--json", str(tmp_path / "f.json"))
+  assert code == 2 and "only 1 distinct" in one_line(err) and not (tmp_path / "f.json").exists()
+
+
+def test_fit_refuses_a_duplicated_column(tmp_path, capsys):
+  path = tmp_path / "dup.csv"
+  path.write_text("N,D,loss,D\n1e6,1e8,2.0,1e9\n1e7,1e9,1.9,1e9\n")
+  code, _, err = run(capsys, "fit", "chinchilla", "--csv", str(path), "--json", str(tmp_path / "f.json"))
+  assert code == 2 and "column(s) D appear more than once" in one_line(err)
+
+
+def test_outputs_that_are_folders_are_refused_before_any_work(tmp_path, capsys):
+  rng = np.random.default_rng(0)
+  N, D = np.exp(rng.uniform(13, 20, 30)), np.exp(rng.uniform(18, 25, 30))
+  ok = _csv(tmp_path, pd.DataFrame({"N": N, "D": D, "loss": 1.7 + 400 / N ** 0.34 + 2000 / D ** 0.37}))
+  code, out, err = run(capsys, "fit", "chinchilla", "--csv", ok, "--json", str(tmp_path), "--bootstrap", "0")
+  assert code == 2 and "is a folder" in one_line(err) and out == ""
+  code, _, err = run(capsys, "results", "--workdir", str(tmp_path), "--csv", str(tmp_path))
+  assert code == 2 and "is a folder" in one_line(err)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["budget", "--params", "A=5,G=0.1,E=1,alpha=0.3,beta=0.4,Q=2", "--budget", "1e6", "--cost-p", "1", "--cost-f", "1"],
+     "has no parameter(s) Q"),
+    (["budget", "--params", "A=5,G=0.1,E=1,alpha=0.3", "--budget", "1e6", "--cost-p", "1", "--cost-f", "1"],
+     "missing beta"),
+    (["budget", "--params", "A=5,G=0.1,E=1,alpha=0.3,beta=0.4", "--budget", "1e6", "--cost-p", "1", "--cost-f", "1",
+      "--plot", "{tmp}/out.gif"], "ending in .png, .pdf or .svg"),
+    (["budget", "--params", "A=5,G=0.1,E=1,alpha=0.3,beta=0.4", "--budget", "1e6", "--cost-p", "1", "--cost-f", "1",
+      "--plot", "{tmp}"], "is a folder"),
+    (["compute", "--fit", "{tmp}/bad.json", "--flops", "1e21"], "is not a fit JSON"),
+])
+def test_allocate_refuses_nonsense_before_printing_a_result(tmp_path, capsys, args, message):
+  (tmp_path / "bad.json").write_text("{not json")
+  code, out, err = run(capsys, "allocate", *[a.format(tmp=tmp_path) for a in args])
+  assert code == 2 and message in one_line(err) and out == ""
+
+
+# -- corpora --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+  monkeypatch.setenv("TRANSFER_SCALING_DATA", str(tmp_path / "data"))
+  return tmp_path
+
+
+def test_corpora_add_leaves_nothing_half_registered(data_dir, capsys):
+  from transfer_scaling.data import paths
+  (data_dir / "tiny").mkdir()
+  (data_dir / "tiny" / "a.txt").write_text("abc")
+  code, _, err = run(capsys, "corpora", "add", "tiny", "--files", str(data_dir / "tiny"))
+  assert code == 2 and "needs at least 3" in one_line(err)
+  assert not os.path.exists(paths.corpus_dir("tiny"))
+  code, _, err = run(capsys, "corpora", "add", "none", "--files", str(data_dir / "nothing" / "*.txt"))
+  assert code == 2 and "matches no files" in one_line(err) and not os.path.exists(paths.corpus_dir("none"))
+  code, _, err = run(capsys, "corpora", "add", "../../evil", "--files", str(data_dir / "tiny"))
+  assert code == 2 and "may hold only letters" in one_line(err)
+
+
+def test_corpora_add_skips_binary_files_with_a_warning(data_dir, capsys):
+  files = data_dir / "mixed"
+  files.mkdir()
+  for i in range(6):
+    (files / f"doc{i}.txt").write_text(f"document {i}: " + "some plain words here. " * 40)
+  (files / "image.txt").write_bytes(bytes(range(256)) * 30)
+  code, out, err = run(capsys, "corpora", "add", "mixed", "--files", str(files))
+  assert code == 0 and "image.txt skipped: a binary file" in err and "1 binary file(s) skipped" in out
+  from transfer_scaling.data import prepared
+  assert b"\x01\x02\x03" not in bytes(prepared.load_splits("mixed")[0])
+
+
+def test_written_files_get_the_usual_permissions(data_dir, capsys):
+  files = data_dir / "perm"
+  files.mkdir()
+  for i in range(6):
+    (files / f"doc{i}.txt").write_text(f"plain words here, document {i}. " * 60)  # distinct: not deduplicated
+  umask = os.umask(0o022)
+  os.umask(umask)
+  assert cli.main(["corpora", "add", "perm", "--files", str(files)]) == 0
+  from transfer_scaling.data import paths, prepared
+  prepared.load_splits("perm")
+  for name in ("meta.json", "train.npy", "spec.json"):
+    assert stat.S_IMODE(os.stat(os.path.join(paths.corpus_dir("perm"), name)).st_mode) == 0o666 & ~umask, name
+  fileio.write_json_atomic(str(data_dir / "x.json"), {})
+  assert stat.S_IMODE(os.stat(data_dir / "x.json").st_mode) == 0o666 & ~umask
+
+
+def test_a_corpus_read_once_is_not_served_after_its_text_changed(tmp_path, monkeypatch):
+  # Another data dir (or the same corpus prepared again with other text) must be read afresh:
+  # a study in one process after another must never train on the first one's bytes.
+  from transfer_scaling.study import corpora, toy
+  sizes = []
+  for i, n_docs in enumerate((6, 9)):
+    monkeypatch.setenv("TRANSFER_SCALING_DATA", str(tmp_path / f"data{i}"))
+    toy.write_corpora(str(tmp_path / f"files{i}"), n_docs=n_docs, doc_chars=1500)
+    sizes.append(sum(len(s) for s in corpora.splits("toy-code")))
+  assert sizes[0] != sizes[1]

@@ -1,0 +1,190 @@
+"""Reliability of real (tiny) sweeps: nothing wrong is counted, nothing stale reused, every failure one line.
+
+Entries of docs/reliability.md that need training: blown-up runs, a failed sweep on a finished
+workdir, stale records, two workers on one shard, Ctrl-C, a full disk, resuming on other data.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from transfer_scaling import cli
+from transfer_scaling.study import results, runner, toy, workdir as workdir_lib
+
+pytestmark = pytest.mark.xdist_group("study_sweep")
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = """
+from transfer_scaling.study import toy
+
+def get_config():
+  c = toy.config()
+{extra}
+  return c
+"""
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+  root = tmp_path_factory.mktemp("reliability")
+  old = {k: os.environ.get(k) for k in ("TRANSFER_SCALING_DATA", "JAX_COMPILATION_CACHE_DIR")}
+  os.environ["TRANSFER_SCALING_DATA"] = str(root / "data")
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = str(root / "jax_cache")
+  toy.write_corpora(str(root / "files"))
+  yield root
+  for k, v in old.items():
+    if v is None:
+      os.environ.pop(k, None)
+    else:
+      os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def finished(env):
+  workdir = env / "finished"
+  runner.sweep(toy.config(), str(workdir))
+  return workdir
+
+
+def _config(root, extra="") -> str:
+  path = os.path.join(root, f"cfg_{abs(hash(extra))}.py")
+  with open(path, "w") as f:
+    f.write(CONFIG.format(extra=extra))
+  return path
+
+
+def _cmd(*args):
+  return [sys.executable, "-m", "transfer_scaling.cli", *args]
+
+
+def _env():
+  return {**os.environ, "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+@pytest.mark.slow
+def test_a_run_that_blows_up_to_finite_losses_is_a_failure_and_never_enters_a_fit(env, capsys):
+  workdir = env / "blown"
+  cfg = _config(env, "  c.scratch.lrs = (3.0,)")
+  assert cli.main(["sweep", "--config", cfg, "--workdir", str(workdir), "--cpu-devices", "1"]) == 0
+  df = results.table(str(workdir))
+  scratch = df[df["stage"] == "scratch"]
+  assert len(scratch) and scratch["status"].str.startswith("failed").all(), scratch["status"].tolist()
+  assert scratch["status"].str.contains("times its best|never fell below|non-finite|NaN|inf").all()
+  capsys.readouterr()
+  assert cli.main(["analyze", "--workdir", str(workdir)]) == 0
+  report = (workdir / "report.md").read_text()
+  assert "## Left out" in report and "none were left out" not in report
+  assert "no joint fit" in capsys.readouterr().out  # nothing to fit from scratch: said, not made up
+
+
+def test_a_failed_sweep_leaves_the_study_as_it_was(env, finished, capsys):
+  workdir = env / "copy"
+  shutil.copytree(finished, workdir)
+  before = (workdir / "study.json").read_bytes()
+  code = cli.main(["sweep", "--config", _config(env), "--workdir", str(workdir), "--config.model.dtype=float7"])
+  err = capsys.readouterr().err
+  assert code == 2 and err.strip().startswith("error: config.model.dtype='float7'") and "Traceback" not in err
+  assert (workdir / "study.json").read_bytes() == before
+  assert cli.main(["analyze", "--workdir", str(workdir)]) == 0
+  assert "delete" not in (workdir / "report.md").read_text()
+
+
+def test_what_changes_a_result_is_part_of_the_run_identity(env, finished):
+  c = toy.config()
+  c.valid_bytes = 2048
+  cfg, found = runner.prepare(c)
+  plan = runner.current_plan(cfg, found, str(finished))
+  records = workdir_lib.read_records(str(finished))
+  trained = [r for r in plan.runs if r.stage in ("scratch", "finetune", "zeroshot", "pretrain")]
+  assert not any(r.id in records for r in trained)  # every loss would differ: nothing is reused
+
+
+def test_resuming_a_training_run_on_other_data_is_refused(env, tmp_path, capsys):
+  workdir = str(tmp_path / "t")
+  base = ["train", "--workdir", workdir, "--config.model.size=", "--config.model.d_model=16",
+          "--config.model.seq_len=16", "--config.train.batch_size=4", "--config.train.max_steps=20",
+          "--config.train.eval_every=10", "--config.train.tensorboard=False", "--cpu-devices", "1"]
+  assert cli.main(base) == 0
+  capsys.readouterr()
+  code = cli.main(base + ["--config.data.source=toy-code"])
+  err = capsys.readouterr().err
+  assert code == 2 and "holds a run with a different spec or data (fields data)" in err
+
+
+def test_two_workers_on_the_same_shard_train_each_ensemble_once(env):
+  workdir = env / "race"
+  cfg = _config(env)
+  procs = [subprocess.Popen(_cmd("sweep", "--config", cfg, "--workdir", str(workdir), "--poll", "0.2",
+                                 "--cpu-devices", "1"), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+           for _ in range(2)]
+  errs = []
+  for p in procs:
+    _, err = p.communicate(timeout=600)
+    errs.append(err.decode())
+    assert p.returncode == 0, err.decode()[-2000:]
+  done = [json.loads(l.split("sweep done: ", 1)[1].split(" runs")[0].join(["[", "]"])) for e in errs
+          for l in e.splitlines() if l.startswith("sweep done:")]
+  cfg_typed, found = runner.prepare(toy.config())
+  n_runs = len(runner.current_plan(cfg_typed, found, str(workdir)).runs)
+  assert sum(d[0] for d in done) == n_runs  # every run trained by exactly one of the two
+  assert len(list((workdir / "runs").glob("*.json"))) == n_runs
+  assert not list(workdir.rglob("*orbax-checkpoint-tmp*")) and not list(workdir.rglob("claim.json"))
+
+
+def test_ctrl_c_stops_saves_says_one_line_and_a_rerun_resumes(env, finished):
+  workdir = env / "interrupted"
+  cfg = _config(env)
+  p = subprocess.Popen(_cmd("sweep", "--config", cfg, "--workdir", str(workdir), "--cpu-devices", "1"), env=_env(),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+  deadline = time.time() + 300
+  while time.time() < deadline and not list((workdir / "groups").glob("*/ckpt/*")):
+    time.sleep(0.05)
+  time.sleep(0.5)
+  p.send_signal(signal.SIGINT)
+  _, err = p.communicate(timeout=300)
+  lines = [l for l in err.decode().splitlines() if l.strip() and not l.startswith(("pretrain:", "zeroshot:", "scratch:",
+                                                                                   "finetune:", "shard ", "  "))]
+  assert p.returncode == 130, err.decode()[-2000:]
+  assert lines[-1] == "interrupted; finished work is saved and a rerun resumes" and "Traceback" not in err.decode()
+  subprocess.run(_cmd("sweep", "--config", cfg, "--workdir", str(workdir), "--cpu-devices", "1"), env=_env(), check=True,
+                 capture_output=True)
+  cols = ["id", "loss", "valid_loss", "best_step", "status"]
+  a = results.table(str(workdir))[cols].sort_values("id").reset_index(drop=True)
+  b = results.table(str(finished))[cols].sort_values("id").reset_index(drop=True)
+  assert a.equals(b)
+
+
+def _small_disk(path, size):
+  path.mkdir()
+  if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True).returncode:
+    pytest.skip("cannot mount a tmpfs here")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+@pytest.mark.parametrize("command", ["sweep", "analyze"])
+def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(env, finished, tmp_path, command):
+  mnt = tmp_path / "small"
+  _small_disk(mnt, "256k" if command == "sweep" else "96k")
+  try:
+    workdir = mnt / "w"
+    if command == "analyze":  # the records fit, the figures do not
+      workdir.mkdir()
+      shutil.copy(finished / "study.json", workdir)
+      shutil.copytree(finished / "runs", workdir / "runs")
+      args = ["analyze", "--workdir", str(workdir)]
+    else:
+      args = ["sweep", "--config", _config(env), "--workdir", str(workdir), "--cpu-devices", "1"]
+    r = subprocess.run(_cmd(*args), env=_env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 1, r.stderr[-3000:]
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: no space left on the device"), r.stderr[-3000:]
+    if command == "analyze":  # (orbax's background save threads print their own traces before the line)
+      assert "Traceback" not in r.stderr
+    assert not list(mnt.rglob(".tmp-*")) and not list(mnt.rglob("*.tmp"))
+  finally:
+    subprocess.run(["umount", str(mnt)], capture_output=True)
