@@ -1,0 +1,79 @@
+"""kill -9 soak: a toy sweep killed at random moments, resumed each time, against one uninterrupted sweep.
+
+  python -m experiments.soak --kills 10 --seed 0
+
+Prints the number of kills that landed, records, duplicates (a run id written twice), and
+whether every record's results equal the uninterrupted sweep's bit for bit. Runs on the two
+generated toy corpora in a temporary folder; a few minutes on 2 CPU cores.
+"""
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+COMPARE = ("valid_loss", "test_loss", "best_step", "steps", "budget", "tokens", "status")
+CONFIG = "from transfer_scaling.study import toy\n\ndef get_config():\n  return toy.config()\n"
+
+
+def _sweep(cfg, workdir):
+  return [sys.executable, "-m", "transfer_scaling.cli", "sweep", "--config", cfg, "--workdir", workdir,
+          "--cpu-devices", "1"]
+
+
+def _records(workdir):
+  out, names = {}, []
+  d = os.path.join(workdir, "runs")
+  for f in sorted(os.listdir(d)):
+    if f.endswith(".json"):
+      r = json.load(open(os.path.join(d, f)))
+      names.append(r["id"])
+      out[r["id"]] = tuple(r.get(k) for k in COMPARE)
+  return out, len(names) - len(set(names))
+
+
+def main(argv=None) -> int:
+  p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--kills", type=int, default=10)
+  p.add_argument("--seed", type=int, default=0)
+  p.add_argument("--max-wait", type=float, default=20.0, help="a kill lands within this many seconds of a start")
+  args = p.parse_args(argv)
+  rng = random.Random(args.seed)
+  root = tempfile.mkdtemp(prefix="soak-")
+  env = dict(os.environ, TRANSFER_SCALING_DATA=os.path.join(root, "data"),
+             JAX_COMPILATION_CACHE_DIR=os.path.join(root, "jax_cache"))
+  from transfer_scaling.study import toy
+  os.environ.update(TRANSFER_SCALING_DATA=env["TRANSFER_SCALING_DATA"])
+  toy.write_corpora(os.path.join(root, "files"))
+  cfg = os.path.join(root, "toy_config.py")
+  open(cfg, "w").write(CONFIG)
+  ref, soaked = os.path.join(root, "reference"), os.path.join(root, "soaked")
+  t0 = time.time()
+  subprocess.run(_sweep(cfg, ref), env=env, check=True, capture_output=True)
+  print(f"reference sweep: {time.time() - t0:.0f} s", file=sys.stderr)
+  landed = 0
+  for i in range(args.kills):
+    proc = subprocess.Popen(_sweep(cfg, soaked), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(rng.uniform(1.0, args.max_wait))
+    if proc.poll() is None:
+      proc.send_signal(signal.SIGKILL)
+      landed += 1
+    proc.wait()
+    print(f"kill {i + 1}/{args.kills}: {'landed' if proc.returncode == -signal.SIGKILL else 'sweep had finished'}",
+          file=sys.stderr)
+  subprocess.run(_sweep(cfg, soaked), env=env, check=True, capture_output=True)
+  a, dup_a = _records(ref)
+  b, dup_b = _records(soaked)
+  same = a == b
+  print(json.dumps({"kills": args.kills, "landed": landed, "records": len(b), "reference_records": len(a),
+                    "duplicates": dup_b, "bit_identical": same,
+                    "differing": sorted(k for k in a if a[k] != b.get(k))}, indent=1))
+  return 0 if same and not dup_b and len(a) == len(b) else 1
+
+
+if __name__ == "__main__":
+  sys.exit(main())
