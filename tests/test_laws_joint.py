@@ -50,7 +50,7 @@ def test_one_seed_per_cell_gets_a_parametric_bootstrap(study):
 def test_beta_with_two_sizes_is_not_determined(study):
   sc, ft = study
   keep = lambda d: d[d["N"] != 25472]
-  jf = joint.fit_joint(keep(sc), keep(ft), scratch_law="kaplan", bootstrap=20, max_D_F=1e4)
+  jf = joint.fit_joint(keep(sc), keep(ft), scratch_law="kaplan", bootstrap=20, max_D_F=1e4, profiles=("beta",))
   v = jf.identified["beta"]
   assert v.status == "not determined" and "3 or more sizes" in v.fix
 
@@ -121,3 +121,15 @@ def test_the_95_percent_intervals_cover_the_truth_on_simulated_studies():
   s = coverage.summary(table).set_index("quantity")
   for k in ("alpha", "beta", "multiplier"):
     assert 0.8 <= s.loc[k, "bootstrap coverage"] <= 1.0, s
+
+
+def test_a_scale_parameter_bounded_only_within_decades_is_not_determined():
+  from types import SimpleNamespace
+  from transfer_scaling.laws.fitting import Profile
+  fit = SimpleNamespace(ci95={"k": (1e-7, 2e3)}, params={"k": 0.6})
+  design = dict(sizes=3, d_f=3, d_f_decades=0.7, n_decades=0.6)
+  wide = Profile("k", 0.6, np.array([1e-6, 1e4]), np.array([5.0, 5.0]), 2e-5, 3.6e3, 3.84)
+  v = identify.transfer_parameter("k", fit, wide, design)
+  assert v.status == "not determined" and "spans 8 decades" in v.text
+  narrow = Profile("k", 0.6, np.array([0.1, 10.0]), np.array([5.0, 5.0]), 0.2, 3.0, 3.84)
+  assert identify.transfer_parameter("k", fit, narrow, design).determined

@@ -27,6 +27,11 @@ class Verdict:
     return self.status == "determined"
 
 
+# A scale parameter (k, G) bounded only within more decades than this is reported as not
+# determined: such an interval says nothing a user can act on.
+MAX_DECADES = 3.0
+
+
 def _disagree(boot, prof, log_scale: bool) -> bool:
   """True when an end of the bootstrap and profile intervals differ by more than a quarter of the wider one."""
   if boot is None or prof is None or not all(np.isfinite(prof)):
@@ -42,6 +47,10 @@ def _from_profile(name, fit, prof, log_scale, fix_open):
   dis = _disagree(boot, pr, log_scale)
   if prof is None:
     return Verdict("determined" if boot else "not determined", "", bootstrap=boot)
+  if prof.bounded and log_scale and prof.lo > 0 and math.log10(prof.hi / prof.lo) > MAX_DECADES:
+    return Verdict("not determined", f"{name} is not determined by this grid: its 95% profile interval "
+                   f"[{prof.lo:.3g}, {prof.hi:.3g}] spans {math.log10(prof.hi / prof.lo):.0f} decades",
+                   fix_open, bootstrap=boot, profile=pr, disagree=dis)
   if prof.bounded:
     note = ("; the bootstrap and profile intervals disagree: read both" if dis else "")
     return Verdict("determined", f"{name} is determined by this grid{note}", bootstrap=boot, profile=pr, disagree=dis)
