@@ -22,9 +22,10 @@ from transfer_scaling.laws import coverage
 from transfer_scaling.study import runner
 
 DESIGNS = {
-    # The quickstart's grid: sizes 13k, 25k, 56k; from scratch 1-46 kB at 3 per decade; D_F 1-10 kB; 3 seeds.
-    "quickstart": dict(sizes=(12768, 25472, 56640), scratch_d=(1000, 2154, 4642, 10000, 21544, 46416),
-                       d_f=(1000, 2154, 4642, 10000), seeds=3, reference=(56640, 4642)),
+    # The quickstart's grid (study_config.cpu_scale): sizes 13k, 25k, 56k; from scratch 1-22 kB at 3 per
+    # decade; D_F 1-4.6 kB; 3 seeds.
+    "quickstart": dict(sizes=(12768, 25472, 56640), scratch_d=(1000, 2154, 4642, 10000, 21544),
+                       d_f=(1000, 2154, 4642), seeds=3, reference=(56640, 4642)),
     # A study a GPU affords: five sizes over 1.4 decades, from scratch to 1 MB, six D_F, five seeds.
     "larger": dict(sizes=(12768, 25472, 56640, 100096, 335616),
                    scratch_d=tuple(int(round(1000 * 10 ** (j / 3))) for j in range(10)),

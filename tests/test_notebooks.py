@@ -1,7 +1,5 @@
 """The notebooks in colab/ run top to bottom (small settings: TS_NOTEBOOK_SMOKE=1) and are stored without outputs."""
 import glob
-import importlib
-import importlib.util
 import json
 import os
 import sys
@@ -16,16 +14,6 @@ NOTEBOOKS = sorted(glob.glob(os.path.join(ROOT, "colab", "*.ipynb")))
 
 def _read(path):
   return nbformat.read(path, as_version=4)
-
-
-def _has(module: str, attr: str = None) -> bool:
-  try:
-    spec = importlib.util.find_spec(module)
-  except ModuleNotFoundError:
-    return False
-  if spec is None or attr is None:
-    return spec is not None
-  return hasattr(importlib.import_module(module), attr)
 
 
 def test_all_three_notebooks_are_there():
@@ -100,8 +88,7 @@ def test_budget_allocation(tmp_path):
   assert "image/png" in widgets and "on pre-training" in widgets
 
 
-@pytest.mark.skipif(not _has("transfer_scaling.study"),
-                    reason="transfer_scaling.study is not importable (the study lands on main later)")
+@pytest.mark.slow
 def test_quickstart(tmp_path):
   cells = _cells(_execute("quickstart.ipynb", tmp_path))
   assert "D_T = k D_F^alpha N^beta" in _text(cells) or "no joint fit" in _text(cells)

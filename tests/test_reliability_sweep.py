@@ -19,14 +19,24 @@ from transfer_scaling.study import results, runner, toy, workdir as workdir_lib
 pytestmark = pytest.mark.xdist_group("study_sweep")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The toy study, smaller still: two D_F, from scratch to 8 kB, no bracketing rounds.
+SMALL = """  c.d_f.num = 2
+  c.scratch_d_max = 8000
+  c.bracket.rounds = 0
+"""
 CONFIG = """
 from transfer_scaling.study import toy
 
 def get_config():
   c = toy.config()
-{extra}
+""" + SMALL + """{extra}
   return c
 """
+
+
+def _small(c):
+  c.d_f.num, c.scratch_d_max, c.bracket.rounds = 2, 8000, 0
+  return c
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +57,7 @@ def env(tmp_path_factory):
 @pytest.fixture(scope="module")
 def finished(env):
   workdir = env / "finished"
-  runner.sweep(toy.config(), str(workdir))
+  runner.sweep(_small(toy.config()), str(workdir))
   return workdir
 
 
@@ -95,7 +105,9 @@ def test_a_failed_sweep_leaves_the_study_as_it_was(env, finished, capsys):
 
 
 def test_what_changes_a_result_is_part_of_the_run_identity(env, finished):
-  c = toy.config()
+  c = _small(toy.config())
+  cfg, found = runner.prepare(c)
+  assert all(r.id in workdir_lib.read_records(str(finished)) for r in runner.current_plan(cfg, found, str(finished)).runs)
   c.valid_bytes = 2048
   cfg, found = runner.prepare(c)
   plan = runner.current_plan(cfg, found, str(finished))
@@ -129,7 +141,7 @@ def test_two_workers_on_the_same_shard_train_each_ensemble_once(env):
     assert p.returncode == 0, err.decode()[-2000:]
   done = [json.loads(l.split("sweep done: ", 1)[1].split(" runs")[0].join(["[", "]"])) for e in errs
           for l in e.splitlines() if l.startswith("sweep done:")]
-  cfg_typed, found = runner.prepare(toy.config())
+  cfg_typed, found = runner.prepare(_small(toy.config()))
   n_runs = len(runner.current_plan(cfg_typed, found, str(workdir)).runs)
   assert sum(d[0] for d in done) == n_runs  # every run trained by exactly one of the two
   assert len(list((workdir / "runs").glob("*.json"))) == n_runs
