@@ -217,5 +217,8 @@ def test_bracketing_fills_gaps_and_extends_beyond_the_largest_D():
   scratch = {1000: 3.0, 10000: 2.0}           # a decade with nothing measured
   assert bracket.new_points(scratch, {1000: 2.5}, grid, 0.5) == [2154, 4642]
   assert bracket.new_points({1000: 3.0, 2154: 2.8, 4642: 2.6}, {1000: 2.0}, grid, 0.5) == [10000, 21544, 46416]
-  assert bracket.new_points({1000: 3.0, 2154: 2.8}, {1000: 2.9}, grid, 0.5) == []  # bracketed, gap small
+  assert bracket.new_points({1000: 3.0, 2154: 2.8}, {1000: 2.99}, grid, 0.5) == []  # bracketed, gap small
+  # Bracketed on validation but within half a gap of the curve's end: measured a decade further,
+  # so that on test it cannot fall beyond the end.
+  assert bracket.new_points({1000: 3.0, 2154: 2.8}, {1000: 2.81}, grid, 0.5) == [4642, 10000]
   assert "beyond the largest" in bracket.outside({1000: 3.0, 2154: 2.8}, {1000: 2.0}, 0.5)[1000]

@@ -96,8 +96,12 @@ def gap_parameter(name: str, fit, prof, p_max: float) -> Verdict:
     where = (f"to about p = {math.exp(log_p):,.0f} steps, where A p^-alpha falls to G"
              if log_p < math.log(1e4 * p_max) else "far beyond this grid (the fitted pre-training exponent is too "
              "small to say where)")
-    v.fix = (f"pre-train further: the grid stops at p = {p_max:,.0f}, where A p^-alpha = {reach:.3g}; "
-             f"G shows only where that term falls below it, so keep checkpoints {where}")
+    if target and target >= reach:  # the grid does reach where G would show: G is just small
+      v.fix = (f"at p = {p_max:,.0f} pre-training's term A p^-alpha = {reach:.3g} is already below what G may be; "
+               "more fine-tuning sizes f and more seeds would tighten G's bound")
+    else:
+      v.fix = (f"pre-train further: the grid stops at p = {p_max:,.0f}, where A p^-alpha = {reach:.3g}; "
+               f"G shows only where that term falls below it, so keep checkpoints {where}")
     if v.status == "upper bound only":
       v.text = f"G <= {v.profile[1]:.3g} (95%): not distinguishable from 0 by this grid"
     elif v.status == "not determined":

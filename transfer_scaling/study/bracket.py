@@ -3,7 +3,8 @@
 D_E, the data a from-scratch model needs for a fine-tuned run's loss, is known only after
 fine-tuning. Where it falls beyond the largest from-scratch D, or in a gap of the curve
 wider than `max_gap` decades, the interpolation would draw a straight line through an
-unmeasured region (or could not answer at all). So once the fine-tuned and from-scratch
+unmeasured region (or could not answer at all); one within half a gap of the curve's end is
+extended too, because a D_E decided on validation may fall beyond the end on test. So once the fine-tuned and from-scratch
 runs of a size are done, the sweep asks `new_points` for more from-scratch D, trains them
 and asks again, a bounded number of rounds. Decisions read validation losses only.
 """
@@ -26,9 +27,11 @@ def new_points(scratch: dict, finetuned: dict, grid: list, max_gap: float) -> li
   grid = np.asarray(sorted(grid), np.float64)
   add = set()
   for x, flag in zip(d_e, flags):
-    if flag == "above_range":  # better than every from-scratch run: measure a decade further
+    # Beyond the curve, or within half a gap of its end (decided on validation, a D_E that close to
+    # the edge can fall beyond it on test): measure a decade further.
+    if flag == "above_range" or (flag == "ok" and np.log10(D[-1] / x) < max_gap / 2):
       add.update(grid[(grid > D[-1]) & (grid <= 10 * D[-1] * (1 + 1e-9))].tolist())
-    elif flag == "ok":
+    if flag == "ok":
       i = int(np.clip(np.searchsorted(D, x), 1, len(D) - 1))
       lo, hi = D[i - 1], D[i]
       if np.log10(hi / lo) > max_gap + 1e-9:
