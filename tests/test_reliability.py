@@ -212,3 +212,22 @@ def test_a_corpus_read_once_is_not_served_after_its_text_changed(tmp_path, monke
     toy.write_corpora(str(tmp_path / f"files{i}"), n_docs=n_docs, doc_chars=1500)
     sizes.append(sum(len(s) for s in corpora.splits("toy-code")))
   assert sizes[0] != sizes[1]
+
+
+# -- advise ---------------------------------------------------------------------------------------
+
+def test_advise_refuses_what_it_cannot_answer(tmp_path, capsys):
+  base = ["--d-f", "4642", "--size", "56k"]
+  code, _, err = run(capsys, "advise", "--workdir", str(tmp_path), "--target", "python", *base)
+  assert code == 2 and "holds no study" in one_line(err)
+  fileio.write_json_atomic(str(tmp_path / "study.json"), {"config": {"targets": ["python"]}})
+  code, _, err = run(capsys, "advise", "--workdir", str(tmp_path), "--target", "german", *base)
+  assert code == 2 and "has no target 'german'; its targets are python" in one_line(err)
+  code, _, err = run(capsys, "advise", "--workdir", str(tmp_path), "--target", "python", *base)
+  assert code == 2 and "no fitted laws for 'python'" in one_line(err) and "transfer-scaling analyze" in err
+  for flag, value, message in (("--d-f", "0", "--d-f must be a positive number"),
+                               ("--cost-ratio", "inf", "--cost-ratio must be a positive finite number")):
+    args = {"--d-f": "4642", "--size": "56k", flag: value}
+    code, _, err = run(capsys, "advise", "--workdir", str(tmp_path), "--target", "python",
+                       *[x for kv in args.items() for x in kv])
+    assert code == 2 and message in one_line(err)
