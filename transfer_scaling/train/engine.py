@@ -310,6 +310,10 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
   reported = np.zeros(M, bool)
   if not has_ckpt and spec.eval_at_start:
     evaluate(0)
+  if has_ckpt and step % spec.eval_every == 0 and step < spec.ceiling and not flags()[0].all():
+    # A checkpoint at an evaluation holds the width before the shrink that followed it; shrink
+    # here as the uninterrupted run did, or the next chunks would run at another width.
+    members.shrink(flags()[0])
   bar = tqdm.tqdm(total=spec.ceiling, initial=step, disable=None if loop.progress else True,
                   unit="step", file=sys.stderr, dynamic_ncols=True)
   last_saved = step if has_ckpt else -1
