@@ -12,7 +12,7 @@ BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 TINY = ["--d-model", "32", "--n-layers", "1", "--batch", "2", "--seq-len", "16", "--steps", "2"]
 
 
-@pytest.mark.parametrize("step", ["engine", "minimal"])
+@pytest.mark.parametrize("step", ["engine", pytest.param("minimal", marks=pytest.mark.slow)])
 def test_bench_train_writes_json_with_the_keys(tmp_path, step):
   out = tmp_path / "bench.json"
   assert cli.main(["bench", "train", *TINY, "--members", "2", "--step", step, "--json", str(out)]) == 0

@@ -40,6 +40,7 @@ def test_the_joint_fit_recovers_known_parameters_with_noise(fitted):
     assert p.bounded and p.lo < f.params[k] < p.hi
 
 
+@pytest.mark.slow
 def test_one_seed_per_cell_gets_a_parametric_bootstrap(study):
   sc, ft = study
   sc1, ft1 = sc.iloc[::3].reset_index(drop=True), ft.iloc[::3].reset_index(drop=True)  # seed 0 only
@@ -69,6 +70,7 @@ def test_an_unreachable_gap_is_reported_as_not_determined():
   assert v.status in ("upper bound only", "not determined") and "pre-train further" in v.fix, v
 
 
+@pytest.mark.slow
 def test_the_held_out_size_is_predicted_when_the_law_holds(study):
   sc, ft = study
   h = joint.heldout_size_check(sc, ft, scratch_law="kaplan", bootstrap=100, max_D_F=1e4)

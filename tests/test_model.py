@@ -99,7 +99,7 @@ def test_attention_equals_dense_layers_around_dot_product_attention(dtype):
   np.testing.assert_allclose(got, want, atol=1e-5 if dtype == "float32" else 2e-2)
 
 
-@pytest.mark.parametrize("L", [16, 15])
+@pytest.mark.parametrize("L", [pytest.param(16, marks=pytest.mark.slow), 15])
 def test_query_blocks_change_neither_outputs_nor_gradients(L):
   """Query blocks and the softmax's own derivative rule are optimisations only: outputs and gradients
   equal jax.nn.dot_product_attention's for 1, 2 and 4 query blocks (and odd L falls back to one)."""

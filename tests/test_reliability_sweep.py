@@ -116,6 +116,7 @@ def test_what_changes_a_result_is_part_of_the_run_identity(env, finished):
   assert not any(r.id in records for r in trained)  # every loss would differ: nothing is reused
 
 
+@pytest.mark.slow
 def test_resuming_a_training_run_on_other_data_is_refused(env, tmp_path, capsys):
   workdir = str(tmp_path / "t")
   base = ["train", "--workdir", workdir, "--config.model.size=", "--config.model.d_model=16",
@@ -128,6 +129,7 @@ def test_resuming_a_training_run_on_other_data_is_refused(env, tmp_path, capsys)
   assert code == 2 and "holds a run with a different spec or data (fields data)" in err
 
 
+@pytest.mark.slow
 def test_two_workers_on_the_same_shard_train_each_ensemble_once(env):
   workdir = env / "race"
   cfg = _config(env)
@@ -148,6 +150,7 @@ def test_two_workers_on_the_same_shard_train_each_ensemble_once(env):
   assert not list(workdir.rglob("*orbax-checkpoint-tmp*")) and not list(workdir.rglob("claim.json"))
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_saves_says_one_line_and_a_rerun_resumes(env, finished):
   workdir = env / "interrupted"
   cfg = _config(env)
@@ -177,6 +180,7 @@ def _small_disk(path, size):
     pytest.skip("cannot mount a tmpfs here")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
 @pytest.mark.parametrize("command", ["sweep", "analyze"])
 def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(env, finished, tmp_path, command):

@@ -110,6 +110,7 @@ def test_the_analysis_recovers_the_transfer_law_from_the_runs(study):
   assert t.gain["lo"] > 0
 
 
+@pytest.mark.slow
 def test_a_stale_record_is_not_used(study):
   cfg, recs, _ = study
   stale = dict(next(r for r in recs.values() if r["stage"] == "scratch"), id="0ldc0nf1g000", test_loss=0.01,

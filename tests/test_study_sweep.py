@@ -140,6 +140,7 @@ def test_diverging_run_is_recorded_as_failed_and_the_sweep_goes_on(env):
   assert len(good) and good["status"].isin(["done", "cut_off"]).all()
 
 
+@pytest.mark.slow
 def test_adding_a_seed_trains_only_the_new_runs(reference, env):
   import shutil
   workdir = env / "extended"

@@ -1,6 +1,8 @@
 """`transfer-scaling train`: a real tiny run, and bad input as one-line errors that write nothing."""
 import json
 
+import pytest
+
 from transfer_scaling import cli
 
 TINY = ["--config.model.size=", "--config.model.d_model=16", "--config.model.seq_len=16",
@@ -8,6 +10,7 @@ TINY = ["--config.model.size=", "--config.model.d_model=16", "--config.model.seq
         "--config.train.steps_per_call=5", "--config.train.tensorboard=False"]
 
 
+@pytest.mark.slow
 def test_train_command_writes_results(tmp_path, capsys):
   w = tmp_path / "w"
   with_tb = [a for a in TINY if "tensorboard" not in a]

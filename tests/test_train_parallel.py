@@ -58,6 +58,7 @@ def test_eight_devices_match_one(tmp_path, cache):
   np.testing.assert_allclose(losses(tmp_path / "eight", "eval")[1], losses(tmp_path / "one", "eval")[1], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_members_split_over_devices_match_one_device(tmp_path, cache):
   """Two members on two devices train member parallel: a batch of 5 (not divisible by 2) is fine."""
   steps = ["--config.train.max_steps=20", "--config.train.batch_size=5"]
