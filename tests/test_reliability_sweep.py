@@ -40,18 +40,8 @@ def _small(c):
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-  root = tmp_path_factory.mktemp("reliability")
-  old = {k: os.environ.get(k) for k in ("TRANSFER_SCALING_DATA", "JAX_COMPILATION_CACHE_DIR")}
-  os.environ["TRANSFER_SCALING_DATA"] = str(root / "data")
-  os.environ["JAX_COMPILATION_CACHE_DIR"] = str(root / "jax_cache")
-  toy.write_corpora(str(root / "files"))
-  yield root
-  for k, v in old.items():
-    if v is None:
-      os.environ.pop(k, None)
-    else:
-      os.environ[k] = v
+def env(toy_env):
+  return toy_env
 
 
 @pytest.fixture(scope="module")

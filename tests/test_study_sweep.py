@@ -27,19 +27,8 @@ COMPARE = ["id", "stage", "D_F", "init", "seed", "loss", "valid_loss", "best_ste
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-  """Tiny corpora in a private data dir; a private compilation cache so reruns compile once."""
-  root = tmp_path_factory.mktemp("study")
-  old = {k: os.environ.get(k) for k in ("TRANSFER_SCALING_DATA", "JAX_COMPILATION_CACHE_DIR")}
-  os.environ["TRANSFER_SCALING_DATA"] = str(root / "data")
-  os.environ["JAX_COMPILATION_CACHE_DIR"] = str(root / "jax_cache")
-  toy.write_corpora(str(root / "files"))
-  yield root
-  for k, v in old.items():
-    if v is None:
-      os.environ.pop(k, None)
-    else:
-      os.environ[k] = v
+def env(toy_env):
+  return toy_env
 
 
 def _config_file(root, extra: str = "") -> str:
