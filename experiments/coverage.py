@@ -58,6 +58,8 @@ def main(argv=None) -> int:
   p.add_argument("--design", choices=sorted(DESIGNS), default="quickstart")
   p.add_argument("--studies", type=int, default=200)
   p.add_argument("--bootstrap", type=int, default=1000)
+  p.add_argument("--resample", choices=("auto", "cells", "parametric"), default="auto",
+                 help="the bootstrap (auto: as analyze does, cells with several seeds per cell)")
   p.add_argument("--out", required=True, help="CSV of every simulated study")
   a = p.parse_args(argv)
   runner.compilation_cache()
@@ -69,11 +71,11 @@ def main(argv=None) -> int:
   t0 = time.time()
   bar = tqdm.tqdm(total=a.studies, unit="study", file=sys.stderr)
   table = coverage.coverage(law, truth, design, sigma, n_studies=a.studies, bootstrap=a.bootstrap,
-                            progress=lambda i: bar.update(1))
+                            resample=a.resample, progress=lambda i: bar.update(1))
   bar.close()
   table.to_csv(a.out, index=False)
   summary = coverage.summary(table)
-  print(f"design {a.design}: {a.studies} studies, {a.bootstrap} bootstrap replicates each, "
+  print(f"design {a.design}: {a.studies} studies, {a.bootstrap} {a.resample} bootstrap replicates each, "
         f"{time.time() - t0:.0f} s; noise sd of log loss: scratch {sd['scratch']:.4f}, fine-tuned {sd['finetune']:.4f}")
   cols = list(summary.columns)
   print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))

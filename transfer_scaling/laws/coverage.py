@@ -47,7 +47,7 @@ def simulate(law: str, truth: dict, design: Design, sigma, rng) -> tuple:
 
 
 def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200, bootstrap: int = 1000,
-             seed: int = 0, max_D_F=None, progress=None) -> pd.DataFrame:
+             seed: int = 0, max_D_F=None, resample: str = "auto", progress=None) -> pd.DataFrame:
   """One row per simulated study: estimates, bootstrap and profile 95% intervals, and whether each covers the truth."""
   if not law.startswith("transfer_"):
     raise UsageError(f"coverage simulates a joint law (transfer_kaplan or transfer_chinchilla), not {law!r}")
@@ -62,7 +62,7 @@ def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200,
     t0 = time.time()
     row = {"study": i}
     try:
-      jf = joint.fit_joint(sc, ft, scratch_law=scratch_law, bootstrap=bootstrap, seed=i,
+      jf = joint.fit_joint(sc, ft, scratch_law=scratch_law, bootstrap=bootstrap, seed=i, resample=resample,
                            max_D_F=max_D_F if max_D_F is not None else max(design.d_f))
     except UsageError as e:
       row["error"] = str(e)

@@ -90,8 +90,10 @@ def fine_tuning_gain(scratch_runs: pd.DataFrame, ft_runs: pd.DataFrame, n_boot: 
   """Mean over (N, D_F) of scratch loss - fine-tuned loss (nats/byte), with a 95% cluster-bootstrap interval.
 
   Law-free: it needs no law to hold. The replicates resample the seeds within every cell of
-  both arms, so the interval is the spread between runs, not between points.
+  both arms (as modified residuals, fitting.cell_resample), so the interval is the spread
+  between runs, not between points.
   """
+  from transfer_scaling.laws.fitting import cell_resample
   keys = ["N", "D_F"]
   pairs = sorted(set(map(tuple, scratch_runs[keys].to_numpy())) & set(map(tuple, ft_runs[keys].to_numpy())))
   if len(pairs) < 2:
@@ -102,7 +104,8 @@ def fine_tuning_gain(scratch_runs: pd.DataFrame, ft_runs: pd.DataFrame, n_boot: 
     a = scratch_runs[(scratch_runs["N"] == key[0]) & (scratch_runs["D_F"] == key[1])]["loss"].to_numpy(float)
     b = ft_runs[(ft_runs["N"] == key[0]) & (ft_runs["D_F"] == key[1])]["loss"].to_numpy(float)
     diffs.append(a.mean() - b.mean())
-    boots[:, j] = (a[rng.integers(0, len(a), (n_boot, len(a)))].mean(1) - b[rng.integers(0, len(b), (n_boot, len(b)))].mean(1))
+    draw = lambda x: cell_resample(x, np.zeros(len(x)), n_boot, rng).mean(1)
+    boots[:, j] = draw(a) - draw(b)
   mean = boots.mean(1)
   lo, hi = np.percentile(mean, [2.5, 97.5])
   return dict(mean=float(np.mean(diffs)), lo=float(lo), hi=float(hi), n=len(pairs),
