@@ -195,3 +195,19 @@ def test_bootstrap_intervals_cover_the_truth():
       hits[k] += r.ci95[k][0] <= true[k] <= r.ci95[k][1]
   for k, h in hits.items():
     assert 0.85 <= h / draws <= 1.0, (k, h)
+
+
+def test_cell_resample_keeps_the_variance_of_a_cell_mean():
+  # Three runs per cell: resampling them as they are gives each cell mean 2/3 of its variance;
+  # modified residuals give the unbiased s^2 / n, which is what the intervals need.
+  from transfer_scaling.laws.fitting import cell_resample
+  rng = np.random.default_rng(0)
+  y = np.array([1.0, 1.3, 0.7, 5.0, 5.2, 4.6, 9.0])   # two cells of 3 runs, one of 1
+  cells = np.array(["a", "a", "a", "b", "b", "b", "c"])
+  draws = cell_resample(y, cells, 200_000, rng)
+  for label in ("a", "b"):
+    idx = cells == label
+    s2 = np.var(y[idx], ddof=1)
+    assert np.var(draws[:, idx].mean(1)) == pytest.approx(s2 / 3, rel=0.02)
+    assert draws[:, idx].mean() == pytest.approx(y[idx].mean(), abs=0.01)
+  assert (draws[:, cells == "c"] == 9.0).all()    # a cell with one run keeps its value

@@ -74,6 +74,16 @@ class Allocation:
             f"{100 * self.share_p:.1f}% of the budget on pre-training; predicted loss {self.loss:.5g}")
 
 
+def _log_loss(law: str, u, coords, lp0, lf0):
+  # s = sigmoid(u) of the budget on pre-training: log p = log(s B / C_p), log f = log((1 - s) B / C_f)
+  return get_law(law).log_predict(coords, {"p": lp0 + jax.nn.log_sigmoid(u), "f": lf0 + jax.nn.log_sigmoid(-u)})
+
+
+# Module-level and jitted once per law: a sweep of 25 budgets then compiles once, not 25 times.
+_value = jax.jit(jax.vmap(_log_loss, in_axes=(None, 0, None, None, None)), static_argnums=0)
+_slope = jax.jit(jax.vmap(jax.grad(_log_loss, argnums=1), in_axes=(None, 0, None, None, None)), static_argnums=0)
+
+
 def allocate_budget(fit_or_params, budget: float, cost_p: float, cost_f: float, law: str = "barnett") -> Allocation:
   """The (p, f) minimising `law` subject to cost_p p + cost_f f = budget."""
   entry = get_law(law)
@@ -86,19 +96,14 @@ def allocate_budget(fit_or_params, budget: float, cost_p: float, cost_f: float, 
   lp0, lf0 = np.log(budget / cost_p), np.log(budget / cost_f)
   with jax.enable_x64(True):
     coords = {k: jnp.asarray(v) for k, v in zip(entry.params, entry.to_coords(q))}
-
-    def log_loss(u):  # s = sigmoid(u): log p = log(s B / C_p), log f = log((1 - s) B / C_f)
-      return entry.log_predict(coords, {"p": lp0 + jax.nn.log_sigmoid(u), "f": lf0 + jax.nn.log_sigmoid(-u)})
-
-    slope = jax.jit(jax.vmap(jax.grad(log_loss)))
-    value = jax.jit(jax.vmap(log_loss))
+    args = (coords, jnp.asarray(lp0), jnp.asarray(lf0))
     u = np.linspace(-700.0, 40.0, 7401)
-    g = np.asarray(slope(jnp.asarray(u)))
+    g = np.asarray(_slope(entry.name, jnp.asarray(u), *args))
     lo_hi = [(u[i], u[i + 1]) for i in np.flatnonzero((g[:-1] < 0) & (g[1:] >= 0))]
-    f1 = lambda x: float(slope(jnp.asarray([x]))[0])
+    f1 = lambda x: float(_slope(entry.name, jnp.asarray([x]), *args)[0])
     roots = [brentq(f1, a, b, xtol=1e-14, rtol=4 * np.finfo(float).eps) for a, b in lo_hi]
-    cand = np.asarray(roots + [u[np.argmin(np.asarray(value(jnp.asarray(u))))]])
-    u_best = float(cand[np.argmin(np.asarray(value(jnp.asarray(cand))))])
+    cand = np.asarray(roots + [u[np.argmin(np.asarray(_value(entry.name, jnp.asarray(u), *args)))]])
+    u_best = float(cand[np.argmin(np.asarray(_value(entry.name, jnp.asarray(cand), *args)))])
   s = float(1 / (1 + np.exp(-u_best)))
   p, f = s * budget / cost_p, (1 - s) * budget / cost_f
   return Allocation(budget=float(budget), cost_p=float(cost_p), cost_f=float(cost_f), p=p, f=f,

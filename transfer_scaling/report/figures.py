@@ -23,11 +23,12 @@ def _save(fig, out_dir: str, stem: str) -> str:
     for get, scale, set_scale in (("get_xdata", ax.get_xscale, ax.set_xscale), ("get_ydata", ax.get_yscale, ax.set_yscale)):
       if scale() == "log" and not any((np.asarray(getattr(l, get)(), float) > 0).any() for l in ax.lines):
         set_scale("linear")
-  for ext in ("png", "svg"):
-    buf = io.BytesIO()
-    fig.savefig(buf, format=ext, dpi=130, bbox_inches="tight")
-    # Whole files or none (a killed or full-disk report leaves no half figure and no temporary file).
-    fileio.write_bytes_atomic(fileio.path(out_dir) / f"{stem}.{ext}", buf.getvalue())
+  # PNG only: the report embeds it, and an SVG of every figure doubled the report's drawing time
+  # (docs/benchmarks.md); a paper figure is redrawn from the stored tables at any size.
+  buf = io.BytesIO()
+  fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
+  # Whole files or none (a killed or full-disk report leaves no half figure and no temporary file).
+  fileio.write_bytes_atomic(fileio.path(out_dir) / f"{stem}.png", buf.getvalue())
   return stem
 
 
