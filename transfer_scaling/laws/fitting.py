@@ -275,11 +275,7 @@ def fit(law, data, *, bootstrap: int = 1000, seed: int = 0, delta: float = 1e-3,
         batched = True
       b = jax.device_get(_refit(law, jnp.asarray(theta_P), lx, ly_B, jnp.asarray(w_BxN), delta,
                                 refit_iter or max_iter, ly_batched=batched))
-      # A refit still moving at its last step is kept where it got to: dropping it would drop the
-      # replicates that run along a flat direction, and narrow the interval exactly there.
-      finite = np.isfinite(b.f) & np.isfinite(b.theta).all(-1)
-      _summarize_bootstrap(result, law, b.theta[finite], bootstrap)
-      result.n_bootstrap_converged = int(np.sum(b.converged & finite))
+      _summarize_bootstrap(result, law, b.theta[b.converged], bootstrap)
       result.resample = kind
     if loo:
       w_NxN = np.zeros((n, n_pad))

@@ -121,7 +121,7 @@ def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: st
   cells = np.concatenate([_cells(sc, "s|", "D"), _cells(used, "f|", "D_F")])
   starts = _starts(law, scratch_fit)
   f = fit(law, data, bootstrap=bootstrap, seed=seed, grid=starts, keep=len(starts), resample=resample, cells=cells,
-          delta="auto", refit_iter=200)
+          delta="auto", refit_iter=500)
   if not f.converged:
     raise UsageError("the joint fit did not converge from any start; the transfer law may not describe these runs "
                      "(see the law-free effective data in the report)")
@@ -177,6 +177,7 @@ def heldout_size_check(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, bootst
   reps = jf.law.predict({k: b[k].to_numpy() for k in jf.law.params},
                         {"N": np.full(len(D_F), big), "D": D_F, "pretrained": np.ones(len(D_F))})
   noisy = np.log(reps) + rng.standard_normal(reps.shape) * sigma / np.sqrt(mean["count"].to_numpy())[None, :]
+  noisy = noisy[np.isfinite(noisy).all(1)]  # a replicate whose prediction overflows says nothing about the loss
   lo, hi = np.exp(np.quantile(noisy, 0.025, axis=0)), np.exp(np.quantile(noisy, 0.975, axis=0))
   sc_mean = sc.groupby("D")["loss"].mean()
   d_e, flags = interpolate_data(sc_mean.index.to_numpy(np.float64), sc_mean.to_numpy(np.float64), mean["mean"].to_numpy())
