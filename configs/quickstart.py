@@ -11,11 +11,12 @@ pre-training 2,000 steps of 16 sequences with p kept at 10, 60, 340, 2,000; D_F 
 4,642 bytes; from scratch 1 kB - 22 kB at 3 per decade (more where a D_E needs them); lr 1e-3 and
 3e-3 for both arms, chosen per cell on the validation split. 207 runs.
 
-Runtime: 609 s of sweep and 91 s of analysis (11.7 minutes) on a 2-core AMD EPYC with the corpora
-prepared (2026-12-02).
-Expected result (results in docs/results.md): fine-tuning gain 0.17 [0.11, 0.23] nats/byte;
-multiplier at 56k, D_F = 4,642 bytes: 2.3 [1.1, 7.2]; alpha 1.6 [0.33, 4.3], beta -0.31 [-2.9, 0.65]
-(both wide); k and the transfer gap G not determined by this grid; held-out size 3 of 3 inside.
+Runtime: from a fresh clone, 612 s of sweep (about 50 s of it preparing the two corpora) and 85 s
+of analysis, 11.8 minutes, plus 106 s of `make venv`, on a 2-core AMD EPYC (2026-12-02).
+Expected result (docs/results.md): fine-tuning gain 0.167 [0.099, 0.240] nats/byte; multiplier at
+56k, D_F = 4,642 bytes: 2.34 [1.0, 19.9]; alpha 1.6 (profile [0.75, 2.8]), beta -0.31 (profile
+[-1.3, 0.53]), both with far wider bootstrap intervals; k and the transfer gap G not determined by
+this grid; held-out size 3 of 3 inside.
 """
 from transfer_scaling.study import config as study_config
 
