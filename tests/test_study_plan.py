@@ -164,7 +164,7 @@ def test_typed_config_round_trips_through_study_json():
   assert StudyConfig.from_dict(defaults()) == StudyConfig()
 
 
-@pytest.mark.parametrize("name", ["quickstart", "text_to_python", "text_code_to_python", "english_to_german",
+@pytest.mark.parametrize("name", ["quickstart", "text_to_python", "text_docs_to_python", "text_code_to_python", "english_to_german",
                                   "english_to_spanish", "english_to_chinese", "english_to_french",
                                   "transfer_gap_multi", "synthetic_distance", "text_to_python:cpu",
                                   "transfer_gap_multi:cpu"])
