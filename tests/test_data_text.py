@@ -71,3 +71,12 @@ def test_corpus_with_nothing_available_fails_with_the_command(tmp_path, monkeypa
   assert corpora_cmd.main(["prepare", "none", "nope"]) == 2
   err = capsys.readouterr().err
   assert "has 0 usable document" in err and "unknown corpus 'nope'" in err
+
+
+def test_looks_like_python_finds_code_in_prose_not_prose_itself():
+  from transfer_scaling.data.text import looks_like_python
+  assert looks_like_python("A web framework.\n\n  from flask import Flask\n  app = Flask(__name__)\n")
+  assert looks_like_python("Example:\n>>> f(2)\n4\n")
+  assert looks_like_python("def hello():\n    return 1\n")
+  assert not looks_like_python("To import goods from abroad, define your terms.\nPrint the page (twice).")
+  assert not looks_like_python("HAMLET. To be, or not to be, that is the question:\n")

@@ -120,6 +120,9 @@ def _source_documents(corpus, source, seen, report):
     if corpus.lang and not text.is_language(body, corpus.lang):
       used["filtered"] += 1  # e.g. a page left untranslated
       continue
+    if corpus.no_python and text.looks_like_python(body):
+      used["filtered"] += 1  # e.g. a package description quoting an example
+      continue
     h = _sha(body)
     if h in seen:
       used["duplicates"] += 1

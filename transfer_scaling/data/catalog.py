@@ -19,6 +19,7 @@ class Corpus:
   mix: tuple = ()              # names of prepared corpora mixed 50/50 by bytes
   synthetic_knob: float | None = None
   min_chars: int = 64          # shorter documents are dropped (headers, stubs)
+  no_python: bool = False      # drop documents with a line of Python (text.looks_like_python)
 
 
 BUILTIN = {c.name: c for c in [
@@ -34,7 +35,7 @@ BUILTIN = {c.name: c for c in [
     # descriptions), for Hernandez et al.'s text -> Python against text with code examples -> Python.
     Corpus("english-prose", "English without code: Shakespeare, State of the Union, Webster's 1913, "
            "Debian package descriptions, each capped at 10 MB (~35 MB)",
-           (S.SHAKESPEARE, E.SOTU, E.GCIDE, M.ddtp("en", E.CAP))),
+           (S.SHAKESPEARE, E.SOTU, E.GCIDE, M.ddtp("en", E.CAP)), no_python=True),
     Corpus("code", "non-Python code: Go, Rust, Java, C (Linux), Emacs Lisp, 8 MB each (~40 MB)",
            (C.GO, C.RUST, C.JAVA, C.C, C.EMACS_LISP)),
     Corpus("german", "German software documentation (the same pages as english where possible) and fortunes",

@@ -90,6 +90,15 @@ def language_scores(text: str) -> dict[str, float]:
   return scores
 
 
+# Lines that only Python source or a Python session would hold.
+_PYTHON_LINE = re.compile(r"^\s*(def \w+\(|import \w+$|from [\w.]+ import \w|>>> \S|print\(.*\)$)", re.M)
+
+
+def looks_like_python(text: str) -> bool:
+  """True if TEXT holds a line of Python (a def, an import, a >>> prompt, a print call)."""
+  return _PYTHON_LINE.search(text) is not None
+
+
 def is_language(text: str, lang: str) -> bool:
   """True if TEXT reads as LANG rather than (untranslated) English."""
   s = language_scores(text)
