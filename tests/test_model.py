@@ -74,7 +74,9 @@ def test_flops_per_token_is_at_least_six_n():
     assert 6 * ladder.n_params(cfg) < ladder.flops_per_token(cfg) < 12 * ladder.n_params(cfg) + 1e6
 
 
-@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+# bfloat16 is also covered by test_bfloat16_compute_keeps_float32_params_and_float32_logits; its
+# copies of the exactness checks run with make test-slow, to keep make test under 10 minutes.
+@pytest.mark.parametrize("dtype", ["float32", pytest.param("bfloat16", marks=pytest.mark.slow)])
 def test_attention_equals_dense_layers_around_dot_product_attention(dtype):
   """The head-major einsum attention has DenseGeneral's parameters and jax.nn.dot_product_attention's output."""
   import flax.linen as nn
@@ -120,7 +122,7 @@ def test_query_blocks_change_neither_outputs_nor_gradients(L):
       np.testing.assert_allclose(g, want, atol=1e-5)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("dtype", ["float32", pytest.param("bfloat16", marks=pytest.mark.slow)])
 def test_dense_has_nn_dense_parameters_outputs_and_gradients(dtype):
   """fc1's Dense only reorders the weight gradient's product: parameters, outputs and all gradients
   equal flax's nn.Dense's (a widening layer, so a transposed kernel gradient would not even fit)."""
