@@ -257,22 +257,18 @@ def fit(law, data, *, bootstrap: int = 1000, seed: int = 0, delta: float = 1e-3,
 
     if bootstrap:
       rng = np.random.default_rng(seed)
-      ly_B, batched = ly, False
+      ly_B, batched = ly, kind != "points"
       w_BxN = np.zeros((bootstrap, n_pad))
       if kind == "points":
         w_BxN[:, :n] = rng.multinomial(n, np.full(n, 1.0 / n), size=bootstrap)
-      elif kind == "cells":
-        sim = cell_resample(np.asarray(ly)[:n], np.asarray(cells), bootstrap, rng)
+      else:  # new targets per replicate, every run at weight 1
+        if kind == "cells":
+          sim = cell_resample(np.asarray(ly)[:n], np.asarray(cells), bootstrap, rng)
+        else:  # parametric: the fitted law plus noise at the residual scale
+          fitted = np.asarray(ly)[:n] + residuals_N
+          sim = fitted[None, :] + residual_scale(residuals_N, P) * rng.standard_normal((bootstrap, n))
         ly_B = jnp.asarray(np.concatenate([sim, np.broadcast_to(np.asarray(ly)[n:], (bootstrap, n_pad - n))], 1))
         w_BxN[:, :n] = 1.0
-        batched = True
-      else:  # parametric: the fitted law plus noise at the residual scale
-        sigma = residual_scale(residuals_N, P)
-        fitted = np.asarray(ly)[:n] + residuals_N
-        sim = fitted[None, :] + sigma * rng.standard_normal((bootstrap, n))
-        ly_B = jnp.asarray(np.concatenate([sim, np.broadcast_to(np.asarray(ly)[n:], (bootstrap, n_pad - n))], 1))
-        w_BxN[:, :n] = 1.0
-        batched = True
       b = jax.device_get(_refit(law, jnp.asarray(theta_P), lx, ly_B, jnp.asarray(w_BxN), delta,
                                 refit_iter or max_iter, ly_batched=batched))
       _summarize_bootstrap(result, law, b.theta[b.converged], bootstrap)

@@ -99,12 +99,12 @@ def fine_tuning_gain(scratch_runs: pd.DataFrame, ft_runs: pd.DataFrame, n_boot: 
   if len(pairs) < 2:
     return None
   rng = np.random.default_rng(seed)
+  draw = lambda x: cell_resample(x, np.zeros(len(x)), n_boot, rng).mean(1)  # one cell's replicate means
   diffs, boots = [], np.zeros((n_boot, len(pairs)))
   for j, key in enumerate(pairs):
     a = scratch_runs[(scratch_runs["N"] == key[0]) & (scratch_runs["D_F"] == key[1])]["loss"].to_numpy(float)
     b = ft_runs[(ft_runs["N"] == key[0]) & (ft_runs["D_F"] == key[1])]["loss"].to_numpy(float)
     diffs.append(a.mean() - b.mean())
-    draw = lambda x: cell_resample(x, np.zeros(len(x)), n_boot, rng).mean(1)
     boots[:, j] = draw(a) - draw(b)
   mean = boots.mean(1)
   lo, hi = np.percentile(mean, [2.5, 97.5])
