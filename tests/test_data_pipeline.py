@@ -76,10 +76,19 @@ def test_eval_batches_are_fixed_and_cover_the_budget_without_padding():
   np.testing.assert_array_equal(b1.valid_batches()[0, 0], valid[:65])  # validation: its own split
   assert e.shape == (19, 4, 65)  # (5000 - 1) // 64 = 78 windows -> 19 full batches of 4
   flat = e.reshape(-1, 65)
-  np.testing.assert_array_equal(flat[1:, 0], flat[:-1, -1])  # consecutive windows share one byte
-  np.testing.assert_array_equal(flat[:, :-1].ravel(), test[:76 * 64])
+  # Spread over the whole split: 76 of its 156 windows, about every other one, in order, none twice.
+  starts = [int(np.flatnonzero((np.lib.stride_tricks.sliding_window_view(test, 65) == w).all(1))[0]) for w in flat]
+  assert starts[0] == 0 and all(s % 64 == 0 for s in starts) and np.all(np.diff(starts) > 0)
+  assert starts[-1] // 64 >= 156 - 3 and max(np.diff(starts)) <= 3 * 64  # reaches the end of the split
+  whole = PackedBatches([test], valid, test, 4, 64, [0], test_bytes=20_000).test_batches().reshape(-1, 65)
+  np.testing.assert_array_equal(whole[1:, 0], whole[:-1, -1])  # all of it: consecutive windows share one byte
+  np.testing.assert_array_equal(whole[:, :-1].ravel(), test[:len(whole) * 64])
+  prefix = PackedBatches([test], valid, test, 4, 64, [0], test_bytes=5000, eval_windows="prefix").test_batches()
+  np.testing.assert_array_equal(prefix.reshape(-1, 65)[:, :-1].ravel(), test[:76 * 64])  # older records' bytes
   with pytest.raises(UsageError, match="fewer than one window"):
     PackedBatches([test], test[:50], test[:50], 4, 64, [0]).valid_batches()
+  with pytest.raises(UsageError, match="eval_windows"):
+    PackedBatches([test], valid, test, 4, 64, [0], eval_windows="middle")
 
 
 def test_mismatched_seeds_are_rejected():

@@ -14,11 +14,10 @@ differently, and a batch is a pure function of (subset, seed, step): the data po
 in a checkpoint is the step.
 
 Evaluation: the validation split (early stopping and every choice) and the test split
-(the reported loss, read once at the end of a run): the first `valid_bytes` / `test_bytes`
-bytes of each, in non-overlapping windows of L+1 (consecutive windows share one byte, so
-every byte after the first is predicted once); the ragged tail that does not fill a whole
-window or a whole batch is dropped, so there is no padding and no mask. The same bytes
-for every run of a target.
+(the reported loss, read once at the end of a run): about `valid_bytes` / `test_bytes`
+bytes of each, as windows of L+1 spread evenly over the whole split (all of it when the
+split is no larger), cut from its non-overlapping windows; whole batches only, so there is
+no padding and no mask. The same bytes for every run of a target.
 """
 import functools
 import hashlib
@@ -59,19 +58,27 @@ def bits_per_byte(nats_per_byte: float) -> float:
   return nats_per_byte / math.log(2)
 
 
-def _eval_windows(split_U8: np.ndarray, n_bytes: int, seq_len: int, rows: int, what: str) -> np.ndarray:
-  """int32 [n, rows, L+1]: the first n_bytes of a held-out split in non-overlapping windows."""
+EVAL_WINDOWS = ("spread", "prefix")
+
+
+def _eval_windows(split_U8: np.ndarray, n_bytes: int, seq_len: int, rows: int, what: str,
+                  how: str = "spread") -> np.ndarray:
+  """int32 [n, rows, L+1]: about n_bytes of a held-out split, in windows spread evenly over all of it
+  (how="prefix": its first n_bytes, as runs recorded before the spread windows were measured)."""
   L = seq_len
-  n = min(len(split_U8), n_bytes)
-  windows = (n - 1) // L
+  total = (len(split_U8) - 1) // L  # the split's non-overlapping windows
+  windows = min(total, (min(len(split_U8), n_bytes) - 1) // L)
   rows = min(rows, windows)
   rows -= rows % 8 if rows >= 8 else 0  # a multiple of 8 rows splits over 2, 4 or 8 devices
-  if rows == 0:
+  if rows <= 0:
     raise UsageError(f"the {what} split has {len(split_U8):,} bytes, fewer than one window of "
                      f"seq_len+1 = {L + 1}; use a shorter seq_len or a larger {what} split")
-  n_batches = windows // rows
-  idx = np.arange(n_batches * rows)[:, None] * L + np.arange(L + 1)
-  return np.asarray(split_U8)[idx].astype(np.int32).reshape(n_batches, rows, L + 1)
+  n = (windows // rows) * rows
+  # Every total/n-th window: a prefix of a few kB is one or two documents, whose mix of prose and
+  # code decides which arm looks better; spread windows sample every document of the split.
+  first = (np.arange(n, dtype=np.int64) * total) // n if how == "spread" else np.arange(n, dtype=np.int64)
+  idx = first[:, None] * L + np.arange(L + 1)
+  return np.asarray(split_U8)[idx].astype(np.int32).reshape(n // rows, rows, L + 1)
 
 
 class PackedBatches:
@@ -84,7 +91,9 @@ class PackedBatches:
 
   def __init__(self, streams: list[np.ndarray], valid_U8: np.ndarray, test_U8: np.ndarray, batch_size: int,
                seq_len: int, seeds: list[int], valid_bytes: int = 1_000_000, test_bytes: int = 1_000_000,
-               eval_batch_size: int | None = None, identity: dict | None = None):
+               eval_batch_size: int | None = None, identity: dict | None = None, eval_windows: str = "spread"):
+    if eval_windows not in EVAL_WINDOWS:
+      raise UsageError(f"eval_windows={eval_windows!r} is not a way to cut a held-out split; use one of {EVAL_WINDOWS}")
     if len(seeds) != len(streams):
       raise UsageError(f"got {len(streams)} member streams but {len(seeds)} seeds; pass one seed per member")
     if not streams:
@@ -105,6 +114,7 @@ class PackedBatches:
     self.batch_size, self.seq_len, self.seeds = batch_size, seq_len, list(seeds)
     self.valid_bytes, self.test_bytes = valid_bytes, test_bytes
     self.eval_batch_size = eval_batch_size or batch_size
+    self.eval_windows = eval_windows
     self._identity = identity
     self._epoch = functools.lru_cache(maxsize=4 * len(streams))(self._epoch_uncached)
 
@@ -132,8 +142,8 @@ class PackedBatches:
   def identity(self) -> dict:
     if self._identity is None:
       h = lambda a: hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
-      self._identity = {"streams": [h(s) for s in self.streams], "valid": h(self.valid_U8[:self.valid_bytes]),
-                        "test": h(self.test_U8[:self.test_bytes]), "seeds": self.seeds}
+      self._identity = {"streams": [h(s) for s in self.streams], "valid": h(self.valid_batches()),
+                        "test": h(self.test_batches()), "seeds": self.seeds}
     return self._identity
 
   def windows_per_epoch(self, k: int) -> int:
@@ -167,8 +177,9 @@ class PackedBatches:
 
   def valid_batches(self) -> np.ndarray:
     """int32 [n, B_eval, L+1] over the fixed validation split: early stopping and every choice."""
-    return _eval_windows(self.valid_U8, self.valid_bytes, self.seq_len, self.eval_batch_size, "validation")
+    return _eval_windows(self.valid_U8, self.valid_bytes, self.seq_len, self.eval_batch_size, "validation",
+                         self.eval_windows)
 
   def test_batches(self) -> np.ndarray:
     """int32 [n, B_eval, L+1] over the fixed test split: the reported loss, read by no decision."""
-    return _eval_windows(self.test_U8, self.test_bytes, self.seq_len, self.eval_batch_size, "test")
+    return _eval_windows(self.test_U8, self.test_bytes, self.seq_len, self.eval_batch_size, "test", self.eval_windows)

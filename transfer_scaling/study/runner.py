@@ -186,10 +186,10 @@ def _batches(group: plan.Group):
     streams = [corpora.subset(r.corpus, r.d_f, r.subset_seed) for r in group.runs]
   identity = {"corpus": r0.corpus, "content": r0.corpus_hash, "d_f": [r.d_f for r in group.runs],
               "subset_seeds": [list(r.subset_seed) for r in group.runs], "seeds": [r.seed for r in group.runs],
-              "valid_bytes": r0.valid_bytes, "test_bytes": r0.test_bytes}
+              "valid_bytes": r0.valid_bytes, "test_bytes": r0.test_bytes, "eval_windows": r0.eval_windows}
   return data.PackedBatches(streams, valid_U8, test_U8, r0.batch_size, r0.model_config().seq_len,
                             seeds=[r.seed for r in group.runs], valid_bytes=r0.valid_bytes, test_bytes=r0.test_bytes,
-                            eval_batch_size=8 * r0.batch_size, identity=identity)
+                            eval_batch_size=8 * r0.batch_size, identity=identity, eval_windows=r0.eval_windows)
 
 
 def _ensemble(cfg: StudyConfig, group: plan.Group):
@@ -240,7 +240,8 @@ def _zeroshot(group: plan.Group, workdir, parents: dict) -> list:
   _, valid_U8, test_U8 = corpora.splits(r0.corpus)
   T = r0.model_config().seq_len
   batches = data.PackedBatches([valid_U8], valid_U8, test_U8, r0.batch_size, T, seeds=[0],
-                               valid_bytes=r0.valid_bytes, test_bytes=r0.test_bytes, eval_batch_size=8 * r0.batch_size)
+                               valid_bytes=r0.valid_bytes, test_bytes=r0.test_bytes, eval_batch_size=8 * r0.batch_size,
+                               eval_windows=r0.eval_windows)
   t0 = time.time()
   params = [_pretrained(workdir, parents[r.init_run], r.p) for r in group.runs]
   valid = pretrained.eval_losses(r0.model_config(), params, batches.valid_batches())

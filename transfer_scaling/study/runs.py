@@ -44,6 +44,7 @@ class Run:
   optimizer: tuple = ()      # optimizer settings that differ from their defaults
   valid_bytes: int = 0
   test_bytes: int = 0
+  eval_windows: str = "prefix"  # how the held-out bytes are cut (data/pipeline.py); "prefix" for older records
 
   @property
   def id(self) -> str:
@@ -128,7 +129,7 @@ def pretrain_keep_steps(cfg: config_lib.StudyConfig) -> list:
 def _common(cfg: config_lib.StudyConfig) -> dict:
   default_opt = config_lib.Optimizer()
   return dict(batch_size=cfg.batch_size, model=cfg.model, valid_bytes=cfg.valid_bytes, test_bytes=cfg.test_bytes,
-              optimizer=tuple((f.name, getattr(cfg.optimizer, f.name)) for f in dataclasses.fields(cfg.optimizer)
+              eval_windows="spread", optimizer=tuple((f.name, getattr(cfg.optimizer, f.name)) for f in dataclasses.fields(cfg.optimizer)
                               if getattr(cfg.optimizer, f.name) != getattr(default_opt, f.name)))
 
 
