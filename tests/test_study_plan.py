@@ -1,5 +1,6 @@
 """Everything decided before and between training: the typed config, run ids, grouping, selection, bracketing."""
 
+import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
@@ -42,6 +43,9 @@ def test_everything_that_changes_a_result_is_in_the_run_identity():
   c = toy.config()
   c.model.ff_mult = 2  # a model option: every run changes
   assert not base & {r.id for r in runs_lib.build_runs(typed(c), HASHES)}
+  # Records measured on the first held-out bytes are not the runs measured on spread windows.
+  run = runs_lib.build_runs(typed(toy.config()), HASHES)[-1]
+  assert run.eval_windows == "spread" and dataclasses.replace(run, eval_windows="prefix").id != run.id
 
 
 def test_a_new_field_at_its_default_renames_no_run():
