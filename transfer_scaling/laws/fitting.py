@@ -330,14 +330,16 @@ def residual_scale(residuals: np.ndarray, n_params: int) -> float:
 
 def _summarize_bootstrap(result: FitResult, law: Law, theta_BxP: np.ndarray, requested: int) -> None:
   samples = law.from_coords(theta_BxP)
-  samples.update(_derived(law, samples))
+  with np.errstate(over="ignore", invalid="ignore"):  # a wild replicate's inf is summarised, not warned about
+    samples.update(_derived(law, samples))
   table = pd.DataFrame({k: np.asarray(v, np.float64).reshape(-1) for k, v in samples.items()})
   result.bootstrap = table
   result.n_bootstrap, result.n_bootstrap_converged = requested, len(table)
   if len(table) < 2:
     warnings.warn(f"only {len(table)} of {requested} bootstrap refits converged; no standard errors")
     return
-  result.stderr = {k: float(table[k].std(ddof=1)) for k in table}
+  with np.errstate(invalid="ignore"):  # an inf in a column gives a nan standard error: no finite spread
+    result.stderr = {k: float(table[k].std(ddof=1)) for k in table}
   result.ci95 = {k: (float(table[k].quantile(0.025)), float(table[k].quantile(0.975))) for k in table}
 
 

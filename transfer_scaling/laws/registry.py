@@ -72,7 +72,9 @@ class Law:
   def from_coords(self, theta_P) -> dict:
     """Fitted coordinates [..., P] -> natural-scale parameters {name: [...]}."""
     theta_P = np.asarray(theta_P, np.float64)
-    return {p: (np.exp(theta_P[..., i]) if p in self.log_params else theta_P[..., i]) for i, p in enumerate(self.params)}
+    with np.errstate(over="ignore"):  # a wild bootstrap replicate may leave log space: inf, judged by the caller
+      return {p: (np.exp(theta_P[..., i]) if p in self.log_params else theta_P[..., i])
+              for i, p in enumerate(self.params)}
 
   def covariate_coords(self, data) -> dict:
     """{covariate: log(values)} (raw values for linear covariates), float64 numpy."""
