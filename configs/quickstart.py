@@ -11,12 +11,12 @@ pre-training 2,000 steps of 16 sequences with p kept at 10, 60, 340, 2,000; D_F 
 4,642 bytes; from scratch 1 kB - 22 kB at 3 per decade (more where a D_E needs them); lr 1e-3 and
 3e-3 for both arms, chosen per cell on the validation split. 207 runs.
 
-Runtime: from a fresh clone, 612 s of sweep (about 50 s of it preparing the two corpora) and 85 s
-of analysis, 11.8 minutes, plus 106 s of `make venv`, on a 2-core AMD EPYC (2026-12-02).
-Expected result (docs/results.md): fine-tuning gain 0.167 [0.099, 0.240] nats/byte; multiplier at
-56k, D_F = 4,642 bytes: 2.34 [1.0, 19.9]; alpha 1.6 (profile [0.75, 2.8]), beta -0.31 (profile
-[-1.3, 0.53]), both with far wider bootstrap intervals; k and the transfer gap G not determined by
-this grid; held-out size 3 of 3 inside.
+Runtime: from a fresh clone, 66 s of `make venv`, then 369 s of sweep (22 s of it preparing the
+two corpora) and 50 s of analysis: 8.1 minutes in all on a 2-core AMD EPYC (2026-12-02).
+Expected result (docs/results.md): fine-tuning gain 0.221 [0.162, 0.284] nats/byte; multiplier at
+56k, D_F = 4,642 bytes: 2.41 [1.3, 4.64]; alpha 1.16 [0.376, 1.83] (profile [0.719, 1.65]), beta
+-0.095 [-0.824, 0.448] (profile [-0.578, 0.374]); k and the transfer gap G not determined by this
+grid; held-out size 3 of 3 inside; every D_E bracketed by measured from-scratch runs.
 """
 from transfer_scaling.study import config as study_config
 
