@@ -211,3 +211,22 @@ def test_cell_resample_keeps_the_variance_of_a_cell_mean():
     assert np.var(draws[:, idx].mean(1)) == pytest.approx(s2 / 3, rel=0.02)
     assert draws[:, idx].mean() == pytest.approx(y[idx].mean(), abs=0.01)
   assert (draws[:, cells == "c"] == 9.0).all()    # a cell with one run keeps its value
+
+
+def test_an_auto_delta_refit_that_stalls_starts_again_from_the_whole_grid(monkeypatch):
+  # delta='auto' refits from the first fit's minimum only; when that one start stalls (a gap-law
+  # fit of English -> German did), the fit must not give up while the grid is left untried.
+  from transfer_scaling.laws import fitting
+  _, true, df = _draw("barnett", 0, n=40)
+  real, starts = fitting._multistart, []
+
+  def single_start_stalls(law, theta0_SxP, *args):
+    starts.append(len(theta0_SxP))
+    s, top_K, ref = real(law, theta0_SxP, *args)
+    return (s, top_K, ref._replace(converged=ref.converged & False)) if len(theta0_SxP) == 1 else (s, top_K, ref)
+
+  monkeypatch.setattr(fitting, "_multistart", single_start_stalls)
+  r = laws.fit("barnett", df, bootstrap=0, delta="auto")
+  grid = len(laws.get_law("barnett").start_grid())
+  assert starts == [grid, 1, grid] and r.converged and r.n_starts == grid
+  assert abs(r.params["beta"] / true["beta"] - 1) < 0.1

@@ -227,9 +227,15 @@ def fit(law, data, *, bootstrap: int = 1000, seed: int = 0, delta: float = 1e-3,
                   max_iter=max_iter)
       r = first.residuals
       delta = float(max(1.345 * 1.4826 * np.median(np.abs(r - np.median(r))), 1e-4))
+      grid_SxP, grid_keep = theta0_SxP, keep
       theta0_SxP, S, keep = np.asarray([first.theta]), 1, 1
     s, top_K, ref = _multistart(law, jnp.asarray(theta0_SxP), lx, ly, w_N, delta, keep, screen_iters, max_iter)
     s, top_K, ref = jax.device_get((s, top_K, ref))
+    if auto and not ref.converged.any():
+      # The first fit's minimum at delta 1e-3 may lie where Newton at the wider delta stalls: start over.
+      theta0_SxP, S, keep = grid_SxP, len(grid_SxP), grid_keep
+      s, top_K, ref = _multistart(law, jnp.asarray(theta0_SxP), lx, ly, w_N, delta, keep, screen_iters, max_iter)
+      s, top_K, ref = jax.device_get((s, top_K, ref))
     screened_out = np.ones(S, bool)
     screened_out[top_K] = False
     n_converged = int(s.converged[screened_out].sum() + ref.converged.sum())
@@ -338,7 +344,7 @@ def _summarize_bootstrap(result: FitResult, law: Law, theta_BxP: np.ndarray, req
   if len(table) < 2:
     warnings.warn(f"only {len(table)} of {requested} bootstrap refits converged; no standard errors")
     return
-  with np.errstate(invalid="ignore"):  # an inf in a column gives a nan standard error: no finite spread
+  with np.errstate(over="ignore", invalid="ignore"):  # an inf in a column: a nan standard error, no finite spread
     result.stderr = {k: float(table[k].std(ddof=1)) for k in table}
   result.ci95 = {k: (float(table[k].quantile(0.025)), float(table[k].quantile(0.975))) for k in table}
 
