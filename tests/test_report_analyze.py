@@ -155,3 +155,16 @@ def test_the_transfer_gap_law_is_fitted_on_the_gap_grid():
 def test_a_workdir_without_a_study_says_so(tmp_path):
   with pytest.raises(UsageError, match="holds no study"):
     workdir_report.load(str(tmp_path))
+
+
+def test_a_cut_off_run_of_a_setting_that_lost_the_choice_is_reported(study):
+  # The report must not say early stopping ended every run when a losing setting hit its ceiling.
+  from transfer_scaling.report import markdown
+  cfg, recs, _ = study
+  recs = {k: dict(v) for k, v in recs.items() if not v["status"].startswith("failed") and v["status"] != "cut_off"}
+  loser = next(r for r in recs.values() if r["stage"] == "scratch" and r["run"]["lr"] == 3e-3 and r["size"] == "25k")
+  loser["status"] = "cut_off"
+  res = analysis.analyze(cfg, recs, CORPORA)
+  assert all(t.cut_off.empty for t in res.targets.values())
+  text = " ".join(markdown._left_out(res))
+  assert "every chosen run" in text and "lost the learning-rate choice" in text, text

@@ -120,7 +120,11 @@ def _left_out(result) -> list:
   failed = result.failed
   lines = []
   cut = pd.concat([t.cut_off for t in result.targets.values()]) if result.targets else pd.DataFrame()
+  unchosen = int((result.table["status"] == "cut_off").sum()) - len(cut)
   if failed.empty and cut.empty:
+    if unchosen:
+      return [f"All runs finished and early stopping ended every chosen run; {unchosen} run(s) of settings that "
+              "lost the learning-rate choice reached their ceiling still improving (they enter no fit).", ""]
     return ["All runs finished and early stopping ended every trained run; none were left out.", ""]
   if len(failed):
     lines += ["## Left out", "", f"{len(failed)} run(s) failed and are left out of every figure and fit:", "",
