@@ -223,8 +223,10 @@ def fit(law, data, *, bootstrap: int = 1000, seed: int = 0, delta: float = 1e-3,
       # Huber's delta at 1.345 robust standard deviations of the residuals (95% efficiency under
       # Gaussian noise): noisy runs are then fitted near least squares, where Newton converges
       # in a few steps, with outliers still down-weighted. A first fit at 1e-3 gives the residuals.
-      first = fit(law, df, bootstrap=0, delta=1e-3, grid=theta0_SxP, screen_iters=screen_iters, keep=keep,
-                  max_iter=max_iter)
+      with warnings.catch_warnings():  # only the final fit's convergence is reported
+        warnings.simplefilter("ignore", UserWarning)
+        first = fit(law, df, bootstrap=0, delta=1e-3, grid=theta0_SxP, screen_iters=screen_iters, keep=keep,
+                    max_iter=max_iter)
       r = first.residuals
       delta = float(max(1.345 * 1.4826 * np.median(np.abs(r - np.median(r))), 1e-4))
       grid_SxP, grid_keep = theta0_SxP, keep
