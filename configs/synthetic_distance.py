@@ -3,16 +3,17 @@ r"""Transfer against a known distance: the synthetic encyclopedia family (docs/s
   transfer-scaling sweep   --config configs/synthetic_distance.py --workdir runs/synthetic_distance
   transfer-scaling analyze --workdir runs/synthetic_distance
 
-Pre-train on knob 0 (the source world rendered the source way), then measure transfer
-to the same world at knobs 0.25, 0.5, 0.75 and 1 (words, grammar and facts changed
-for a nested fraction t of the vocabulary, templates and facts). Quickstart scale:
-sizes 13k-100k, D_F 1-32 kB, one seed.
-Runtime: about 15-20 minutes on 2 CPU cores (4 targets, about 200 runs); a few minutes
-on one H100 (not measured).
-Expected outcome (the acceptance of the synthetic family): the fitted alpha of
-D_T = k D_F^alpha N^beta and the transfer gap G grow with the knob (distance), and
-the effective-data multiplier falls. Whether the bootstrap intervals separate the
-extremes at this scale is what the run is for: see docs/results.md.
+Pre-train on knob 0 (the source world rendered the source way), then measure transfer to the same
+world at knobs 0.25, 0.5, 0.75 and 1 (words, grammar and facts changed for a nested fraction t of
+the vocabulary, templates and facts), each at the quickstart's scale (sizes 13k, 25k, 56k; seeds
+0-2; D_F 1.0-4.6 kB; from scratch from 1 kB until every D_E is bracketed).
+Runtime: 855 runs, 3,222 s of sweep (the five corpora prepared in it; another study shared the 2
+cores throughout) and 105 s of analysis on a 2-core AMD EPYC (2026-12-02).
+Result (docs/results.md, results/synthetic_distance): the multiplier at 56k, D_F = 4,642 B falls
+with the knob, 3.18 [2.84, 3.53], 2.21 [1.80, 2.89], 1.32 [1.17, 1.52], 1.00 [1.00, 1.01], and so
+does the fine-tuning gain, 0.438, 0.340, 0.160, 0.009 nats/byte (extremes' intervals disjoint for
+both); alpha does not rise with the knob (1.08, 0.90, 0.90, not determined); G is not determined
+at any knob (2,000 pre-training steps are too few).
 """
 from transfer_scaling.study import config as study_config
 
