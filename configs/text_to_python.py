@@ -6,12 +6,14 @@ r"""Code-free English text -> Python (Hernandez et al. 2021, Table 1 row 1).
 The source is `english-prose` (plays, speeches, a dictionary, package descriptions: no code), so
 that "text -> Python" holds no Python; `text_docs_to_python` is the same pair from `english`, whose
 documentation sources carry code examples (10 of its 70 MB are the Python documentation).
-Runtime (`:cpu`, the quickstart's scale): 219 runs, 550 s of sweep and 54 s of analysis on a
-2-core AMD EPYC with the corpora prepared (2026-12-02). Result (docs/results.md): fine-tuning gain
-0.433 [0.372, 0.496] nats/byte; multiplier at 56k, D_F = 4,642 B: 17.3 [5.8, 78.7]; alpha 1.21
-[0.27, 2.41], beta 0.22 [-0.50, 0.82]; k and G not determined; 5 of 9 D_E beyond the measured
-from-scratch curve on test (the 4 kB validation split is too small). Without `:cpu`, the GPU scale
-(sizes 335k-14M), not run yet. Several machines: add --shard i/n to split the runs.
+Runtime (`:cpu`, the quickstart's scale): 243 runs (the bracketing extended every size to 100 kB),
+430 s of sweep with its 108 initial from-scratch runs (the quickstart's, same ids) already in the
+workdir, and 42 s of analysis, on a 2-core AMD EPYC shared with another study (2026-12-02); the
+quickstart trained those 108 runs in 204 s of ensemble time. Result (docs/results.md,
+results/text_to_python_cpu): fine-tuning gain 0.437 [0.387, 0.489] nats/byte; multiplier at 56k,
+D_F = 4,642 B: 5.63 [3.59, 8.68]; alpha 0.59 [0.22, 0.93], beta 0.23 [-0.05, 0.50]; k and G not
+determined; held-out size 3 of 3 inside; every D_E bracketed. Without `:cpu`, the GPU scale (sizes
+335k-14M), not run yet. Several machines: add --shard i/n to split the runs.
 Expected outcome: the paper (BPE tokens, characters) has alpha 0.18, beta 0.38; a smaller multiplier
 than text_docs_to_python and text_code_to_python (Appendix F: 0.3% Python in pre-training raised
 effective data 4.5x).
