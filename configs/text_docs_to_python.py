@@ -1,15 +1,18 @@
 r"""English text with code examples -> Python: the `english` corpus, whose documentation holds code.
 
-  transfer-scaling sweep --config configs/text_docs_to_python.py:cpu --workdir runs/text_docs_to_python_cpu
+  transfer-scaling sweep   --config configs/text_docs_to_python.py:cpu --workdir runs/text_docs_to_python_cpu
   transfer-scaling analyze --workdir runs/text_docs_to_python_cpu
 
 `english` mixes ten sources, among them the Python documentation with its examples (10 of 70 MB),
 the Linux kernel's documentation and other manuals; set against `text_to_python` (code-free
 English) it measures what a little Python in the source is worth (Hernandez et al. 2021, Appendix F).
-Runtime (`:cpu`, the quickstart's scale): 261 runs, 943 s of sweep and 34 s of analysis on a 2-core
-AMD EPYC (2026-12-02). Result (docs/results.md): fine-tuning gain 0.745 [0.698, 0.791] nats/byte;
-every D_E beyond the largest from-scratch D (1 MB at 56k), so D_T, alpha and beta are not determined
-at this scale.
+Runtime (`:cpu`, the quickstart's scale): 297 runs (the bracketing extended every size to 1 MB),
+839 s of sweep with the quickstart's 108 from-scratch runs (same ids) already in the workdir and
+another study sharing the 2 cores, and 31 s of analysis on a 2-core AMD EPYC (2026-12-02).
+Result (docs/results.md, results/text_docs_to_python_cpu): multiplier at 56k, D_F = 4,642 B: 26.5
+[20.8, 34.4], 4.7x code-free English's; fine-tuning gain 0.701 [0.658, 0.744] nats/byte; 46 of 54
+fine-tuned runs are best at step 0 at lr 1e-3 and 3e-3, so alpha (0.10) and beta (0.60) describe
+the pre-trained models, not transfer; held-out size 0 of 3 inside.
 """
 from transfer_scaling.study import config as study_config
 
