@@ -1,17 +1,20 @@
 r"""One source, several targets: the transfer gap G of Barnett (2024) per target.
 
-  transfer-scaling sweep --config configs/transfer_gap_multi.py --workdir runs/transfer_gap_multi
-  transfer-scaling analyze --workdir runs/transfer_gap_multi
+  transfer-scaling sweep   --config configs/transfer_gap_multi.py:cpu --workdir runs/transfer_gap_multi_cpu
+  transfer-scaling analyze --workdir runs/transfer_gap_multi_cpu
 
-English is pre-trained once per size; each target (Python code, German, fruit-fly
-DNA) gets its own zero-shot, from-scratch and fine-tuning runs and its own fit of
+English is pre-trained once per size; each target (Python code, German, fruit-fly DNA) gets its
+own zero-shot, from-scratch and fine-tuning runs and its own fit of
 L(p, f) = (A p^-alpha + G) f^-beta + E over the (p, f) grid of the gap size.
-Runtime (estimated, not measured end to end): about 4-6 hours on one H100 (not run yet).
-On 2 CPU cores: `--config configs/transfer_gap_multi.py:cpu` (the quickstart's scale,
-three targets) in about 15 minutes; results in results/transfer_gap_multi_cpu.
-Expected outcome: a small G for German (pre-training keeps paying off), a larger one
-for Python, and the largest for DNA, where English pre-training buys little and
-fine-tuning data must do the work; the report tabulates G with intervals per target.
+Runtime (`:cpu`, the quickstart's scale): 741 runs, 1,039 s of sweep with the 216 initial
+from-scratch runs of Python and German (same ids, from the quickstart and english_to_german)
+already in the workdir and another study sharing the 2 cores part of the time, and 48 s of
+analysis on a 2-core AMD EPYC (2026-12-02).
+Result (docs/results.md, results/transfer_gap_multi_cpu): G not determined for any target (at
+p = 2,000 pre-training's term is still 3.6-4.1 nats/byte for Python and German); multipliers at
+56k, 4,642 B: Python 26.5, German 5.24, DNA 1.00 (gain -0.004 [-0.007, -0.002]: English
+pre-training slightly hurts DNA). Without `:cpu`: the GPU scale (sizes 793k-4.7M; not run yet).
+Expected outcome (Barnett): a small G for German, a larger one for Python, the largest for DNA.
 """
 from transfer_scaling.study import config as study_config
 
