@@ -229,15 +229,15 @@ def fit(law, data, *, bootstrap: int = 1000, seed: int = 0, delta: float = 1e-3,
                     max_iter=max_iter)
       r = first.residuals
       delta = float(max(1.345 * 1.4826 * np.median(np.abs(r - np.median(r))), 1e-4))
-      grid_SxP, grid_keep = theta0_SxP, keep
-      theta0_SxP, S, keep = np.asarray([first.theta]), 1, 1
-    s, top_K, ref = _multistart(law, jnp.asarray(theta0_SxP), lx, ly, w_N, delta, keep, screen_iters, max_iter)
-    s, top_K, ref = jax.device_get((s, top_K, ref))
-    if auto and not ref.converged.any():
-      # The first fit's minimum at delta 1e-3 may lie where Newton at the wider delta stalls: start over.
-      theta0_SxP, S, keep = grid_SxP, len(grid_SxP), grid_keep
-      s, top_K, ref = _multistart(law, jnp.asarray(theta0_SxP), lx, ly, w_N, delta, keep, screen_iters, max_iter)
-      s, top_K, ref = jax.device_get((s, top_K, ref))
+    # With delta='auto' the first fit's minimum is the one start; where Newton at the wider delta
+    # stalls from there, the whole grid is tried again.
+    attempts = [(np.asarray([first.theta]), 1), (theta0_SxP, keep)] if auto else [(theta0_SxP, keep)]
+    for theta0_SxP, keep in attempts:
+      s, top_K, ref = jax.device_get(
+          _multistart(law, jnp.asarray(theta0_SxP), lx, ly, w_N, delta, keep, screen_iters, max_iter))
+      if ref.converged.any():
+        break
+    S = len(theta0_SxP)
     screened_out = np.ones(S, bool)
     screened_out[top_K] = False
     n_converged = int(s.converged[screened_out].sum() + ref.converged.sum())
@@ -338,8 +338,7 @@ def residual_scale(residuals: np.ndarray, n_params: int) -> float:
 
 def _summarize_bootstrap(result: FitResult, law: Law, theta_BxP: np.ndarray, requested: int) -> None:
   samples = law.from_coords(theta_BxP)
-  with np.errstate(over="ignore", invalid="ignore"):  # a wild replicate's inf is summarised, not warned about
-    samples.update(_derived(law, samples))
+  samples.update(_derived(law, samples))
   table = pd.DataFrame({k: np.asarray(v, np.float64).reshape(-1) for k, v in samples.items()})
   result.bootstrap = table
   result.n_bootstrap, result.n_bootstrap_converged = requested, len(table)
