@@ -34,7 +34,8 @@ DESIGNS = {
 
 
 def measured(workdir: str):
-  """(truth, noise) from a finished study: its joint fit and its pooled within-cell spread of log loss."""
+  """(law, truth, sd, noise) from a finished study: its joint fit, its pooled within-cell spread of
+  log loss per arm, and how a seed's deviations correlate across cells (coverage.Noise)."""
   from transfer_scaling.report import workdir_report
   result = workdir_report.load(workdir)
   t = next(iter(result.targets.values()))
@@ -49,7 +50,21 @@ def measured(workdir: str):
     resid = logs - pd.Series(logs).groupby(cells).transform("mean").to_numpy()
     n, k = len(logs), cells.max() + 1
     sd[stage] = float(np.sqrt(np.sum(resid ** 2) / max(n - k, 1)))
-  return t.joint.fit.law, dict(t.joint.fit.params), sd
+  return t.joint.fit.law, dict(t.joint.fit.params), sd, correlation(runs)
+
+
+def correlation(runs: pd.DataFrame) -> coverage.Noise:
+  """Mean correlation over pairs of cells of their seeds' deviations: at the same D (any size or arm),
+  and at different D, whose ratio is the share of the shared part common across D."""
+  runs = runs.assign(dev=np.log(runs["loss"].astype(float)))
+  runs["dev"] -= runs.groupby(["stage", "N", "D_F"])["dev"].transform("mean")
+  wide = runs.pivot_table(index="seed", columns=["stage", "N", "D_F"], values="dev").dropna(axis=1)
+  r = np.corrcoef(wide.to_numpy().T)
+  d = np.array([c[2] for c in wide.columns])
+  i, j = np.triu_indices(len(d), 1)
+  same, other = r[i, j][d[i] == d[j]].mean(), r[i, j][d[i] != d[j]].mean()
+  same = float(np.clip(same, 0, 1))
+  return coverage.Noise(same_d=same, across_d=float(np.clip(other / same, 0, 1)) if same > 0 else 0.0)
 
 
 def main(argv=None) -> int:
@@ -58,25 +73,29 @@ def main(argv=None) -> int:
   p.add_argument("--design", choices=sorted(DESIGNS), default="quickstart")
   p.add_argument("--studies", type=int, default=200)
   p.add_argument("--bootstrap", type=int, default=1000)
-  p.add_argument("--resample", choices=("auto", "cells", "parametric"), default="auto",
-                 help="the bootstrap (auto: as analyze does, cells with several seeds per cell)")
+  p.add_argument("--resample", choices=("auto", "seeds", "cells", "parametric"), default="auto",
+                 help="the bootstrap (auto: as analyze does, seeds drawn once for every cell)")
+  p.add_argument("--independent", action="store_true",
+                 help="simulate independent runs (no noise shared by a seed's runs), as before the seeds were tied")
   p.add_argument("--out", required=True, help="CSV of every simulated study")
   a = p.parse_args(argv)
   runner.compilation_cache()
-  law, truth, sd = measured(a.workdir)
+  law, truth, sd, noise = measured(a.workdir)
+  noise = coverage.Noise() if a.independent else noise
   design = coverage.Design(**DESIGNS[a.design])
   sigma = lambda pretrained, N, D: sd["finetune" if pretrained else "scratch"]
-  print(f"law {law}, truth {json.dumps({k: round(v, 5) for k, v in truth.items()})}, noise (sd of log loss) {sd}",
-        file=sys.stderr)
+  print(f"law {law}, truth {json.dumps({k: round(v, 5) for k, v in truth.items()})}, noise (sd of log loss) {sd}, "
+        f"{noise}", file=sys.stderr)
   t0 = time.time()
   bar = tqdm.tqdm(total=a.studies, unit="study", file=sys.stderr)
   table = coverage.coverage(law, truth, design, sigma, n_studies=a.studies, bootstrap=a.bootstrap,
-                            resample=a.resample, progress=lambda i: bar.update(1))
+                            resample=a.resample, noise=noise, progress=lambda i: bar.update(1))
   bar.close()
   table.to_csv(a.out, index=False)
   summary = coverage.summary(table)
   print(f"design {a.design}: {a.studies} studies, {a.bootstrap} {a.resample} bootstrap replicates each, "
-        f"{time.time() - t0:.0f} s; noise sd of log loss: scratch {sd['scratch']:.4f}, fine-tuned {sd['finetune']:.4f}")
+        f"{time.time() - t0:.0f} s; noise sd of log loss: scratch {sd['scratch']:.4f}, fine-tuned {sd['finetune']:.4f}; "
+        f"a seed's runs correlate at {noise.same_d:.2f} at one D, {noise.same_d * noise.across_d:.2f} across D")
   cols = list(summary.columns)
   print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
   for _, r in summary.iterrows():

@@ -30,6 +30,20 @@ def test_fit_writes_json_and_prints_table(tmp_path, capsys):
   assert "alpha" in capsys.readouterr().out
 
 
+def test_fit_with_a_seed_column_resamples_whole_seeds(tmp_path):
+  # Runs of one seed share their data, so the bootstrap must draw seeds, not rows.
+  rng = np.random.default_rng(1)
+  grid = pd.DataFrame([(n, d, s) for n in (1e5, 1e6, 1e7) for d in (1e4, 1e5, 1e6, 1e7) for s in range(3)],
+                      columns=["N", "D_F", "seed"])
+  shared = rng.normal(0, 0.05, 3)[grid["seed"]]
+  grid["D_T"] = 1e3 * grid["D_F"] ** 0.2 * grid["N"] ** 0.4 * np.exp(shared + rng.normal(0, 0.01, len(grid)))
+  grid.to_csv(tmp_path / "t.csv", index=False)
+  assert main(["fit", "hernandez", "--csv", str(tmp_path / "t.csv"), "--bootstrap", "50", "--drop-highest", "1",
+               "--json", str(tmp_path / "out.json")]) == 0
+  out = json.loads((tmp_path / "out.json").read_text())
+  assert out["resample"] == "seeds" and out["n_points"] == 35
+
+
 def test_fit_bad_input_exits_2_naming_the_problem(tmp_path, capsys):
   df = _hernandez_csv(tmp_path / "t.csv")
   df.loc[4, "D_T"] = -3.0

@@ -213,6 +213,36 @@ def test_cell_resample_keeps_the_variance_of_a_cell_mean():
   assert (draws[:, cells == "c"] == 9.0).all()    # a cell with one run keeps its value
 
 
+def test_seed_resample_draws_one_seed_for_every_cell():
+  # A seed's runs in different cells move together (one D_F subset for every size and both arms):
+  # a replicate must take the same seed in every cell, or the shared part averages away.
+  from transfer_scaling.laws.fitting import seed_resample
+  rng = np.random.default_rng(0)
+  dev = np.array([0.3, -0.1, -0.2])
+  y = np.concatenate([1 + dev, 5 + 2 * dev, 9 + dev[:2]])   # cell c lost the run of seed 2
+  cells = np.array(["a"] * 3 + ["b"] * 3 + ["c"] * 2)
+  seeds = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+  draws = seed_resample(y, cells, seeds, 100_000, rng)
+  np.testing.assert_allclose(draws[:, 3:6] - 5, 2 * (draws[:, :3] - 1))  # the same seeds in a and b
+  assert np.var(draws[:, :3].mean(1)) == pytest.approx(np.var(1 + dev, ddof=1) / 3, rel=0.02)
+  c = draws[:, 6:]
+  assert set(np.round(np.unique(c), 9)) <= set(np.round(9 + dev[:2].mean() + (dev[:2] - dev[:2].mean()) * np.sqrt(2), 9))
+  with pytest.raises(UsageError, match="same seed"):
+    seed_resample(y, cells, np.array([0, 0, 2, 0, 1, 2, 0, 1]), 10, rng)
+
+
+def test_few_seeds_widen_the_interval_to_t_quantiles():
+  from transfer_scaling.laws.fitting import _resample_kind, few_cluster_factor
+  assert few_cluster_factor(3) == pytest.approx(4.3027 / 1.95996, rel=1e-4)
+  assert 1 < few_cluster_factor(30) < 1.05 and few_cluster_factor(1) == 1.0
+  cells, seeds = ["a", "a", "b", "b"], [0, 1, 0, 1]
+  assert _resample_kind("auto", cells, seeds, 4) == "seeds"
+  assert _resample_kind("auto", cells, None, 4) == "cells"
+  assert _resample_kind("auto", ["a", "b", "c", "d"], seeds, 4) == "parametric"
+  with pytest.raises(UsageError, match="clusters="):
+    _resample_kind("seeds", cells, None, 4)
+
+
 def test_an_auto_delta_refit_that_stalls_starts_again_from_the_whole_grid(monkeypatch):
   # delta='auto' refits from the first fit's minimum only; when that one start stalls (a gap-law
   # fit of English -> German did), the fit must not give up while the grid is left untried.

@@ -1,14 +1,15 @@
 """`transfer-scaling fit LAW --csv FILE --json OUT`: fit a scaling law to measurements.
 
 Columns: N,D,loss (kaplan, chinchilla); N,D_F,D_T (hernandez); N,D_F,loss (hernandez_unified);
-p,f,loss (barnett). Example (the Chinchilla replication; under a minute on 2 CPU cores):
+p,f,loss (barnett). With a `seed` column the bootstrap resamples seeds, one draw for every design
+point (runs of one seed share their data, so their deviations move together). Example (the Chinchilla replication; under a minute on 2 CPU cores):
   transfer-scaling fit chinchilla --csv chinchilla_svg_extracted.csv --drop-highest 5 --bootstrap 4000 --json fit.json
 """
 import argparse
 import sys
 
 from transfer_scaling import fileio
-from transfer_scaling.laws.measurements import read_csv
+from transfer_scaling.laws.measurements import drop_highest_rows, read_csv
 from transfer_scaling.laws.fitting import fit
 from transfer_scaling.laws.registry import get_law, law_names
 
@@ -30,8 +31,13 @@ def main(argv) -> int:
   law = get_law(args.law)
   fileio.check_output_file(args.json, "--json")
   df = read_csv(args.csv)
+  by_seed, drop = {}, args.drop_highest
+  if "seed" in df:
+    if drop:
+      df, drop = drop_highest_rows(df, law.target, drop), 0
+    by_seed = dict(cells=df[list(law.covariates)].astype(str).agg("|".join, axis=1).to_numpy(), clusters=df["seed"].to_numpy())
   result = fit(law, df, bootstrap=args.bootstrap, seed=args.seed, delta=args.delta,
-               drop_highest=args.drop_highest, loo=args.loo, max_iter=args.max_iter)
+               drop_highest=drop, loo=args.loo, max_iter=args.max_iter, **by_seed)
   if not result.converged:
     print(result.table(), file=sys.stderr)
     print(f"error: the {law.name} fit did not converge; nothing written to {args.json}", file=sys.stderr)

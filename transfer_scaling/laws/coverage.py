@@ -3,8 +3,9 @@
 An interval is a claim about coverage. `coverage` draws many studies from a known joint law
 (a from-scratch law and a transfer law) on a given design (sizes, from-scratch D, D_F,
 seeds), with log-normal noise per run at a given scale (the spread measured between seeds
-of the project's own runs), runs the joint fit with its bootstrap and profiles on each, and
-counts how often the 95% intervals contain the true k, alpha, beta and multiplier.
+of the project's own runs) and correlated as in those runs (`Noise`), runs the joint fit with
+its bootstrap and profiles on each, and counts how often the 95% intervals contain the true
+k, alpha, beta and multiplier.
 """
 import dataclasses
 import time
@@ -27,7 +28,20 @@ class Design:
   reference: tuple    # (N, D_F) of the multiplier
 
 
-def simulate(law: str, truth: dict, design: Design, sigma, rng) -> tuple:
+@dataclasses.dataclass(frozen=True)
+class Noise:
+  """How the noise of a seed's runs is shared (correlations of log-loss deviations, as measured).
+
+  A seed fixes the D_F subset (nested across D) and the batch order of runs of every size and of
+  both arms. A run's noise is sd * (sqrt(same_d) w[seed, D] + sqrt(1 - same_d) e[run]), with w
+  shared by every size and both arms at that D and correlated across D at `across_d`; so two runs
+  of one seed at the same D correlate at same_d, at different D at same_d * across_d.
+  """
+  same_d: float = 0.0
+  across_d: float = 0.0
+
+
+def simulate(law: str, truth: dict, design: Design, sigma, rng, noise: Noise = Noise()) -> tuple:
   """(scratch runs, fine-tuned runs) with loss = law x exp(noise); sigma: a number or f(pretrained, N, D) -> sd."""
   entry = get_law(law)
   rows = []
@@ -40,14 +54,19 @@ def simulate(law: str, truth: dict, design: Design, sigma, rng) -> tuple:
   mean = entry.predict(truth, df)
   sd = np.array([sigma(p, n, d) for p, n, d in zip(df["pretrained"], df["N"], df["D"])]) if callable(sigma) \
       else np.full(len(df), float(sigma))
-  df["loss"] = mean * np.exp(sd * rng.standard_normal(len(df)))
-  sc = df[df["pretrained"] == 0][["N", "D", "loss"]].reset_index(drop=True)
-  ft = df[df["pretrained"] == 1].rename(columns={"D": "D_F"})[["N", "D_F", "loss"]].reset_index(drop=True)
+  ds = np.unique(df["D"])
+  u_S = rng.standard_normal(design.seeds)
+  w_SxD = np.sqrt(noise.across_d) * u_S[:, None] + np.sqrt(1 - noise.across_d) * rng.standard_normal((design.seeds, len(ds)))
+  shared = w_SxD[df["seed"].to_numpy(), np.searchsorted(ds, df["D"])]
+  z = np.sqrt(noise.same_d) * shared + np.sqrt(1 - noise.same_d) * rng.standard_normal(len(df))
+  df["loss"] = mean * np.exp(sd * z)
+  sc = df[df["pretrained"] == 0][["N", "D", "loss", "seed"]].reset_index(drop=True)
+  ft = df[df["pretrained"] == 1].rename(columns={"D": "D_F"})[["N", "D_F", "loss", "seed"]].reset_index(drop=True)
   return sc, ft
 
 
 def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200, bootstrap: int = 1000,
-             seed: int = 0, max_D_F=None, resample: str = "auto", progress=None) -> pd.DataFrame:
+             seed: int = 0, max_D_F=None, resample: str = "auto", noise: Noise = Noise(), progress=None) -> pd.DataFrame:
   """One row per simulated study: estimates, bootstrap and profile 95% intervals, and whether each covers the truth."""
   if not law.startswith("transfer_"):
     raise UsageError(f"coverage simulates a joint law (transfer_kaplan or transfer_chinchilla), not {law!r}")
@@ -58,7 +77,9 @@ def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200,
   rows = []
   for i in range(n_studies):
     rng = np.random.default_rng([seed, i])
-    sc, ft = simulate(law, truth, design, sigma, rng)
+    sc, ft = simulate(law, truth, design, sigma, rng, noise)
+    if resample == "cells":  # the seeds' ties ignored: each cell resampled on its own
+      sc, ft = sc.drop(columns="seed"), ft.drop(columns="seed")
     t0 = time.time()
     row = {"study": i}
     try:

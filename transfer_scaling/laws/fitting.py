@@ -9,11 +9,20 @@ then B bootstrap refits start from that optimum, and, when asked, n leave-one-ou
 (weight 0 on one point) do too. Resampling (`resample`):
   points      multinomial weights over the rows (each row an independent measurement);
   cells       rows are runs and `cells` labels the design point of each: the runs (seeds) of
-              every cell are resampled with replacement within it, so the spread between
-              seeds is what the intervals measure, and every parameter is refitted. Each
-              run enters as its cell mean plus its deviation scaled by sqrt(n/(n-1)) (Davison
-              and Hinkley 1997, modified residuals): resampling n runs as they are gives a
-              cell mean (n-1)/n of its variance, intervals too narrow by sqrt(2/3) at 3 seeds;
+              every cell are resampled with replacement within it, independently between
+              cells, so the spread between seeds is what the intervals measure, and every
+              parameter is refitted. Each run enters as its cell mean plus its deviation
+              scaled by sqrt(n/(n-1)) (Davison and Hinkley 1997, modified residuals):
+              resampling n runs as they are gives a cell mean (n-1)/n of its variance,
+              intervals too narrow by sqrt(2/3) at 3 seeds;
+  seeds       as cells, but `clusters` also names the seed of each run, and one draw of
+              seeds with replacement serves every cell of a replicate: a seed that fixes
+              the D_F subset and the batch order of runs of several sizes and of both arms
+              makes their deviations move together (the project's own runs correlate at
+              0.8-0.9 across sizes), which independent draws per cell would miss. The seeds
+              are the independent units, so the intervals' own uncertainty has S - 1
+              degrees of freedom: the replicates' deviations from the optimum are widened
+              by t_{S-1} / z (the few-cluster critical values of Cameron and Miller 2015);
   parametric  one run per cell: new targets drawn from the fitted law with the residual
               scale (log space), refitted the same way.
 profile() gives profile-likelihood intervals, a second opinion beside the bootstrap. float64 is switched on only
@@ -57,7 +66,7 @@ class FitResult:
   delta: float
   n_bootstrap: int = 0
   n_bootstrap_converged: int = 0
-  resample: str = ""                        # how the bootstrap resampled: points, cells or parametric
+  resample: str = ""                        # how the bootstrap resampled: points, cells, seeds or parametric
   theta: Optional[np.ndarray] = dataclasses.field(default=None, repr=False)  # the optimum in fitted coordinates
   data: Optional[pd.DataFrame] = dataclasses.field(default=None, repr=False)  # the rows it was fitted to
   bootstrap: Optional[pd.DataFrame] = None  # one row per converged refit: params and derived
@@ -185,14 +194,17 @@ def design(law: Law, df: pd.DataFrame):
 
 def fit(law, data, *, bootstrap: int = 1000, seed: int = 0, delta: float = 1e-3, drop_highest: int = 0,
         grid: Optional[np.ndarray] = None, screen_iters: int = 10, keep: int = 64, max_iter: int = 500,
-        loo: bool = False, holdout=None, resample: str = "auto", cells=None, refit_iter=None) -> FitResult:
+        loo: bool = False, holdout=None, resample: str = "auto", cells=None, clusters=None,
+        refit_iter=None) -> FitResult:
   """Fit `law` (a name or Law) to `data` (DataFrame with the law's columns); see the module docstring.
 
   grid: starting points [S, P] in fitted coordinates (default: the law's grid).
   bootstrap: number of resampled refits for stderr / ci95 (0: none).
-  resample: 'points', 'cells', 'parametric' or 'auto' (cells when `cells` is given and some cell
-    has several runs; parametric when every cell has one; points without `cells`).
-  cells: one label per row naming its design point (e.g. stage, size, D_F), for 'cells' and 'auto'.
+  resample: 'points', 'cells', 'seeds', 'parametric' or 'auto' (seeds when `clusters` is given too
+    and names 2 or more seeds; cells when some cell has several runs; parametric when every cell
+    has one; points without `cells`).
+  cells: one label per row naming its design point (e.g. stage, size, D_F), for 'cells', 'seeds' and 'auto'.
+  clusters: one label per row naming the seed of its run (shared across cells), for 'seeds' and 'auto'.
   delta: Huber's delta on log targets, or 'auto' (1.345 robust standard deviations of a first
     fit's residuals: near least squares for noisy runs, where delta = 1e-3 would make it L1).
   refit_iter: most damped Newton steps of a bootstrap refit (default max_iter).
@@ -212,7 +224,7 @@ def fit(law, data, *, bootstrap: int = 1000, seed: int = 0, delta: float = 1e-3,
   auto = isinstance(delta, str)
   if auto and delta != "auto" or not auto and not (delta > 0):
     raise UsageError(f"delta must be positive or 'auto', got {delta!r}")
-  kind = _resample_kind(resample, cells, n)
+  kind = _resample_kind(resample, cells, clusters, n)
   theta0_SxP = law.start_grid() if grid is None else np.asarray(grid, np.float64).reshape(-1, P)
   S = len(theta0_SxP)
   keep = int(min(keep, S))
@@ -272,6 +284,8 @@ def fit(law, data, *, bootstrap: int = 1000, seed: int = 0, delta: float = 1e-3,
       else:  # new targets per replicate, every run at weight 1
         if kind == "cells":
           sim = cell_resample(np.asarray(ly)[:n], np.asarray(cells), bootstrap, rng)
+        elif kind == "seeds":
+          sim = seed_resample(np.asarray(ly)[:n], np.asarray(cells), np.asarray(clusters), bootstrap, rng)
         else:  # parametric: the fitted law plus noise at the residual scale
           fitted = np.asarray(ly)[:n] + residuals_N
           sim = fitted[None, :] + residual_scale(residuals_N, P) * rng.standard_normal((bootstrap, n))
@@ -279,7 +293,10 @@ def fit(law, data, *, bootstrap: int = 1000, seed: int = 0, delta: float = 1e-3,
         w_BxN[:, :n] = 1.0
       b = jax.device_get(_refit(law, jnp.asarray(theta_P), lx, ly_B, jnp.asarray(w_BxN), delta,
                                 refit_iter or max_iter, ly_batched=batched))
-      _summarize_bootstrap(result, law, b.theta[b.converged], bootstrap)
+      theta_BxP = b.theta[b.converged]
+      if kind == "seeds":
+        theta_BxP = theta_P + few_cluster_factor(len(np.unique(np.asarray(clusters)))) * (theta_BxP - theta_P)
+      _summarize_bootstrap(result, law, theta_BxP, bootstrap)
       result.resample = kind
     if loo:
       w_NxN = np.zeros((n, n_pad))
@@ -297,19 +314,30 @@ def fit(law, data, *, bootstrap: int = 1000, seed: int = 0, delta: float = 1e-3,
   return result
 
 
-def _resample_kind(resample: str, cells, n: int) -> str:
-  if resample not in ("auto", "points", "cells", "parametric"):
-    raise UsageError(f"resample={resample!r}; choose auto, points, cells or parametric")
-  if cells is not None and len(cells) != n:
-    raise UsageError(f"cells has {len(cells)} labels for {n} rows; give one label per row")
-  if resample == "cells" and cells is None:
-    raise UsageError("resample='cells' needs cells=, one design-point label per row")
+def _resample_kind(resample: str, cells, clusters, n: int) -> str:
+  if resample not in ("auto", "points", "cells", "seeds", "parametric"):
+    raise UsageError(f"resample={resample!r}; choose auto, points, cells, seeds or parametric")
+  for name, labels in (("cells", cells), ("clusters", clusters)):
+    if labels is not None and len(labels) != n:
+      raise UsageError(f"{name} has {len(labels)} labels for {n} rows; give one label per row")
+  if resample in ("cells", "seeds") and cells is None:
+    raise UsageError(f"resample={resample!r} needs cells=, one design-point label per row")
+  if resample == "seeds" and clusters is None:
+    raise UsageError("resample='seeds' needs clusters=, the seed of each row")
   if resample != "auto":
     return resample
   if cells is None:
     return "points"
   _, counts = np.unique(np.asarray(cells), return_counts=True)
-  return "cells" if (counts > 1).any() else "parametric"
+  if not (counts > 1).any():
+    return "parametric"
+  return "seeds" if clusters is not None and len(np.unique(np.asarray(clusters))) > 1 else "cells"
+
+
+def few_cluster_factor(S: int) -> float:
+  """t_{S-1, 0.975} / z_{0.975}: how much wider an interval must be when S seeds carry its spread."""
+  from scipy import stats
+  return float(stats.t.ppf(0.975, S - 1) / stats.norm.ppf(0.975)) if S > 1 else 1.0
 
 
 def cell_resample(y_N: np.ndarray, cells: np.ndarray, B: int, rng) -> np.ndarray:
@@ -330,6 +358,33 @@ def cell_resample(y_N: np.ndarray, cells: np.ndarray, B: int, rng) -> np.ndarray
   return out
 
 
+def seed_resample(y_N: np.ndarray, cells: np.ndarray, seeds: np.ndarray, B: int, rng) -> np.ndarray:
+  """[B, n] targets: S seeds drawn with replacement once per replicate, the same draw in every cell.
+
+  Within a cell, runs enter as modified residuals (as in cell_resample); the cell's j-th run of a
+  replicate is its run with the j-th drawn seed, or a run of the cell drawn at random where that
+  seed has none there (a failed run).
+  """
+  y_N = np.asarray(y_N, np.float64)
+  uniq = np.unique(seeds)
+  draw_BxS = rng.integers(0, len(uniq), size=(B, len(uniq)))
+  out = np.empty((B, len(y_N)))
+  for label in np.unique(cells):
+    idx = np.flatnonzero(cells == label)
+    m = len(idx)
+    if len(np.unique(seeds[idx])) < m:
+      raise UsageError(f"cell {label!r} has two runs with the same seed; give each run of a cell its own seed")
+    mean = y_N[idx].mean()
+    dev = (y_N[idx] - mean) * (np.sqrt(m / (m - 1)) if m > 1 else 0.0)
+    row_of = np.full(len(uniq), -1)
+    row_of[np.searchsorted(uniq, seeds[idx])] = np.arange(m)
+    pick = row_of[draw_BxS[:, :m]]
+    missing = pick < 0
+    pick[missing] = rng.integers(0, m, size=int(missing.sum()))
+    out[:, idx] = mean + dev[pick]
+  return out
+
+
 def residual_scale(residuals: np.ndarray, n_params: int) -> float:
   """The residual standard deviation of a fit (log target), with the degrees of freedom counted."""
   r = np.asarray(residuals, np.float64)
@@ -347,7 +402,7 @@ def _summarize_bootstrap(result: FitResult, law: Law, theta_BxP: np.ndarray, req
     return
   with np.errstate(over="ignore", invalid="ignore"):  # an inf in a column: a nan standard error, no finite spread
     result.stderr = {k: float(table[k].std(ddof=1)) for k in table}
-  result.ci95 = {k: (float(table[k].quantile(0.025)), float(table[k].quantile(0.975))) for k in table}
+    result.ci95 = {k: (float(table[k].quantile(0.025)), float(table[k].quantile(0.975))) for k in table}
 
 
 # Profile likelihood: a second opinion on the intervals, and the test of whether the data determine a parameter.

@@ -4,13 +4,15 @@ The from-scratch and fine-tuned runs are fitted together, every parameter at onc
 (Hernandez et al. 2021, eq. 6.1, with the scratch law in chinchilla or kaplan form), with the
 project's multi-start solver, one row per run. D_E, D_T and the effective-data multiplier at
 any (N, D_F) then come from the fit, with intervals from the runs: a cluster bootstrap that
-resamples the seeds within each cell and refits everything (a parametric one with one seed).
+resamples the seeds (one draw for every cell, since a seed's runs move together) and refits
+everything (a parametric one with one seed).
 Profile-likelihood intervals are a second opinion, and say whether the grid determines a
 parameter at all (identify.py). The law-free check (interpolating each size's measured
 from-scratch curve, transfer.py) stays beside it.
 
-Rows: scratch runs as (N, D, loss, cell), fine-tuned runs as (N, D_F, loss, cell); `cell`
-names a run's design point (its seeds share it). Fine-tuned runs outside the low-data regime
+Rows: scratch runs as (N, D, loss, cell, seed), fine-tuned runs as (N, D_F, loss, cell, seed);
+`cell` names a run's design point (its seeds share it), `seed` the seed it shares with runs of
+other cells. Fine-tuned runs outside the low-data regime
 (D_F > fraction * D(N), D(N) from a fit of the scratch law alone) are offered but not used.
 """
 import dataclasses
@@ -80,12 +82,21 @@ def _cells(df, prefix: str, d: str) -> np.ndarray:
   return np.array([f"{prefix}{n:g}|{x:g}" for n, x in zip(df["N"], df[d])])
 
 
+def _clusters(sc, ft):
+  """The seed of every row where both arms name one (it ties runs of all cells together), else None."""
+  if "seed" not in sc or "seed" not in ft:
+    return None
+  return np.concatenate([sc["seed"].astype(str).to_numpy(), ft["seed"].astype(str).to_numpy()])
+
+
 def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: str = "chinchilla",
               bootstrap: int = 1000, seed: int = 0, max_D_F: Optional[float] = None, fraction: float = 0.1,
               level: float = 0.99, profiles=TRANSFER_PARAMS, resample: str = "auto", grid_note: dict = None) -> JointFit:
   """The joint fit of one target's runs; see the module docstring.
 
-  scratch: columns N, D, loss (and optionally cell); finetuned: N, D_F, loss (and cell).
+  scratch: columns N, D, loss (and optionally cell and seed); finetuned: N, D_F, loss (and cell, seed).
+  With a seed column in both, the bootstrap draws seeds once per replicate for every cell (fitting's
+  'seeds' resampling), since a seed fixes the D_F subset of runs of every size and of both arms.
   max_D_F: the low-data boundary as a number of bytes (default: fraction * D(N), D(N) the data
   a from-scratch model needs for `level` of its infinite-data performance).
   """
@@ -121,7 +132,7 @@ def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: st
   cells = np.concatenate([_cells(sc, "s|", "D"), _cells(used, "f|", "D_F")])
   starts = _starts(law, scratch_fit)
   f = fit(law, data, bootstrap=bootstrap, seed=seed, grid=starts, keep=len(starts), resample=resample, cells=cells,
-          delta="auto", refit_iter=500)
+          clusters=_clusters(sc, used), delta="auto", refit_iter=500)
   if not f.converged:
     raise UsageError("the joint fit did not converge from any start; the transfer law may not describe these runs "
                      "(see the law-free effective data in the report)")

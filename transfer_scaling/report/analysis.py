@@ -89,27 +89,30 @@ def _cell_means(runs: pd.DataFrame, keys) -> pd.DataFrame:
 def fine_tuning_gain(scratch_runs: pd.DataFrame, ft_runs: pd.DataFrame, n_boot: int = 2000, seed: int = 0):
   """Mean over (N, D_F) of scratch loss - fine-tuned loss (nats/byte), with a 95% cluster-bootstrap interval.
 
-  Law-free: it needs no law to hold. The replicates resample the seeds within every cell of
-  both arms (as modified residuals, fitting.cell_resample), so the interval is the spread
-  between runs, not between points.
+  Law-free: it needs no law to hold. A replicate draws the seeds once for every cell of both arms
+  (fitting.seed_resample), since a seed fixes the D_F subset that both arms and every size train
+  on: their deviations move together, and the difference is measured on pairs. The interval is
+  widened for the few seeds that carry it (fitting.few_cluster_factor).
   """
-  from transfer_scaling.laws.fitting import cell_resample
+  from transfer_scaling.laws.fitting import few_cluster_factor, seed_resample
   keys = ["N", "D_F"]
   pairs = sorted(set(map(tuple, scratch_runs[keys].to_numpy())) & set(map(tuple, ft_runs[keys].to_numpy())))
   if len(pairs) < 2:
     return None
-  rng = np.random.default_rng(seed)
-  draw = lambda x: cell_resample(x, np.zeros(len(x)), n_boot, rng).mean(1)  # one cell's replicate means
-  diffs, boots = [], np.zeros((n_boot, len(pairs)))
-  for j, key in enumerate(pairs):
-    a = scratch_runs[(scratch_runs["N"] == key[0]) & (scratch_runs["D_F"] == key[1])]["loss"].to_numpy(float)
-    b = ft_runs[(ft_runs["N"] == key[0]) & (ft_runs["D_F"] == key[1])]["loss"].to_numpy(float)
-    diffs.append(a.mean() - b.mean())
-    boots[:, j] = draw(a) - draw(b)
-  mean = boots.mean(1)
-  lo, hi = np.percentile(mean, [2.5, 97.5])
-  return dict(mean=float(np.mean(diffs)), lo=float(lo), hi=float(hi), n=len(pairs),
-              seeds=int(min(scratch_runs["seed"].nunique(), ft_runs["seed"].nunique())))
+  rows = pd.concat([scratch_runs.assign(arm=0.0), ft_runs.assign(arm=1.0)])
+  rows = rows[[k in set(pairs) for k in map(tuple, rows[keys].to_numpy())]]
+  cells = np.array([f"{a:g}|{n:g}|{d:g}" for a, n, d in zip(rows["arm"], rows["N"], rows["D_F"])])
+  y = rows["loss"].to_numpy(float)
+  sim_BxR = seed_resample(y, cells, rows["seed"].astype(int).to_numpy(), n_boot, np.random.default_rng(seed))
+
+  def gain(y_R):  # mean over pairs of the cells' scratch mean minus fine-tuned mean; y_R: [..., R]
+    m = pd.DataFrame(np.atleast_2d(y_R).T).groupby(cells).mean().T  # [B, cells]
+    return sum(m[f"0|{n:g}|{d:g}"] - m[f"1|{n:g}|{d:g}"] for n, d in pairs).to_numpy() / len(pairs)
+
+  mean = float(gain(y)[0])
+  S = int(rows["seed"].nunique())
+  lo, hi = mean + few_cluster_factor(S) * (np.percentile(gain(sim_BxR), [2.5, 97.5]) - mean)
+  return dict(mean=mean, lo=float(lo), hi=float(hi), n=len(pairs), seeds=S)
 
 
 def cut_off(df: pd.DataFrame) -> pd.DataFrame:
@@ -173,6 +176,7 @@ def _law_free(cfg, res: TargetResult, sc_runs, ft_runs) -> None:
 def _runs_for_fit(runs: pd.DataFrame, d: str) -> pd.DataFrame:
   out = pd.DataFrame({"N": runs["N"].astype(float), d: runs["D_F"].astype(float), "loss": runs["loss"].astype(float)})
   out["cell"] = [f"{n:g}|{x:g}" for n, x in zip(out["N"], out[d])]
+  out["seed"] = runs["seed"].astype(int).to_numpy()
   return out
 
 
@@ -228,7 +232,7 @@ def _gap(cfg: StudyConfig, res: TargetResult, ft_all, zs) -> None:
   cells = [f"{p:g}|{f:g}" for p, f in zip(points["p"], points["f"])]
   try:
     fit = laws.fit("barnett", points[["p", "f", "loss"]], bootstrap=cfg.analysis.bootstrap, seed=0, max_iter=2000,
-                   cells=cells, delta="auto", refit_iter=200)
+                   cells=cells, clusters=points["seed"].to_numpy(), delta="auto", refit_iter=200)
   except UsageError as e:
     res.notes.append(f"transfer-gap law not fitted: {e}")
     return
