@@ -15,8 +15,9 @@ then B bootstrap refits start from that optimum, and, when asked, n leave-one-ou
               scaled by sqrt(n/(n-1)) (Davison and Hinkley 1997, modified residuals):
               resampling n runs as they are gives a cell mean (n-1)/n of its variance,
               intervals too narrow by sqrt(2/3) at 3 seeds;
-  seeds       as cells, but `clusters` also names the seed of each run, and one draw of
-              seeds with replacement serves every cell of a replicate: a seed that fixes
+  seeds       as cells, but `clusters` also names the seed of each run, and one draw per
+              seed serves every cell of a replicate (a wild cluster bootstrap, seed_resample):
+              a seed that fixes
               the D_F subset and the batch order of runs of several sizes and of both arms
               makes their deviations move together (the project's own runs correlate at
               0.8-0.9 across sizes), which independent draws per cell would miss. The seeds
@@ -358,16 +359,23 @@ def cell_resample(y_N: np.ndarray, cells: np.ndarray, B: int, rng) -> np.ndarray
   return out
 
 
-def seed_resample(y_N: np.ndarray, cells: np.ndarray, seeds: np.ndarray, B: int, rng) -> np.ndarray:
-  """[B, n] targets: S seeds drawn with replacement once per replicate, the same draw in every cell.
+# Webb's (2013) six-point weights: with 3 seeds a draw of seeds with replacement has 10 distinct
+# outcomes (one of them the data itself), too coarse for a percentile; 6^S sign-and-scale patterns
+# keep the seeds' ties and give a smooth, symmetric distribution around the estimate.
+WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
 
-  Within a cell, runs enter as modified residuals (as in cell_resample); the cell's j-th run of a
-  replicate is its run with the j-th drawn seed, or a run of the cell drawn at random where that
-  seed has none there (a failed run).
+
+def seed_resample(y_N: np.ndarray, cells: np.ndarray, seeds: np.ndarray, B: int, rng) -> np.ndarray:
+  """[B, n] targets: a wild cluster bootstrap over seeds, one weight per seed for every cell.
+
+  A run enters as its cell mean plus its deviation from it times w_s sqrt(n_c/(n_c-1)), w_s one of
+  Webb's six weights (mean 0, variance 1) drawn once per seed and replicate, so a seed's runs in
+  every cell move together and a cell mean keeps the unbiased variance s^2/n_c. A cell with one
+  run keeps its value.
   """
   y_N = np.asarray(y_N, np.float64)
   uniq = np.unique(seeds)
-  draw_BxS = rng.integers(0, len(uniq), size=(B, len(uniq)))
+  w_BxS = WEBB[rng.integers(0, len(WEBB), size=(B, len(uniq)))]
   out = np.empty((B, len(y_N)))
   for label in np.unique(cells):
     idx = np.flatnonzero(cells == label)
@@ -376,12 +384,7 @@ def seed_resample(y_N: np.ndarray, cells: np.ndarray, seeds: np.ndarray, B: int,
       raise UsageError(f"cell {label!r} has two runs with the same seed; give each run of a cell its own seed")
     mean = y_N[idx].mean()
     dev = (y_N[idx] - mean) * (np.sqrt(m / (m - 1)) if m > 1 else 0.0)
-    row_of = np.full(len(uniq), -1)
-    row_of[np.searchsorted(uniq, seeds[idx])] = np.arange(m)
-    pick = row_of[draw_BxS[:, :m]]
-    missing = pick < 0
-    pick[missing] = rng.integers(0, m, size=int(missing.sum()))
-    out[:, idx] = mean + dev[pick]
+    out[:, idx] = mean + w_BxS[:, np.searchsorted(uniq, seeds[idx])] * dev
   return out
 
 
