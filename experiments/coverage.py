@@ -74,7 +74,7 @@ def main(argv=None) -> int:
   p.add_argument("--studies", type=int, default=200)
   p.add_argument("--bootstrap", type=int, default=1000)
   p.add_argument("--resample", choices=("auto", "seeds", "cells", "parametric"), default="auto",
-                 help="the bootstrap (auto: as analyze does, seeds drawn once for every cell)")
+                 help="the bootstrap (auto: as analyze does, one wild weight per seed for every cell)")
   p.add_argument("--independent", action="store_true",
                  help="simulate independent runs (no noise shared by a seed's runs), as before the seeds were tied")
   p.add_argument("--out", required=True, help="CSV of every simulated study")

@@ -400,8 +400,11 @@ def _summarize_bootstrap(result: FitResult, law: Law, theta_BxP: np.ndarray, req
   table = pd.DataFrame({k: np.asarray(v, np.float64).reshape(-1) for k, v in samples.items()})
   result.bootstrap = table
   result.n_bootstrap, result.n_bootstrap_converged = requested, len(table)
-  if len(table) < 2:
-    warnings.warn(f"only {len(table)} of {requested} bootstrap refits converged; no standard errors")
+  # The refits that converge are not a random half of the replicates: percentiles of a minority of them
+  # once gave an alpha interval that excluded its own estimate, so below half there is no interval at all.
+  if len(table) < 2 or 2 * len(table) < requested:
+    warnings.warn(f"only {len(table)} of {requested} bootstrap refits converged; no standard errors or intervals "
+                  "(raise max_iter / refit_iter)")
     return
   with np.errstate(over="ignore", invalid="ignore"):  # an inf in a column: a nan standard error, no finite spread
     result.stderr = {k: float(table[k].std(ddof=1)) for k in table}

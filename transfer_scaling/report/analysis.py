@@ -232,7 +232,7 @@ def _gap(cfg: StudyConfig, res: TargetResult, ft_all, zs) -> None:
   cells = [f"{p:g}|{f:g}" for p, f in zip(points["p"], points["f"])]
   try:
     fit = laws.fit("barnett", points[["p", "f", "loss"]], bootstrap=cfg.analysis.bootstrap, seed=0, max_iter=2000,
-                   cells=cells, clusters=points["seed"].to_numpy(), delta="auto", refit_iter=200)
+                   cells=cells, clusters=points["seed"].to_numpy(), delta="auto")
   except UsageError as e:
     res.notes.append(f"transfer-gap law not fitted: {e}")
     return

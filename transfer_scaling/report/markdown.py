@@ -10,10 +10,15 @@ PAPER = {"k": "1.9e4 (characters, BPE tokens)", "alpha": "0.18", "beta": "0.38"}
 def _boot(f, short: bool = False) -> str:
   """How a fit's bootstrap resampled, in words."""
   if f.resample == "seeds" and not short:
-    return "seed-cluster bootstrap (the seeds drawn once for every cell, widened by t/z for their number)"
+    return "wild seed-cluster bootstrap (one weight per seed, the same in every cell; widened by t/z for the few seeds)"
   return {"seeds": "seed-cluster bootstrap",
           "cells": "bootstrap over the runs of each cell", "parametric": "parametric bootstrap",
           "points": "bootstrap over the points"}.get(f.resample, f"{f.resample} bootstrap")
+
+
+def _converged(f) -> str:
+  too_few = "; too few for intervals" if f.n_bootstrap and not f.ci95 else ""
+  return f"{f.n_bootstrap_converged} of {f.n_bootstrap} refits converged{too_few}"
 
 
 def _ci(fit, name) -> str:
@@ -211,7 +216,7 @@ def _target(cfg, t, figs) -> list:
            f"D_T = k D_F^alpha N^beta (lines, 95% bands). {jf.boundary}; {len(used)} of {len(jf.rows)} fine-tuned runs "
            f"enter the joint fit with every from-scratch run.", "",
            f"Joint fit ({f.law}, {f.n_points} runs, RMSE of log loss {f.rmse_log:.3g}); intervals from a "
-           f"{_boot(f)} ({f.n_bootstrap_converged} of {f.n_bootstrap} refits converged) and from the profile likelihood:", "",
+           f"{_boot(f)} ({_converged(f)}) and from the profile likelihood:", "",
            "| parameter | value [95% bootstrap] | 95% profile | verdict | paper, text -> Python |", "|---|---|---|---|---|"]
     for k in ("k", "alpha", "beta"):
       v = ident[k]
@@ -247,9 +252,9 @@ def _target(cfg, t, figs) -> list:
   if t.gain:
     g = t.gain
     md += [f"Fine-tuning gain (law-free): {g['mean']:.3f} [{g['lo']:.3f}, {g['hi']:.3f}] nats/byte, the mean of "
-           f"(from-scratch - fine-tuned loss) over {g['n']} (N, D_F) cells; the interval draws {g['seeds']} seeds with "
-           "replacement once for every cell of both arms (a seed's runs share their D_F subset) and is widened for "
-           "the few seeds that carry it.", ""]
+           f"(from-scratch - fine-tuned loss) over {g['n']} (N, D_F) cells; the interval gives each of the {g['seeds']} seeds one "
+           "wild weight for every cell of both arms (a seed's runs share their D_F subset) and is widened for the few "
+           "seeds that carry it.", ""]
   if t.heldout is not None:
     md += [_img(figs[10]), "", f"**Figure 10.** Held-out size: {t.heldout.verdict}.", ""]
   md += _gap(cfg, t, figs)
@@ -274,8 +279,7 @@ def _gap(cfg, t, figs) -> list:
         f"size {g.size} over pre-training steps p and fine-tuning bytes f, measured cells as dots; red: the (p, f) that "
         f"minimises the loss for each budget B = p + c f (c = {cfg.analysis.cost_ratio:g} pre-training steps per "
         "fine-tuning byte). Right: the share of the budget spent on pre-training along that curve.", "",
-        f"Gap law ({g.fit.n_points} runs, {_boot(g.fit, short=True)}, {g.fit.n_bootstrap_converged} of "
-        f"{g.fit.n_bootstrap} refits converged):", "",
+        f"Gap law ({g.fit.n_points} runs, {_boot(g.fit, short=True)}, {_converged(g.fit)}):", "",
         "| parameter | value [95% bootstrap] | 95% profile | verdict |", "|---|---|---|---|"]
   for k in ("A", "alpha", "G", "beta", "E"):
     v = g.identified.get(k)
