@@ -168,3 +168,12 @@ def test_a_cut_off_run_of_a_setting_that_lost_the_choice_is_reported(study):
   assert all(t.cut_off.empty for t in res.targets.values())
   text = " ".join(markdown._left_out(res))
   assert "every chosen run" in text and "lost the learning-rate choice" in text, text
+
+
+def test_a_gap_nuisance_parameter_whose_interval_spans_decades_is_not_determined():
+  # The gap law's E ran along its ridge to 0 in most replicates: [1.3e-8, 6.2e7] is no interval.
+  from types import SimpleNamespace
+  from transfer_scaling.report.markdown import _scale
+  fit = SimpleNamespace(params={"E": 1.2e-6, "A": 5.0}, derived={}, ci95={"E": (1.27e-8, 6.17e7), "A": (3.6, 11.5)})
+  assert _scale(fit, "E").startswith("not determined by this grid (bootstrap [1.27e-08, 6.17e+07] spans 16 decades")
+  assert _scale(fit, "A") == "5 [3.6, 11.5]"

@@ -29,6 +29,15 @@ def _ci(fit, name) -> str:
   return f"{v:.3g}"
 
 
+def _scale(fit, name) -> str:
+  """A positive nuisance parameter (the gap law's A, E): its bootstrap interval, unless it spans decades."""
+  from transfer_scaling.laws.identify import MAX_DECADES
+  lo, hi = fit.ci95.get(name, (np.nan, np.nan)) if fit.ci95 else (np.nan, np.nan)
+  if lo > 0 and hi > 0 and np.log10(hi / lo) > MAX_DECADES:
+    return f"not determined by this grid (bootstrap [{lo:.3g}, {hi:.3g}] spans {np.log10(hi / lo):.0f} decades)"
+  return _ci(fit, name)
+
+
 def _prof(profile) -> str:
   if profile is None:
     return "-"
@@ -284,7 +293,7 @@ def _gap(cfg, t, figs) -> list:
   for k in ("A", "alpha", "G", "beta", "E"):
     v = g.identified.get(k)
     if v is None:
-      md.append(f"| {k} | {_ci(g.fit, k)} | - | |")
+      md.append(f"| {k} | {_scale(g.fit, k)} | - | |")
       continue
     shown = _ci(g.fit, k) if v.determined else "-"
     md.append(f"| {k} | {shown} | {_prof(g.profiles.get(k))} | {v.text}{'; ' + v.fix if v.fix and not v.determined else ''} |")
