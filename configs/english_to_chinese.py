@@ -8,9 +8,9 @@ r"""English -> Chinese (Kim 2021). A byte-level model sidesteps the tokenizer pe
 sweep (the Chinese corpus prepared in it; another study shared the 2 cores throughout) and 73 s of
 analysis on a 2-core AMD EPYC (2026-12-02).
 Result (docs/results.md, results/english_to_chinese_cpu): multiplier at 56k, D_F = 4,642 B: 1.63
-[1.05, 2.45], the smallest of the languages; fine-tuning gain 0.365 [0.221, 0.517] nats/byte (not
-comparable across targets: about 3 bytes per Chinese character); alpha -0.01 [-1.16, 0.59], beta
-0.32 [-0.12, 0.65]; k and G not determined; held-out size 3 of 3 inside.
+[1.13, 11.4], the smallest of the languages; fine-tuning gain 0.365 [-0.116, 0.846] nats/byte (not
+comparable across targets: about 3 bytes per Chinese character); alpha -0.01 [-1.63, 3.61], beta
+0.32 [0.18, 0.49]; k and G not determined; held-out size 3 of 3 inside.
 Expected (Kim 2021): the smallest transfer of the languages.
 Without `:cpu`: the GPU scale (sizes up to 14M; not run yet). Several machines: add --shard i/n.
 """

@@ -7,9 +7,9 @@ r"""English -> German (Kim 2021), byte-level on software documentation.
 1 kB until every D_E is bracketed; lr chosen per cell on validation). Runtime: 243 runs, 1,071 s of
 sweep (the English and German corpora prepared in it; another study shared the 2 cores throughout)
 and 78 s of analysis on a 2-core AMD EPYC (2026-12-02).
-Result (docs/results.md, results/english_to_german_cpu): fine-tuning gain 0.299 [0.270, 0.326]
-nats/byte; multiplier at 56k, D_F = 4,642 B: 5.24 [3.31, 9.19]; alpha 0.88 [0.59, 1.26], beta 0.05
-[-0.28, 0.39]; k and G not determined; held-out size 3 of 3 inside; every D_E bracketed.
+Result (docs/results.md, results/english_to_german_cpu): fine-tuning gain 0.299 [0.260, 0.339]
+nats/byte; multiplier at 56k, D_F = 4,642 B: 5.24 [2.75, 14.1]; alpha 0.88 [0.56, 1.17], beta 0.05
+[-0.16, 0.44]; k and G not determined; held-out size 3 of 3 inside; every D_E bracketed.
 Expected (Kim 2021): the largest transfer of the languages, German > Spanish > Chinese.
 Without `:cpu`: the GPU scale (sizes up to 14M; not run yet). Several machines: add --shard i/n.
 """

@@ -7,9 +7,9 @@ r"""English -> Spanish (Kim 2021), byte-level on software documentation.
 1 kB until every D_E is bracketed; lr chosen per cell on validation). Runtime: 297 runs (the
 bracketing extended every size to 1 MB), 1,453 s of sweep (the Spanish corpus prepared in it;
 another study shared the 2 cores throughout) and 55 s of analysis on a 2-core AMD EPYC (2026-12-02).
-Result (docs/results.md, results/english_to_spanish_cpu): fine-tuning gain 0.408 [0.369, 0.448]
-nats/byte; multiplier at 56k, D_F = 4,642 B: 17.5 [10.5, 30.8]; alpha 0.92 [0.55, 1.29], beta 0.39
-[0.01, 0.75]; k and G not determined; held-out size 0 of 3 inside (do not extrapolate in N).
+Result (docs/results.md, results/english_to_spanish_cpu): fine-tuning gain 0.408 [0.329, 0.486]
+nats/byte; multiplier at 56k, D_F = 4,642 B: 17.5 [8.57, 26.4]; alpha 0.92 [-0.17, 1.88], beta 0.39
+[-0.11, 0.76]; k and G not determined; held-out size 0 of 3 inside (do not extrapolate in N).
 Expected (Kim 2021): less transfer than German, more than Chinese; here Spanish gains more than German.
 Without `:cpu`: the GPU scale (sizes up to 14M; not run yet). Several machines: add --shard i/n.
 """

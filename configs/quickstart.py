@@ -13,9 +13,9 @@ pre-training 2,000 steps of 16 sequences with p kept at 10, 60, 340, 2,000; D_F 
 
 Runtime: from a fresh clone, 66 s of `make venv`, then 369 s of sweep (22 s of it preparing the
 two corpora) and 50 s of analysis: 8.1 minutes in all on a 2-core AMD EPYC (2026-12-02).
-Expected result (docs/results.md): fine-tuning gain 0.221 [0.162, 0.284] nats/byte; multiplier at
-56k, D_F = 4,642 bytes: 2.41 [1.3, 4.64]; alpha 1.16 [0.376, 1.83] (profile [0.719, 1.65]), beta
--0.095 [-0.824, 0.448] (profile [-0.578, 0.374]); k and the transfer gap G not determined by this
+Expected result (docs/results.md): fine-tuning gain 0.221 [0.198, 0.245] nats/byte; multiplier at
+56k, D_F = 4,642 bytes: 2.41 [1.14, 115]; alpha 1.16 [-1.03, 4.96] (profile [0.719, 1.65]), beta
+-0.095 [-0.693, 0.5] (profile [-0.578, 0.374]); k and the transfer gap G not determined by this
 grid; held-out size 3 of 3 inside; every D_E bracketed by measured from-scratch runs.
 """
 from transfer_scaling.study import config as study_config

@@ -10,7 +10,7 @@ the vocabulary, templates and facts), each at the quickstart's scale (sizes 13k,
 Runtime: 855 runs, 3,222 s of sweep (the five corpora prepared in it; another study shared the 2
 cores throughout) and 105 s of analysis on a 2-core AMD EPYC (2026-12-02).
 Result (docs/results.md, results/synthetic_distance): the multiplier at 56k, D_F = 4,642 B falls
-with the knob, 3.18 [2.84, 3.53], 2.21 [1.80, 2.89], 1.32 [1.17, 1.52], 1.00 [1.00, 1.01], and so
+with the knob, 3.18 [2.49, 4.30], 2.21 [1.96, 2.90], 1.32 [1.11, 2.15], 1.00 [1.00, 1.01], and so
 does the fine-tuning gain, 0.438, 0.340, 0.160, 0.009 nats/byte (extremes' intervals disjoint for
 both); alpha does not rise with the knob (1.08, 0.90, 0.90, not determined); G is not determined
 at any knob (2,000 pre-training steps are too few).

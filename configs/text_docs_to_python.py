@@ -10,7 +10,7 @@ Runtime (`:cpu`, the quickstart's scale): 297 runs (the bracketing extended ever
 839 s of sweep with the quickstart's 108 from-scratch runs (same ids) already in the workdir and
 another study sharing the 2 cores, and 31 s of analysis on a 2-core AMD EPYC (2026-12-02).
 Result (docs/results.md, results/text_docs_to_python_cpu): multiplier at 56k, D_F = 4,642 B: 26.5
-[20.8, 34.4], 4.7x code-free English's; fine-tuning gain 0.701 [0.658, 0.744] nats/byte; 46 of 54
+[15.9, 41.7], 4.7x code-free English's; fine-tuning gain 0.701 [0.548, 0.854] nats/byte; 46 of 54
 fine-tuned runs are best at step 0 at lr 1e-3 and 3e-3, so alpha (0.10) and beta (0.60) describe
 the pre-trained models, not transfer; held-out size 0 of 3 inside.
 """

@@ -10,8 +10,8 @@ Runtime (`:cpu`, the quickstart's scale): 243 runs (the bracketing extended ever
 430 s of sweep with its 108 initial from-scratch runs (the quickstart's, same ids) already in the
 workdir, and 42 s of analysis, on a 2-core AMD EPYC shared with another study (2026-12-02); the
 quickstart trained those 108 runs in 204 s of ensemble time. Result (docs/results.md,
-results/text_to_python_cpu): fine-tuning gain 0.437 [0.387, 0.489] nats/byte; multiplier at 56k,
-D_F = 4,642 B: 5.63 [3.59, 8.68]; alpha 0.59 [0.22, 0.93], beta 0.23 [-0.05, 0.50]; k and G not
+results/text_to_python_cpu): fine-tuning gain 0.437 [0.316, 0.559] nats/byte; multiplier at 56k,
+D_F = 4,642 B: 5.63 [2.19, 17.9]; alpha 0.59 [-0.59, 1.94], beta 0.23 [-0.00, 0.51]; k and G not
 determined; held-out size 3 of 3 inside; every D_E bracketed. Without `:cpu`, the GPU scale (sizes
 335k-14M), not run yet. Several machines: add --shard i/n to split the runs.
 Expected outcome: the paper (BPE tokens, characters) has alpha 0.18, beta 0.38; a smaller multiplier

@@ -12,8 +12,8 @@ already in the workdir and another study sharing the 2 cores part of the time, a
 analysis on a 2-core AMD EPYC (2026-12-02).
 Result (docs/results.md, results/transfer_gap_multi_cpu): G not determined for any target (at
 p = 2,000 pre-training's term is still 3.6-4.1 nats/byte for Python and German); multipliers at
-56k, 4,642 B: Python 26.5, German 5.24, DNA 1.00 (gain -0.004 [-0.007, -0.002]: English
-pre-training slightly hurts DNA). Without `:cpu`: the GPU scale (sizes 793k-4.7M; not run yet).
+56k, 4,642 B: Python 26.5, German 5.24, DNA 1.00 (gain -0.004 [-0.009, 0.001]: English
+pre-training gives DNA nothing). Without `:cpu`: the GPU scale (sizes 793k-4.7M; not run yet).
 Expected outcome (Barnett): a small G for German, a larger one for Python, the largest for DNA.
 """
 from transfer_scaling.study import config as study_config
