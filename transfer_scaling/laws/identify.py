@@ -32,6 +32,16 @@ class Verdict:
 MAX_DECADES = 3.0
 
 
+def decades(lo: float, hi: float) -> float:
+  """How many decades a positive interval spans (nan unless both ends are positive)."""
+  return math.log10(hi / lo) if lo > 0 and hi > 0 and math.isfinite(lo) and math.isfinite(hi) else math.nan
+
+
+def too_wide(lo: float, hi: float) -> bool:
+  """True when a positive interval spans more than MAX_DECADES: it says nothing a user can act on."""
+  return decades(lo, hi) > MAX_DECADES
+
+
 def _disagree(boot, prof, log_scale: bool) -> bool:
   """True when an end of the bootstrap and profile intervals differ by more than a quarter of the wider one."""
   if boot is None or prof is None or not all(np.isfinite(prof)):
@@ -47,9 +57,9 @@ def _from_profile(name, fit, prof, log_scale, fix_open):
   dis = _disagree(boot, pr, log_scale)
   if prof is None:
     return Verdict("determined" if boot else "not determined", "", bootstrap=boot)
-  if prof.bounded and log_scale and prof.lo > 0 and math.log10(prof.hi / prof.lo) > MAX_DECADES:
+  if prof.bounded and log_scale and too_wide(prof.lo, prof.hi):
     return Verdict("not determined", f"{name} is not determined by this grid: its 95% profile interval "
-                   f"[{prof.lo:.3g}, {prof.hi:.3g}] spans {math.log10(prof.hi / prof.lo):.0f} decades",
+                   f"[{prof.lo:.3g}, {prof.hi:.3g}] spans {decades(prof.lo, prof.hi):.0f} decades",
                    fix_open, bootstrap=boot, profile=pr, disagree=dis)
   if prof.bounded:
     note = ("; the bootstrap and profile intervals disagree: read both" if dis else "")

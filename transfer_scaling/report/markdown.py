@@ -31,10 +31,10 @@ def _ci(fit, name) -> str:
 
 def _scale(fit, name) -> str:
   """A positive nuisance parameter (the gap law's A, E): its bootstrap interval, unless it spans decades."""
-  from transfer_scaling.laws.identify import MAX_DECADES
+  from transfer_scaling.laws.identify import decades, too_wide
   lo, hi = fit.ci95.get(name, (np.nan, np.nan)) if fit.ci95 else (np.nan, np.nan)
-  if lo > 0 and hi > 0 and np.log10(hi / lo) > MAX_DECADES:
-    return f"not determined by this grid (bootstrap [{lo:.3g}, {hi:.3g}] spans {np.log10(hi / lo):.0f} decades)"
+  if too_wide(lo, hi):
+    return f"not determined by this grid (bootstrap [{lo:.3g}, {hi:.3g}] spans {decades(lo, hi):.0f} decades)"
   return _ci(fit, name)
 
 
