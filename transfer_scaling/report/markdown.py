@@ -325,7 +325,7 @@ def _throughput(rows) -> list:
         f"{len(t)} ensembles on {t['device'].iloc[0]}: {tok:,.0f} tokens in {wall:,.0f} s of ensemble wall time "
         f"(compilation included), {tok / wall:,.0f} tokens/s, {flops / wall / 1e9:,.2f} GFLOP/s."]
   if "steady_s" in t and t["steady_s"].notna().any():
-    md.append(f"Steady state (after each ensemble's first, compiling chunk): {t['steady_s'].sum():,.0f} s of the "
+    md.append(f"Steady state (outside the first call of each compiled program): {t['steady_s'].sum():,.0f} s of the "
               f"{wall:,.0f} s.")
   return md + [""]
 

@@ -2,8 +2,9 @@
 
 tokens_per_s counts each member's own steps over the ensemble's whole wall time
 (compilation, evaluation and checkpoints included); steady_tokens_per_s is the
-hardware's rate once compiled: every member-step computed after the first chunk
-(frozen members that pad a sub-ensemble included), from the engine's timing.json.
+hardware's rate once compiled: the member-steps computed outside the first call of
+each program (frozen members that pad a block included) over the time outside those
+calls, from the engine's timing.json.
 """
 import dataclasses
 import os

@@ -291,12 +291,17 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
                                           "wall_s": wall_before + time.time() - t0})
 
   def evaluate(at_step):
+    nonlocal first_calls_s
+    t_eval, kind = time.time(), ("eval", len(members.idx))
     members.sub, loss_k = members.fns.eval(members.sub, valid_for(members), stop_args)
     s = members.sub
     metrics.write("eval", at_step, {"loss": members.spread(mesh_lib.to_host(loss_k), finite=True),
                                     "best_loss": members.spread(mesh_lib.to_host(s.best_loss), finite=True),
                                     "budget": members.spread(_host_list(s.budget)),
                                     "done": members.spread(_host_list(s.done), fill=True)})
+    if kind not in seen_shapes:  # an evaluation at a new width: mostly compilation
+      seen_shapes.add(kind)
+      first_calls_s += time.time() - t_eval
 
   def flags():
     """(frozen, diverged code, diverged step) per member of the sub-ensemble, fetched once per chunk."""
@@ -305,8 +310,10 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
     return done | (codes != state_lib.OK), codes, steps
 
   t0 = time.time()
-  warm = None  # (time, step, member-steps computed) when the first chunk, which compiles, has finished
+  # Time in first calls of a program (a chunk of a new width or length, an evaluation at a new
+  # width): mostly compilation, which a warm cache or a longer run amortises. The rest is steady state.
   seen_shapes, first_calls_s = set(), 0.0
+  first_steps = first_member_steps = steps_here = 0
   reported = np.zeros(M, bool)
   if not has_ckpt and spec.eval_at_start:
     evaluate(0)
@@ -340,10 +347,12 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
         # Prefetch for the current members unless an evaluation may shrink the ensemble first.
         host = prefetch(step, members.idx) if not at_eval else None
         m = jax.tree.map(mesh_lib.to_host, m)
-        if shape not in seen_shapes:  # a chunk of a new width or length: its time is mostly compilation
+        steps_here += step - first
+        if shape not in seen_shapes:
           seen_shapes.add(shape)
           first_calls_s += time.time() - t_chunk
-        warm = warm or (time.time(), step, members.computed)
+          first_steps += step - first
+          first_member_steps += shape[0] * (step - first)
         for i in range(m["loss"].shape[0]):
           s = first + i + 1
           if s % loop.log_every == 0 or s == step:
@@ -381,14 +390,15 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
       ckpt.wait()
       ckpt.close()
       metrics.close()
-  if warm and jax.process_index() == 0:
-    # Throughput without compilation: every computed member-step (frozen padding included) after the first chunk.
+  if steps_here and jax.process_index() == 0:
+    # Throughput without compilation: the member-steps (frozen padding included) and the time
+    # outside first calls. member_steps_all counts the first calls' chunks too.
+    wall = time.time() - t0
     fileio.write_json_atomic(wd / "timing.json", {
-        "wall_s": time.time() - t0, "steady_s": time.time() - warm[0], "steady_steps": step - warm[1],
-        "member_tokens_per_step": M * tokens_per_step, "tokens_per_step": tokens_per_step,
-        "member_steps": members.computed - warm[2],
-        # Chunks of a shape (width, length) not run before in this process, the first included.
-        "first_calls_s": first_calls_s, "shapes": sorted(seen_shapes)})
+        "wall_s": wall, "first_calls_s": first_calls_s, "steady_s": wall - first_calls_s,
+        "steady_steps": steps_here - first_steps, "member_steps": members.computed - first_member_steps,
+        "member_steps_all": members.computed, "member_tokens_per_step": M * tokens_per_step,
+        "tokens_per_step": tokens_per_step, "shapes": sorted(map(list, seen_shapes), key=str)})
   state = members.merged()
   # The test split, read once, after every decision: the reported loss of each member's best parameters.
   test_np = batches.test_batches()
