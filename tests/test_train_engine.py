@@ -241,16 +241,19 @@ def test_a_blown_up_but_finite_validation_loss_is_a_divergence():
   assert "above 2 times its best" in state_lib.reason(int(s.diverged), 7)
 
 
-def test_members_that_stop_leave_a_narrower_ensemble_and_a_resume_replays_it_exactly(tmp_path):
-  # Four members; two stop early (tiny lr), so after an evaluation the other two train as an
-  # ensemble of width 2. A run cut after that point resumes to the same losses and steps.
+@pytest.mark.parametrize("block", [1, 3, 8])
+def test_members_that_stop_free_their_slots_and_a_resume_replays_the_layout_exactly(tmp_path, block):
+  # Four members; two stop early (tiny lr), so after an evaluation the other two train in fewer
+  # slots: one-member blocks (1), two blocks of 3 packed into one (3), or one block of 4 that
+  # narrows to 2 (8, the accelerator layout). A run cut after that point resumes to the same
+  # losses and steps.
   pairs = [(0, 1e-7), (1, 1e-2), (2, 1e-7), (3, 3e-3)]
   spec = make_spec(members(*pairs), max_steps=80, eval_every=10, patience=2, min_delta=0.01)
-  loop = dataclasses.replace(LOOP, ckpt_every=20)
+  loop = dataclasses.replace(LOOP, ckpt_every=20, block=block)
   full = train(spec, batches_for(spec), str(tmp_path / "full"), loop=loop)
   assert [r.steps for r in full][0::2] == [20, 20] and min(r.steps for r in full[1::2]) > 20
   # Cut at 27: the resume starts from the checkpoint of step 20, the evaluation after which the
-  # ensemble shrank; cut at 57: from step 40, already narrow.
+  # layout shrank; cut at 57: from step 40, already packed.
   for cut in (27, 57):
     with pytest.raises(Interrupt):
       train(spec, Flaky(batches_for(spec), cut), str(tmp_path / f"cut{cut}"), loop=loop)
@@ -259,7 +262,24 @@ def test_members_that_stop_leave_a_narrower_ensemble_and_a_resume_replays_it_exa
         [(r.valid_loss, r.test_loss, r.steps, r.best_step) for r in full], cut
     np.testing.assert_array_equal(train_losses(str(tmp_path / f"cut{cut}")), train_losses(str(tmp_path / "full")))
   timing = json.loads((tmp_path / "full" / "timing.json").read_text())
-  assert timing["member_steps"] < 4 * timing["steady_steps"]  # the frozen pair stopped costing steps
+  slots = {1: 4, 3: 6, 8: 4}[block]  # at the start
+  assert timing["member_steps_all"] < slots * max(r.steps for r in full)  # the frozen pair stopped costing steps
+  widths = {w for w, _ in (x for x in timing["shapes"] if x[0] != "eval")}
+  assert widths == {1: {1}, 3: {3}, 8: {4, 2}}[block]
+
+
+def test_every_layout_trains_the_same_members_to_the_same_results(tmp_path):
+  # The layout decides how members share compiled programs, not what they learn: decisions are
+  # equal and losses agree to float32 rounding.
+  pairs = [(0, 1e-7), (1, 1e-2), (2, 3e-3), (3, 1e-2), (4, 3e-3)]
+  spec = make_spec(members(*pairs), max_steps=60, eval_every=10, patience=2, min_delta=0.01)
+  out = {b: train(spec, batches_for(spec), str(tmp_path / str(b)), loop=dataclasses.replace(LOOP, block=b))
+         for b in (1, 2, 8)}
+  decisions = lambda rs: [(r.best_step, r.steps, r.budget, r.status) for r in rs]
+  for b in (2, 8):
+    assert decisions(out[b]) == decisions(out[1])
+    np.testing.assert_allclose([r.valid_loss for r in out[b]], [r.valid_loss for r in out[1]], rtol=1e-5)
+    np.testing.assert_allclose([r.test_loss for r in out[b]], [r.test_loss for r in out[1]], rtol=1e-5)
 
 
 class _OtherTest:

@@ -88,6 +88,9 @@ class LoopOptions:
   keep_checkpoints: int = 2     # the latest this many are kept (all of them when keep_steps is set)
   keep_steps: tuple = ()        # steps also saved, and kept, e.g. the pre-training steps p fine-tuning starts from
   log_every: int = 1
+  # Members per compiled program (0: one per device on a CPU, the whole ensemble elsewhere); see
+  # _Members. Only the last bits of a result may depend on it, through how XLA lays members out.
+  block: int = 0
   progress: bool = True
   tensorboard: bool = True      # event files besides metrics.jsonl (tensorboardX imports torch if present: ~3 s)
 
@@ -121,7 +124,7 @@ def _budget(m: MemberSpec, spec: EnsembleSpec) -> int:
   return min(m.budget or spec.ceiling, spec.ceiling)
 
 
-def _validate(spec: EnsembleSpec, loop: LoopOptions, mesh, split: bool) -> None:
+def _validate(spec: EnsembleSpec, loop: LoopOptions) -> None:
   if not spec.members:
     raise UsageError("the ensemble has no members; give at least one MemberSpec(seed, lr)")
   for obj, names in ((spec.step, ("batch_size",)), (spec, ("ceiling", "eval_every")),
@@ -130,7 +133,7 @@ def _validate(spec: EnsembleSpec, loop: LoopOptions, mesh, split: bool) -> None:
       v = getattr(obj, name)
       if isinstance(v, bool) or not isinstance(v, int) or v < 1:
         raise UsageError(f"{name}={v!r} must be a positive integer")
-  for name, v in (("patience", spec.patience), ("ckpt_every", loop.ckpt_every)):
+  for name, v in (("patience", spec.patience), ("ckpt_every", loop.ckpt_every), ("block", loop.block)):
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
       raise UsageError(f"{name}={v!r} must be an integer >= 0")
   for m in spec.members:
@@ -138,8 +141,6 @@ def _validate(spec: EnsembleSpec, loop: LoopOptions, mesh, split: bool) -> None:
       raise UsageError(f"member seed={m.seed} has lr={m.lr}; give a positive finite learning rate")
     if m.warmup < 0 or m.budget < 0:
       raise UsageError(f"member seed={m.seed} has warmup={m.warmup}, budget={m.budget}; both must be >= 0")
-  if not split:
-    mesh_lib.check_divisible(spec.step.batch_size, mesh)
 
 
 def _check_batch(x, shape, what: str) -> None:
@@ -183,7 +184,9 @@ def _host_batches(batches, step: int, n: int, M: int, spec: EnsembleSpec, idx) -
   for s in range(step, step + n):
     b = batches.train_batch(s)
     _check_batch(b, (M, spec.step.batch_size, None), f"batches.train_batch({s})")
-    out.append(b[idx].astype(np.int32, copy=False) if len(idx) != M else b.astype(np.int32, copy=False))
+    # An empty slot (index M) trains on a copy of the last member's batch; it is frozen.
+    whole = len(idx) == M and idx[-1] == M - 1
+    out.append(b.astype(np.int32, copy=False) if whole else b[np.minimum(idx, M - 1)].astype(np.int32, copy=False))
   return np.stack(out)
 
 
@@ -210,7 +213,12 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
   M, cfg = len(spec.members), spec.step.model
   mesh = mesh_lib.make_mesh()
   split = mesh_lib.split_members(M, mesh)
-  _validate(spec, loop, mesh, split)
+  _validate(spec, loop)
+  block = loop.block or auto_block(mesh, M)
+  # Batches are split over devices in any layout whose members are not (mesh.py).
+  split_all = all(mesh_lib.split_members(w, mesh) for w in _widths(M, block))
+  if not split_all:
+    mesh_lib.check_divisible(spec.step.batch_size, mesh)
   wd = fileio.path(workdir)
   ckpt_dir = wd / "ckpt"
   has_ckpt = ckpt_lib.has_checkpoint(ckpt_dir)
@@ -224,7 +232,7 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
   # Look at the data before anything is written, so bad input leaves no trace.
   valid_np = batches.valid_batches()
   _check_batch(valid_np, (None, None, cfg.seq_len + 1), "batches.valid_batches()")
-  if not split:
+  if not split_all:
     mesh_lib.check_divisible(valid_np.shape[1], mesh, "eval batch size")
   _check_batch(batches.train_batch(0), (M, spec.step.batch_size, cfg.seq_len + 1), "batches.train_batch(0)")
 
@@ -260,7 +268,8 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
                        f"use a new workdir or the original settings")
     full, meta = ckpt.restore(step, abstract_state, st)
     wall_before = float(meta["wall_s"])
-    members = _Members(full, meta.get("active", list(range(M))), spec.step, mesh)
+    # A checkpoint without a width is from a one-block layout.
+    members = _Members(full, meta.get("active", list(range(M))), meta.get("width"), block, spec.step, mesh)
   else:
     step = 0
     if init_params is None:
@@ -270,7 +279,7 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
       full = fns.fresh(mesh_lib.put_tree(params, st), seeds, *per_member)
     else:
       full = fns.fresh(mesh_lib.put_tree(init_params, st), seeds, *per_member)
-    members = _Members(full, range(M), spec.step, mesh)
+    members = _Members(full, range(M), min(block, M), block, spec.step, mesh)
   if jax.process_index() == 0:
     fileio.write_json_atomic(wd / "spec.json", spec_dict)
   metrics = metrics_lib.MetricsWriter(wd, keep_until=step if has_ckpt else -1, tensorboard=loop.tensorboard)
@@ -288,25 +297,23 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
 
   def save(at_step):
     ckpt.save(at_step, members.merged(), {"spec": spec_dict, "step": at_step, "active": members.idx.tolist(),
-                                          "wall_s": wall_before + time.time() - t0})
+                                          "width": members.width, "wall_s": wall_before + time.time() - t0})
 
   def evaluate(at_step):
     nonlocal first_calls_s
-    t_eval, kind = time.time(), ("eval", len(members.idx))
-    members.sub, loss_k = members.fns.eval(members.sub, valid_for(members), stop_args)
-    s = members.sub
-    metrics.write("eval", at_step, {"loss": members.spread(mesh_lib.to_host(loss_k), finite=True),
-                                    "best_loss": members.spread(mesh_lib.to_host(s.best_loss), finite=True),
-                                    "budget": members.spread(_host_list(s.budget)),
-                                    "done": members.spread(_host_list(s.done), fill=True)})
+    t_eval, kind = time.time(), ("eval", members.width)
+    loss_k = members.eval(valid_for(members), stop_args)
+    metrics.write("eval", at_step, {"loss": members.spread(loss_k, finite=True),
+                                    "best_loss": members.spread(members.field("best_loss"), finite=True),
+                                    "budget": members.spread(members.field("budget").tolist()),
+                                    "done": members.spread(members.field("done").tolist(), fill=True)})
     if kind not in seen_shapes:  # an evaluation at a new width: mostly compilation
       seen_shapes.add(kind)
       first_calls_s += time.time() - t_eval
 
   def flags():
-    """(frozen, diverged code, diverged step) per member of the sub-ensemble, fetched once per chunk."""
-    s = members.sub
-    done, codes, steps = (mesh_lib.to_host(x) for x in (s.done, s.diverged, s.diverged_step))
+    """(frozen, diverged code, diverged step) per slot of the layout, fetched once per chunk."""
+    done, codes, steps = (members.field(x) for x in ("done", "diverged", "diverged_step"))
     return done | (codes != state_lib.OK), codes, steps
 
   t0 = time.time()
@@ -338,21 +345,19 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
       while host is not None:
         host = host.result()
         t_chunk = time.time()
-        shape = (len(members.idx), host.shape[0])
-        members.sub, m = members.fns.chunk(members.sub, mesh_lib.put(host, mesh_lib.chunk_sharding(mesh, members.split)),
-                                           min_ratio)
+        shape = (members.width, host.shape[0])
+        m = members.chunk(host, min_ratio)
         first, step = step, step + host.shape[0]
-        members.computed += len(members.idx) * (step - first)
         at_eval = step % spec.eval_every == 0 or step == spec.ceiling
         # Prefetch for the current members unless an evaluation may shrink the ensemble first.
         host = prefetch(step, members.idx) if not at_eval else None
-        m = jax.tree.map(mesh_lib.to_host, m)
+        m = members.to_host(m)
         steps_here += step - first
         if shape not in seen_shapes:
           seen_shapes.add(shape)
           first_calls_s += time.time() - t_chunk
           first_steps += step - first
-          first_member_steps += shape[0] * (step - first)
+          first_member_steps += len(members.idx) * (step - first)
         for i in range(m["loss"].shape[0]):
           s = first + i + 1
           if s % loop.log_every == 0 or s == step:
@@ -399,72 +404,136 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
         "steady_steps": steps_here - first_steps, "member_steps": members.computed - first_member_steps,
         "member_steps_all": members.computed, "member_tokens_per_step": M * tokens_per_step,
         "tokens_per_step": tokens_per_step, "shapes": sorted(map(list, seen_shapes), key=str)})
-  state = members.merged()
   # The test split, read once, after every decision: the reported loss of each member's best parameters.
   test_np = batches.test_batches()
   _check_batch(test_np, (None, None, cfg.seq_len + 1), "batches.test_batches()")
-  if not split:
-    mesh_lib.check_divisible(test_np.shape[1], mesh, "test batch size")
-  test_M = mesh_lib.to_host(fns.losses(state.best_params, mesh_lib.put(test_np.astype(np.int32),
-                                                                         mesh_lib.eval_sharding(mesh, split))))
+  state = members.merged()
+  test_M = members.best_losses(state, test_np.astype(np.int32), "test batch size")
   return _finish(spec, state, test_M, wd, wall_before + time.time() - t0)
 
 
-# The narrower ensembles a run shrinks to. Each width costs a compilation (6-13 s of XLA for the
-# step alone at 13k-56k parameters on a CPU), so there are few: docs/performance.md.
+# The narrower widths a one-block ensemble shrinks to. Each width costs a compilation (a few
+# seconds of XLA per program at 13k-56k parameters on a CPU), so there are few: docs/performance.md.
 WIDTHS = (2, 8)
 
 
-class _Members:
-  """The members still training, as a sub-ensemble of the full state.
+def auto_block(mesh, M: int) -> int:
+  """Members per compiled program when LoopOptions.block is 0.
 
-  Frozen members cost a full step each under vmap. So after an evaluation, when the members
-  still training fit in a narrower width (WIDTHS) than the present one, they are gathered
-  into a sub-ensemble of that width (padded with frozen members), and the full state is
-  updated from it for checkpoints and at the end. The choice depends only on which members
-  are frozen, so a resumed run (the sub-ensemble's members are saved with each checkpoint)
-  replays the same widths.
+  On a CPU one member per device trains as fast per member as a wide vmap (docs/performance.md),
+  and blocks of one width mean one train and one eval program per model for a whole sweep; an
+  accelerator needs the whole ensemble in one program to be busy.
+  """
+  return mesh.devices.size if jax.default_backend() == "cpu" else M
+
+
+def _widths(M: int, block: int) -> set:
+  """Every width the layout of M members may take (see _Members)."""
+  return {block} if block < M else {M} | {w for w in WIDTHS if w < M}
+
+
+class _Members:
+  """The members still training, laid out in blocks of one compiled width.
+
+  idx maps each slot of the layout to a member (M: an empty slot, a frozen copy that is never
+  written back); slots j*width ... (j+1)*width - 1 form block j. With block < M (a CPU), every
+  block has width `block` and, after an evaluation, the members still training are packed
+  into fewer blocks once they fit. With block >= M (an accelerator) there is one block, which
+  narrows to a width of WIDTHS once enough members have stopped, since frozen members cost a
+  full step each under vmap. The layout depends only on which members are frozen, and is saved
+  with each checkpoint, so a resumed run replays it.
   """
 
-  def __init__(self, full, idx, step_cfg: StepConfig, mesh):
-    self.full, self.step_cfg, self.mesh = full, step_cfg, mesh
+  def __init__(self, full, idx, width, block, step_cfg: StepConfig, mesh):
+    self.full, self.step_cfg, self.mesh, self.block = full, step_cfg, mesh, block
     self.M = int(jax.tree.leaves(full)[0].shape[0])
-    self.idx = np.asarray(list(idx), np.int32)
     self.computed = 0
-    self._use(self.idx, take=len(self.idx) != self.M)
-    if len(self.idx) == self.M:
-      self.sub = full
+    idx = np.asarray(list(idx), np.int32)
+    self._use(idx, int(width or len(idx)))
 
-  def _use(self, idx, take=True):
-    self.idx = np.asarray(idx, np.int32)
-    self.split = mesh_lib.split_members(len(self.idx), self.mesh)
+  def _use(self, idx, width):
+    self.idx, self.width = idx, width
+    self.split = mesh_lib.split_members(width, self.mesh)
     self.fns = _compiled(self.step_cfg, self.mesh, self.split)
-    if take:
-      self.sub = _gather(self.mesh, self.split)(self.full, jnp.asarray(self.idx))
+    self.whole = width == self.M and np.array_equal(idx, np.arange(self.M))
+    if self.whole:
+      self.blocks = [self.full]
+    else:
+      take = _gather(self.mesh, self.split)
+      self.blocks = [take(self.full, jnp.asarray(idx[j:j + width])) for j in range(0, len(idx), width)]
+
+  def _slots(self, j):
+    return self.idx[j * self.width:(j + 1) * self.width]
 
   def merged(self):
-    """The full M-member state, brought up to date with the sub-ensemble."""
-    if len(self.idx) != self.M:
-      self.full = _scatter(self.mesh, mesh_lib.split_members(self.M, self.mesh))(self.full, jnp.asarray(self.idx), self.sub)
+    """The full M-member state, brought up to date with the blocks."""
+    if self.whole:
+      self.full = self.blocks[0]
     else:
-      self.full = self.sub
+      put_back = _scatter(self.mesh, mesh_lib.split_members(self.M, self.mesh))
+      for j, b in enumerate(self.blocks):
+        self.full = put_back(self.full, jnp.asarray(self._slots(j)), b)
     return self.full
 
   def shrink(self, frozen) -> None:
-    active = self.idx[~frozen]
-    width = next((w for w in WIDTHS if w >= len(active)), len(self.idx))
-    if width >= len(self.idx):
+    """Packs the members still training (frozen: per slot) into a smaller layout, if one fits them."""
+    live = self.idx[~frozen & (self.idx < self.M)]
+    if self.block < self.M:
+      width, n = self.width, -(-len(live) // self.width)
+    else:
+      width, n = min(next((w for w in WIDTHS if w >= len(live)), self.width), self.width), 1
+    if width * n >= len(self.idx):
       return
-    full = self.merged()
-    pad = [k for k in self.idx[frozen]][:width - len(active)]  # frozen members fill the width
-    self.full = full
-    self._use(sorted(active.tolist() + list(pad)))
+    self.merged()
+    self._use(np.concatenate([live, np.full(width * n - len(live), self.M, np.int32)]), width)
+
+  def chunk(self, host_SxKxBxL1, min_ratio) -> list:
+    """Dispatches one chunk of steps to every block; host batches have one column per slot."""
+    sharding, out = mesh_lib.chunk_sharding(self.mesh, self.split), []
+    for j, b in enumerate(self.blocks):
+      cols = host_SxKxBxL1[:, j * self.width:(j + 1) * self.width]
+      self.blocks[j], m = self.fns.chunk(b, mesh_lib.put(cols, sharding), min_ratio)
+      out.append(m)
+    self.computed += len(self.idx) * host_SxKxBxL1.shape[0]
+    return out
+
+  @staticmethod
+  def to_host(metrics: list) -> dict:
+    """The chunk's per-block metrics [S, width] as one host array [S, slots] per name."""
+    return {k: np.concatenate([mesh_lib.to_host(m[k]) for m in metrics], axis=1) for k in metrics[0]}
+
+  def eval(self, valid, stop) -> np.ndarray:
+    """Validation losses (per slot) and the early-stopping update of every block."""
+    losses = []
+    for j, b in enumerate(self.blocks):
+      self.blocks[j], loss = self.fns.eval(b, valid, stop)
+      losses.append(loss)
+    return np.concatenate([mesh_lib.to_host(x) for x in losses])
+
+  def field(self, name: str) -> np.ndarray:
+    """One per-member state field, per slot, on the host."""
+    return np.concatenate([mesh_lib.to_host(getattr(b, name)) for b in self.blocks])
+
+  def best_losses(self, full, batches_np, what: str) -> np.ndarray:
+    """Loss of every member's best parameters (full: the merged state) on these batches, in blocks of the starting width."""
+    width = min(self.block, self.M)
+    split = mesh_lib.split_members(width, self.mesh)
+    if not split:
+      mesh_lib.check_divisible(batches_np.shape[1], self.mesh, what)
+    dev = mesh_lib.put(batches_np, mesh_lib.eval_sharding(self.mesh, split))
+    losses = _compiled(self.step_cfg, self.mesh, split).losses
+    if width == self.M:
+      return mesh_lib.to_host(losses(full.best_params, dev))
+    take = _gather(self.mesh, split)
+    parts = [losses(take(full, jnp.arange(j, j + width)).best_params, dev) for j in range(0, self.M, width)]
+    return np.concatenate([mesh_lib.to_host(x) for x in parts])[:self.M]
 
   def spread(self, values, finite=False, fill=None) -> list:
-    """Per-sub-member values -> a M-long list (None, or `fill`, for members outside the sub-ensemble)."""
+    """Per-slot values -> a M-long list (None, or `fill`, for members outside the layout)."""
     out = [fill] * self.M
     for k, v in zip(self.idx, values):
-      out[int(k)] = (float(v) if math.isfinite(v) else None) if finite and v is not None else v
+      if k < self.M:
+        out[int(k)] = (float(v) if math.isfinite(v) else None) if finite and v is not None else v
     return out
 
 
@@ -473,26 +542,29 @@ def _init_params(cfg: ModelConfig):
   return jax.jit(functools.partial(state_lib.init_params, cfg))
 
 
+def _take(full, idx):
+  # An index past the last member is an empty slot: a frozen copy of the last member.
+  M = full.done.shape[0]
+  sub = jax.tree.map(lambda x: x[jnp.minimum(idx, M - 1)], full)
+  return sub.replace(done=sub.done | (idx >= M))
+
+
 @functools.lru_cache(maxsize=16)
 def _gather(mesh, split: bool):
-  return jax.jit(lambda tree, idx: jax.tree.map(lambda x: x[idx], tree),
-                 out_shardings=mesh_lib.state_sharding(mesh, split))
+  return jax.jit(_take, out_shardings=mesh_lib.state_sharding(mesh, split))
 
 
 @functools.lru_cache(maxsize=16)
 def _scatter(mesh, split: bool):
-  return jax.jit(lambda tree, idx, sub: jax.tree.map(lambda x, y: x.at[idx].set(y), tree, sub),
+  # Empty slots (index M) are dropped.
+  return jax.jit(lambda tree, idx, sub: jax.tree.map(lambda x, y: x.at[idx].set(y, mode="drop"), tree, sub),
                  out_shardings=mesh_lib.state_sharding(mesh, split), donate_argnums=0)
-
-
-def _host_list(x):
-  return [v.item() for v in mesh_lib.to_host(x)]
 
 
 def _report_divergence(codes, steps, reported, spec, idx):
   for j in np.flatnonzero(codes != state_lib.OK):
     k = int(idx[j])
-    if reported[k]:
+    if k >= len(reported) or reported[k]:
       continue
     reported[k] = True
     m = spec.members[k]
