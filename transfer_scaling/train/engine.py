@@ -181,11 +181,11 @@ def _chunk_len(step: int, spec: EnsembleSpec, loop: LoopOptions) -> int:
 
 def _host_batches(batches, step: int, n: int, M: int, spec: EnsembleSpec, idx) -> np.ndarray:
   out = []
+  # An empty slot (index M) trains on a copy of the last member's batch; it is frozen.
+  whole = len(idx) == M and idx[-1] == M - 1
   for s in range(step, step + n):
     b = batches.train_batch(s)
     _check_batch(b, (M, spec.step.batch_size, None), f"batches.train_batch({s})")
-    # An empty slot (index M) trains on a copy of the last member's batch; it is frozen.
-    whole = len(idx) == M and idx[-1] == M - 1
     out.append(b.astype(np.int32, copy=False) if whole else b[np.minimum(idx, M - 1)].astype(np.int32, copy=False))
   return np.stack(out)
 
@@ -460,10 +460,11 @@ class _Members:
       self.blocks = [self.full]
     else:
       take = _gather(self.mesh, self.split)
-      self.blocks = [take(self.full, jnp.asarray(idx[j:j + width])) for j in range(0, len(idx), width)]
+      self.blocks = [take(self.full, jnp.asarray(idx[cols])) for cols in self._spans()]
 
-  def _slots(self, j):
-    return self.idx[j * self.width:(j + 1) * self.width]
+  def _spans(self):
+    """The slots of each block, as slices of idx (and of a chunk's batch columns)."""
+    return [slice(j, j + self.width) for j in range(0, len(self.idx), self.width)]
 
   def merged(self):
     """The full M-member state, brought up to date with the blocks."""
@@ -471,8 +472,8 @@ class _Members:
       self.full = self.blocks[0]
     else:
       put_back = _scatter(self.mesh, mesh_lib.split_members(self.M, self.mesh))
-      for j, b in enumerate(self.blocks):
-        self.full = put_back(self.full, jnp.asarray(self._slots(j)), b)
+      for cols, b in zip(self._spans(), self.blocks):
+        self.full = put_back(self.full, jnp.asarray(self.idx[cols]), b)
     return self.full
 
   def shrink(self, frozen) -> None:
@@ -490,9 +491,8 @@ class _Members:
   def chunk(self, host_SxKxBxL1, min_ratio) -> list:
     """Dispatches one chunk of steps to every block; host batches have one column per slot."""
     sharding, out = mesh_lib.chunk_sharding(self.mesh, self.split), []
-    for j, b in enumerate(self.blocks):
-      cols = host_SxKxBxL1[:, j * self.width:(j + 1) * self.width]
-      self.blocks[j], m = self.fns.chunk(b, mesh_lib.put(cols, sharding), min_ratio)
+    for j, cols in enumerate(self._spans()):
+      self.blocks[j], m = self.fns.chunk(self.blocks[j], mesh_lib.put(host_SxKxBxL1[:, cols], sharding), min_ratio)
       out.append(m)
     self.computed += len(self.idx) * host_SxKxBxL1.shape[0]
     return out
