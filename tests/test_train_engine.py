@@ -170,6 +170,42 @@ class Flaky:
     return self.inner.identity()
 
 
+def test_the_optimizer_on_two_vectors_is_adamw_leaf_by_leaf():
+  # The engine's optimizer runs on optim.flat(params); it must be the per-leaf AdamW, with
+  # weight decay on the matrices only.
+  import optax
+  params = jax.device_get(engine._init_params(CFG)(np.uint32(0)))
+  rebuilt = optim.unflat(optim.flat(params), params)
+  assert jax.tree.structure(rebuilt) == jax.tree.structure(params)
+  for a, b in zip(jax.tree.leaves(rebuilt), jax.tree.leaves(params)):
+    np.testing.assert_array_equal(a, b)
+  per_leaf = optax.chain(optax.clip_by_global_norm(1.0), optax.scale_by_adam(b1=0.9, b2=0.95, eps=1e-8),
+                         optax.add_decayed_weights(0.1, mask=lambda t: jax.tree.map(lambda x: x.ndim >= 2, t)))
+  flat = optim.adamw_direction(1.0, 0.9, 0.95, 1e-8, 0.1)
+  rng = np.random.default_rng(0)
+  s1, s2, p1, p2 = per_leaf.init(params), flat.init(params), params, params
+  for _ in range(3):
+    g = jax.tree.map(lambda x: rng.normal(size=x.shape).astype(np.float32), params)
+    u1, s1 = per_leaf.update(g, s1, p1)
+    u2, s2 = flat.update(g, s2, p2)
+    for a, b in zip(jax.tree.leaves(u1), jax.tree.leaves(u2)):
+      np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    p1, p2 = optax.apply_updates(p1, u1), optax.apply_updates(p2, u2)
+
+
+def test_a_checkpoint_of_another_state_format_is_refused_in_one_line(tmp_path, monkeypatch):
+  spec = make_spec(members((0, 1e-2)), eval_every=10)
+  loop = dataclasses.replace(LOOP, ckpt_every=20)
+  monkeypatch.setattr(engine, "STATE_FORMAT", 1)  # what an engine before optim.flat wrote
+  with pytest.raises(Interrupt):
+    train(spec, Flaky(batches_for(spec), 27), str(tmp_path), loop=loop)
+  monkeypatch.undo()
+  before = sorted(os.listdir(tmp_path / "ckpt"))
+  with pytest.raises(UsageError, match="state format 1 .* new workdir"):
+    train(spec, batches_for(spec), str(tmp_path), loop=loop)
+  assert sorted(os.listdir(tmp_path / "ckpt")) == before
+
+
 def test_interrupted_run_resumes_exactly(tmp_path):
   spec = make_spec(members((0, 1e-2), (1, 3e-3)), eval_every=10)
   loop = dataclasses.replace(LOOP, ckpt_every=20)

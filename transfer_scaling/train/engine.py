@@ -113,6 +113,10 @@ class MemberResult:
   status: str                   # 'done' | 'cut_off' | 'diverged: <reason>' | 'no_improvement: <reason>'
   best_params_path: str
 
+# The layout of a checkpointed TrainState. 1: optimizer state per parameter leaf; 2: over the two
+# vectors of optim.flat. A resume must restore the layout it was saved in.
+STATE_FORMAT = 2
+
 
 def spec_to_dict(spec: EnsembleSpec) -> dict:
   d = dataclasses.asdict(spec)
@@ -260,7 +264,13 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
   wall_before = 0.0
   if has_ckpt:
     step = ckpt.latest_step()
-    old = ckpt.read_meta(step)["spec"]
+    meta = ckpt.read_meta(step)
+    if meta.get("state_format", 1) != STATE_FORMAT:
+      ckpt.close()
+      raise UsageError(f"{workdir} holds a checkpoint in state format {meta.get('state_format', 1)} (optimizer state "
+                       f"per parameter), this engine resumes format {STATE_FORMAT} (optim.flat); finish the run with "
+                       f"the version that started it, or start it again in a new workdir")
+    old = meta["spec"]
     if old != spec_dict:
       diff = sorted(k for k in set(old) | set(spec_dict) if old.get(k) != spec_dict.get(k))
       ckpt.close()
@@ -296,7 +306,8 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
     return valid_dev[m.split]
 
   def save(at_step):
-    ckpt.save(at_step, members.merged(), {"spec": spec_dict, "step": at_step, "active": members.idx.tolist(),
+    ckpt.save(at_step, members.merged(), {"spec": spec_dict, "step": at_step, "state_format": STATE_FORMAT,
+                                          "active": members.idx.tolist(),
                                           "width": members.width, "wall_s": wall_before + time.time() - t0})
 
   def evaluate(at_step):
