@@ -302,6 +302,22 @@ def test_members_that_stop_free_their_slots_and_a_resume_replays_the_layout_exac
   assert timing["member_steps_all"] < slots * max(r.steps for r in full)  # the frozen pair stopped costing steps
   widths = {w for w, _ in (x for x in timing["shapes"] if x[0] != "eval")}
   assert widths == {1: {1}, 3: {3}, 8: {4, 2}}[block]
+  # The whole call holds the loop, and its compilation is part of it.
+  assert timing["ensemble_s"] >= timing["wall_s"] and 0 < timing["compile_s"] < timing["ensemble_s"]
+  assert timing["ensemble_steady_s"] == pytest.approx(timing["ensemble_s"] - timing["compile_s"])
+
+
+def test_the_compile_clock_counts_a_compilation_once():
+  import jax.numpy as jnp
+  from transfer_scaling.train import compile_clock
+  before = compile_clock.seconds()
+  f = jax.jit(lambda x: jnp.sin(x) * 3.0 + 1.0)
+  x = jax.device_put(np.ones(7, np.float32))
+  f(x).block_until_ready()
+  compiled = compile_clock.seconds()
+  assert compiled > before
+  f(x).block_until_ready()  # the same program again: nothing to compile
+  assert compile_clock.seconds() == compiled
 
 
 def test_every_layout_trains_the_same_members_to_the_same_results(tmp_path):
