@@ -11,8 +11,9 @@ pre-training 2,000 steps of 16 sequences with p kept at 10, 60, 340, 2,000; D_F 
 4,642 bytes; from scratch 1 kB - 22 kB at 3 per decade (more where a D_E needs them); lr 1e-3 and
 3e-3 for both arms, chosen per cell on the validation split. 207 runs.
 
-Runtime: from a fresh clone, 66 s of `make venv`, then 369 s of sweep (22 s of it preparing the
-two corpora) and 50 s of analysis: 8.1 minutes in all on a 2-core AMD EPYC (2026-12-02).
+Runtime: from a fresh clone (no prepared corpora, empty compilation cache), 74 s of `make venv`,
+then 360 s of sweep (the two corpora prepared on the way) and 77 s of analysis: 8.7 minutes in all
+on a 2-core AMD EPYC (2026-12-03).
 Expected result (docs/results.md): fine-tuning gain 0.221 [0.198, 0.245] nats/byte; multiplier at
 56k, D_F = 4,642 bytes: 2.41 [1.14, 115]; alpha 1.16 [-1.03, 4.96] (profile [0.719, 1.65]), beta
 -0.095 [-0.693, 0.5] (profile [-0.578, 0.374]); k and the transfer gap G not determined by this
