@@ -73,6 +73,7 @@ def test_sweep_writes_one_record_per_run(reference, env):
   # Each trained ensemble logs its throughput, also without its first (compiling) chunk.
   logs = [json.loads(p.read_text()) for p in (env / "reference" / "groups").glob("*/throughput.json")]
   assert logs and all(t["steady_tokens_per_s"] > 0 and t["tokens_per_s"] > 0 for t in logs)
+  assert all(t["compile_s"] > 0 for t in logs)  # and its compilation, measured
   # A second sweep finds everything done and trains nothing.
   counts = runner.sweep(toy.config(), str(env / "reference"))
   assert counts["runs"] == 0

@@ -327,6 +327,9 @@ def _throughput(rows) -> list:
   if "steady_s" in t and t["steady_s"].notna().any():
     md.append(f"Steady state (outside the first call of each compiled program): {t['steady_s'].sum():,.0f} s of the "
               f"{wall:,.0f} s.")
+  if "compile_s" in t and t["compile_s"].notna().any():
+    md.append(f"Compilation (tracing, lowering, XLA or loading from the persistent cache) in the ensembles: "
+              f"{t['compile_s'].sum():,.0f} s.")
   return md + [""]
 
 

@@ -44,6 +44,7 @@ def log(gdir: str, ens, results) -> dict:
     # Every member-step computed once compiled, frozen padding included: the hardware's rate.
     d["steady_tokens_per_s"] = t["member_steps"] * t["tokens_per_step"] / t["steady_s"]
     d["steady_s"], d["computed_tokens"] = t["steady_s"], t["member_steps"] * t["tokens_per_step"]
+    d["compile_s"] = t.get("compile_s")  # the whole ensemble's tracing, lowering and XLA (or cache loads)
     if peak and tokens:
       d["steady_mfu"] = d["steady_tokens_per_s"] * flops / tokens / peak
   fileio.write_json_atomic(os.path.join(gdir, "throughput.json"), d)
