@@ -114,8 +114,8 @@ class MemberResult:
   status: str                   # 'done' | 'cut_off' | 'diverged: <reason>' | 'no_improvement: <reason>'
   best_params_path: str
 
-# The layout of a checkpointed TrainState. 1: optimizer state per parameter leaf; 2: over the two
-# vectors of optim.flat. A resume must restore the layout it was saved in.
+# The layout of a checkpointed TrainState; a resume must restore the layout it was saved in.
+STATE_FORMATS = {1: "optimizer state per parameter", 2: "optimizer state over the two vectors of optim.flat"}
 STATE_FORMAT = 2
 
 
@@ -267,11 +267,13 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
   if has_ckpt:
     step = ckpt.latest_step()
     meta = ckpt.read_meta(step)
-    if meta.get("state_format", 1) != STATE_FORMAT:
+    found = meta.get("state_format", 1)  # checkpoints before the field were format 1
+    if found != STATE_FORMAT:
       ckpt.close()
-      raise UsageError(f"{workdir} holds a checkpoint in state format {meta.get('state_format', 1)} (optimizer state "
-                       f"per parameter), this engine resumes format {STATE_FORMAT} (optim.flat); finish the run with "
-                       f"the version that started it, or start it again in a new workdir")
+      raise UsageError(f"{workdir} holds a checkpoint in state format {found} "
+                       f"({STATE_FORMATS.get(found, 'unknown to this engine')}), this engine resumes format "
+                       f"{STATE_FORMAT} ({STATE_FORMATS[STATE_FORMAT]}); finish the run with the version that "
+                       f"started it, or start it again in a new workdir")
     old = meta["spec"]
     if old != spec_dict:
       diff = sorted(k for k in set(old) | set(spec_dict) if old.get(k) != spec_dict.get(k))
