@@ -42,12 +42,9 @@ def cache(tmp_path_factory):
 
 @pytest.mark.slow
 def test_eight_devices_match_one(tmp_path, cache):
-  steps = ["--config.train.max_steps=20"]
+  """Two members on eight CPU devices: one member on each of two devices; a batch is never split."""
+  steps = ["--config.train.max_steps=20", "--config.train.batch_size=12"]
   assert cli.main(["train", "--workdir", str(tmp_path / "one"), *TINY, *steps]) == 0
-  bad = subprocess.run(train_cmd(tmp_path / "bad", *steps, "--config.train.batch_size=12"),
-                       env=env(cache, 8), capture_output=True, text=True, timeout=300)
-  assert bad.returncode == 2 and not (tmp_path / "bad").exists()
-  assert bad.stderr.strip().endswith("error: batch_size=12 is not divisible by the 8 devices; use a multiple of 8 (e.g. 8)")
   run = subprocess.run(train_cmd(tmp_path / "eight", *steps), env=env(cache, 8), capture_output=True,
                        text=True, timeout=300)
   assert run.returncode == 0, run.stderr[-2000:]

@@ -23,7 +23,8 @@ def main(argv) -> int:
   args = p.parse_args(rest)
   from transfer_scaling.study.config import StudyConfig
   config = StudyConfig.from_dict(config_lib.load_config(args.config, overrides))
-  mesh.use_cpu_cores(args.cpu_devices, config.batch_size)
+  from transfer_scaling.study import workdir as workdir_lib
+  mesh.use_cpu_cores(workdir_lib.cpu_devices(args.workdir, args.cpu_devices), config.batch_size)
   import jax
   from transfer_scaling.report import markdown, workdir_report
   from transfer_scaling.study import runner

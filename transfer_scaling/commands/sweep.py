@@ -36,7 +36,8 @@ def main(argv) -> int:
   shard = plan.parse_shard(args.shard)
   if not args.poll > 0:
     raise UsageError(f"--poll {args.poll} must be a positive number of seconds")
-  mesh.use_cpu_cores(args.cpu_devices, cfg.batch_size)
+  from transfer_scaling.study import workdir as workdir_lib
+  mesh.use_cpu_cores(workdir_lib.cpu_devices(args.workdir, args.cpu_devices), cfg.batch_size)
   from transfer_scaling.study import runner
   if args.dry_run:
     cfg, found = runner.prepare(cfg)

@@ -63,6 +63,7 @@ def sweep(config, workdir, shard=(0, 1), poll_s: float = 5.0) -> dict:
     raise UsageError(f"poll_s={poll_s!r} must be a positive number of seconds")
   fileio.check_writable_dir(workdir)
   cfg, found = prepare(config)  # everything is validated before anything is written
+  workdir_lib.pin_devices(workdir, devices())
   compilation_cache()
   # The corpora's hashes and sizes go with the config, so the analysis can rebuild the plan without them.
   fileio.write_json_atomic(workdir_lib.study_path(workdir), {"config": cfg.to_dict(), "study": cfg.study,
@@ -116,6 +117,12 @@ def sweep(config, workdir, shard=(0, 1), poll_s: float = 5.0) -> dict:
     time.sleep(poll_s)
   bar.close()
   return counts
+
+
+def devices() -> dict:
+  """This process's device layout, as devices.json pins it."""
+  import jax
+  return {"backend": jax.default_backend(), "devices": jax.device_count()}
 
 
 def compilation_cache() -> None:
@@ -261,6 +268,6 @@ def _record(cfg: StudyConfig, run, group: plan.Group, res: dict) -> dict:
       "source": cfg.source if run.stage != "scratch" else "",
       "target": run.corpus if run.stage != "pretrain" else "",
       "size": run.size, "N": ladder.n_params(run.model_config()), "d_f": run.d_f, "init": run.init, "p": run.p,
-      "seed": run.seed, "group": group.id, "member": [r.id for r in group.runs].index(run.id),
+      "seed": run.seed, "group": group.id, "member": [r.id for r in group.runs].index(run.id), "devices": devices(),
       **res, "run": run.to_json(), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
   }

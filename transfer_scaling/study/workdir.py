@@ -1,6 +1,7 @@
 """A study workdir, on a local disk or any filesystem etils reaches (gs://...).
 
   study.json           the config of the study (written once a sweep has validated it)
+  devices.json         the device layout every run of the study trains on (see `devices`)
   runs/<run_id>.json   one record per finished run, written atomically; its presence means "done"
   groups/<group_id>/   the engine's workdir of one ensemble: checkpoints, metrics, best params,
                        throughput.json; claim.json while a worker trains it
@@ -13,10 +14,57 @@ import threading
 import time
 
 from transfer_scaling import fileio
+from transfer_scaling.errors import UsageError
 
 
 def study_path(workdir) -> str:
   return str(fileio.path(workdir) / "study.json")
+
+
+def devices_path(workdir) -> str:
+  return str(fileio.path(workdir) / "devices.json")
+
+
+def pinned_devices(workdir) -> dict | None:
+  """The layout the study's first sweep trained on, {"backend": ..., "devices": n}, or None."""
+  p = fileio.path(devices_path(workdir))
+  if not p.exists():
+    return None
+  try:
+    d = json.loads(p.read_text())
+    return {"backend": str(d["backend"]), "devices": int(d["devices"])}
+  except (ValueError, KeyError, TypeError) as e:
+    raise UsageError(f"{p} is damaged ({type(e).__name__}); write back the backend and device count the study "
+                     f"started on, e.g. {{\"backend\": \"cpu\", \"devices\": 2}}") from None
+
+
+def cpu_devices(workdir, asked: int) -> int:
+  """The CPU device count for a sweep of workdir: the one it started on, unless none is pinned yet.
+
+  XLA compiles a step for the devices it spans, and how it fuses the step (so the last bits of
+  every loss) can change with their number; a study therefore keeps the count it started with
+  on every machine, whatever its core count.
+  """
+  pin = pinned_devices(workdir)
+  if pin is None or pin["backend"] != "cpu":
+    return asked
+  if asked and asked != pin["devices"]:
+    raise UsageError(f"{workdir} was started on {pin['devices']} CPU devices and its runs are only reproducible "
+                     f"there; drop --cpu-devices {asked} (or give {pin['devices']}), or use a new workdir")
+  return pin["devices"]
+
+
+def pin_devices(workdir, current: dict) -> None:
+  """Records the study's layout on its first sweep; refuses a later sweep on another one."""
+  pin = pinned_devices(workdir)
+  if pin is None:
+    fileio.write_json_atomic(devices_path(workdir), current)
+  elif pin != current:
+    fix = (f"--cpu-devices {pin['devices']}" if pin["backend"] == "cpu" else
+           f"{pin['devices']} {pin['backend']} device{'s' if pin['devices'] > 1 else ''}")
+    raise UsageError(f"{workdir} was started on {pin['devices']} {pin['backend']} device(s), this process has "
+                     f"{current['devices']} {current['backend']} device(s), and a run's result depends on the "
+                     f"layout; resume it with {fix}, or use a new workdir")
 
 
 def record_path(workdir, run_id: str) -> str:

@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import tqdm
+from jax.sharding import NamedSharding, PartitionSpec as P
 
 from transfer_scaling import fileio, ladder
 from transfer_scaling.errors import UsageError
@@ -89,8 +90,9 @@ class LoopOptions:
   keep_checkpoints: int = 2     # the latest this many are kept (all of them when keep_steps is set)
   keep_steps: tuple = ()        # steps also saved, and kept, e.g. the pre-training steps p fine-tuning starts from
   log_every: int = 1
-  # Members per compiled program (0: one per device on a CPU, the whole ensemble elsewhere); see
-  # _Members. Only the last bits of a result may depend on it, through how XLA lays members out.
+  # Members per compiled program (0: the default layout of `layout`, whose results do not depend
+  # on the device count on a CPU). Another block may change the last bits of a result, through
+  # how XLA lays members out, so it is part of the checkpoint's layout and a resume must keep it.
   block: int = 0
   progress: bool = True
   tensorboard: bool = True      # event files besides metrics.jsonl (tensorboardX imports torch if present: ~3 s)
@@ -165,14 +167,25 @@ def _compiled(step: StepConfig, mesh, split: bool):
   repl, st = mesh_lib.replicated(mesh), mesh_lib.state_sharding(mesh, split)
   make_state = jax.vmap(functools.partial(state_lib.init_state, tx=tx))
   ev = mesh_lib.eval_sharding(mesh, split)
+  chunk = functools.partial(step_lib.ensemble_train_steps, cfg=cfg, tx=tx)
+  evaluate = functools.partial(step_lib.ensemble_eval, cfg=cfg)
+  losses = functools.partial(step_lib.ensemble_losses, cfg=cfg)
+  out = repl
+  if split:
+    # Member parallel: each device runs the program of its own members, written at their width,
+    # so no step can come to depend on another device's members through the partitioner.
+    M_, SxM, rep = P("data"), P(None, "data"), P()
+    chunk = jax.shard_map(chunk, mesh=mesh, in_specs=(M_, P(None, "data"), rep), out_specs=(M_, SxM),
+                          check_vma=False)
+    evaluate = jax.shard_map(evaluate, mesh=mesh, in_specs=(M_, rep, rep), out_specs=(M_, M_), check_vma=False)
+    losses = jax.shard_map(losses, mesh=mesh, in_specs=(M_, rep), out_specs=M_, check_vma=False)
+    out = NamedSharding(mesh, M_)
   return types.SimpleNamespace(
       fresh=jax.jit(make_state, out_shardings=st),
-      chunk=jax.jit(functools.partial(step_lib.ensemble_train_steps, cfg=cfg, tx=tx), donate_argnums=0,
-                    in_shardings=(st, mesh_lib.chunk_sharding(mesh, split), repl), out_shardings=(st, repl)),
-      eval=jax.jit(functools.partial(step_lib.ensemble_eval, cfg=cfg), donate_argnums=0,
-                   in_shardings=(st, ev, repl), out_shardings=(st, repl)),
-      losses=jax.jit(functools.partial(step_lib.ensemble_losses, cfg=cfg), in_shardings=(st, ev),
-                     out_shardings=repl))
+      chunk=jax.jit(chunk, donate_argnums=0, in_shardings=(st, mesh_lib.chunk_sharding(mesh, split), repl),
+                    out_shardings=(st, NamedSharding(mesh, P(None, "data")) if split else repl)),
+      eval=jax.jit(evaluate, donate_argnums=0, in_shardings=(st, ev, repl), out_shardings=(st, out)),
+      losses=jax.jit(losses, in_shardings=(st, ev), out_shardings=out))
 
 
 def _chunk_len(step: int, spec: EnsembleSpec, loop: LoopOptions) -> int:
@@ -217,12 +230,12 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
   t_call, compiled_before = time.time(), compile_clock.seconds()
   spec = dataclasses.replace(spec, members=tuple(spec.members))
   M, cfg = len(spec.members), spec.step.model
-  mesh = mesh_lib.make_mesh()
-  split = mesh_lib.split_members(M, mesh)
   _validate(spec, loop)
-  block = loop.block or auto_block(mesh, M)
+  lay = layout(M, loop.block)
+  mesh, block, narrow = lay.mesh, lay.block, lay.narrow
+  split = mesh_lib.split_members(M, mesh)
   # Batches are split over devices in any layout whose members are not (mesh.py).
-  split_all = all(mesh_lib.split_members(w, mesh) for w in _widths(M, block))
+  split_all = all(mesh_lib.split_members(w, mesh) for w in _widths(M, block, narrow))
   if not split_all:
     mesh_lib.check_divisible(spec.step.batch_size, mesh)
   wd = fileio.path(workdir)
@@ -274,6 +287,11 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
                        f"({STATE_FORMATS.get(found, 'unknown to this engine')}), this engine resumes format "
                        f"{STATE_FORMAT} ({STATE_FORMATS[STATE_FORMAT]}); finish the run with the version that "
                        f"started it, or start it again in a new workdir")
+    if meta.get("layout") != lay.key:
+      ckpt.close()
+      raise UsageError(f"{workdir} was checkpointed on the device layout {_layout_words(meta.get('layout'))}, "
+                       f"this process has {_layout_words(lay.key)}; resume it on the layout that started it, "
+                       f"or delete {ckpt_dir} to train it again from the start")
     old = meta["spec"]
     if old != spec_dict:
       diff = sorted(k for k in set(old) | set(spec_dict) if old.get(k) != spec_dict.get(k))
@@ -282,8 +300,7 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
                        f"use a new workdir or the original settings")
     full, meta = ckpt.restore(step, abstract_state, st)
     wall_before = float(meta["wall_s"])
-    # A checkpoint without a width is from a one-block layout.
-    members = _Members(full, meta.get("active", list(range(M))), meta.get("width"), block, spec.step, mesh)
+    members = _Members(full, meta["active"], meta["width"], block, narrow, spec.step, mesh)
   else:
     step = 0
     if init_params is None:
@@ -293,7 +310,7 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
       full = fns.fresh(mesh_lib.put_tree(params, st), seeds, *per_member)
     else:
       full = fns.fresh(mesh_lib.put_tree(init_params, st), seeds, *per_member)
-    members = _Members(full, range(M), min(block, M), block, spec.step, mesh)
+    members = _Members(full, range(M), min(block, M), block, narrow, spec.step, mesh)
   if jax.process_index() == 0:
     fileio.write_json_atomic(wd / "spec.json", spec_dict)
   metrics = metrics_lib.MetricsWriter(wd, keep_until=step if has_ckpt else -1, tensorboard=loop.tensorboard)
@@ -311,7 +328,7 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
 
   def save(at_step):
     ckpt.save(at_step, members.merged(), {"spec": spec_dict, "step": at_step, "state_format": STATE_FORMAT,
-                                          "active": members.idx.tolist(),
+                                          "layout": lay.key, "active": members.idx.tolist(),
                                           "width": members.width, "wall_s": wall_before + time.time() - t0})
 
   def evaluate(at_step):
@@ -437,39 +454,68 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
 WIDTHS = (2, 8)
 
 
-def auto_block(mesh, M: int) -> int:
-  """Members per compiled program when LoopOptions.block is 0.
+@dataclasses.dataclass(frozen=True)
+class Layout:
+  """How an ensemble's members are spread over devices and compiled programs.
 
-  On a CPU one member per device trains as fast per member as a wide vmap (docs/performance.md),
-  and blocks of one width mean one train and one eval program per model for a whole sweep; an
-  accelerator needs the whole ensemble in one program to be busy.
+  key is what a result may depend on: a checkpoint records it and a resume must find the same.
   """
-  return mesh.devices.size if jax.default_backend() == "cpu" else M
+  mesh: object
+  block: int        # members per compiled program
+  narrow: bool      # one block that narrows through WIDTHS as members stop (else fixed-width blocks)
+  key: dict
 
 
-def _widths(M: int, block: int) -> set:
+def layout(M: int, block: int = 0) -> Layout:
+  """The layout of M members on this process's devices; block 0 picks the default.
+
+  On a CPU the default gives every device one member per program and never splits a batch
+  (an ensemble smaller than the device count uses that many devices: a single run, one). An
+  accelerator needs the whole ensemble in one program to be busy. Either way XLA compiles the
+  program for the devices it spans, and its fusions, hence the last bits of a result, may
+  differ with their number: the key names the device count, and a study keeps one (workdir.py).
+  """
+  n = jax.device_count()
+  if jax.default_backend() == "cpu" and not block:
+    k = min(n, M) if jax.process_count() == 1 else n
+    return Layout(mesh_lib.make_mesh(k), k, False, {"backend": "cpu", "devices": k, "members_per_device": 1})
+  block = block or M
+  return Layout(mesh_lib.make_mesh(), block, block >= M,
+                {"backend": jax.default_backend(), "devices": n, "block": block})
+
+
+def _layout_words(key) -> str:
+  if not key:
+    return "unrecorded (an older engine's)"
+  if "members_per_device" in key:
+    return f"{key['backend']}, {key['devices']} device{'s' if key['devices'] > 1 else ''}, one member per device"
+  return f"{key['backend']}, {key['devices']} devices, {key['block']} members per program"
+
+
+def _widths(M: int, block: int, narrow: bool) -> set:
   """Every width the layout of M members may take (see _Members)."""
-  return {block} if block < M else {M} | {w for w in WIDTHS if w < M}
+  return {M} | {w for w in WIDTHS if w < M} if narrow else {block}
 
 
 class _Members:
   """The members still training, laid out in blocks of one compiled width.
 
   idx maps each slot of the layout to a member (M: an empty slot, a frozen copy that is never
-  written back); slots j*width ... (j+1)*width - 1 form block j. With block < M (a CPU), every
-  block has width `block` and, after an evaluation, the members still training are packed
-  into fewer blocks once they fit. With block >= M (an accelerator) there is one block, which
-  narrows to a width of WIDTHS once enough members have stopped, since frozen members cost a
-  full step each under vmap. The layout depends only on which members are frozen, and is saved
-  with each checkpoint, so a resumed run replays it.
+  written back); slots j*width ... (j+1)*width - 1 form block j. Fixed-width blocks (a CPU):
+  every block has width `block`, the last one padded with empty slots, and after an evaluation
+  the members still training are packed into fewer blocks once they fit. A narrowing block (an
+  accelerator): one block, which narrows to a width of WIDTHS once enough members have stopped,
+  since frozen members cost a full step each under vmap. The layout depends only on which
+  members are frozen, and is saved with each checkpoint, so a resumed run replays it.
   """
 
-  def __init__(self, full, idx, width, block, step_cfg: StepConfig, mesh):
-    self.full, self.step_cfg, self.mesh, self.block = full, step_cfg, mesh, block
+  def __init__(self, full, idx, width, block, narrow, step_cfg: StepConfig, mesh):
+    self.full, self.step_cfg, self.mesh, self.block, self.narrow = full, step_cfg, mesh, block, narrow
     self.M = int(jax.tree.leaves(full)[0].shape[0])
     self.computed = 0
     idx = np.asarray(list(idx), np.int32)
-    self._use(idx, int(width or len(idx)))
+    width = int(width or len(idx))
+    self._use(np.concatenate([idx, np.full(-len(idx) % width, self.M, np.int32)]), width)
 
   def _use(self, idx, width):
     self.idx, self.width = idx, width
@@ -499,7 +545,7 @@ class _Members:
   def shrink(self, frozen) -> None:
     """Packs the members still training (frozen: per slot) into a smaller layout, if one fits them."""
     live = self.idx[~frozen & (self.idx < self.M)]
-    if self.block < self.M:
+    if not self.narrow:
       width, n = self.width, -(-len(live) // self.width)
     else:
       width, n = min(next((w for w in WIDTHS if w >= len(live)), self.width), self.width), 1

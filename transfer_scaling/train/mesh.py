@@ -57,9 +57,9 @@ def use_cpu_cores(n: int, batch_size: int = 0) -> int:
   return n
 
 
-def make_mesh() -> Mesh:
-  """A 1-D mesh named 'data' over jax.devices() (all processes)."""
-  devices = np.asarray(jax.devices())
+def make_mesh(n: int = 0) -> Mesh:
+  """A 1-D mesh named 'data' over the first n of jax.devices() (0: all of them, of all processes)."""
+  devices = np.asarray(jax.devices()[:n or None])
   return Mesh(devices, ("data",), axis_types=(jax.sharding.AxisType.Auto,))
 
 
