@@ -38,10 +38,10 @@ def _config_file(root, extra: str = "") -> str:
   return path
 
 
-def _sweep_cmd(config, workdir, *more):
+def _sweep_cmd(config, workdir, *more, devices=("--cpu-devices", "1")):
   # One CPU device, as in this process (tests/conftest.py): the results are compared bit for bit.
   return [sys.executable, "-m", "transfer_scaling.cli", "sweep", "--config", config, "--workdir", str(workdir),
-          "--poll", "0.2", "--cpu-devices", "1", *more]
+          "--poll", "0.2", *devices, *more]
 
 
 def _env():
@@ -79,11 +79,14 @@ def test_sweep_writes_one_record_per_run(reference, env):
   assert counts["runs"] == 0
 
 
-@pytest.mark.slow  # two sweeps in subprocesses: about a minute on 2 busy cores
-def test_sigkill_then_restart_loses_nothing_and_matches(reference, env):
-  workdir = env / "killed"
+@pytest.mark.slow  # three sweeps in subprocesses: about two minutes on 2 busy cores
+def test_sigkill_then_restart_loses_nothing_and_matches(env):
+  """On the default device layout (one CPU device per core), against an uninterrupted sweep on it."""
   config = _config_file(env)
-  proc = subprocess.Popen(_sweep_cmd(config, workdir), env=_env(), stdout=subprocess.DEVNULL,
+  subprocess.run(_sweep_cmd(config, env / "killed_reference", devices=()), env=_env(), check=True, capture_output=True)
+  reference = results.table(str(env / "killed_reference"))
+  workdir = env / "killed"
+  proc = subprocess.Popen(_sweep_cmd(config, workdir, devices=()), env=_env(), stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL)
   runs_dir = workdir / "runs"
   deadline = time.time() + 300
@@ -96,7 +99,7 @@ def test_sigkill_then_restart_loses_nothing_and_matches(reference, env):
   proc.wait()
   before = {p.name: p.read_bytes() for p in runs_dir.glob("*.json")}
   assert 0 < len(before) < len(reference), "the kill should land mid-sweep"
-  subprocess.run(_sweep_cmd(config, workdir), env=_env(), check=True, capture_output=True)
+  subprocess.run(_sweep_cmd(config, workdir, devices=()), env=_env(), check=True, capture_output=True)
   after = {p.name: p.read_bytes() for p in runs_dir.glob("*.json")}
   assert all(after[name] == data for name, data in before.items())  # finished runs untouched, not rerun
   _same(results.table(str(workdir)), reference)

@@ -7,6 +7,7 @@ import importlib
 import os
 import sys
 
+from transfer_scaling import interrupt
 from transfer_scaling.errors import UsageError
 
 COMMANDS = {
@@ -39,8 +40,11 @@ def main(argv=None) -> int:
     print(f"error: unknown command {name!r}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
     return 2
   try:
-    module = importlib.import_module(COMMANDS[name][0])
-    return int(module.main(rest) or 0)
+    with interrupt.handled():
+      module = importlib.import_module(COMMANDS[name][0])
+      code = int(module.main(rest) or 0)
+      interrupt.check()  # a request that was lost (say, in a garbage-collection callback) still stops
+      return code
   except UsageError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
@@ -48,6 +52,9 @@ def main(argv=None) -> int:
     from transfer_scaling import fileio
     print(f"error: {fileio.describe_os_error(e)}", file=sys.stderr)
     return 1
+  except interrupt.Terminated:
+    print("terminated (SIGTERM); finished work is saved and a rerun resumes", file=sys.stderr)
+    return 143
   except KeyboardInterrupt:
     print("interrupted; finished work is saved and a rerun resumes", file=sys.stderr)
     return 130

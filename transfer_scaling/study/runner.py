@@ -21,7 +21,7 @@ import time
 
 import tqdm
 
-from transfer_scaling import fileio, ladder
+from transfer_scaling import fileio, interrupt, ladder
 from transfer_scaling.errors import UsageError
 from transfer_scaling.study import corpora, plan, pretrained, throughput, workdir as workdir_lib
 from transfer_scaling.study.config import StudyConfig
@@ -80,6 +80,7 @@ def sweep(config, workdir, shard=(0, 1), poll_s: float = 5.0) -> dict:
   bar = tqdm.tqdm(total=0, unit="run", file=sys.stderr, disable=None)
   waiting_for = None
   while True:
+    interrupt.check()
     records = workdir_lib.read_records(workdir)
     p = current_plan(cfg, found, workdir)
     todo = [g for g in plan.owned(p.groups, shard) if any(r.id not in records for r in g.runs)]

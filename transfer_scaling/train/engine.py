@@ -28,12 +28,11 @@ import numpy as np
 import tqdm
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from transfer_scaling import fileio, ladder
+from transfer_scaling import fileio, interrupt, ladder
 from transfer_scaling.errors import UsageError
 from transfer_scaling.model import ModelConfig
 from transfer_scaling.train import checkpoint as ckpt_lib
 from transfer_scaling.train import compile_clock
-from transfer_scaling.train import interrupt
 from transfer_scaling.train import mesh as mesh_lib
 from transfer_scaling.train import metrics as metrics_lib
 from transfer_scaling.train import optim
@@ -412,7 +411,7 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
         bar.update(step - first)
         metrics.flush()
         if ctrl_c.requested:
-          raise KeyboardInterrupt
+          interrupt.check()
         if stop:
           host = None
         elif at_eval:
