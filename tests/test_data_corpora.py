@@ -176,3 +176,79 @@ def test_cached_corpus_loads_without_tfds(data_dir):
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                        env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))})
   assert out.stdout.strip() == "False"
+
+
+def test_held_out_splits_each_get_a_group_and_leave_train_half():
+  # One large and three small groups, the large one in each place of the hash order: every split gets
+  # a group (an empty split makes TFDS refuse the build), and the large one stays in train.
+  names = ["g0", "g1", "g2", "g3"]
+  for large in names:
+    sizes = {g: 10_000 if g == large else 1_000 for g in names}
+    validation, test = build.choose_held_out(sizes)
+    train = set(names) - validation - test
+    assert validation and test and train and not validation & test, large
+    assert large in train and sum(sizes[g] for g in train) >= sum(sizes.values()) / 2
+  # Many equal groups: each held-out split stays within a quarter, so train keeps at least half.
+  sizes = {f"g{i}": 1_000 + i for i in range(40)}
+  validation, test = build.choose_held_out(sizes)
+  for held_out in (validation, test):
+    assert 0 < sum(sizes[g] for g in held_out) <= sum(sizes.values()) / 4
+  # Three groups, whatever their sizes: one each.
+  validation, test = build.choose_held_out({"a": 5, "b": 500, "c": 50_000})
+  assert len(validation) == len(test) == 1 and not validation & test
+
+
+def _small_last(large: str) -> list[str]:
+  """Three small documents that all come before LARGE in the split order (the case that emptied validation)."""
+  key = lambda body: build._sha("split:" + build._sha(body))
+  smalls = [b for b in (f"note {i}: " + "a few plain words. " * 20 for i in range(200)) if key(b) < key(large)]
+  return smalls[:3]
+
+
+def test_add_one_large_and_three_small_documents(data_dir, capsys):
+  files = data_dir / "few"
+  files.mkdir()
+  large = "one long document. " * 3000
+  (files / "large.txt").write_text(large)
+  for i, body in enumerate(_small_last(large)):
+    (files / f"small{i}.txt").write_text(body)
+  assert corpora_cmd.main(["add", "few", "--files", str(files)]) == 0
+  s = prepared.read_meta("few")["splits"]
+  assert all(s[x]["documents"] >= 1 for x in ("train", "validation", "test"))
+  assert s["train"]["bytes"] >= len(large.strip())  # the large document trains
+  out = capsys.readouterr().out
+  assert f"split by document: train {s['train']['documents']} docs" in out and "validation 1 docs" in out
+
+
+def test_add_reports_duplicates_and_split(data_dir, capsys):
+  _write_docs(data_dir / "files", n=20)
+  assert corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files")]) == 0
+  out = capsys.readouterr().out
+  s = prepared.read_meta("mine")["splits"]
+  assert "20 documents" in out and "1 duplicate document(s) dropped" in out
+  assert f"train {s['train']['documents']} docs" in out and "%)" in out
+  total = sum(s[x]["bytes"] for x in ("train", "validation", "test"))
+  assert s["train"]["bytes"] >= total / 2
+
+
+def test_add_refuses_to_replace_a_corpus_without_force(data_dir):
+  _write_docs(data_dir / "one", n=8, prefix="one")
+  _write_docs(data_dir / "two", n=9, prefix="two")
+  assert corpora_cmd.main(["add", "mine", "--files", str(data_dir / "one")]) == 0
+  first = prepared.read_meta("mine")["content_hash"]
+  with pytest.raises(UsageError, match="corpus 'mine' already exists .*; add --force to replace it"):
+    corpora_cmd.main(["add", "mine", "--files", str(data_dir / "two")])
+  assert prepared.read_meta("mine")["content_hash"] == first  # untouched
+  assert json.load(open(catalog.user_spec_path("mine")))["files"].endswith("one")
+  assert corpora_cmd.main(["add", "mine", "--files", str(data_dir / "two"), "--force"]) == 0
+  assert prepared.read_meta("mine")["content_hash"] != first
+
+
+def test_add_leaves_nothing_in_the_system_temp_dir(data_dir, monkeypatch):
+  import tempfile
+  temp = data_dir / "temp"
+  temp.mkdir()
+  monkeypatch.setattr(tempfile, "tempdir", str(temp))
+  _write_docs(data_dir / "files", n=8)
+  assert corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files")]) == 0
+  assert os.listdir(temp) == []

@@ -83,6 +83,11 @@ def _add(args) -> int:
   folder = os.path.dirname(spec_path)
   existed = os.path.isdir(folder)
   old_spec = open(spec_path, "rb").read() if os.path.exists(spec_path) else None
+  if old_spec is not None and not args.force:
+    # Studies name a corpus by its name: replacing its text silently would change what they measure.
+    was = json.loads(old_spec).get("files", "?")
+    raise UsageError(f"corpus {args.name!r} already exists (from {was!r}); add --force to replace it, "
+                     "or pick another name")
   fileio.write_json_atomic(spec_path, {"name": args.name, "files": pattern})
   try:
     meta = build.prepare(args.name, force=True)
@@ -95,12 +100,28 @@ def _add(args) -> int:
     else:
       os.remove(spec_path)
     raise
-  s = meta["splits"]
-  skipped = [d for src in meta["sources"] for d in src.get("binary_skipped", [])]
-  print(f"{args.name}: " + ", ".join(f"{split} {s[split]['bytes'] / 1e6:.2f} MB" for split in ("train", "validation", "test"))
-        + (f", {meta['undecodable_bytes']} undecodable bytes replaced" if meta["undecodable_bytes"] else "")
-        + (f", {len(skipped)} binary file(s) skipped" if skipped else ""))
+  print(_added(args.name, meta))
   return 0
+
+
+def _added(name: str, meta: dict) -> str:
+  """What `add` did: documents kept, duplicates dropped, files skipped, and the split it made."""
+  s = meta["splits"]
+  total = sum(s[x]["bytes"] for x in build.SPLITS) or 1
+  docs = sum(s[x]["documents"] for x in build.SPLITS)
+  duplicates = sum(src.get("duplicates", 0) for src in meta["sources"])
+  skipped = [d for src in meta["sources"] for d in src.get("binary_skipped", [])]
+  lines = [f"{name}: {docs:,} documents, {total / 1e6:.2f} MB"
+           + f"; {duplicates:,} duplicate document(s) dropped"
+           + (f", {len(skipped)} binary file(s) skipped" if skipped else "")
+           + (f", {meta['undecodable_bytes']} undecodable bytes replaced" if meta["undecodable_bytes"] else "")]
+  lines.append("  split by document: " + ", ".join(
+      f"{x} {s[x]['documents']:,} docs {s[x]['bytes'] / 1e6:.2f} MB ({100 * s[x]['bytes'] / total:.0f}%)"
+      for x in build.SPLITS))
+  if s["train"]["bytes"] < total / 2:
+    lines.append("  note: train holds less than half of the text because the documents are few and large; "
+                 "split large files into several documents to train on more of it")
+  return "\n".join(lines)
 
 
 def main(argv) -> int:
@@ -114,6 +135,7 @@ def main(argv) -> int:
   ad = sub.add_parser("add", help="a corpus from your own files")
   ad.add_argument("name")
   ad.add_argument("--files", required=True, help="glob (quote it) or a directory of .txt/.jsonl files")
+  ad.add_argument("--force", action="store_true", help="replace a corpus of the same name")
   args = p.parse_args(argv)
   return {"list": _list, "prepare": _prepare, "add": _add}[args.command](args)
 

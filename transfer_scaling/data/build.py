@@ -32,6 +32,12 @@ BINARY_MAX_FRACTION = 0.01       # a file with more control bytes than this (or 
 def _tfds_builder_class():
   import tensorflow_datasets as tfds  # lazily: 1 s to import
 
+  class LocalInfo(tfds.core.DatasetInfo):
+    def initialize_from_bucket(self):
+      # A corpus built here is never on TFDS's bucket; the base method would look it up and leave an
+      # empty tmp*tfds folder in the system temp directory on every build.
+      pass
+
   class TransferCorpus(tfds.core.GeneratorBasedBuilder):
     """One corpus of documents from a staging file; the config name is the corpus slug."""
     VERSION = tfds.core.Version(f"{paths.FORMAT_VERSION}.0.0")
@@ -42,7 +48,7 @@ def _tfds_builder_class():
       super().__init__(**kwargs)
 
     def _info(self):
-      return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict(
+      return LocalInfo(builder=self, features=tfds.features.FeaturesDict(
           {"text": tfds.features.Text(), "source": tfds.features.Text(), "id": tfds.features.Text()}))
 
     def _split_generators(self, dl_manager):
@@ -66,18 +72,27 @@ def choose_held_out(group_bytes: dict[str, int]) -> tuple[set, set]:
   """(validation groups, test groups): disjoint, in a stable hash order, each max(1 MB, 5%) of the bytes.
 
   Documents of one group land in one split, so no text is shared between train, validation and test.
+  A held-out split takes no group that would carry it past a quarter of the bytes, so train keeps at
+  least half of the text; only a split that no group fits takes one, the smallest, so that every split
+  gets at least one group (the caller guarantees at least three).
   """
   total = sum(group_bytes.values())
   target = min(max(HELD_OUT_MIN_BYTES, HELD_OUT_MIN_FRACTION * total), HELD_OUT_MAX_FRACTION * total)
-  order = sorted(group_bytes, key=lambda g: _sha("split:" + g))
-  out, i = [], 0
-  for _ in range(2):
-    chosen, n = set(), 0
-    while i < len(order) - 1 and (n < target or not chosen):  # one group at least, and one left for train
-      chosen.add(order[i])
-      n += group_bytes[order[i]]
-      i += 1
-    out.append(chosen)
+  cap = HELD_OUT_MAX_FRACTION * total
+  left = sorted(group_bytes, key=lambda g: _sha("split:" + g))
+  out = []
+  for keep in (2, 1):  # test first, keeping a group each for validation and train; then validation
+    chosen, n = [], 0
+    for g in left:
+      if n >= target or len(left) - len(chosen) <= keep:
+        break
+      if n + group_bytes[g] <= cap:
+        chosen.append(g)
+        n += group_bytes[g]
+    if not chosen:
+      chosen = [min(left, key=lambda g: group_bytes[g])]  # stable: min keeps the first of equals
+    left = [g for g in left if g not in chosen]
+    out.append(set(chosen))
   test, validation = out
   return validation, test
 
