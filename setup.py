@@ -1,9 +1,14 @@
 """transfer_scaling: measure and predict how much pre-training is worth on a target distribution."""
 from setuptools import find_packages, setup
 
+# Where the project lives: the notebooks' install cell and the README's Colab badges name this URL
+# (tests/test_notebooks.py keeps them in step).
+URL = "https://github.com/transfer-scaling/transfer_scaling"
+
 setup(
     name="transfer_scaling",
     version="0.1.0",
+    url=URL,
     description="Scaling laws for transfer in JAX/Flax: effective data transferred, transfer gap, budget advice.",
     # configs/ ships as transfer_scaling.configs, so `--config quickstart` works from an installed package too.
     packages=find_packages(include=["transfer_scaling", "transfer_scaling.*"]) + ["transfer_scaling.configs"],

@@ -2,6 +2,8 @@
 import glob
 import json
 import os
+import shutil
+import subprocess
 import sys
 
 import pytest
@@ -36,6 +38,48 @@ def test_outputs_are_stripped(path):
 def test_first_cell_installs_the_project_only_when_missing(path):
   first = next(c for c in _read(path).cells if c.cell_type == "code").source
   assert "REPO_URL = " in first and 'find_spec("transfer_scaling") is None' in first and "pip" in first
+
+
+def _setup_url() -> str:
+  import re
+  return re.search(r'^URL = "(.*)"$', open(os.path.join(ROOT, "setup.py")).read(), re.M).group(1)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
+def test_install_cell_and_readme_badge_name_the_project_url(path):
+  # In Colab the first cell must work as it stands: the URL is the one setup.py states, not a placeholder.
+  url = _setup_url()
+  assert url.startswith("https://github.com/") and "OWNER" not in url
+  first = next(c for c in _read(path).cells if c.cell_type == "code").source
+  assert f'REPO_URL = "{url}"' in first, f"{os.path.basename(path)}: set REPO_URL to setup.py's URL {url}"
+  badge = url.replace("https://github.com/", "https://colab.research.google.com/github/") + \
+      "/blob/main/colab/" + os.path.basename(path)
+  assert f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({badge})" in \
+      open(os.path.join(ROOT, "README.md")).read()
+
+
+def test_install_cell_installs_a_wheel_beside_the_notebook(tmp_path):
+  # Outside a checkout and with no copy installed, the first cell pip-installs the wheel it finds.
+  src = tmp_path / "src"
+  src.mkdir()
+  shutil.copy(os.path.join(ROOT, "setup.py"), src)
+  for name in ("transfer_scaling", "configs"):
+    shutil.copytree(os.path.join(ROOT, name), src / name, ignore=shutil.ignore_patterns("__pycache__"))
+  here = tmp_path / "here"
+  subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(src),
+                  "-w", str(here)], check=True, capture_output=True)
+  first = next(c for c in _read(NOTEBOOKS[0]).cells if c.cell_type == "code").source
+  site = tmp_path / "site"
+  site.mkdir()
+  # Hide this checkout and any editable install of it, so the cell has to install; pip installs into
+  # `site` without dependencies (they are this interpreter's) and without an index.
+  code = ("import sys; sys.meta_path = [f for f in sys.meta_path if 'editable' not in getattr(f, '__module__', '')]\n"
+          + first + "\nprint(transfer_scaling.__file__)")
+  env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+  env.update(PYTHONPATH=str(site), PIP_TARGET=str(site), PIP_NO_DEPS="1", PIP_NO_INDEX="1")
+  out = subprocess.run([sys.executable, "-c", code], cwd=here, capture_output=True, text=True, env=env)
+  assert out.returncode == 0, out.stderr[-2000:]
+  assert out.stdout.strip().startswith(str(site))
 
 
 def _execute(name: str, tmp_path):
