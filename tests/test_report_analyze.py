@@ -177,3 +177,17 @@ def test_a_gap_nuisance_parameter_whose_interval_spans_decades_is_not_determined
   fit = SimpleNamespace(params={"E": 1.2e-6, "A": 5.0}, derived={}, ci95={"E": (1.27e-8, 6.17e7), "A": (3.6, 11.5)})
   assert _scale(fit, "E").startswith("not determined by this grid (bootstrap [1.27e-08, 6.17e+07] spans 16 decades")
   assert _scale(fit, "A") == "5 [3.6, 11.5]"
+
+
+def test_figure_8_prints_g_only_where_the_grid_determines_it(tmp_path, monkeypatch):
+  # The report's table says "G is not determined"; the figure's title must not print a value for it.
+  from transfer_scaling.report import figures as F
+  titles = []
+  monkeypatch.setattr(F, "_save", lambda fig, out_dir, stem: titles.append(fig.axes[0].get_title()))
+  import pandas as pd
+  points = pd.DataFrame({"p": [10, 100, 10, 100], "f": [1e3, 1e3, 1e4, 1e4], "loss": [3.0, 2.5, 2.8, 2.2]})
+  params = dict(A=6.43, alpha=0.0348, G=9.71e-09, beta=0.18, E=1.67)
+  for status in ("not determined", "determined"):
+    F.gap_contours(points, None, None, params, str(tmp_path), g_status=status)
+  assert "9.71e-09" not in titles[0] and "G not determined" in titles[0]
+  assert "G=9.71e-09" in titles[1]

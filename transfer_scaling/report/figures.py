@@ -204,7 +204,14 @@ def ossification(pairs, out_dir, stem="fig7_ossification"):
   return _save(fig, out_dir, stem)
 
 
-def gap_contours(points, grid, allocation, params, out_dir, stem="fig8_isoloss_gap"):
+def gap_title(params, g_status: str = "determined") -> str:
+  """Figure 8's law, with G's fitted value only where the grid determines it (as the report's table says)."""
+  g = f"G={params['G']:.3g}" if g_status == "determined" else f"G {g_status}"
+  return (f"L(p,f) = ({params['A']:.3g} p^-{params['alpha']:.2f} + {g}) f^-{params['beta']:.2f}"
+          f" + {params['E']:.3g}")
+
+
+def gap_contours(points, grid, allocation, params, out_dir, stem="fig8_isoloss_gap", g_status="determined"):
   """8. Isoloss contours of the fitted L(p, f) with the measured points, and the budget allocation curve."""
   fig, axes = _subplots(1, 2, figsize=(10.5, 4))
   ax = axes[0]
@@ -223,8 +230,7 @@ def gap_contours(points, grid, allocation, params, out_dir, stem="fig8_isoloss_g
   ax.set_xlabel("pre-training steps p")
   ax.set_ylabel("fine-tuning data f (bytes)")
   if params is not None:
-    ax.set_title(f"L(p,f) = ({params['A']:.3g} p^-{params['alpha']:.2f} + G={params['G']:.3g}) f^-{params['beta']:.2f}"
-                 f" + {params['E']:.3g}", fontsize=8)
+    ax.set_title(gap_title(params, g_status), fontsize=8)
   ax = axes[1]
   if allocation is not None and len(allocation):
     ax.plot(allocation["budget"], allocation["share_p"], "r-")

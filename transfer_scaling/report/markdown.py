@@ -84,8 +84,9 @@ def figures(result, fig_dir) -> dict:
     g = t.gap
     if g is not None and len(g.points):
       means = g.points.groupby(["p", "f"], as_index=False)["loss"].mean()
+      g_status = g.identified["G"].status if g.identified and "G" in g.identified else "determined"
       figs[8] = F.gap_contours(means, g.grid, g.allocation, g.fit.params if g.fit else None, fig_dir,
-                               pre + "fig8_isoloss_gap")
+                               pre + "fig8_isoloss_gap", g_status=g_status)
     profs = dict(jf.profiles) if jf else {}
     if g is not None and g.profiles.get("G") is not None:
       profs["G"] = g.profiles["G"]
