@@ -84,3 +84,37 @@ def test_fit_that_does_not_converge_prints_no_numbers(tmp_path, capsys):
   captured = capsys.readouterr()
   assert rc == 1 and not (tmp_path / "out.json").exists()
   assert "did not converge" in captured.err and "NOT CONVERGED" in captured.err and captured.out == ""
+
+
+def _study_fits(folder, G_status="not determined", n=40):
+  """A study's fits/python.json as `analyze` writes it: the gap fit with bootstrap refits, some outside the domain."""
+  rng = np.random.default_rng(0)
+  params = dict(A=5.0, G=1e-3, E=1.0, alpha=0.3, beta=0.5)
+  boot = {k: (v * np.exp(rng.normal(0, 0.1, n))).tolist() for k, v in params.items()}
+  boot["beta"][0] = -0.05  # a refit where more fine-tuning data does not help: no optimal split
+  (folder / "fits").mkdir(parents=True)
+  (folder / "fits" / "python.json").write_text(json.dumps({
+      "study": "s", "target": "python", "joint": {"law": "hernandez_joint", "params": {}},
+      "gap": {"law": "barnett", "params": params, "bootstrap": boot, "resample": "seeds",
+              "G": {"status": G_status, "text": f"G is {G_status} by this grid"}}}))
+
+
+def test_allocate_budget_reads_a_studys_fits_and_prints_intervals(tmp_path, capsys):
+  _study_fits(tmp_path / "w")
+  for where in (tmp_path / "w", tmp_path / "w" / "fits" / "python.json"):
+    assert main(["allocate", "budget", "--fit", str(where), "--budget", "1e6", "--cost-p", "1", "--cost-f", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "95% interval over 39 of 40 bootstrap refits (1 have a negative exponent" in out
+    assert "pre-training share [" in out and " steps" in out and " bytes" in out
+    assert "G is not determined by this grid" in out  # the gap's status travels with its value
+  assert main(["allocate", "compute", "--fit", str(tmp_path / "w"), "--flops", "1e21"]) == 2
+  assert "needs a chinchilla fit" in capsys.readouterr().err
+
+
+def test_allocate_names_the_compute_coefficient_apart_from_the_transfer_gap(tmp_path, capsys):
+  (tmp_path / "fit.json").write_text(json.dumps({"law": "chinchilla", "params": dict(
+      E=1.8172, A=477.8, B=2143.9, alpha=0.3473, beta=0.3672), "ci95": {"alpha": [0.3, 0.4]}}))
+  assert main(["allocate", "compute", "--fit", str(tmp_path / "fit.json"), "--flops", "1e21"]) == 0
+  out = capsys.readouterr().out
+  assert "N_opt = K (C/6)^a" in out and "K = " in out and "G =" not in out
+  assert "95% intervals of the fit: alpha [0.3, 0.4]" in out

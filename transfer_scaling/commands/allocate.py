@@ -5,7 +5,10 @@
   transfer-scaling allocate budget --fit barnett.json --budget 1e6 --cost-p 1 --cost-f 20 --plot budget.png
       the (pre-training p, fine-tuning data f) that minimise the barnett law's loss for
       cost_p * p + cost_f * f = budget, with isoloss contours.
-Parameters come from a `transfer-scaling fit` JSON (--fit) or directly: --params A=5,G=0.1,E=1,alpha=0.3,beta=0.4
+Parameters come from a `transfer-scaling fit` JSON (--fit), for budget also from a study's fits/TARGET.json
+(`--fit W/fits/python.json`, or `--fit W` when it has one target: p in steps, f in bytes, with the interval of the
+split over the study's bootstrap refits), or directly: --params A=5,G=0.1,E=1,alpha=0.3,beta=0.4.
+G is always the transfer gap; the compute-optimal coefficient (Hoffmann et al.'s G) is called K here.
 """
 import argparse
 import io
@@ -19,31 +22,111 @@ from transfer_scaling.errors import UsageError
 from transfer_scaling.laws import allocate
 
 
-def _load_params(args, law: str) -> dict:
+class Fit:
+  """A law's parameters and what is known of their uncertainty, from --fit or --params."""
+
+  def __init__(self, params: dict, replicates=None, ci95=None, notes=(), units=("", "")):
+    self.params, self.replicates, self.ci95, self.notes, self.units = params, replicates, ci95 or {}, list(notes), units
+
+
+def _fit_file(path: str, law: str) -> str:
+  """The JSON to read: the file itself, or a study's (or its fits/ folder's) single fits/TARGET.json."""
+  if not os.path.isdir(path):
+    return path
+  folder = os.path.join(path, "fits") if os.path.isdir(os.path.join(path, "fits")) else path
+  found = sorted(f for f in os.listdir(folder) if f.endswith(".json"))
+  if len(found) != 1:
+    names = ", ".join(os.path.join(folder, f) for f in found) or "none"
+    raise UsageError(f"--fit {path}: give one fit file (found {names}); a study's are written by "
+                     f"`transfer-scaling analyze`, others by `transfer-scaling fit {law} ... --json FILE`")
+  return os.path.join(folder, found[0])
+
+
+def _load(args, law: str) -> Fit:
   if bool(args.fit) == bool(args.params):
-    raise UsageError("give the law's parameters either as --fit FIT.json or as --params NAME=VALUE,...")
-  if args.fit:
-    if not os.path.exists(args.fit):
-      raise UsageError(f"no such fit file: {args.fit}; write one with `transfer-scaling fit {law} ... --json FILE`")
-    try:
-      with open(args.fit) as f:
-        d = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError, IsADirectoryError) as e:
-      raise UsageError(f"{args.fit} is not a fit JSON ({type(e).__name__}); write one with "
-                       f"`transfer-scaling fit {law} ... --json FILE`") from None
-    if not isinstance(d, dict) or not isinstance(d.get("params"), dict):
-      raise UsageError(f"{args.fit} has no 'params' object; write it with `transfer-scaling fit {law} ... --json FILE`")
-    if d.get("law") != law:
-      raise UsageError(f"{args.fit} holds a {d.get('law')!r} fit; this needs a {law} fit")
-    return d["params"]
+    raise UsageError("give the law's parameters either as --fit FIT.json (or a study's fits/TARGET.json) "
+                     "or as --params NAME=VALUE,...")
+  if args.params:
+    return Fit(_parse_params(args.params))
+  path = _fit_file(args.fit, law)
+  if not os.path.exists(path):
+    raise UsageError(f"no such fit file: {path}; write one with `transfer-scaling fit {law} ... --json FILE`")
   try:
-    pairs = [kv.split("=") for kv in args.params.split(",")]
+    with open(path) as f:
+      d = json.load(f)
+  except (json.JSONDecodeError, UnicodeDecodeError, IsADirectoryError) as e:
+    raise UsageError(f"{path} is not a fit JSON ({type(e).__name__}); write one with "
+                     f"`transfer-scaling fit {law} ... --json FILE`") from None
+  if isinstance(d, dict) and "joint" in d and "target" in d:
+    return _study_fit(path, d, law)
+  if not isinstance(d, dict) or not isinstance(d.get("params"), dict):
+    raise UsageError(f"{path} has no 'params' object; write it with `transfer-scaling fit {law} ... --json FILE`")
+  if d.get("law") != law:
+    raise UsageError(f"{path} holds a {d.get('law')!r} fit; this needs a {law} fit")
+  return Fit(d["params"], ci95=d.get("ci95") or {})
+
+
+def _study_fit(path: str, d: dict, law: str) -> Fit:
+  """A study's fits/TARGET.json: its transfer-gap (barnett) fit, bootstrap refits and what the grid determines."""
+  gap = d.get("gap")
+  if law != "barnett":
+    raise UsageError(f"{path} holds a study's transfer laws; `allocate compute` needs a chinchilla fit: "
+                     "write one with `transfer-scaling fit chinchilla --csv RUNS.csv --json FILE`")
+  if not isinstance(gap, dict) or not isinstance(gap.get("params"), dict):
+    raise UsageError(f"{path} has no transfer-gap fit (its study has no gap grid, or the fit failed); "
+                     "set config.gap.sizes and sweep again, or give --params")
+  import pandas as pd
+  reps = pd.DataFrame(gap.get("bootstrap") or {})
+  notes = []
+  g = gap.get("G", {})
+  if g.get("status", "determined") != "determined":
+    notes.append(f"note: {g.get('text', 'G is not determined by this grid')}: the transfer gap G = "
+                 f"{gap['params']['G']:.3g} is a point value the data do not pin down, and so is the split above")
+  return Fit(gap["params"], replicates=reps if len(reps) else None, notes=notes,
+             units=(" steps", " bytes"))
+
+
+def _parse_params(text: str) -> dict:
+  try:
+    pairs = [kv.split("=") for kv in text.split(",")]
     out = {k.strip(): float(v) for k, v in pairs}
     if len(out) != len(pairs):
       raise ValueError("a name given twice")
     return out
   except ValueError:
-    raise UsageError(f"--params must look like A=5,G=0.1,E=1,alpha=0.3,beta=0.4, got {args.params!r}")
+    raise UsageError(f"--params must look like A=5,G=0.1,E=1,alpha=0.3,beta=0.4, got {text!r}")
+
+
+def _ci_line(ci95: dict, names) -> str:
+  parts = [f"{k} [{ci95[k][0]:.4g}, {ci95[k][1]:.4g}]" for k in names if k in ci95 and ci95[k] is not None]
+  return "95% intervals of the fit: " + ", ".join(parts) if parts else ""
+
+
+REPLICATES = 200  # bootstrap refits re-optimised for the interval of the split (about 10 ms each)
+
+
+def _budget_interval(fit: Fit, args) -> str:
+  """The 95% range of the optimal split over the fit's bootstrap refits (the study's fits carry them)."""
+  reps = fit.replicates
+  if reps is None:
+    return ""
+  rows, tried = [], reps.head(REPLICATES)
+  for _, r in tried.iterrows():
+    try:
+      a = allocate.allocate_budget(r.to_dict(), args.budget, args.cost_p, args.cost_f)
+    except UsageError:  # a refit outside the law's domain (a negative parameter) has no allocation
+      continue
+    rows.append((a.p, a.f, a.share_p, a.loss))
+  if len(rows) < 2:
+    return ""
+  lo, hi = np.percentile(np.asarray(rows), [2.5, 97.5], axis=0)
+  (up, uf) = fit.units
+  skipped = len(tried) - len(rows)
+  return (f"95% interval over {len(rows)} of {len(tried)} bootstrap refits"
+          + (f" ({skipped} have a negative exponent: there more pre-training or data does not lower the loss, "
+             "and no split is optimal)" if skipped else "") + f": p [{lo[0]:.4g}, {hi[0]:.4g}]{up}, "
+          f"f [{lo[1]:.4g}, {hi[1]:.4g}]{uf}, pre-training share [{100 * lo[2]:.1f}%, {100 * hi[2]:.1f}%], "
+          f"loss [{lo[3]:.5g}, {hi[3]:.5g}]")
 
 
 PLOT_FORMATS = ("png", "pdf", "svg")
@@ -115,25 +198,32 @@ def main(argv) -> int:
   b.add_argument("--cost-p", type=float, required=True, help="cost of one unit of pre-training (step or token)")
   b.add_argument("--cost-f", type=float, required=True, help="cost of one fine-tuning datum")
   for p in (c, b):
-    p.add_argument("--fit", help="a JSON written by `transfer-scaling fit`")
+    p.add_argument("--fit", help="a JSON written by `transfer-scaling fit`, or (budget) a study's fits/TARGET.json or workdir")
     p.add_argument("--params", help="NAME=VALUE,... instead of --fit")
     p.add_argument("--plot", help="write a figure here (PNG, PDF, SVG)")
   args = ap.parse_args(argv)
   _check_plot(args.plot)  # before any work: a bad path is found now, not after the result is printed
 
   if args.problem == "compute":
-    table = allocate.compute_optimal(_load_params(args, "chinchilla"), args.flops)
-    print(f"N_opt = G (C/6)^a, D_opt = (C/6)^b / G with a = {table['a'][0]:.4f}, b = {table['b'][0]:.4f}, "
-          f"G = {table['G'][0]:.4g}")
+    fit = _load(args, "chinchilla")
+    table = allocate.compute_optimal(fit.params, args.flops)
+    print(f"N_opt = K (C/6)^a, D_opt = (C/6)^b / K with a = {table['a'][0]:.4f}, b = {table['b'][0]:.4f}, "
+          f"K = {table['K'][0]:.4g} (Hoffmann et al.'s G, not the transfer gap)")
     print(table[["C", "N_opt", "D_opt", "loss"]].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    line = _ci_line(fit.ci95, ("A", "B", "E", "alpha", "beta", "a", "b", "K"))
+    if line:
+      print(line)
     if args.plot:
       _plot_compute(table, args.plot)
   else:
-    params = _load_params(args, "barnett")
-    best = allocate.allocate_budget(params, args.budget, args.cost_p, args.cost_f)
+    fit = _load(args, "barnett")
+    best = allocate.allocate_budget(fit.params, args.budget, args.cost_p, args.cost_f)
     print(best)
+    for line in [_budget_interval(fit, args), _ci_line(fit.ci95, ("A", "G", "E", "alpha", "beta"))] + fit.notes:
+      if line:
+        print(line)
     if args.plot:
-      _plot_budget(params, best, args.plot)
+      _plot_budget(fit.params, best, args.plot)
   if args.plot:
     print(f"wrote {args.plot}")
   return 0

@@ -54,7 +54,7 @@ def compute_optimal(fit_or_params, flops) -> pd.DataFrame:
   N, D = law.functions["compute_optimal"](p, C)
   d = law.derived
   return pd.DataFrame({"C": C, "N_opt": N, "D_opt": D, "loss": law.predict(p, {"N": N, "D": D}),
-                       "a": d["a"](p), "b": d["b"](p), "G": d["G"](p)})
+                       "a": d["a"](p), "b": d["b"](p), "K": d["K"](p)})
 
 
 @dataclasses.dataclass

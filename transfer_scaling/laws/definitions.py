@@ -35,16 +35,17 @@ def _barnett_log(q, lp, lf):
 
 
 def _chinchilla_opt(p):
-  # Compute-optimal split of C = 6 N D (Hoffmann et al. 2022, eq. 4): N_opt ~ C^a, D_opt ~ C^b.
+  # Compute-optimal split of C = 6 N D (Hoffmann et al. 2022, eq. 4): N_opt = K (C/6)^a, D_opt = (C/6)^b / K.
+  # The paper calls K "G"; here G is the transfer gap of the barnett law, so this one is K.
   s = p["alpha"] + p["beta"]
-  return {"a": p["beta"] / s, "b": p["alpha"] / s, "G": (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / s)}
+  return {"a": p["beta"] / s, "b": p["alpha"] / s, "K": (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / s)}
 
 
 def _compute_optimal(p, C):
   """(N_opt, D_opt) for compute budgets C (FLOPs) under a chinchilla fit."""
   o = _chinchilla_opt(p)
   C = np.asarray(C, np.float64)
-  return o["G"] * (C / 6) ** o["a"], (C / 6) ** o["b"] / o["G"]
+  return o["K"] * (C / 6) ** o["a"], (C / 6) ** o["b"] / o["K"]
 
 
 def _transfer_functions():
@@ -69,7 +70,7 @@ register(Law(
     grid={"E": np.arange(-1, 1.01, 0.5), "A": np.arange(0, 26, 5.0), "B": np.arange(0, 26, 5.0),
           "alpha": np.arange(0, 2.01, 0.5), "beta": np.arange(0, 2.01, 0.5)},
     derived={"a": lambda p: _chinchilla_opt(p)["a"], "b": lambda p: _chinchilla_opt(p)["b"],
-             "G": lambda p: _chinchilla_opt(p)["G"]},
+             "K": lambda p: _chinchilla_opt(p)["K"]},
     functions={"compute_optimal": _compute_optimal},
 ))
 
