@@ -69,15 +69,50 @@ class TargetResult:
   notes: list = dataclasses.field(default_factory=list)
 
 
+@dataclasses.dataclass(frozen=True)
+class Setting:
+  """What the analysis reads besides the runs: from a study's config (`of_config`) or a runs file (report/runs_file.py).
+
+  sizes: size name -> N; last_p: the pre-training steps of the checkpoint whose fine-tuned runs enter the
+  joint fit (None: every fine-tuned run, when the runs do not say p); gap_size: the size whose (p, f) grid
+  the transfer-gap law is fitted on; units: what D counts (bytes, tokens or characters), in every label.
+  """
+  study: str
+  source: str
+  targets: tuple
+  sizes: dict
+  analysis: object                # study.config.Analysis (example_size names a key of sizes)
+  last_p: Optional[int] = None
+  gap_size: Optional[str] = None
+  max_gap: float = 0.5            # decades (study.config.Bracket)
+  units: str = "bytes"
+  origin: str = ""                # where the runs came from, for the report's set-up paragraph
+
+  @staticmethod
+  def of_config(cfg: StudyConfig) -> "Setting":
+    from transfer_scaling import ladder
+    return Setting(study=cfg.study, source=cfg.source, targets=tuple(cfg.targets),
+                   sizes={s: ladder.n_params(cfg.model_config(s)) for s in dict.fromkeys(
+                       cfg.sizes + (cfg.analysis.example_size,))}, analysis=cfg.analysis,
+                   last_p=cfg.pretrain.steps, gap_size=cfg.gap.sizes[0] if cfg.gap.sizes else None,
+                   max_gap=cfg.bracket.max_gap)
+
+  @property
+  def unit(self) -> str:
+    """The singular of units: 'byte' in 'nats/byte'."""
+    return self.units[:-1]
+
+
 @dataclasses.dataclass
 class StudyResult:
-  config: StudyConfig
+  config: Optional[StudyConfig]   # None for runs read from a file
   table: pd.DataFrame             # every run of the plan with a record
   failed: pd.DataFrame
   not_in_plan: int                # records of runs this config does not define
   targets: dict                   # target -> TargetResult
   throughput: list                # one dict per ensemble
   settled: bool
+  setting: Optional[Setting] = None
 
 
 def _cell_means(runs: pd.DataFrame, keys) -> pd.DataFrame:
@@ -128,22 +163,29 @@ def analyze(cfg: StudyConfig, records: dict, corpora: dict, throughput=()) -> St
   table = results.frame(rec for rid, rec in records.items() if rid in wanted)
   if table.empty:
     raise UsageError("no run records of this study yet; run `transfer-scaling sweep` first")
+  return analyze_table(Setting.of_config(cfg), table, config=cfg, not_in_plan=sum(rid not in wanted for rid in records),
+                       throughput=throughput, settled=p.settled)
+
+
+def analyze_table(setting: Setting, table: pd.DataFrame, config=None, not_in_plan=0, throughput=(),
+                  settled=True) -> StudyResult:
+  """The analysis of a results table (study.results.frame's columns), a study's or a runs file's."""
   failed = table[table["status"].str.startswith("failed")]
-  out = StudyResult(config=cfg, table=table, failed=failed, not_in_plan=sum(rid not in wanted for rid in records),
-                    targets={}, throughput=list(throughput), settled=p.settled)
-  for target in cfg.targets:
-    out.targets[target] = _target(cfg, table[(table["target"] == target) | (table["stage"] == "pretrain")], target)
+  out = StudyResult(config=config, table=table, failed=failed, not_in_plan=not_in_plan, targets={},
+                    throughput=list(throughput), settled=settled, setting=setting)
+  for target in setting.targets:
+    out.targets[target] = _target(setting, table[(table["target"] == target) | (table["stage"] == "pretrain")], target)
   return out
 
 
-def _target(cfg: StudyConfig, df: pd.DataFrame, target: str) -> TargetResult:
+def _target(cfg: Setting, df: pd.DataFrame, target: str) -> TargetResult:
   chosen, choices = selection.choose(df)
   cut = cut_off(chosen)
   usable = chosen[(chosen["status"] == "done") & chosen["loss"].notna()]
-  last = cfg.pretrain.steps
   sc_runs = usable[usable["stage"] == "scratch"]
   ft_all = usable[usable["stage"] == "finetune"]
-  ft_runs = ft_all[ft_all["p"] == last]
+  last = cfg.last_p if cfg.last_p is not None else ft_all["p"].max()
+  ft_runs = ft_all[ft_all["p"] == last] if pd.notna(last) else ft_all
   zs = usable[usable["stage"] == "zeroshot"]
   res = TargetResult(target=target, runs=usable, choices=choices, cut_off=cut,
                      scratch=_cell_means(sc_runs, ["N", "size", "D_F"]), finetuned=_cell_means(ft_runs, ["N", "size", "D_F"]),
@@ -155,7 +197,7 @@ def _target(cfg: StudyConfig, df: pd.DataFrame, target: str) -> TargetResult:
     f = res.finetuned[res.finetuned["size"] == size]
     res.brackets[size] = {"D": (int(g["D_F"].min()), int(g["D_F"].max())), "points": len(g),
                           "outside": bracket.outside(dict(zip(g["D_F"].astype(int), g["loss"])),
-                                                     dict(zip(f["D_F"].astype(int), f["loss"])), cfg.bracket.max_gap)}
+                                                     dict(zip(f["D_F"].astype(int), f["loss"])), cfg.max_gap)}
   _law_free(cfg, res, sc_runs, ft_runs)
   _joint(cfg, res, sc_runs, ft_runs)
   _gap(cfg, res, ft_all, zs)
@@ -180,7 +222,7 @@ def _runs_for_fit(runs: pd.DataFrame, d: str) -> pd.DataFrame:
   return out
 
 
-def _joint(cfg: StudyConfig, res: TargetResult, sc_runs, ft_runs) -> None:
+def _joint(cfg: Setting, res: TargetResult, sc_runs, ft_runs) -> None:
   from transfer_scaling.laws import joint
   a = cfg.analysis
   kw = dict(scratch_law=a.scratch_law, max_D_F=a.low_data_max_d_f or None)
@@ -191,9 +233,7 @@ def _joint(cfg: StudyConfig, res: TargetResult, sc_runs, ft_runs) -> None:
     res.notes.append(f"joint fit not made: {e}")
     return
   jf = res.joint
-  N = cfg.model_config(a.example_size)
-  from transfer_scaling import ladder
-  n_ex = ladder.n_params(N)
+  n_ex = cfg.sizes[a.example_size]
   q = Quantity(float(jf.value("multiplier", n_ex, a.example_d_f)))
   ci = jf.interval("multiplier", n_ex, a.example_d_f)
   if ci is not None:
@@ -214,15 +254,15 @@ def _joint(cfg: StudyConfig, res: TargetResult, sc_runs, ft_runs) -> None:
     res.notes.append(f"held-out-size check not made: {e}")
 
 
-def _gap(cfg: StudyConfig, res: TargetResult, ft_all, zs) -> None:
-  from transfer_scaling import ladder, laws
-  if not cfg.gap.sizes:
+def _gap(cfg: Setting, res: TargetResult, ft_all, zs) -> None:
+  from transfer_scaling import laws
+  if not cfg.gap_size:
     return
-  size = cfg.gap.sizes[0]
+  size = cfg.gap_size
   pts = ft_all[ft_all["size"] == size]
   points = pd.DataFrame({"p": pts["p"].astype(float), "f": pts["D_F"].astype(float), "loss": pts["loss"].astype(float),
                          "seed": pts["seed"]})
-  gap = GapResult(size=size, N=float(ladder.n_params(cfg.model_config(size))), points=points,
+  gap = GapResult(size=size, N=float(cfg.sizes[size]), points=points,
                   p_max=float(points["p"].max()) if len(points) else np.nan)
   res.gap = gap
   if points["p"].nunique() < 2 or points["f"].nunique() < 2 or len(points.drop_duplicates(["p", "f"])) < 6:

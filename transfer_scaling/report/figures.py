@@ -43,11 +43,16 @@ def _colors(values):
   return {v: cmap(i / max(len(values) - 1, 1) * 0.9) for i, v in enumerate(values)}
 
 
+def _per(units: str) -> str:
+  """The loss's unit: nats per byte, token or character."""
+  return f"nats/{units[:-1]}"
+
+
 def _n_label(n) -> str:
   return f"N = {n:.3g}"
 
 
-def loss_vs_data(scratch, finetuned, zeroshot, out_dir, stem="fig1_loss_vs_data", fit_loss=None):
+def loss_vs_data(scratch, finetuned, zeroshot, out_dir, stem="fig1_loss_vs_data", fit_loss=None, units="bytes"):
   """1. Test loss vs D_F, from scratch vs fine-tuned, one panel per N (mean over seeds, bars: their spread).
 
   fit_loss(N, D, pretrained) -> loss, if given, draws the joint fit through both arms.
@@ -70,14 +75,14 @@ def loss_vs_data(scratch, finetuned, zeroshot, out_dir, stem="fig1_loss_vs_data"
       ax.axhline(float(z["loss"].iloc[0]), color=FINETUNE, ls=":", lw=1, label="pre-trained, zero-shot")
     ax.set_xscale("log")
     ax.set_title(_n_label(n))
-    ax.set_xlabel("fine-tuning data D_F (bytes)")
+    ax.set_xlabel(f"fine-tuning data D_F ({units})")
     ax.grid(alpha=0.3, which="both")
-  axes[0][0].set_ylabel("test loss (nats/byte)")
+  axes[0][0].set_ylabel(f"test loss ({_per(units)})")
   axes[0][0].legend(fontsize=7)
   return _save(fig, out_dir, stem)
 
 
-def effective_data_picture(scratch_n, finetuned_n, eff_n, n, out_dir, stem="fig2_effective_data"):
+def effective_data_picture(scratch_n, finetuned_n, eff_n, n, out_dir, stem="fig2_effective_data", units="bytes"):
   """2. For one N: the from-scratch curve, fine-tuned points, and how far right each lands (D_E)."""
   fig, ax = _subplots(figsize=(5.5, 4))
   s = scratch_n.sort_values("D_F")
@@ -95,15 +100,15 @@ def effective_data_picture(scratch_n, finetuned_n, eff_n, n, out_dir, stem="fig2
   if eff_n.get("extrapolated", np.zeros(0)).any():
     ax.plot([], [], "D", mfc="none", color="tab:orange", label="D_E extrapolated")
   ax.set_xscale("log")
-  ax.set_xlabel("target data (bytes)")
-  ax.set_ylabel("test loss (nats/byte)")
+  ax.set_xlabel(f"target data ({units})")
+  ax.set_ylabel(f"test loss ({_per(units)})")
   ax.set_title(f"effective data, {_n_label(n)}")
   ax.legend(fontsize=8)
   ax.grid(alpha=0.3, which="both")
   return _save(fig, out_dir, stem)
 
 
-def transfer_power_law(eff, out_dir, stem="fig3_dt_vs_df", d_t=None, d_t_band=None, title=""):
+def transfer_power_law(eff, out_dir, stem="fig3_dt_vs_df", d_t=None, d_t_band=None, title="", units="bytes"):
   """3. D_T vs D_F for every N: law-free points (interpolated), and the joint fit's D_T(N, D_F) with its band.
 
   d_t(N, D_F) -> D_T and d_t_band(N, D_F) -> (lo, hi) come from the fitted law's registry functions.
@@ -123,8 +128,8 @@ def transfer_power_law(eff, out_dir, stem="fig3_dt_vs_df", d_t=None, d_t_band=No
           ax.fill_between(x, band[0], band[1], color=colors[n], alpha=0.15, lw=0)
   ax.set_xscale("log")
   ax.set_yscale("log")
-  ax.set_xlabel("fine-tuning data D_F (bytes)")
-  ax.set_ylabel("effective data transferred D_T (bytes)")
+  ax.set_xlabel(f"fine-tuning data D_F ({units})")
+  ax.set_ylabel(f"effective data transferred D_T ({units})")
   if title:
     ax.set_title(title, fontsize=9)
   if ax.get_legend_handles_labels()[0]:
@@ -133,7 +138,7 @@ def transfer_power_law(eff, out_dir, stem="fig3_dt_vs_df", d_t=None, d_t_band=No
   return _save(fig, out_dir, stem)
 
 
-def transfer_fraction(eff, out_dir, stem="fig4_fraction_transferred"):
+def transfer_fraction(eff, out_dir, stem="fig4_fraction_transferred", units="bytes"):
   """4. Fraction of the effective data that comes from transfer, D_T / (D_F + D_T), vs D_F and N."""
   fig, ax = _subplots(figsize=(5.5, 4))
   colors = _colors(set(eff["N"]))
@@ -142,7 +147,7 @@ def transfer_fraction(eff, out_dir, stem="fig4_fraction_transferred"):
     ax.plot(g["D_F"], g["D_T"].clip(lower=0) / g["D_E"], "o-", color=colors[n], label=_n_label(n))
   ax.set_xscale("log")
   ax.set_ylim(0, 1.02)
-  ax.set_xlabel("fine-tuning data D_F (bytes)")
+  ax.set_xlabel(f"fine-tuning data D_F ({units})")
   ax.set_ylabel("fraction of effective data from transfer")
   if ax.get_legend_handles_labels()[0]:  # a study with no measured D_E has nothing to label
     ax.legend(fontsize=8)
@@ -150,7 +155,7 @@ def transfer_fraction(eff, out_dir, stem="fig4_fraction_transferred"):
   return _save(fig, out_dir, stem)
 
 
-def loss_vs_size(scratch, finetuned, out_dir, stem="fig5_loss_vs_n"):
+def loss_vs_size(scratch, finetuned, out_dir, stem="fig5_loss_vs_n", units="bytes"):
   """5. Loss vs N at fixed D_F: from scratch flattens when data-limited, fine-tuned keeps improving."""
   fig, ax = _subplots(figsize=(5.5, 4))
   d_fs = sorted(set(finetuned["D_F"]) & set(scratch["D_F"]))
@@ -158,18 +163,18 @@ def loss_vs_size(scratch, finetuned, out_dir, stem="fig5_loss_vs_n"):
   for d in d_fs:
     s, f = scratch[scratch["D_F"] == d].sort_values("N"), finetuned[finetuned["D_F"] == d].sort_values("N")
     ax.plot(s["N"], s["loss"], "o--", color=colors[d], alpha=0.8)
-    ax.plot(f["N"], f["loss"], "s-", color=colors[d], label=f"D_F = {d:.3g} B")
+    ax.plot(f["N"], f["loss"], "s-", color=colors[d], label=f"D_F = {d:.3g} {units}")
   ax.plot([], [], "k--o", label="from scratch")
   ax.plot([], [], "k-s", label="fine-tuned")
   ax.set_xscale("log")
   ax.set_xlabel("non-embedding parameters N")
-  ax.set_ylabel("test loss (nats/byte)")
+  ax.set_ylabel(f"test loss ({_per(units)})")
   ax.legend(fontsize=7)
   ax.grid(alpha=0.3, which="both")
   return _save(fig, out_dir, stem)
 
 
-def loss_vs_compute(scratch, finetuned, out_dir, stem="fig6_loss_vs_compute"):
+def loss_vs_compute(scratch, finetuned, out_dir, stem="fig6_loss_vs_compute", units="bytes"):
   """6. Loss vs training compute (pre-training compute not counted), from scratch vs fine-tuned."""
   fig, ax = _subplots(figsize=(5.5, 4))
   colors = _colors(set(scratch["N"]) | set(finetuned["N"]))
@@ -182,13 +187,13 @@ def loss_vs_compute(scratch, finetuned, out_dir, stem="fig6_loss_vs_compute"):
     ax.plot([], [], "-", color=c, label=_n_label(n))
   ax.set_xscale("log")
   ax.set_xlabel("training compute (FLOPs, to the end of training)")
-  ax.set_ylabel("best test loss (nats/byte)")
+  ax.set_ylabel(f"best test loss ({_per(units)})")
   ax.legend(fontsize=7)
   ax.grid(alpha=0.3, which="both")
   return _save(fig, out_dir, stem)
 
 
-def ossification(pairs, out_dir, stem="fig7_ossification"):
+def ossification(pairs, out_dir, stem="fig7_ossification", units="bytes"):
   """7. Fine-tuned minus from-scratch loss vs D_F per N; above zero, pre-training hurts (ossification)."""
   fig, ax = _subplots(figsize=(5.5, 4))
   colors = _colors(set(pairs["N"]))
@@ -197,8 +202,8 @@ def ossification(pairs, out_dir, stem="fig7_ossification"):
     ax.plot(g["D_F"], g["loss_finetuned"] - g["loss_scratch"], "o-", color=colors[n], label=_n_label(n))
   ax.axhline(0, color="k", lw=1)
   ax.set_xscale("log")
-  ax.set_xlabel("fine-tuning data D_F (bytes)")
-  ax.set_ylabel("fine-tuned - from-scratch loss (nats/byte)")
+  ax.set_xlabel(f"fine-tuning data D_F ({units})")
+  ax.set_ylabel(f"fine-tuned - from-scratch loss ({_per(units)})")
   ax.legend(fontsize=8)
   ax.grid(alpha=0.3, which="both")
   return _save(fig, out_dir, stem)
@@ -211,7 +216,8 @@ def gap_title(params, g_status: str = "determined") -> str:
           f" + {params['E']:.3g}")
 
 
-def gap_contours(points, grid, allocation, params, out_dir, stem="fig8_isoloss_gap", g_status="determined"):
+def gap_contours(points, grid, allocation, params, out_dir, stem="fig8_isoloss_gap", g_status="determined",
+                 units="bytes"):
   """8. Isoloss contours of the fitted L(p, f) with the measured points, and the budget allocation curve."""
   fig, axes = _subplots(1, 2, figsize=(10.5, 4))
   ax = axes[0]
@@ -221,14 +227,14 @@ def gap_contours(points, grid, allocation, params, out_dir, stem="fig8_isoloss_g
     ax.clabel(cs, fontsize=7, fmt="%.2f")
     norm = cs.norm
   sc = ax.scatter(points["p"], points["f"], c=points["loss"], cmap="viridis", edgecolor="k", zorder=3, norm=norm)
-  fig.colorbar(sc, ax=ax, label="test loss (nats/byte)")
+  fig.colorbar(sc, ax=ax, label=f"test loss ({_per(units)})")
   if allocation is not None and len(allocation):
     ax.plot(allocation["p"], allocation["f"], "r-", lw=1.5, label="budget-optimal (p, f)")
     ax.legend(fontsize=8, loc="upper right")
   ax.set_xscale("log")
   ax.set_yscale("log")
   ax.set_xlabel("pre-training steps p")
-  ax.set_ylabel("fine-tuning data f (bytes)")
+  ax.set_ylabel(f"fine-tuning data f ({units})")
   if params is not None:
     ax.set_title(gap_title(params, g_status), fontsize=8)
   ax = axes[1]
@@ -263,7 +269,7 @@ def profiles(profs, out_dir, stem="fig9_profiles", level_value=3.841):
   return _save(fig, out_dir, stem)
 
 
-def heldout(table, size_N, out_dir, stem="fig10_heldout_size"):
+def heldout(table, size_N, out_dir, stem="fig10_heldout_size", units="bytes"):
   """10. The largest size predicted from the others: measured mean fine-tuned loss against the 95% prediction."""
   fig, ax = _subplots(figsize=(5.5, 4))
   t = table.sort_values("D_F")
@@ -271,8 +277,8 @@ def heldout(table, size_N, out_dir, stem="fig10_heldout_size"):
   ax.plot(t["D_F"], t["predicted"], "-", color=FINETUNE)
   ax.plot(t["D_F"], t["loss"], "s", color="k", label="measured (mean over seeds)")
   ax.set_xscale("log")
-  ax.set_xlabel("fine-tuning data D_F (bytes)")
-  ax.set_ylabel("test loss (nats/byte)")
+  ax.set_xlabel(f"fine-tuning data D_F ({units})")
+  ax.set_ylabel(f"test loss ({_per(units)})")
   ax.set_title(f"held out: N = {size_N:,.0f}", fontsize=9)
   ax.legend(fontsize=8)
   ax.grid(alpha=0.3, which="both")

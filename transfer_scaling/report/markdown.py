@@ -54,6 +54,7 @@ def figures(result, fig_dir) -> dict:
   """Draws every figure of every target into fig_dir; returns {target: {number: stem}}."""
   out = {}
   many = len(result.targets) > 1
+  u = dict(units=result.setting.units)
   for target, t in result.targets.items():
     if t.scratch.empty or t.finetuned.empty:
       continue
@@ -61,46 +62,49 @@ def figures(result, fig_dir) -> dict:
     jf = t.joint
     figs = {}
     fit_loss = (lambda n, d, pre_: jf.loss(np.full(len(d), n), d, pre_)) if jf else None
-    figs[1] = F.loss_vs_data(t.scratch, t.finetuned, t.zeroshot, fig_dir, pre + "fig1_loss_vs_data", fit_loss=fit_loss)
+    figs[1] = F.loss_vs_data(t.scratch, t.finetuned, t.zeroshot, fig_dir, pre + "fig1_loss_vs_data", fit_loss=fit_loss, **u)
     sizes = sorted(set(t.finetuned["N"]))
-    ex = result.config.analysis.example_size
+    ex = result.setting.analysis.example_size
     n = next((v for v in sizes if ex in set(t.finetuned[t.finetuned["N"] == v]["size"])), sizes[-1])
     eff = t.comparison if t.comparison is not None else t.eff
     figs[2] = F.effective_data_picture(t.scratch[t.scratch["N"] == n], t.finetuned[t.finetuned["N"] == n],
                                        eff[eff["N"] == n].assign(extrapolated=False), n, fig_dir,
-                                       pre + "fig2_effective_data")
+                                       pre + "fig2_effective_data", **u)
     title = ""
     if jf:
       p = jf.fit.params
       title = f"joint fit: D_T = {p['k']:.3g} D_F^{p['alpha']:.2f} N^{p['beta']:.2f}"
     figs[3] = F.transfer_power_law(t.eff, fig_dir, pre + "fig3_dt_vs_df",
                                    d_t=(lambda N, D: jf.value("D_T", N, D)) if jf else None,
-                                   d_t_band=(lambda N, D: jf.interval("D_T", N, D)) if jf else None, title=title)
-    figs[4] = F.transfer_fraction(t.eff[np.isfinite(t.eff["D_E"])], fig_dir, pre + "fig4_fraction_transferred")
-    figs[5] = F.loss_vs_size(t.scratch, t.finetuned, fig_dir, pre + "fig5_loss_vs_n")
-    figs[6] = F.loss_vs_compute(t.scratch, t.finetuned, fig_dir, pre + "fig6_loss_vs_compute")
+                                   d_t_band=(lambda N, D: jf.interval("D_T", N, D)) if jf else None, title=title, **u)
+    figs[4] = F.transfer_fraction(t.eff[np.isfinite(t.eff["D_E"])], fig_dir, pre + "fig4_fraction_transferred", **u)
+    figs[5] = F.loss_vs_size(t.scratch, t.finetuned, fig_dir, pre + "fig5_loss_vs_n", **u)
+    if t.scratch["flops"].notna().any():  # runs from a file may not say their compute
+      figs[6] = F.loss_vs_compute(t.scratch, t.finetuned, fig_dir, pre + "fig6_loss_vs_compute", **u)
     pairs = t.finetuned.merge(t.scratch, on=["N", "D_F"], suffixes=("_finetuned", "_scratch"))
-    figs[7] = F.ossification(pairs, fig_dir, pre + "fig7_ossification")
+    figs[7] = F.ossification(pairs, fig_dir, pre + "fig7_ossification", **u)
     g = t.gap
     if g is not None and len(g.points):
       means = g.points.groupby(["p", "f"], as_index=False)["loss"].mean()
       g_status = g.identified["G"].status if g.identified and "G" in g.identified else "determined"
       figs[8] = F.gap_contours(means, g.grid, g.allocation, g.fit.params if g.fit else None, fig_dir,
-                               pre + "fig8_isoloss_gap", g_status=g_status)
+                               pre + "fig8_isoloss_gap", g_status=g_status, **u)
     profs = dict(jf.profiles) if jf else {}
     if g is not None and g.profiles.get("G") is not None:
       profs["G"] = g.profiles["G"]
     if profs:
       figs[9] = F.profiles(profs, fig_dir, pre + "fig9_profiles")
     if t.heldout is not None:
-      figs[10] = F.heldout(t.heldout.table, t.heldout.size_N, fig_dir, pre + "fig10_heldout_size")
+      figs[10] = F.heldout(t.heldout.table, t.heldout.size_N, fig_dir, pre + "fig10_heldout_size", **u)
     out[target] = figs
   return out
 
 
 def report(result, figs: dict) -> str:
-  cfg = result.config
-  md = [f"# Transfer study `{cfg.study}`: {cfg.source} -> {', '.join(cfg.targets)}", "", _setup(result), ""]
+  cfg = result.setting
+  title = f"# Transfer study `{cfg.study}`: {cfg.source} -> {', '.join(cfg.targets)}" if result.config else \
+      f"# Transfer runs `{cfg.study}`: {', '.join(cfg.targets)}"
+  md = [title, "", _setup(result) if result.config else _setup_runs(result), ""]
   if not result.settled:
     md += ["**The study is not finished**: some runs have no record yet, and the bracketing may still add "
            "from-scratch runs. Every number below is provisional.", ""]
@@ -137,6 +141,20 @@ def _setup(result) -> str:
       f"budget doubling up to the ceiling ({cfg.scratch.ceiling} steps from scratch, {cfg.finetune.ceiling} fine-tuned). "
       f"Losses are test-split losses (nats per byte) of each run's best parameters; no decision reads the test split.",
       "Runs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pretrain", "zeroshot", "scratch", "finetune")) + ".",
+  ])
+
+
+def _setup_runs(result) -> str:
+  """The set-up paragraph of runs read from a file: what they are, as far as the file says."""
+  s = result.setting
+  counts = result.table.groupby("stage")["id"].count().to_dict()
+  sizes = ", ".join(f"{name} (N = {n:,.0f})" for name, n in s.sizes.items())
+  seeds = sorted(set(result.table["seed"].astype(int)))
+  return "\n".join([
+      f"Runs read from {s.origin}; D counts {s.units}. Sizes {sizes} (non-embedding parameters N); seeds {seeds}.",
+      f"Losses are the held-out test losses the file gives (nats per {s.unit}); where a cell (arm, size, D, p) has "
+      "runs at several learning rates, the one with the lowest mean validation loss over its seeds is kept.",
+      "Runs: " + ", ".join(f"{counts.get(st, 0)} {st}" for st in ("scratch", "finetune")) + ".",
   ])
 
 
@@ -197,7 +215,7 @@ def _choices(t) -> list:
 
 def _brackets(t, cfg) -> list:
   lines = ["From-scratch coverage (test losses; the sweep's bracketing decided on validation losses):", "",
-           "| size | measured D (bytes) | points | D_E not bracketed |", "|---|---|---|---|"]
+           f"| size | measured D ({cfg.units}) | points | D_E not bracketed |", "|---|---|---|---|"]
   for size, b in t.brackets.items():
     out = "; ".join(f"D_F {k:,}: {v}" for k, v in b["outside"].items()) or "none"
     lines.append(f"| {size} | {b['D'][0]:,} - {b['D'][1]:,} | {b['points']} | {out} |")
@@ -207,7 +225,7 @@ def _brackets(t, cfg) -> list:
 def _target(cfg, t, figs) -> list:
   md = _choices(t) + _brackets(t, cfg)
   md += [_img(figs[1]), "",
-         f"**Figure 1.** Test loss (nats/byte) against D_F (bytes), one panel per size: from scratch (grey circles) and "
+         f"**Figure 1.** Test loss (nats/{cfg.unit}) against D_F ({cfg.units}), one panel per size: from scratch (grey circles) and "
          f"fine-tuned from the final {cfg.source} checkpoint (blue squares), means over seeds with their spread; lines: "
          "the joint fit; dotted: the pre-trained model before fine-tuning. The vertical gap is what pre-training is "
          "worth; where blue lies above grey pre-training hurts.", ""]
@@ -236,11 +254,11 @@ def _target(cfg, t, figs) -> list:
     ex = t.example
     if ex:
       where = "" if ex["inside"] else " (outside the measured sizes or D_F: an extrapolation)"
-      md += [f"At N = {ex['N']:,} ({ex['size']}) and D_F = {ex['D_F']:,} bytes the joint fit gives an effective-data "
+      md += [f"At N = {ex['N']:,} ({ex['size']}) and D_F = {ex['D_F']:,} {cfg.units} the joint fit gives an effective-data "
              f"multiplier (D_F + D_T) / D_F = {ex['multiplier'].text()}{where}.", ""]
     c = t.comparison
     if c is not None:
-      md += ["Law-free against joint fit, per fine-tuned cell (D_T in bytes; law-free: interpolated on the measured "
+      md += [f"Law-free against joint fit, per fine-tuned cell (D_T in {cfg.units}; law-free: interpolated on the measured "
              "curve, '-' where the D_E lies outside it):", "",
              "| N | D_F | seeds | D_T law-free | D_T joint fit [95%] | in the fit |", "|---|---|---|---|---|---|"]
       for _, r in c.iterrows():
@@ -254,14 +272,15 @@ def _target(cfg, t, figs) -> list:
   md += [_img(figs[5]), "", "**Figure 5.** Test loss against N at fixed D_F: dashed from scratch, solid fine-tuned. "
          "The finding to look for: with little data the from-scratch curves flatten while fine-tuned models keep "
          "improving with N.", ""]
-  md += [_img(figs[6]), "", "**Figure 6.** Test loss against training compute (pre-training not counted): open circles "
-         "from scratch, filled squares fine-tuned. In the low-data regime fine-tuned runs should reach a loss with less "
-         "compute.", ""]
+  if 6 in figs:
+    md += [_img(figs[6]), "", "**Figure 6.** Test loss against training compute (pre-training not counted): open circles "
+           "from scratch, filled squares fine-tuned. In the low-data regime fine-tuned runs should reach a loss with less "
+           "compute.", ""]
   md += [_img(figs[7]), "", "**Figure 7.** Fine-tuned minus from-scratch loss against D_F: below zero pre-training "
          "helps; above zero it hurts (ossification).", ""]
   if t.gain:
     g = t.gain
-    md += [f"Fine-tuning gain (law-free): {g['mean']:.3f} [{g['lo']:.3f}, {g['hi']:.3f}] nats/byte, the mean of "
+    md += [f"Fine-tuning gain (law-free): {g['mean']:.3f} [{g['lo']:.3f}, {g['hi']:.3f}] nats/{cfg.unit}, the mean of "
            f"(from-scratch - fine-tuned loss) over {g['n']} (N, D_F) cells; the interval gives each of the {g['seeds']} seeds one "
            "wild weight for every cell of both arms (a seed's runs share their D_F subset) and is widened for the few "
            "seeds that carry it.", ""]
@@ -282,13 +301,13 @@ def _gap(cfg, t, figs) -> list:
   if g is None or 8 not in figs:
     return []
   if g.fit is None:
-    return [_img(figs[8]), "", f"**Figure 8.** Measured test loss over pre-training steps p and fine-tuning bytes f for "
+    return [_img(figs[8]), "", f"**Figure 8.** Measured test loss over pre-training steps p and fine-tuning {cfg.units} f for "
             f"size {g.size}; the transfer-gap law was not fitted (see the notes).", ""]
   md = [_img(figs[8]), "",
         f"**Figure 8.** Isoloss contours of the fitted transfer-gap law L(p, f) = (A p^-alpha + G) f^-beta + E for "
-        f"size {g.size} over pre-training steps p and fine-tuning bytes f, measured cells as dots; red: the (p, f) that "
+        f"size {g.size} over pre-training steps p and fine-tuning {cfg.units} f, measured cells as dots; red: the (p, f) that "
         f"minimises the loss for each budget B = p + c f (c = {cfg.analysis.cost_ratio:g} pre-training steps per "
-        "fine-tuning byte). Right: the share of the budget spent on pre-training along that curve.", "",
+        f"fine-tuning {cfg.unit}). Right: the share of the budget spent on pre-training along that curve.", "",
         f"Gap law ({g.fit.n_points} runs, {_boot(g.fit, short=True)}, {_converged(g.fit)}):", "",
         "| parameter | value [95% bootstrap] | 95% profile | verdict |", "|---|---|---|---|"]
   for k in ("A", "alpha", "G", "beta", "E"):
@@ -303,7 +322,7 @@ def _gap(cfg, t, figs) -> list:
 
 def _across(result) -> list:
   md = ["## Across targets", "", "Pre-training is the same for every target; what differs is how much of it carries "
-        "over. Fine-tuning gain: law-free, nats/byte.", "",
+        f"over. Fine-tuning gain: law-free, nats/{result.setting.unit}.", "",
         "| target | k | alpha | beta | multiplier | G | fine-tuning gain |", "|---|---|---|---|---|---|---|"]
   for target, t in result.targets.items():
     jf, gain = t.joint, t.gain
@@ -337,6 +356,7 @@ def _throughput(rows) -> list:
 def headline(result) -> str:
   """What the quickstart prints: k, alpha, beta with intervals, the multiplier at the reference point, G."""
   lines = []
+  s = result.setting
   for target, t in result.targets.items():
     jf, gain = t.joint, t.gain
     if jf is None:
@@ -349,14 +369,14 @@ def headline(result) -> str:
                    + f" (95% {_boot(f, short=True)}, {f.n_points} runs)")
       if t.example:
         ex = t.example
-        lines.append(f"  effective-data multiplier at N = {ex['N']:,} ({ex['size']}), D_F = {ex['D_F']:,} bytes: "
+        lines.append(f"  effective-data multiplier at N = {ex['N']:,} ({ex['size']}), D_F = {ex['D_F']:,} {s.units}: "
                      f"{ex['multiplier'].text()}")
     g = t.gap
     if g is not None and g.fit is not None:
       v = g.identified["G"]
       lines.append(f"  transfer gap: G = {_ci(g.fit, 'G')} (size {g.size})" if v.determined else f"  transfer gap: {v.text}")
     if gain:
-      lines.append(f"  fine-tuning gain {gain['mean']:.3f} [{gain['lo']:.3f}, {gain['hi']:.3f}] nats/byte "
+      lines.append(f"  fine-tuning gain {gain['mean']:.3f} [{gain['lo']:.3f}, {gain['hi']:.3f}] nats/{s.unit} "
                    f"(law-free, over {gain['n']} cells)")
     if t.heldout is not None:
       lines.append(f"  held-out size: {t.heldout.verdict}")

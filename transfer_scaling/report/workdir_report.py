@@ -41,9 +41,9 @@ def _throughput(workdir) -> list:
   return rows
 
 
-def write(workdir) -> analysis.StudyResult:
-  """Analyses the study in `workdir` and writes its report, tables and fits there."""
-  result = load(workdir)
+def write(workdir, result=None) -> analysis.StudyResult:
+  """Analyses the study in `workdir` (or takes `result`, e.g. of a runs file) and writes its report, tables and fits there."""
+  result = load(workdir) if result is None else result
   wd = fileio.path(workdir)
   figs = markdown.figures(result, wd / "figures")
   fileio.write_text_atomic(wd / "report.md", markdown.report(result, figs))
@@ -76,16 +76,15 @@ def fits_json(result, t) -> dict:
   """The fitted laws of one target, with bootstrap replicates and the measured ranges (read by advise)."""
   if t.joint is None:
     return {}
-  from transfer_scaling import ladder
-  cfg = result.config
+  cfg = result.setting
   used = t.joint.rows[t.joint.rows["used"]]
-  out = {"study": cfg.study, "target": t.target, "joint": _law_json(t.joint.fit), "boundary": t.joint.boundary,
+  out = {"study": cfg.study, "target": t.target, "units": cfg.units, "joint": _law_json(t.joint.fit), "boundary": t.joint.boundary,
          "identified": {k: {"status": v.status, "text": v.text} for k, v in t.joint.identified.items()},
          "N_range": [float(used["N"].min()), float(used["N"].max())],
          "D_F_range": [float(used["D_F"].min()), float(used["D_F"].max())],
-         "sizes": {s: ladder.n_params(cfg.model_config(s)) for s in cfg.sizes},
+         "sizes": dict(cfg.sizes),
          "heldout": t.heldout.verdict if t.heldout is not None else None,
-         "cost_ratio": cfg.analysis.cost_ratio, "pretrain_steps": cfg.pretrain.steps}
+         "cost_ratio": cfg.analysis.cost_ratio, "pretrain_steps": cfg.last_p}
   g = t.gap
   if g is not None and g.fit is not None:
     out["gap"] = {**_law_json(g.fit), "size": g.size, "N": g.N, "p_max": g.p_max,

@@ -28,6 +28,11 @@ def frame(records) -> pd.DataFrame:
   for c in ("loss", "valid_loss"):
     df[c] = pd.to_numeric(df[c], errors="coerce")
   df["D_F"], df["p"] = df["D_F"].astype("Int64"), df["p"].astype("Int64")
+  return order(df)
+
+
+def order(df: pd.DataFrame) -> pd.DataFrame:
+  """The table's row order (a study's and a runs file's alike, so both analyses see the runs in one order)."""
   df = df.assign(_o=df["stage"].map(ORDER)).sort_values(["_o", "target", "N", "init", "D_F", "seed", "lr", "id"],
                                                         kind="stable", na_position="first")
   return df.drop(columns="_o").reset_index(drop=True)

@@ -24,7 +24,9 @@ def choose(df: pd.DataFrame) -> tuple:
     return fixed.reset_index(drop=True), pd.DataFrame(columns=CELL + ["lr", "warmup", "seeds", "settings", "edge"])
   key = ["|".join(map(str, row)) for row in ok[CELL].itertuples(index=False)]
   ok = ok.assign(_cell=key)
-  settings = ok.groupby(["_cell", "lr", "warmup"], sort=True).agg(mean=("valid_loss", "mean"), n=("seed", "count"))
+  # dropna=False: runs read from a file may not say their learning rate (one setting per cell).
+  settings = ok.groupby(["_cell", "lr", "warmup"], sort=True, dropna=False).agg(mean=("valid_loss", "mean"),
+                                                                              n=("seed", "count"))
   settings = settings.reset_index()
   settings["rank"] = list(zip(-settings["n"], settings["mean"], settings["lr"], settings["warmup"]))
   best = settings.loc[settings.groupby("_cell")["rank"].idxmin()]
