@@ -1,12 +1,14 @@
-"""`transfer-scaling advise --workdir W --target T --d-f BYTES --size N [--cost-ratio C] [--json]`.
+"""`transfer-scaling advise --workdir W [--target T] --d-f D_F --size N [--cost-ratio C] [--json]`.
 
 Pre-train more or collect more fine-tuning data? From the laws `analyze` fitted to the study
 in W (fits/T.json): the effective-data multiplier at (N, D_F), the loss change from doubling
 the fine-tuning data and from doubling pre-training (or, with --cost-ratio, from spending
 the same budget on pre-training), which is better with the share of bootstrap replicates
-that agree, and warnings where N or D_F lie outside what was measured. --size takes a
-ladder name (100k) or a number of non-embedding parameters; --cost-ratio is the number of
-pre-training steps that cost as much as one fine-tuning byte.
+that agree, and warnings where N or D_F lie outside what was measured. W is a study's workdir
+or one that `analyze --runs` wrote; --target may be left out when there is one target; D_F is
+in the units of the runs (bytes for a study). --size takes a measured size's name (100k) or a
+number of non-embedding parameters; --cost-ratio is the number of pre-training steps that cost
+as much as one unit of fine-tuning data.
 """
 import argparse
 import json
@@ -27,16 +29,17 @@ def main(argv) -> int:
   p = argparse.ArgumentParser(prog="transfer-scaling advise", description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--workdir", required=True)
-  p.add_argument("--target", required=True)
-  p.add_argument("--d-f", required=True, help="fine-tuning data you have, in bytes")
+  p.add_argument("--target", help="the target (may be left out when there is one)")
+  p.add_argument("--d-f", required=True, help="fine-tuning data you have, in the units of the runs (bytes for a study)")
   p.add_argument("--size", required=True, help="model size: a ladder name (e.g. 100k) or N (non-embedding parameters)")
-  p.add_argument("--cost-ratio", help="pre-training steps that cost as much as one fine-tuning byte")
+  p.add_argument("--cost-ratio", help="pre-training steps that cost as much as one unit of fine-tuning data")
   p.add_argument("--json", action="store_true", help="print the advice as JSON")
   args = p.parse_args(argv)
   from transfer_scaling.report import advice
   d_f = _number(args.d_f, "--d-f")
   if not (math.isfinite(d_f) and d_f > 0):
-    raise UsageError(f"--d-f must be a positive number of bytes, got {args.d_f}")
+    raise UsageError(f"--d-f must be a positive number (fine-tuning data in the runs' units, bytes for a study), "
+                     f"got {args.d_f}")
   cost = None
   if args.cost_ratio is not None:
     cost = _number(args.cost_ratio, "--cost-ratio")

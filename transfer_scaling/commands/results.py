@@ -3,6 +3,9 @@
 Columns: study, stage, source, target, N (non-embedding parameters), D_F (bytes),
 init (scratch or pretrained@p), seed, loss (best test loss, nats/byte), best step,
 tokens seen, training FLOPs, wall time (s), status.
+
+--csv writes the from-scratch and fine-tuned runs in the runs format (docs/runs_format.md),
+which `transfer-scaling analyze --runs` reads back: a study's runs round-trip.
 """
 import argparse
 import sys
@@ -18,7 +21,7 @@ def main(argv) -> int:
   p = argparse.ArgumentParser(prog="transfer-scaling results", description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--workdir", required=True)
-  p.add_argument("--csv", help="also write the table to this CSV file")
+  p.add_argument("--csv", help="also write the runs to this CSV file, in the runs format (docs/runs_format.md)")
   args = p.parse_args(argv)
   if args.csv:
     fileio.check_output_file(args.csv, "--csv")
@@ -29,8 +32,11 @@ def main(argv) -> int:
     raise UsageError(f"no run records in {args.workdir}/runs; run `transfer-scaling sweep --config ... "
                      f"--workdir {args.workdir}` first")
   if args.csv:
-    fileio.write_text_atomic(args.csv, df.to_csv(index=False))
-    print(f"wrote {len(df)} rows to {args.csv}", file=sys.stderr)
+    from transfer_scaling.report import runs_file
+    runs = runs_file.export(df)
+    fileio.write_text_atomic(args.csv, runs.to_csv(index=False))
+    print(f"wrote {len(runs)} runs to {args.csv} (the runs format; pre-training runs and zero-shot evaluations are "
+          "not in it)", file=sys.stderr)
   with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_columns", None):
     print(df.drop(columns=["id"]).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
   return 0

@@ -91,14 +91,15 @@ def _clusters(sc, ft):
 
 def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: str = "chinchilla",
               bootstrap: int = 1000, seed: int = 0, max_D_F: Optional[float] = None, fraction: float = 0.1,
-              level: float = 0.99, profiles=TRANSFER_PARAMS, resample: str = "auto", grid_note: dict = None) -> JointFit:
+              level: float = 0.99, profiles=TRANSFER_PARAMS, resample: str = "auto", grid_note: dict = None,
+              units: str = "bytes") -> JointFit:
   """The joint fit of one target's runs; see the module docstring.
 
   scratch: columns N, D, loss (and optionally cell and seed); finetuned: N, D_F, loss (and cell, seed).
   With a seed column in both, the bootstrap draws seeds once per replicate for every cell (fitting's
   'seeds' resampling), since a seed fixes the D_F subset of runs of every size and of both arms.
-  max_D_F: the low-data boundary as a number of bytes (default: fraction * D(N), D(N) the data
-  a from-scratch model needs for `level` of its infinite-data performance).
+  max_D_F: the low-data boundary in the units of D (default: fraction * D(N), D(N) the data
+  a from-scratch model needs for `level` of its infinite-data performance); units: what D counts, for its text.
   """
   if scratch_law not in ("chinchilla", "kaplan"):
     raise UsageError(f"scratch_law={scratch_law!r}; the joint fit takes chinchilla or kaplan")
@@ -113,7 +114,7 @@ def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: st
                      "check the from-scratch runs (failed or cut-off runs are left out) or use the kaplan form")
   if max_D_F is not None:
     limit = np.full(len(ft), float(max_D_F))
-    boundary = f"low-data regime: D_F <= {max_D_F:.4g} bytes (given)"
+    boundary = f"low-data regime: D_F <= {max_D_F:.4g} {units} (given)"
   else:
     limit = fraction * data_for_saturation(scratch_fit, ft["N"].to_numpy(np.float64), level)
     boundary = (f"low-data regime: D_F <= {fraction:g} * D(N), D(N) the data a from-scratch model needs for {level:g} "

@@ -47,19 +47,21 @@ class Advice:
   agree: float                    # fraction of bootstrap replicates that pick the same option
   compared_at: str                # which law and size the comparison used
   warnings: list
+  units: str = "bytes"            # what D_F counts
 
   def to_json(self) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(self)))
 
   def text(self) -> str:
-    lines = [f"{self.target}: N = {self.N:,.0f}, D_F = {self.d_f:,.0f} bytes",
+    per = f"nats/{self.units[:-1]}"
+    lines = [f"{self.target}: N = {self.N:,.0f}, D_F = {self.d_f:,.0f} {self.units}",
              f"  effective-data multiplier (D_F + D_T) / D_F: {self.multiplier.text()}",
-             f"  loss change from doubling the fine-tuning data: {self.more_data.text('+.4f')} nats/byte"]
+             f"  loss change from doubling the fine-tuning data: {self.more_data.text('+.4f')} {per}"]
     if self.more_pretraining is not None:
-      lines.append(f"  loss change from doubling pre-training: {self.more_pretraining.text('+.4f')} nats/byte")
+      lines.append(f"  loss change from doubling pre-training: {self.more_pretraining.text('+.4f')} {per}")
     if self.same_budget_pretraining is not None:
       lines.append(f"  loss change from spending the cost of doubling the data on pre-training instead "
-                   f"(cost ratio {self.cost_ratio:g}): {self.same_budget_pretraining.text('+.4f')} nats/byte")
+                   f"(cost ratio {self.cost_ratio:g}): {self.same_budget_pretraining.text('+.4f')} {per}")
     if self.better == "not determined":
       lines.append(f"  which is better: not determined ({self.compared_at})")
     else:
@@ -68,14 +70,19 @@ class Advice:
     return "\n".join(lines)
 
 
-def load(workdir, target: str) -> dict:
-  """The fits `analyze` saved for `target` in `workdir` (UsageError naming the fix when there are none)."""
-  from transfer_scaling.report import workdir_report
+def load(workdir, target: Optional[str] = None) -> dict:
+  """The fits `analyze` saved for `target` (None: the only one) in `workdir` (UsageError naming the fix when there are none)."""
+  from transfer_scaling.report import runs_file, workdir_report
   from transfer_scaling.study import workdir as workdir_lib
   study = fileio.path(workdir_lib.study_path(workdir))
-  if not study.exists():
-    raise UsageError(f"{workdir} holds no study (no study.json); run `transfer-scaling sweep` there first")
-  targets = json.loads(study.read_text())["config"]["targets"]
+  targets = json.loads(study.read_text())["config"]["targets"] if study.exists() else runs_file.targets(workdir)
+  if targets is None:
+    raise UsageError(f"{workdir} holds no study (no study.json); run `transfer-scaling sweep` there first, or "
+                     f"`transfer-scaling analyze --runs FILE --workdir {workdir}` for runs trained elsewhere")
+  if target is None:
+    if len(targets) > 1:
+      raise UsageError(f"the runs in {workdir} have several targets ({', '.join(targets)}); choose one with --target")
+    target = targets[0]
   if target not in targets:
     raise UsageError(f"the study in {workdir} has no target {target!r}; its targets are {', '.join(targets)}")
   path = workdir_report.fits_path(workdir, target)
@@ -130,7 +137,8 @@ def advise(fits: dict, d_f: float, N: float, cost_ratio: Optional[float] = None)
   gap = fits.get("gap")
   if gap is None:
     return Advice(fits["target"], float(N), float(d_f), cost_ratio, mult, delta_f, None, None, "not determined",
-                  math.nan, "no transfer-gap law was fitted, so the value of more pre-training is not measured", warnings)
+                  math.nan, "no transfer-gap law was fitted, so the value of more pre-training is not measured", warnings,
+                  fits.get("units", "bytes"))
   g = get_law(gap["law"])
   p0 = float(fits["pretrain_steps"])
   at = lambda p, pp, f: g.predict(p, {"p": np.array([pp]), "f": np.array([f])})
@@ -161,4 +169,4 @@ def advise(fits: dict, d_f: float, N: float, cost_ratio: Optional[float] = None)
   if np.isfinite(agree) and agree < 0.8:
     better, where = "not determined", where + f"; only {100 * max(agree, 1 - agree):.0f}% of replicates agree"
   return Advice(fits["target"], float(N), float(d_f), cost_ratio, mult, delta_f, more_pre, same, better,
-                agree, where, warnings)
+                agree, where, warnings, fits.get("units", "bytes"))

@@ -197,7 +197,8 @@ def _target(cfg: Setting, df: pd.DataFrame, target: str) -> TargetResult:
     f = res.finetuned[res.finetuned["size"] == size]
     res.brackets[size] = {"D": (int(g["D_F"].min()), int(g["D_F"].max())), "points": len(g),
                           "outside": bracket.outside(dict(zip(g["D_F"].astype(int), g["loss"])),
-                                                     dict(zip(f["D_F"].astype(int), f["loss"])), cfg.max_gap)}
+                                                     dict(zip(f["D_F"].astype(int), f["loss"])), cfg.max_gap,
+                                                     cfg.units)}
   _law_free(cfg, res, sc_runs, ft_runs)
   _joint(cfg, res, sc_runs, ft_runs)
   _gap(cfg, res, ft_all, zs)
@@ -225,7 +226,7 @@ def _runs_for_fit(runs: pd.DataFrame, d: str) -> pd.DataFrame:
 def _joint(cfg: Setting, res: TargetResult, sc_runs, ft_runs) -> None:
   from transfer_scaling.laws import joint
   a = cfg.analysis
-  kw = dict(scratch_law=a.scratch_law, max_D_F=a.low_data_max_d_f or None)
+  kw = dict(scratch_law=a.scratch_law, max_D_F=a.low_data_max_d_f or None, units=cfg.units)
   sc, ft = _runs_for_fit(sc_runs, "D"), _runs_for_fit(ft_runs, "D_F")
   try:
     res.joint = joint.fit_joint(sc, ft, bootstrap=a.bootstrap, seed=0, **kw)

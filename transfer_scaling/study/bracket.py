@@ -40,7 +40,7 @@ def new_points(scratch: dict, finetuned: dict, grid: list, max_gap: float) -> li
   return sorted(int(round(d)) for d in add if int(round(d)) not in scratch)
 
 
-def outside(scratch: dict, finetuned: dict, max_gap: float) -> dict:
+def outside(scratch: dict, finetuned: dict, max_gap: float, units: str = "bytes") -> dict:
   """D_F -> why its D_E is not bracketed ('beyond the largest D', 'in a gap of X decades', ...); empty if all are."""
   D = np.array(sorted(scratch), np.float64)
   if len(D) < 2:
@@ -51,12 +51,12 @@ def outside(scratch: dict, finetuned: dict, max_gap: float) -> dict:
   out = {}
   for k, x, flag in zip(keys, d_e, flags):
     if flag == "above_range":
-      out[k] = f"beyond the largest from-scratch D ({D[-1]:,.0f} bytes)"
+      out[k] = f"beyond the largest from-scratch D ({D[-1]:,.0f} {units})"
     elif flag == "below_range":
-      out[k] = f"below the smallest from-scratch D ({D[0]:,.0f} bytes): fine-tuning does worse than from scratch"
+      out[k] = f"below the smallest from-scratch D ({D[0]:,.0f} {units}): fine-tuning does worse than from scratch"
     else:
       i = int(np.clip(np.searchsorted(D, x), 1, len(D) - 1))
       gap = np.log10(D[i] / D[i - 1])
       if gap > max_gap + 1e-9:
-        out[k] = f"in a gap of {gap:.2f} decades ({D[i - 1]:,.0f}-{D[i]:,.0f} bytes)"
+        out[k] = f"in a gap of {gap:.2f} decades ({D[i - 1]:,.0f}-{D[i]:,.0f} {units})"
   return out
