@@ -158,6 +158,10 @@ def _setup_runs(result) -> str:
   ])
 
 
+def _lr(x) -> str:
+  return "-" if pd.isna(x) else f"{x:g}"  # runs from a file may not say their learning rate
+
+
 def _left_out(result) -> list:
   failed = result.failed
   lines = []
@@ -173,7 +177,7 @@ def _left_out(result) -> list:
               "| stage | target | N | D_F | init | seed | lr | reason |", "|---|---|---|---|---|---|---|---|"]
     for _, r in failed.iterrows():
       lines.append(f"| {r['stage']} | {r['target']} | {r['N']} | {r['D_F']} | {r['init']} | {r['seed']} | "
-                   f"{r['lr']:g} | {r['status'][len('failed: '):]} |")
+                   f"{_lr(r['lr'])} | {r['status'][len('failed: '):]} |")
     lines.append("")
   if len(cut):
     lines += ["## Runs cut off at the ceiling", "",
@@ -181,7 +185,7 @@ def _left_out(result) -> list:
               "so they are left out of the fits and the law-free numbers. Raise `scratch.ceiling` / `finetune.ceiling`.",
               "", "| stage | target | N | D_F | p | seed | lr | steps |", "|---|---|---|---|---|---|---|---|"]
     for _, r in cut.iterrows():
-      lines.append(f"| {r['stage']} | {r['target']} | {r['N']} | {r['D_F']} | {r['p']} | {r['seed']} | {r['lr']:g} | "
+      lines.append(f"| {r['stage']} | {r['target']} | {r['N']} | {r['D_F']} | {r['p']} | {r['seed']} | {_lr(r['lr'])} | "
                    f"{r['steps']} |")
     lines.append("")
   return lines
@@ -214,7 +218,8 @@ def _choices(t) -> list:
 
 
 def _brackets(t, cfg) -> list:
-  lines = ["From-scratch coverage (test losses; the sweep's bracketing decided on validation losses):", "",
+  how = "" if cfg.origin else "; the sweep's bracketing decided on validation losses"  # runs from a file had no sweep
+  lines = [f"From-scratch coverage (test losses{how}):", "",
            f"| size | measured D ({cfg.units}) | points | D_E not bracketed |", "|---|---|---|---|"]
   for size, b in t.brackets.items():
     out = "; ".join(f"D_F {k:,}: {v}" for k, v in b["outside"].items()) or "none"
