@@ -17,6 +17,7 @@ from typing import Optional
 import ml_collections
 
 from transfer_scaling import ladder, model as model_lib
+from transfer_scaling.train import optim
 from transfer_scaling.errors import UsageError
 
 SCHEDULES = ("constant", "cosine")
@@ -76,13 +77,7 @@ class Gap:
   d_f: Grid = Grid(100_000, 3_000_000, 4)
 
 
-@dataclasses.dataclass(frozen=True)
-class Optimizer:
-  b1: float = 0.9
-  b2: float = 0.95
-  eps: float = 1e-8
-  weight_decay: float = 0.1
-  clip_norm: float = 1.0
+Optimizer = optim.AdamW  # one definition of the optimizer's settings and defaults, which the engine's step shares
 
 
 @dataclasses.dataclass(frozen=True)

@@ -45,11 +45,11 @@ class StepConfig:
   """What the compiled step depends on: the model, the batch and the optimizer (the compile key)."""
   model: ModelConfig
   batch_size: int
-  weight_decay: float = 0.1
-  clip_norm: float = 1.0
-  b1: float = 0.9
-  b2: float = 0.95
-  eps: float = 1e-8
+  weight_decay: float = optim.DEFAULTS.weight_decay
+  clip_norm: float = optim.DEFAULTS.clip_norm
+  b1: float = optim.DEFAULTS.b1
+  b2: float = optim.DEFAULTS.b2
+  eps: float = optim.DEFAULTS.eps
 
 
 @dataclasses.dataclass(frozen=True)

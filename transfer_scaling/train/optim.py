@@ -3,11 +3,25 @@
 The learning rate is applied outside the optax chain, so that each member of a
 vmapped ensemble can carry its own peak learning rate in its TrainState.
 """
+import dataclasses
 import math
 
 import jax
 import jax.numpy as jnp
 import optax
+
+
+@dataclasses.dataclass(frozen=True)
+class AdamW:
+  """The optimizer's settings, defined here once: the study config and the engine's step take these."""
+  b1: float = 0.9
+  b2: float = 0.95
+  eps: float = 1e-8
+  weight_decay: float = 0.1
+  clip_norm: float = 1.0
+
+
+DEFAULTS = AdamW()
 
 
 def schedule(step, peak_lr, warmup, total, min_ratio=0.1):
