@@ -8,7 +8,7 @@ import pytest
 from transfer_scaling import fileio, ladder, laws
 from transfer_scaling.errors import UsageError
 from transfer_scaling.report import advice, analysis, workdir_report
-from transfer_scaling.study import plan as plan_lib, runs as runs_lib, toy, workdir as workdir_lib
+from transfer_scaling.study import legacy, plan as plan_lib, runs as runs_lib, toy, workdir as workdir_lib
 from transfer_scaling.study.config import StudyConfig
 
 TRUTH = dict(N_c=2.0e7, D_c=4.0e6, alpha_N=0.25, alpha_D=0.3, k=20.0, alpha=0.6, beta=0.3)
@@ -75,6 +75,13 @@ def _records(cfg, gap=False, fail=None, cut=None) -> dict:
       records[r.id] = _record(cfg, r, loss, status)
 
 
+def _plan(cfg, records) -> dict:
+  """The plan.json a sweep that left these records would have written."""
+  from transfer_scaling.study import runner
+  train = {t: v["train"] for t, v in CORPORA["sizes"].items()}
+  return runner.plan_record(cfg, plan_lib.make_plan(cfg, CORPORA["hashes"], train, records))
+
+
 @pytest.fixture(scope="module")
 def study():
   cfg = _config(gap=False)
@@ -87,7 +94,7 @@ def study():
 
 def test_the_analysis_recovers_the_transfer_law_from_the_runs(study):
   cfg, recs, failed_run = study
-  res = analysis.analyze(cfg, recs, CORPORA)
+  res = analysis.analyze(cfg, recs, _plan(cfg, recs))
   t = res.targets["toy-code"]
   assert res.settled and t.joint is not None and t.joint.fit.converged
   p = t.joint.fit.params
@@ -115,7 +122,7 @@ def test_a_stale_record_is_not_used(study):
   cfg, recs, _ = study
   stale = dict(next(r for r in recs.values() if r["stage"] == "scratch"), id="0ldc0nf1g000", test_loss=0.01,
                valid_loss=0.01)
-  res = analysis.analyze(cfg, {**recs, stale["id"]: stale}, CORPORA)
+  res = analysis.analyze(cfg, {**recs, stale["id"]: stale}, _plan(cfg, recs))
   assert res.not_in_plan == 1 and "0ldc0nf1g000" not in set(res.table["id"])
   assert len(res.table) == len(recs)
 
@@ -126,6 +133,10 @@ def test_the_workdir_report_writes_figures_fits_and_advice(study, tmp_path):
   fileio.write_json_atomic(workdir_lib.study_path(wd), {"config": cfg.to_dict(), "study": cfg.study, "corpora": CORPORA})
   for rid, rec in recs.items():
     fileio.write_json_atomic(workdir_lib.record_path(wd, rid), rec)
+  with pytest.raises(UsageError, match="has no plan.json"):
+    workdir_report.load(wd)
+  legacy.ensure_plan(wd)  # as `analyze` does for a workdir swept before sweeps wrote the plan
+  assert workdir_lib.read_plan(wd) == _plan(cfg, recs)
   workdir_report.write(wd)
   text = open(tmp_path / "report.md").read()
   for stem in ("fig1_loss_vs_data", "fig3_dt_vs_df", "fig9_profiles", "fig10_heldout_size"):
@@ -142,7 +153,8 @@ def test_the_workdir_report_writes_figures_fits_and_advice(study, tmp_path):
 @pytest.mark.slow
 def test_the_transfer_gap_law_is_fitted_on_the_gap_grid():
   cfg = _config(gap=True)
-  res = analysis.analyze(cfg, _records(cfg, gap=True), CORPORA)
+  recs = _records(cfg, gap=True)
+  res = analysis.analyze(cfg, recs, _plan(cfg, recs))
   g = res.targets["toy-code"].gap
   assert g is not None and g.fit is not None and g.fit.converged
   lo, hi = g.fit.ci95["beta"]  # under a decade of f with 1% noise: beta is loose, but its interval holds it
@@ -164,7 +176,7 @@ def test_a_cut_off_run_of_a_setting_that_lost_the_choice_is_reported(study):
   recs = {k: dict(v) for k, v in recs.items() if not v["status"].startswith("failed") and v["status"] != "cut_off"}
   loser = next(r for r in recs.values() if r["stage"] == "scratch" and r["run"]["lr"] == 3e-3 and r["size"] == "25k")
   loser["status"] = "cut_off"
-  res = analysis.analyze(cfg, recs, CORPORA)
+  res = analysis.analyze(cfg, recs, _plan(cfg, recs))
   assert all(t.cut_off.empty for t in res.targets.values())
   text = " ".join(markdown._left_out(res))
   assert "every chosen run" in text and "lost the learning-rate choice" in text, text

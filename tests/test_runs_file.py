@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_report_analyze import CORPORA, _config, _records
+from test_report_analyze import CORPORA, _config, _plan, _records
 from transfer_scaling import cli, fileio, laws
 from transfer_scaling.laws import coverage
 from transfer_scaling.report import runs_file, workdir_report
@@ -35,6 +35,7 @@ def study_workdir(tmp_path_factory):
                                                              "corpora": CORPORA})
   for rid, rec in recs.items():
     fileio.write_json_atomic(workdir_lib.record_path(str(wd), rid), rec)
+  workdir_lib.write_plan(str(wd), _plan(cfg, recs))
   workdir_report.write(str(wd))
   return wd
 

@@ -6,11 +6,13 @@ Names are the rounded non-embedding parameter count.
 """
 import functools
 
-import jax
 import numpy as np
 
 from transfer_scaling.errors import UsageError
-from transfer_scaling.model import EMBEDDING_PARAMS, ModelConfig, VOCAB, init_params
+from transfer_scaling.model_config import ModelConfig
+
+# The model (Flax) is imported where a parameter count is read off its shapes, so that the
+# names and shapes can be read (configs, the analysis) without it.
 
 # name: (n_layers, d_model, n_heads)
 LADDER = {
@@ -44,6 +46,8 @@ def model_config(name: str, **options) -> ModelConfig:
 @functools.lru_cache(maxsize=256)
 def n_params(cfg: ModelConfig, non_embedding: bool = True) -> int:
   """Parameter count of model.Transformer, read off its parameter shapes (no arrays are made)."""
+  import jax
+  from transfer_scaling.model import EMBEDDING_PARAMS, init_params
   shapes = jax.eval_shape(lambda k: init_params(cfg, k), jax.random.key(0))
   return int(sum(np.prod(x.shape) for k, sub in shapes.items()
                  if not (non_embedding and k in EMBEDDING_PARAMS) for x in jax.tree.leaves(sub)))
@@ -57,4 +61,4 @@ def flops_per_token(cfg: ModelConfig) -> float:
   6 * d_model * vocab.
   """
   N = n_params(cfg)
-  return 6.0 * N + 6.0 * cfg.n_layers * cfg.seq_len * cfg.d_model + 6.0 * cfg.d_model * VOCAB
+  return 6.0 * N + 6.0 * cfg.n_layers * cfg.seq_len * cfg.d_model + 6.0 * cfg.d_model * cfg.vocab

@@ -4,7 +4,6 @@ Shape suffixes: B batch, L sequence length, D d_model, H heads, K head dim,
 F feed-forward width, V vocabulary. Token and position embeddings are the only
 "embedding" parameters; the output projection is tied to the token embedding.
 """
-import dataclasses
 import functools
 import math
 
@@ -12,31 +11,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-VOCAB = 256
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelConfig:
-  d_model: int
-  n_layers: int
-  n_heads: int
-  seq_len: int = 128
-  ff_mult: int = 4
-  vocab: int = VOCAB
-  dtype: str = "float32"  # compute dtype; parameters stay float32
-
-  def __post_init__(self):
-    if self.d_model % self.n_heads:
-      raise ValueError(f"n_heads={self.n_heads} does not divide d_model={self.d_model}; "
-                       f"choose n_heads from {[h for h in range(1, self.d_model + 1) if self.d_model % h == 0]}")
-
-  @property
-  def d_ff(self) -> int:
-    return self.ff_mult * self.d_model
-
-  @property
-  def head_dim(self) -> int:
-    return self.d_model // self.n_heads
+from transfer_scaling.model_config import VOCAB, ModelConfig  # noqa: F401 (the model's config, re-exported)
 
 
 class Projection(nn.Module):

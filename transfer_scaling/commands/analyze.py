@@ -26,6 +26,9 @@ def main(argv) -> int:
   from transfer_scaling.study import runner
   runs = runs_file.from_args(args)  # every row checked before anything is written
   runner.compilation_cache()  # the fits compile once per machine, not once per analysis
+  if not runs:
+    from transfer_scaling.study import legacy
+    legacy.ensure_plan(args.workdir)
   result = runs_file.write_workdir(args.workdir, *runs) if runs else workdir_report.write(args.workdir)
   print(markdown.headline(result))
   print(f"report: {fileio.path(args.workdir) / 'report.md'}", file=sys.stderr)

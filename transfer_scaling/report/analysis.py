@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from transfer_scaling.errors import UsageError
-from transfer_scaling.study import bracket, plan as plan_lib, results, selection
+from transfer_scaling.study import bracket, results, selection
 from transfer_scaling.study.config import StudyConfig
 
 
@@ -89,13 +89,12 @@ class Setting:
   origin: str = ""                # where the runs came from, for the report's set-up paragraph
 
   @staticmethod
-  def of_config(cfg: StudyConfig) -> "Setting":
-    from transfer_scaling import ladder
+  def of_config(cfg: StudyConfig, sizes: dict) -> "Setting":
+    """sizes: name -> N of the config's sizes and its example size (the sweep's plan.json holds them)."""
     return Setting(study=cfg.study, source=cfg.source, targets=tuple(cfg.targets),
-                   sizes={s: ladder.n_params(cfg.model_config(s)) for s in dict.fromkeys(
-                       cfg.sizes + (cfg.analysis.example_size,))}, analysis=cfg.analysis,
-                   last_p=cfg.pretrain.steps, gap_size=cfg.gap.sizes[0] if cfg.gap.sizes else None,
-                   max_gap=cfg.bracket.max_gap)
+                   sizes={s: sizes[s] for s in dict.fromkeys(cfg.sizes + (cfg.analysis.example_size,))},
+                   analysis=cfg.analysis, last_p=cfg.pretrain.steps,
+                   gap_size=cfg.gap.sizes[0] if cfg.gap.sizes else None, max_gap=cfg.bracket.max_gap)
 
   @property
   def unit(self) -> str:
@@ -155,16 +154,15 @@ def cut_off(df: pd.DataFrame) -> pd.DataFrame:
   return df[df["status"] == "cut_off"]
 
 
-def analyze(cfg: StudyConfig, records: dict, corpora: dict, throughput=()) -> StudyResult:
-  """The analysis of a study: cfg (typed), records (id -> record), corpora ({"hashes": ..., "sizes": ...})."""
-  train_bytes = {k: v["train"] for k, v in corpora["sizes"].items()}
-  p = plan_lib.make_plan(cfg, corpora["hashes"], train_bytes, records)
-  wanted = {r.id for r in p.runs}
+def analyze(cfg: StudyConfig, records: dict, plan: dict, throughput=()) -> StudyResult:
+  """The analysis of a study: cfg (typed), records (id -> record), the plan its sweep wrote (workdir.read_plan)."""
+  wanted = set(plan["runs"])
   table = results.frame(rec for rid, rec in records.items() if rid in wanted)
   if table.empty:
     raise UsageError("no run records of this study yet; run `transfer-scaling sweep` first")
-  return analyze_table(Setting.of_config(cfg), table, config=cfg, not_in_plan=sum(rid not in wanted for rid in records),
-                       throughput=throughput, settled=p.settled)
+  return analyze_table(Setting.of_config(cfg, plan["sizes"]), table, config=cfg,
+                       not_in_plan=sum(rid not in wanted for rid in records), throughput=throughput,
+                       settled=plan["settled"])
 
 
 def analyze_table(setting: Setting, table: pd.DataFrame, config=None, not_in_plan=0, throughput=(),

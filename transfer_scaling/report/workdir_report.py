@@ -28,7 +28,7 @@ def load(workdir) -> analysis.StudyResult:
   records = workdir_lib.read_records(workdir)
   if not records:
     raise UsageError(f"no run records in {workdir}/runs; run `transfer-scaling sweep` first")
-  return analysis.analyze(cfg, records, meta["corpora"], throughput=_throughput(workdir))
+  return analysis.analyze(cfg, records, workdir_lib.read_plan(workdir), throughput=_throughput(workdir))
 
 
 def _throughput(workdir) -> list:

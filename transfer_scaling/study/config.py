@@ -16,7 +16,7 @@ from typing import Optional
 
 import ml_collections
 
-from transfer_scaling import ladder, model as model_lib
+from transfer_scaling import ladder, model_config as model_lib
 from transfer_scaling.train import optim
 from transfer_scaling.errors import UsageError
 

@@ -56,6 +56,17 @@ def current_plan(cfg: StudyConfig, found: Corpora, workdir) -> plan.Plan:
   return plan.make_plan(cfg, found.hashes, found.train_bytes, workdir_lib.read_records(workdir))
 
 
+def plan_record(cfg: StudyConfig, p: plan.Plan) -> dict:
+  """What the analysis reads of a plan (plan.json): its runs, whether more may come, and N of every size."""
+  sizes = dict.fromkeys(cfg.sizes + tuple(cfg.gap.sizes) + (cfg.analysis.example_size,))
+  return {"runs": sorted(r.id for r in p.runs), "settled": bool(p.settled),
+          "sizes": {s: ladder.n_params(cfg.model_config(s)) for s in sizes}}
+
+
+def write_plan(cfg: StudyConfig, p: plan.Plan, workdir) -> None:
+  workdir_lib.write_plan(workdir, plan_record(cfg, p))
+
+
 def sweep(config, workdir, shard=(0, 1), poll_s: float = 5.0) -> dict:
   """Runs (or resumes) the groups shard `i/n` owns; returns counts of what it did."""
   shard = plan.check_shard(shard)
@@ -79,10 +90,14 @@ def sweep(config, workdir, shard=(0, 1), poll_s: float = 5.0) -> dict:
         file=sys.stderr)
   bar = tqdm.tqdm(total=0, unit="run", file=sys.stderr, disable=None)
   waiting_for = None
+  written = None
   while True:
     interrupt.check()
     records = workdir_lib.read_records(workdir)
     p = current_plan(cfg, found, workdir)
+    if (len(p.runs), p.settled) != written:
+      write_plan(cfg, p, workdir)
+      written = (len(p.runs), p.settled)
     todo = [g for g in plan.owned(p.groups, shard) if any(r.id not in records for r in g.runs)]
     bar.total = sum(len(g.runs) for g in plan.owned(p.groups, shard))
     bar.n = sum(r.id in records for g in plan.owned(p.groups, shard) for r in g.runs)

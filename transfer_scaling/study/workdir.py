@@ -1,7 +1,9 @@
 """A study workdir, on a local disk or any filesystem etils reaches (gs://...).
 
   study.json           the config of the study (written once a sweep has validated it)
-  devices.json         the device layout every run of the study trains on (see `devices`)
+  devices.json         the device layout every run of the study trains on (see `cpu_devices`)
+  plan.json            the runs the sweep planned, whether more may come, N of every size:
+                       what the analysis reads (it never plans again)
   runs/<run_id>.json   one record per finished run, written atomically; its presence means "done"
   groups/<group_id>/   the engine's workdir of one ensemble: checkpoints, metrics, best params,
                        throughput.json; claim.json while a worker trains it
@@ -19,6 +21,29 @@ from transfer_scaling.errors import UsageError
 
 def study_path(workdir) -> str:
   return str(fileio.path(workdir) / "study.json")
+
+
+def plan_path(workdir) -> str:
+  return str(fileio.path(workdir) / "plan.json")
+
+
+def read_plan(workdir) -> dict:
+  """The plan the last sweep wrote: {"runs": [ids], "settled": bool, "sizes": {name: N}}."""
+  p = fileio.path(plan_path(workdir))
+  if not p.exists():
+    raise UsageError(f"{workdir} has no plan.json (sweeps write it since this version); run "
+                     f"`transfer-scaling analyze --workdir {workdir}` once, which writes it from study.json")
+  try:
+    d = json.loads(p.read_text())
+    return {"runs": [str(r) for r in d["runs"]], "settled": bool(d["settled"]),
+            "sizes": {str(k): int(v) for k, v in d["sizes"].items()}}
+  except (ValueError, KeyError, TypeError, AttributeError) as e:
+    raise UsageError(f"{p} is damaged ({type(e).__name__}); delete it and run `transfer-scaling sweep` (or "
+                     f"`analyze`) with the study's config there to write it again") from None
+
+
+def write_plan(workdir, plan: dict) -> None:
+  fileio.write_json_atomic(plan_path(workdir), plan)
 
 
 def devices_path(workdir) -> str:
