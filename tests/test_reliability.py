@@ -53,6 +53,11 @@ def config_file(tmp_path, extra="", name="cfg.py") -> str:
     ("  c.seeds = ()", "config.seeds is empty"),
     ("  c.scratch.ceiling = 10", "config.scratch.ceiling=10 is below the first budget"),
     ("  c.scratch.lrs = (0.0, 1e-3)", "every learning rate must be a positive finite number"),
+    ('  c.sizes = ("13k", "13k")', "config.sizes=('13k', '13k') repeats '13k'; list each value once"),
+    ('  c.sizes = ("13k", "25k")\n  c.gap.sizes = ("13k", "13k")', "config.gap.sizes=('13k', '13k') repeats '13k'"),
+    ("  c.seeds = (0, 1, 0)", "config.seeds=(0, 1, 0) repeats 0; list each value once"),
+    ("  c.finetune.lrs = (1e-3, 0.001)", "config.finetune.lrs=(0.001, 0.001) repeats 0.001"),
+    ("  c.scratch.warmups = (5, 5)", "config.scratch.warmups=(5, 5) repeats 5"),
 ])
 def test_a_bad_config_value_fails_in_dry_run_and_sweep_before_anything_is_written(tmp_path, capsys, extra, message):
   cfg = config_file(tmp_path, extra)

@@ -144,6 +144,12 @@ class StudyConfig:
   def validate(self) -> None:
     """Everything that can be checked without the corpora; UsageError names the field and the fix."""
     _need(self.study, "config.study is empty; give the study a name")
+    # A repeated value would be planned (and trained) twice and counted twice: these tuples are sets.
+    for field, values in (("sizes", self.sizes), ("gap.sizes", self.gap.sizes), ("targets", self.targets),
+                          ("seeds", self.seeds), ("scratch.lrs", self.scratch.lrs),
+                          ("finetune.lrs", self.finetune.lrs), ("scratch.warmups", self.scratch.warmups),
+                          ("finetune.warmups", self.finetune.warmups)):
+      _distinct(values, f"config.{field}")
     for field, sizes in (("sizes", self.sizes), ("gap.sizes", self.gap.sizes)):
       for s in sizes:
         _need(s in ladder.LADDER, f"config.{field} has {s!r}, which is not on the ladder; "
@@ -153,10 +159,8 @@ class StudyConfig:
     _need(not missing, f"config.gap.sizes has {missing} which are not in config.sizes; add them to config.sizes "
           "(they must be pre-trained) or remove them from config.gap.sizes")
     _need(self.targets, "config.targets is empty; name at least one target corpus, e.g. --config.targets='(\"python\",)'")
-    _need(len(set(self.targets)) == len(self.targets), f"config.targets {self.targets} repeats a corpus; list each once")
     _need(self.seeds, "config.seeds is empty; give at least one seed, e.g. --config.seeds='(0,1,2)'")
-    _need(len(set(self.seeds)) == len(self.seeds) and all(s >= 0 for s in self.seeds),
-          f"config.seeds {self.seeds} must be distinct non-negative integers")
+    _need(all(isinstance(s, int) and s >= 0 for s in self.seeds), f"config.seeds {self.seeds} must be non-negative integers")
     for name in ("batch_size", "eval_every", "patience", "max_members", "valid_bytes", "test_bytes"):
       _positive(getattr(self, name), f"config.{name}")
     _need(self.ckpt_every >= 0, f"config.ckpt_every={self.ckpt_every} must be >= 0 (0: only at the end)")
@@ -381,6 +385,13 @@ def _plain(x):
 def _need(ok, message: str) -> None:
   if not ok:
     raise UsageError(message)
+
+
+def _distinct(values, where: str) -> None:
+  repeated = [v for i, v in enumerate(values) if v in values[:i]]
+  once = ", ".join(f'"{v}"' if isinstance(v, str) else repr(v) for v in dict.fromkeys(values))
+  _need(not repeated, f"{where}={tuple(values)!r} repeats {', '.join(map(repr, dict.fromkeys(repeated)))}; "
+        f"list each value once, e.g. --{where}='({once},)'")
 
 
 def _positive(value, where: str) -> None:
