@@ -4,6 +4,7 @@ Each test is an entry of docs/reliability.md (the catalogue gives the command, e
 message). These are the fast ones (no training); the sweeps that train are in
 test_reliability_sweep.py.
 """
+import json
 import os
 import stat
 
@@ -236,3 +237,70 @@ def test_advise_refuses_what_it_cannot_answer(tmp_path, capsys):
     code, _, err = run(capsys, "advise", "--workdir", str(tmp_path), "--target", "python",
                        *[x for kv in args.items() for x in kv])
     assert code == 2 and message in one_line(err)
+
+
+# -- damaged files in a workdir -------------------------------------------------------------------
+
+def _workdir(tmp_path):
+  """A toy study's workdir with study.json, one run record and fits, as sweep and analyze leave them."""
+  from transfer_scaling.study import toy, workdir as workdir_lib
+  from transfer_scaling.study.config import StudyConfig
+  cfg = StudyConfig.from_dict(toy.config())
+  wd = tmp_path / "w"
+  corpora = {"hashes": {"toy-prose": "p0", "toy-code": "c0"},
+             "sizes": {c: {"train": 10**6, "validation": 10**4, "test": 10**4} for c in ("toy-prose", "toy-code")}}
+  fileio.write_json_atomic(workdir_lib.study_path(wd), {"config": cfg.to_dict(), "study": cfg.study, "corpora": corpora})
+  rec = {"id": "r0", "study": "toy", "stage": "pretrain", "source": "toy-prose", "target": "", "size": "13k", "N": 13000,
+         "d_f": None, "init": "scratch", "p": None, "seed": 0, "group": "g", "member": 0, "valid_loss": 2.0,
+         "test_loss": 2.0, "best_step": 40, "steps": 40, "budget": 40, "tokens": 5280, "flops": 1e9, "wall_s": 1.0,
+         "status": "done", "run": {"lr": 3e-3}}
+  fileio.write_json_atomic(workdir_lib.record_path(wd, "r0"), rec)
+  fileio.write_json_atomic(wd / "fits" / "toy-code.json", {"joint": {}, "sizes": {"13k": 13000}, "N_range": [1, 2],
+                                                            "D_F_range": [1, 2]})
+  return wd, rec
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda rec: "", "is damaged (empty)"),
+    (lambda rec: '{"id": "r0", "stat', "is damaged (truncated or not JSON"),
+    (lambda rec: "[1, 2]", "is damaged (it holds a list, not a run record)"),
+    (lambda rec: json.dumps({k: v for k, v in rec.items() if k != "status"}), "is damaged (no status)"),
+])
+def test_a_damaged_run_record_is_one_line_naming_it(tmp_path, capsys, damage, message):
+  wd, rec = _workdir(tmp_path)
+  (wd / "runs" / "r0.json").write_text(damage(rec))
+  for command in ("results", "analyze"):
+    code, _, err = run(capsys, command, "--workdir", str(wd))
+    line = one_line(err)
+    assert code == 2 and message in line and "r0.json" in line and "delete it and rerun" in line, line
+  assert not (wd / "report.md").exists()
+
+
+def test_a_damaged_study_json_or_fits_file_is_one_line_naming_it(tmp_path, capsys):
+  wd, _ = _workdir(tmp_path)
+  advise = ["advise", "--workdir", str(wd), "--target", "toy-code", "--d-f", "2000", "--size", "13k"]
+  good = (wd / "study.json").read_text()
+  (wd / "study.json").write_text(good[:100])
+  for argv in (["analyze", "--workdir", str(wd)], advise):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "study.json is damaged (truncated" in one_line(err) and "rerun `transfer-scaling sweep" in err
+  edited = json.loads(good)
+  edited["config"]["targets"] = ["toy-german"]  # by hand
+  (wd / "study.json").write_text(json.dumps(edited))
+  for argv in (["analyze", "--workdir", str(wd)], advise[:4] + ["toy-german"] + advise[5:]):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "names corpus 'toy-german', which its sweep never prepared" in one_line(err)
+  (wd / "study.json").write_text(good)
+  fits = wd / "fits" / "toy-code.json"
+  fits.write_text(fits.read_text()[:20])
+  code, _, err = run(capsys, *advise)
+  assert code == 2 and "toy-code.json is damaged" in one_line(err) and "rerun `transfer-scaling analyze" in err
+
+
+def test_sweep_refuses_a_damaged_run_record_before_writing(toy_env, tmp_path, capsys):
+  wd = tmp_path / "w"
+  (wd / "runs").mkdir(parents=True)
+  (wd / "runs" / "abc.json").write_text('{"id": "ab')
+  code, _, err = run(capsys, "sweep", "--config", config_file(tmp_path), "--workdir", str(wd))
+  assert code == 2 and "abc.json is damaged" in one_line(err)
+  assert not (wd / "study.json").exists()

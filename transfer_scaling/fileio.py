@@ -75,6 +75,16 @@ def read_json(p):
   return json.loads(path(p).read_text())
 
 
+def read_json_checked(p, fix: str):
+  """The JSON in file p, or a UsageError naming the file, what is wrong with it (empty, truncated) and `fix`."""
+  text = path(p).read_bytes().decode("utf-8", errors="replace")
+  try:
+    return json.loads(text)
+  except ValueError as e:
+    why = "empty" if not text.strip() else f"truncated or not JSON: {e}"
+    raise UsageError(f"{p} is damaged ({why}); {fix}") from None
+
+
 def _jsonable(x):
   # numpy / jax scalars and arrays end up in results; store them as plain numbers.
   if hasattr(x, "tolist"):

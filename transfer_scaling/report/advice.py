@@ -75,7 +75,8 @@ def load(workdir, target: Optional[str] = None) -> dict:
   from transfer_scaling.report import runs_file, workdir_report
   from transfer_scaling.study import workdir as workdir_lib
   study = fileio.path(workdir_lib.study_path(workdir))
-  targets = json.loads(study.read_text())["config"]["targets"] if study.exists() else runs_file.targets(workdir)
+  targets = (workdir_lib.study_config(workdir, workdir_lib.read_study(workdir)).targets if study.exists()
+             else runs_file.targets(workdir))
   if targets is None:
     raise UsageError(f"{workdir} holds no study (no study.json); run `transfer-scaling sweep` there first, or "
                      f"`transfer-scaling analyze --runs FILE --workdir {workdir}` for runs trained elsewhere")
@@ -89,7 +90,11 @@ def load(workdir, target: Optional[str] = None) -> dict:
   if not path.exists():
     raise UsageError(f"no fitted laws for {target!r} in {workdir}; run `transfer-scaling analyze --workdir {workdir}` "
                      "first (if it ran, its report says why the joint fit was not made)")
-  return json.loads(path.read_text())
+  fits = fileio.read_json_checked(path, f"delete it and rerun `transfer-scaling analyze --workdir {workdir}` to fit again")
+  if not isinstance(fits, dict) or not all(k in fits for k in ("joint", "sizes", "N_range", "D_F_range")):
+    raise UsageError(f"{path} is damaged (not the fits analyze writes); delete it and rerun "
+                     f"`transfer-scaling analyze --workdir {workdir}` to fit again")
+  return fits
 
 
 def _values(law_json: dict, fn, **inputs):

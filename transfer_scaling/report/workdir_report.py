@@ -12,19 +12,15 @@ from transfer_scaling import fileio
 from transfer_scaling.errors import UsageError
 from transfer_scaling.report import analysis, markdown
 from transfer_scaling.study import workdir as workdir_lib
-from transfer_scaling.study.config import StudyConfig
 
 
 def load(workdir) -> analysis.StudyResult:
   """The analysis of the study in `workdir` (nothing is written)."""
-  path = fileio.path(workdir_lib.study_path(workdir))
-  if not path.exists():
-    raise UsageError(f"{workdir} holds no study (no study.json); run `transfer-scaling sweep` there first")
-  meta = json.loads(path.read_text())
+  meta = workdir_lib.read_study(workdir)
   if "corpora" not in meta:
     raise UsageError(f"{workdir}/study.json was written by an older version (no corpus hashes); rerun "
                      "`transfer-scaling sweep` with its config there (finished runs of the current protocol are kept)")
-  cfg = StudyConfig.from_dict(meta["config"])
+  cfg = workdir_lib.study_config(workdir, meta)
   records = workdir_lib.read_records(workdir)
   if not records:
     raise UsageError(f"no run records in {workdir}/runs; run `transfer-scaling sweep` first")
@@ -37,7 +33,7 @@ def _throughput(workdir) -> list:
   for g in sorted(gdir.iterdir()) if gdir.exists() else []:
     t = g / "throughput.json"
     if t.exists():
-      rows.append(json.loads(t.read_text()))
+      rows.append(fileio.read_json_checked(t, "delete it (it only times that ensemble for the report) and rerun"))
   return rows
 
 

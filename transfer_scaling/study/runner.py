@@ -73,7 +73,8 @@ def sweep(config, workdir, shard=(0, 1), poll_s: float = 5.0) -> dict:
   if isinstance(poll_s, bool) or not isinstance(poll_s, (int, float)) or not poll_s > 0:
     raise UsageError(f"poll_s={poll_s!r} must be a positive number of seconds")
   fileio.check_writable_dir(workdir)
-  cfg, found = prepare(config)  # everything is validated before anything is written
+  cfg, found = prepare(config)  # everything is validated before anything is written ...
+  workdir_lib.read_records(workdir)  # ... a damaged record included
   workdir_lib.pin_devices(workdir, devices())
   compilation_cache()
   # The corpora's hashes and sizes go with the config, so the analysis can rebuild the plan without them.

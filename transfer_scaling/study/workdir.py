@@ -109,19 +109,78 @@ def has_record(workdir, run_id: str) -> bool:
 
 
 def read_record(workdir, run_id: str) -> dict:
-  return fileio.read_json(record_path(workdir, run_id))
+  return _record_at(fileio.path(record_path(workdir, run_id)))
 
 
 def read_records(workdir) -> dict:
-  """run id -> record, for every record in the workdir (temporary files of unfinished writes skipped)."""
+  """run id -> record, for every record in the workdir (temporary files of unfinished writes skipped).
+
+  A damaged record (truncated, empty, not a record) is a UsageError naming the file: read silently it
+  would vanish from the study or crash a later step with a traceback.
+  """
   d = fileio.path(workdir) / "runs"
   if not d.exists():
     return {}
   out = {}
   for p in sorted(d.glob("*.json")):
     if not p.name.startswith("."):
-      out[p.name[:-len(".json")]] = json.loads(p.read_text())
+      out[p.name[:-len(".json")]] = _record_at(p)
   return out
+
+
+# What every reader of a record takes for granted (results.frame, the plan, the runner).
+RECORD_KEYS = ("id", "study", "stage", "source", "target", "size", "N", "d_f", "init", "p", "seed", "best_step",
+               "tokens", "flops", "wall_s", "status")
+
+
+def _record_at(p) -> dict:
+  fix = "delete it and rerun `transfer-scaling sweep` with the study's config (that run is trained again)"
+  rec = fileio.read_json_checked(p, fix)
+  if not isinstance(rec, dict):
+    raise UsageError(f"{p} is damaged (it holds a {type(rec).__name__}, not a run record); {fix}")
+  missing = [k for k in RECORD_KEYS if k not in rec]
+  if missing or not isinstance(rec["status"], str):
+    raise UsageError(f"{p} is damaged (no {', '.join(missing) or 'status text'}); {fix}")
+  return rec
+
+
+def read_study(workdir) -> dict:
+  """study.json of `workdir` ({"config", "study", "corpora"}); a UsageError naming the fix if it is missing or damaged."""
+  p = fileio.path(study_path(workdir))
+  if not p.exists():
+    raise UsageError(f"{workdir} holds no study (no study.json); run `transfer-scaling sweep` there first")
+  fix = (f"rerun `transfer-scaling sweep --config CONFIG --workdir {workdir}` with the study's config to write it "
+         "again (finished runs are kept)")
+  meta = fileio.read_json_checked(p, fix)
+  if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+    raise UsageError(f"{p} is damaged (no config section); {fix}")
+  return meta
+
+
+def study_config(workdir, meta: dict):
+  """The typed config in study.json, checked against the corpora the sweep recorded with it.
+
+  study.json is written by the sweep; an edited one (a target it never trained on) would send the
+  analysis looking for corpus hashes that are not there.
+  """
+  from transfer_scaling.study.config import StudyConfig
+  p = study_path(workdir)
+  fix = (f"restore it, or rerun `transfer-scaling sweep --config CONFIG --workdir {workdir}` with the config you "
+         "want (finished runs are kept)")
+  try:
+    cfg = StudyConfig.from_dict(meta["config"])
+  except UsageError as e:
+    raise UsageError(f"{p}: {e} (was it edited? {fix})") from None
+  corpora = meta.get("corpora")
+  if not isinstance(corpora, dict):
+    return cfg
+  known = corpora.get("hashes") or {}
+  sizes = corpora.get("sizes") or {}
+  missing = [c for c in (cfg.source,) + tuple(cfg.targets) if c not in known or c not in sizes]
+  if missing:
+    raise UsageError(f"{p} names corpus {', '.join(map(repr, missing))}, which its sweep never prepared (it recorded "
+                     f"{', '.join(sorted(known)) or 'none'}): was it edited? {fix}")
+  return cfg
 
 
 # Claims: one worker per ensemble, also when two are started on the same shard by mistake.
