@@ -180,6 +180,22 @@ def test_corpora_add_leaves_nothing_half_registered(data_dir, capsys):
   assert code == 2 and "may hold only letters" in one_line(err)
 
 
+def test_a_user_corpus_with_a_damaged_spec_fails_only_the_studies_that_use_it(data_dir, capsys):
+  from transfer_scaling.data import catalog
+  spec = catalog.user_spec_path("broken")
+  os.makedirs(os.path.dirname(spec))
+  with open(spec, "w") as f:
+    f.write('{"name": "bro')
+  code, out, err = run(capsys, "corpora", "list")
+  assert code == 0 and "python" in out and f"{spec} is damaged" in err
+  code, _, err = run(capsys, "sweep", "--config", config_file(data_dir), "--workdir", str(data_dir / "w"), "--dry-run")
+  assert code == 2 and "unknown corpus 'toy-prose'" in err.splitlines()[-1] and "Traceback" not in err
+  code, _, err = run(capsys, "sweep", "--config", config_file(data_dir), "--workdir", str(data_dir / "w"), "--dry-run",
+                     "--config.source=broken")
+  assert code == 2 and f"{spec} is damaged" in one_line(err) and "corpora add" in err
+  assert not (data_dir / "w").exists()
+
+
 def test_corpora_add_skips_binary_files_with_a_warning(data_dir, capsys):
   files = data_dir / "mixed"
   files.mkdir()

@@ -3,6 +3,7 @@ import dataclasses
 import json
 import os
 import re
+import sys
 
 from transfer_scaling.data import paths
 from transfer_scaling.data.sources import base as S, code as C, english as E
@@ -78,9 +79,23 @@ def user_corpora() -> list[str]:
   for d in sorted(os.listdir(root)) if os.path.isdir(root) else []:
     spec = os.path.join(root, d, "spec.json")
     if os.path.exists(spec):
-      with open(spec) as f:
-        names.append(json.load(f)["name"])
+      try:
+        names.append(_read_spec(spec, "name")["name"])
+      except UsageError as e:  # one damaged corpus must not stop every listing; a study that uses it is refused
+        print(f"warning: {e}", file=sys.stderr)
   return names
+
+
+def _read_spec(spec: str, *keys) -> dict:
+  fix = "run `transfer-scaling corpora add NAME --files GLOB` again to rewrite it, or delete its folder"
+  try:
+    with open(spec, "rb") as f:
+      d = json.loads(f.read().decode("utf-8", errors="replace"))
+  except ValueError as e:
+    raise UsageError(f"{spec} is damaged ({e}); {fix}") from None
+  if not isinstance(d, dict) or not all(isinstance(d.get(k), str) for k in keys):
+    raise UsageError(f"{spec} is damaged (no {', '.join(keys)}); {fix}")
+  return d
 
 
 def get(name: str) -> Corpus:
@@ -92,8 +107,7 @@ def get(name: str) -> Corpus:
     return synthetic
   spec = user_spec_path(name)
   if os.path.exists(spec):
-    with open(spec) as f:
-      d = json.load(f)
+    d = _read_spec(spec, "files")
     return Corpus(name, f"user files {d['files']}", (S.local_files(d["files"]),), min_chars=1)
   known = ", ".join(list(BUILTIN) + user_corpora() + ["synthetic-<knob>", "tfds:NAME/feature"])
   raise UsageError(f"unknown corpus {name!r}; known: {known} (add your own with `transfer-scaling corpora add NAME --files GLOB`)")
