@@ -81,6 +81,23 @@ def test_a_broken_config_file_is_one_line(tmp_path, capsys, body, message):
   assert code == 2 and message in one_line(err)
 
 
+def test_a_config_that_is_a_folder_or_a_csv_is_one_line(tmp_path, capsys):
+  csv = tmp_path / "runs.csv"
+  csv.write_text("N,D,loss\n1e6,1e8,2.0\n")
+  for path, message in ((tmp_path, "is a folder; give a config file in it"),
+                        (csv, "is not a Python config file (.py with get_config())")):
+    for argv in (["sweep", "--dry-run"], ["train"]):
+      code, _, err = run(capsys, *argv, "--config", str(path), "--workdir", str(tmp_path / "w"))
+      assert code == 2 and message in one_line(err)
+  assert not (tmp_path / "w").exists()
+
+
+def test_an_infinite_poll_is_refused(tmp_path, capsys):
+  code, _, err = run(capsys, "sweep", "--config", config_file(tmp_path), "--workdir", str(tmp_path / "w"), "--poll", "inf")
+  assert code == 2 and "--poll inf must be a positive finite number of seconds" in one_line(err)
+  assert not (tmp_path / "w").exists()
+
+
 def test_an_unknown_override_is_one_line(tmp_path, capsys):
   code, _, err = run(capsys, "sweep", "--config", config_file(tmp_path), "--workdir", str(tmp_path / "w"),
                      "--config.scrach.lrs=(1e-3,)")
@@ -106,8 +123,9 @@ def test_api_shard_and_poll_are_checked():
   for shard in ((5, 2), ("0", 1), "0/1", (0,)):
     with pytest.raises(UsageError, match="shard"):
       runner.sweep(toy.config(), "/nonexistent/never/written", shard=shard)
-  with pytest.raises(UsageError, match="poll_s"):
-    runner.sweep(toy.config(), "/nonexistent/never/written", poll_s=0)
+  for poll_s in (0, float("inf")):
+    with pytest.raises(UsageError, match="poll_s"):
+      runner.sweep(toy.config(), "/nonexistent/never/written", poll_s=poll_s)
   assert not os.path.exists("/nonexistent/never/written")
 
 

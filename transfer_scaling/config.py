@@ -29,7 +29,12 @@ def configs_dir() -> str:
 
 def resolve_config_path(path: str) -> str:
   """Accepts a file path or a bare config name from configs/ (e.g. `quickstart`)."""
+  if os.path.isdir(path):
+    raise UsageError(f"config {path} is a folder; give a config file in it, e.g. {os.path.join(path, 'NAME.py')}")
   if os.path.exists(path):
+    if not path.endswith(".py"):
+      raise UsageError(f"config {path} is not a Python config file (.py with get_config()); give one, e.g. "
+                       "configs/quickstart.py (a CSV of measurements goes to `transfer-scaling fit --csv`)")
     return path
   root = configs_dir()
   candidate = os.path.join(root, path if path.endswith(".py") else path + ".py")

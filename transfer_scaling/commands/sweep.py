@@ -7,6 +7,7 @@ skips finished runs and resumes unfinished ensembles from their last checkpoint.
 study without duplicates; `--config.a.b=value` overrides a config field.
 """
 import argparse
+import math
 import sys
 
 from transfer_scaling import config as config_lib
@@ -34,8 +35,8 @@ def main(argv) -> int:
   from transfer_scaling.study.config import StudyConfig
   cfg = StudyConfig.from_dict(config_lib.load_config(args.config, overrides))  # every field checked here
   shard = plan.parse_shard(args.shard)
-  if not args.poll > 0:
-    raise UsageError(f"--poll {args.poll} must be a positive number of seconds")
+  if not (args.poll > 0 and math.isfinite(args.poll)):
+    raise UsageError(f"--poll {args.poll} must be a positive finite number of seconds, e.g. --poll 5")
   from transfer_scaling.study import workdir as workdir_lib
   mesh.use_cpu_cores(workdir_lib.cpu_devices(args.workdir, args.cpu_devices), cfg.batch_size)
   from transfer_scaling.study import runner

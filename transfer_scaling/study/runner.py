@@ -70,8 +70,8 @@ def write_plan(cfg: StudyConfig, p: plan.Plan, workdir) -> None:
 def sweep(config, workdir, shard=(0, 1), poll_s: float = 5.0) -> dict:
   """Runs (or resumes) the groups shard `i/n` owns; returns counts of what it did."""
   shard = plan.check_shard(shard)
-  if isinstance(poll_s, bool) or not isinstance(poll_s, (int, float)) or not poll_s > 0:
-    raise UsageError(f"poll_s={poll_s!r} must be a positive number of seconds")
+  if isinstance(poll_s, bool) or not isinstance(poll_s, (int, float)) or not (poll_s > 0 and math.isfinite(poll_s)):
+    raise UsageError(f"poll_s={poll_s!r} must be a positive finite number of seconds")
   fileio.check_writable_dir(workdir)
   cfg, found = prepare(config)  # everything is validated before anything is written ...
   workdir_lib.read_records(workdir)  # ... a damaged record included
