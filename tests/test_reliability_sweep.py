@@ -94,6 +94,46 @@ def test_a_failed_sweep_leaves_the_study_as_it_was(env, finished, capsys):
   assert "delete" not in (workdir / "report.md").read_text()
 
 
+def _truncate_checkpoint(step_dir):
+  for root, _, files in os.walk(step_dir / "state"):
+    for f in files:
+      if os.path.basename(root) == "d":  # the array data; the metadata still says the step is complete
+        path = os.path.join(root, f)
+        with open(path, "r+b") as fh:
+          fh.truncate(min(16, os.path.getsize(path)))
+
+
+def test_a_damaged_or_missing_checkpoint_is_one_line_naming_the_folder_and_what_to_delete(env, finished, capsys):
+  # Resuming an ensemble whose latest checkpoint was truncated (a full disk, a copy cut short).
+  workdir = env / "damaged_ckpt"
+  shutil.copytree(finished, workdir)
+  records = workdir_lib.read_records(str(workdir))
+  scratch = next(r["group"] for r in records.values() if r["stage"] == "scratch")
+  for r in records.values():
+    if r["group"] == scratch:
+      os.remove(workdir_lib.record_path(str(workdir), r["id"]))
+  ckpt = workdir / "groups" / scratch / "ckpt"
+  _truncate_checkpoint(ckpt / max(os.listdir(ckpt), key=int))
+  code = cli.main(["sweep", "--config", _config(env), "--workdir", str(workdir)])
+  err = capsys.readouterr().err.strip().splitlines()[-1]
+  assert code == 2 and err.startswith("error: the checkpoint at step") and f"in {ckpt} cannot be read" in err, err
+  assert err.endswith(f"delete {ckpt} to train this ensemble again from the start")
+  # A fine-tuning run whose pre-training checkpoint at p is gone: the pre-training must be redone.
+  workdir = env / "missing_ckpt"
+  shutil.copytree(finished, workdir)
+  records = workdir_lib.read_records(str(workdir))
+  pre = next(r for r in records.values() if r["stage"] == "pretrain")
+  for r in records.values():
+    if r["stage"] == "finetune":
+      os.remove(workdir_lib.record_path(str(workdir), r["id"]))
+  ckpt = workdir / "groups" / pre["group"] / "ckpt"
+  shutil.rmtree(ckpt / max(os.listdir(ckpt), key=int))
+  code = cli.main(["sweep", "--config", _config(env), "--workdir", str(workdir)])
+  err = capsys.readouterr().err.strip().splitlines()[-1]
+  assert code == 2 and "error: there is no checkpoint at step" in err and "error: :" not in err, err
+  assert f"delete {workdir / 'groups' / pre['group']} and its records (runs/{pre['id']}.json)" in err
+
+
 def test_what_changes_a_result_is_part_of_the_run_identity(env, finished):
   c = _small(toy.config())
   cfg, found = runner.prepare(c)

@@ -254,8 +254,15 @@ def _train(cfg: StudyConfig, group: plan.Group, workdir, gdir: str, parents: dic
 
 def _pretrained(workdir, rec: dict, step: int):
   """The parameters of a recorded pre-training run at step `step` (numpy pytree, no member axis)."""
-  ckpt_dir = fileio.path(workdir_lib.group_dir(workdir, rec["group"])) / "ckpt"
-  return pretrained.params_at(str(ckpt_dir), step, rec["member"])
+  from transfer_scaling.train import checkpoint
+  gdir = workdir_lib.group_dir(workdir, rec["group"])
+  try:
+    return pretrained.params_at(str(fileio.path(gdir) / "ckpt"), step, rec["member"])
+  except checkpoint.Unreadable as e:  # the pre-training is recorded as done: its records must go too
+    runs = sorted(r["id"] for r in workdir_lib.read_records(workdir).values() if r.get("group") == rec["group"])
+    raise UsageError(f"{e.problem}: pre-training run {rec['id']} cannot be fine-tuned from; delete {gdir} and its "
+                     f"records ({', '.join(f'runs/{r}.json' for r in runs)}) and rerun the sweep to pre-train it "
+                     "again") from None
 
 
 def _zeroshot(group: plan.Group, workdir, parents: dict) -> list:

@@ -10,6 +10,15 @@ import jax
 import orbax.checkpoint as ocp
 
 from transfer_scaling import fileio
+from transfer_scaling.errors import UsageError
+
+
+class Unreadable(UsageError):
+  """A checkpoint that is missing or damaged; `problem` says which, the message adds the fix for a resume."""
+
+  def __init__(self, directory, problem: str):
+    self.directory, self.problem = directory, problem
+    super().__init__(f"{problem}; delete {directory} to train this ensemble again from the start")
 
 
 class Checkpointer:
@@ -36,6 +45,19 @@ class Checkpointer:
         raise OSError(errno.ENOSPC, "No space left on device", str(self.directory)) from None
       raise
 
+  @contextlib.contextmanager
+  def _reading(self, step: int):
+    """A checkpoint that cannot be read back (truncated by a full disk, partly deleted) is an Unreadable
+    naming the folder, not orbax's traceback: orbax raises bare Exceptions with pages of TensorStore spec."""
+    try:
+      yield
+    except UsageError:
+      raise
+    except Exception as e:  # noqa: BLE001 (orbax and TensorStore raise Exception itself)
+      first = (str(e).strip().splitlines() or [""])[0].split(" See full")[0][:160]
+      raise Unreadable(self.directory, f"the checkpoint at step {step} in {self.directory} cannot be read "
+                       f"({type(e).__name__}: {first})") from None
+
   def save(self, step: int, state, meta: dict) -> None:
     with self._io():
       self._mgr.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
@@ -44,18 +66,22 @@ class Checkpointer:
   def restore(self, step: int, state_like, sharding):
     """Restores onto `sharding`; state_like gives the tree structure, shapes and dtypes."""
     abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), state_like)
-    out = self._mgr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract),
-                                                          meta=ocp.args.JsonRestore()))
+    with self._reading(step):
+      out = self._mgr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract),
+                                                            meta=ocp.args.JsonRestore()))
     return out.state, out.meta
 
   def restore_saved(self, step: int) -> dict:
     """The state saved at `step` as nested dicts of host arrays, without a target tree (for reading, not resuming)."""
     if step not in self._mgr.all_steps():
-      raise FileNotFoundError(f"no checkpoint at step {step} in {self.directory} (have {sorted(self._mgr.all_steps())})")
-    return self._mgr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore())).state
+      raise Unreadable(self.directory, f"there is no checkpoint at step {step} in {self.directory} "
+                       f"(it has {sorted(self._mgr.all_steps()) or 'none'})")
+    with self._reading(step):
+      return self._mgr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore())).state
 
   def read_meta(self, step: int) -> dict:
-    return self._mgr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+    with self._reading(step):
+      return self._mgr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
 
   def wait(self) -> None:
     with self._io():
