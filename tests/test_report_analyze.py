@@ -203,3 +203,24 @@ def test_figure_8_prints_g_only_where_the_grid_determines_it(tmp_path, monkeypat
     F.gap_contours(points, None, None, params, str(tmp_path), g_status=status)
   assert "9.71e-09" not in titles[0] and "G not determined" in titles[0]
   assert "G=9.71e-09" in titles[1]
+
+
+def test_a_damaged_record_is_counted_and_named_as_left_out_never_fitted(study):
+  # A "done" record whose loss is NaN, or whose stage is unknown, must not vanish while the report says
+  # none were left out: it is a failed run, listed with the file to delete, in report.md and the headline.
+  from transfer_scaling.report import markdown
+  cfg, recs, _ = study
+  recs = {k: dict(v) for k, v in recs.items() if not v["status"].startswith("failed") and v["status"] != "cut_off"}
+  scratch = [r for r in recs.values() if r["stage"] == "scratch" and r["run"]["lr"] == 1e-2]
+  nan, odd = scratch[0], scratch[1]
+  nan["test_loss"] = float("nan")
+  odd["stage"] = "scratch2"
+  res = analysis.analyze(cfg, recs, CORPORA)
+  assert set(res.failed["id"]) == {nan["id"], odd["id"]}
+  for t in res.targets.values():
+    assert not {nan["id"], odd["id"]} & set(t.runs["id"])
+  text = "\n".join(markdown._left_out(res))
+  assert "none were left out" not in text and "2 run(s) failed" in text
+  assert "done but test_loss is nan" in text and "unknown stage 'scratch2'" in text and f"runs/{nan['id']}.json" in text
+  head = markdown.headline(res)
+  assert "2 run(s) failed and are left out" in head and f"runs/{odd['id']}.json" in head

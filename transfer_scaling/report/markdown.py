@@ -362,6 +362,12 @@ def headline(result) -> str:
   """What the quickstart prints: k, alpha, beta with intervals, the multiplier at the reference point, G."""
   lines = []
   s = result.setting
+  failed = result.failed
+  if len(failed):
+    bad = failed[failed["status"].str.startswith("failed: damaged record")]
+    lines.append(f"{len(failed)} run(s) failed and are left out of every fit (listed in report.md)"
+                 + (f", {len(bad)} of them damaged records: {', '.join(f'runs/{i}.json' for i in bad['id'])}"
+                    if len(bad) else ""))
   for target, t in result.targets.items():
     jf, gain = t.joint, t.gain
     if jf is None:

@@ -3,6 +3,8 @@
 loss is the reported loss: the test-split loss of the run's best parameters (nats/byte);
 valid_loss is the validation loss that chose them. D_F in bytes, p in pre-training steps.
 """
+import math
+
 import pandas as pd
 
 from transfer_scaling.study import workdir as workdir_lib
@@ -12,11 +14,29 @@ COLUMNS = ["study", "stage", "source", "target", "size", "N", "D_F", "init", "p"
 ORDER = {"pretrain": 0, "zeroshot": 1, "scratch": 2, "finetune": 3}
 
 
+def damaged(r: dict) -> str:
+  """Why a record cannot be used although it says it finished (a loss that is not a finite number, an
+  unknown stage), or ''. Such a record is a failed run of the table, so it is listed and never fitted."""
+  if r["stage"] not in ORDER:
+    return f"unknown stage {r['stage']!r}"
+  if r["status"] in ("done", "cut_off"):
+    for key in ("test_loss", "valid_loss"):
+      v = r.get(key, r.get("best_loss"))
+      if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        return f"{r['status']} but {key} is {v!r}"
+  return ""
+
+
 def frame(records) -> pd.DataFrame:
-  """The table of an iterable of records (dicts as written by the sweep)."""
+  """The table of an iterable of records (dicts as written by the sweep); damaged ones have a failed status."""
   rows = []
   for r in records:
+    why = damaged(r)
+    if why:
+      r = {**r, "status": f"failed: damaged record ({why}); delete runs/{r['id']}.json and rerun the sweep to train "
+                          "it again"}
     run = r.get("run", {})
+    run = run if isinstance(run, dict) else {}
     rows.append({"study": r["study"], "stage": r["stage"], "source": r["source"], "target": r["target"],
                  "size": r["size"], "N": r["N"], "D_F": r["d_f"], "init": r["init"], "p": r["p"], "seed": r["seed"],
                  "lr": run.get("lr"), "warmup": run.get("warmup", 0),
