@@ -138,7 +138,7 @@ def _csv(tmp_path, df, name="runs.csv"):
 
 
 def test_fit_refuses_data_that_cannot_determine_the_law(tmp_path, capsys):
-  same = _csv(tmp_path, pd.DataFrame({"N": [1e6] * 25, "D": [1e8] * 25, "loss": [2.0] * 25}))
+  same = _csv(tmp_path, pd.DataFrame({"N": [1e6] * 25, "D": [1e8] * 25, "loss": 2.0 + 0.01 * np.arange(25)}))
   code, _, err = run(capsys, "fit", "chinchilla", "--csv", same, "--json", str(tmp_path / "f.json"))
   assert code == 2 and "only 1 distinct" in one_line(err) and not (tmp_path / "f.json").exists()
 
@@ -338,3 +338,14 @@ def test_sweep_refuses_a_damaged_run_record_before_writing(toy_env, tmp_path, ca
   code, _, err = run(capsys, "sweep", "--config", config_file(tmp_path), "--workdir", str(wd))
   assert code == 2 and "abc.json is damaged" in one_line(err)
   assert not (wd / "study.json").exists()
+
+
+def test_fit_refuses_rows_repeated_exactly(tmp_path, capsys):
+  rng = np.random.default_rng(0)
+  N, D = np.exp(rng.uniform(13, 20, 30)), np.exp(rng.uniform(18, 25, 30))
+  df = pd.DataFrame({"N": N, "D": D, "loss": 1.7 + 400 / N ** 0.34 + 2000 / D ** 0.37})
+  twice = _csv(tmp_path, pd.concat([df, df], ignore_index=True), "twice.csv")
+  code, out, err = run(capsys, "fit", "chinchilla", "--csv", twice, "--json", str(tmp_path / "f.json"), "--bootstrap", "0")
+  line = one_line(err)
+  assert code == 2 and "30 row(s) repeat an earlier row exactly, on CSV line(s) 32, 33" in line and "(and 20 more)" in line
+  assert "line 32 = line 2" in line and "remove the copies" in line and out == "" and not (tmp_path / "f.json").exists()

@@ -31,6 +31,15 @@ def read_csv(path: str) -> pd.DataFrame:
   dup = sorted({c.strip() for c in header if [h.strip() for h in header].count(c.strip()) > 1})
   if dup:
     raise UsageError(f"{path}: column(s) {', '.join(dup)} appear more than once in the header; keep one of each")
+  # A row repeated exactly is one measurement counted twice: it would shrink every standard error.
+  copies = np.flatnonzero(df.duplicated(keep="first").to_numpy())
+  if len(copies):
+    first = df.iloc[:copies[0]][(df.iloc[:copies[0]] == df.iloc[copies[0]]).all(axis=1)].index[0]
+    lines = ", ".join(str(i + 2) for i in copies[:10]) + (f" (and {len(copies) - 10} more)" if len(copies) > 10 else "")
+    raise UsageError(f"{path}: {len(copies)} row(s) repeat an earlier row exactly, on CSV line(s) {lines} (line "
+                     f"{copies[0] + 2} = line {int(first) + 2}); a measurement counted twice shrinks the standard "
+                     "errors: remove the copies (distinct runs with equal values need a column that tells them apart, "
+                     "e.g. seed)")
   return df
 
 
