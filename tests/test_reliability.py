@@ -349,3 +349,31 @@ def test_fit_refuses_rows_repeated_exactly(tmp_path, capsys):
   line = one_line(err)
   assert code == 2 and "30 row(s) repeat an earlier row exactly, on CSV line(s) 32, 33" in line and "(and 20 more)" in line
   assert "line 32 = line 2" in line and "remove the copies" in line and out == "" and not (tmp_path / "f.json").exists()
+
+
+@pytest.mark.parametrize("command", [["sweep", "--config", "{cfg}"], ["sweep", "--config", "{cfg}", "--dry-run"],
+                                     ["train"], ["results"], ["analyze"], ["quickstart"],
+                                     ["advise", "--target", "python", "--d-f", "1000", "--size", "13k"]])
+def test_an_empty_workdir_is_refused_not_taken_as_the_current_folder(tmp_path, capsys, monkeypatch, command):
+  monkeypatch.chdir(tmp_path)
+  argv = [a.format(cfg=config_file(tmp_path)) for a in command]
+  code, _, err = run(capsys, *argv[:1], "--workdir", "", *argv[1:])
+  assert code == 2 and "--workdir is empty; name a folder" in one_line(err)
+  assert sorted(os.listdir(tmp_path)) == ["cfg.py"]
+
+
+def test_study_records_of_another_config_are_said_so_and_no_csv_line_is_named_for_a_table(tmp_path):
+  from transfer_scaling import laws
+  from transfer_scaling.report import analysis
+  from transfer_scaling.study import toy
+  from transfer_scaling.study.config import StudyConfig
+  cfg = StudyConfig.from_dict(toy.config())
+  corpora = {"hashes": {"toy-prose": "p0", "toy-code": "c0"}, "sizes": {"toy-prose": {"train": 10**6},
+                                                                        "toy-code": {"train": 10**6}}}
+  stale = {f"old{i}": {"id": f"old{i}"} for i in range(8)}
+  with pytest.raises(UsageError, match="none of the 8 run records belongs to a run of this study's config"):
+    analysis.analyze(cfg, stale, corpora)
+  df = pd.DataFrame({"N": [1e6, 2e6, 4e6, 8e6], "D": [1e8, 2e8, 4e8, 8e8], "loss": [2.0, -1.0, 1.8, 1.7]})
+  with pytest.raises(UsageError) as e:
+    laws.fit("kaplan", df, bootstrap=0)
+  assert "row 2 has loss = -1.0" in str(e.value) and "CSV" not in str(e.value)

@@ -109,9 +109,17 @@ def check_output_file(p, what: str = "output") -> None:
     raise UsageError(f"{what} {p}: cannot write in {probe} (permission denied); choose another path")
 
 
+def check_given(p, what: str = "workdir") -> None:
+  """An empty path would mean the current folder: a study or a run would land among unrelated files."""
+  if not os.fspath(p).strip():
+    raise UsageError(f"{what} is empty; name a folder, e.g. --workdir runs/mystudy (use . for the current folder "
+                     "explicitly)")
+
+
 def check_writable_dir(p, what: str = "workdir") -> None:
   """A UsageError now if `p` cannot hold files: it is a file, or it (or the nearest existing parent) is read-only."""
   p = os.fspath(p)
+  check_given(p, what)
   if is_remote(p):
     return
   if os.path.exists(p) and not os.path.isdir(p):

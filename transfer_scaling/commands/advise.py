@@ -14,6 +14,7 @@ import argparse
 import json
 import math
 
+from transfer_scaling import fileio
 from transfer_scaling.errors import UsageError
 
 
@@ -35,6 +36,7 @@ def main(argv) -> int:
   p.add_argument("--cost-ratio", help="pre-training steps that cost as much as one unit of fine-tuning data")
   p.add_argument("--json", action="store_true", help="print the advice as JSON")
   args = p.parse_args(argv)
+  fileio.check_given(args.workdir, "--workdir")
   from transfer_scaling.report import advice
   d_f = _number(args.d_f, "--d-f")
   if not (math.isfinite(d_f) and d_f > 0):

@@ -21,6 +21,7 @@ def main(argv) -> int:
   from transfer_scaling.report import runs_file
   runs_file.add_arguments(p)
   args = p.parse_args(argv)
+  fileio.check_given(args.workdir, "--workdir")
   fileio.check_writable_dir(args.workdir)
   from transfer_scaling.report import markdown, workdir_report
   from transfer_scaling.study import runner

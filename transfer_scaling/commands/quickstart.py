@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from transfer_scaling import config as config_lib
+from transfer_scaling import config as config_lib, fileio
 from transfer_scaling.train import mesh
 
 
@@ -21,6 +21,7 @@ def main(argv) -> int:
   p.add_argument("--config", default="quickstart", help="config file or name in configs/")
   mesh.add_cpu_devices_flag(p)
   args = p.parse_args(rest)
+  fileio.check_given(args.workdir, "--workdir")
   from transfer_scaling.study.config import StudyConfig
   config = StudyConfig.from_dict(config_lib.load_config(args.config, overrides))
   from transfer_scaling.study import workdir as workdir_lib

@@ -23,6 +23,7 @@ def main(argv) -> int:
   p.add_argument("--workdir", required=True)
   p.add_argument("--csv", help="also write the runs to this CSV file, in the runs format (docs/runs_format.md)")
   args = p.parse_args(argv)
+  fileio.check_given(args.workdir, "--workdir")
   if args.csv:
     fileio.check_output_file(args.csv, "--csv")
   if not fileio.path(args.workdir).is_dir():

@@ -11,6 +11,7 @@ import math
 import sys
 
 from transfer_scaling import config as config_lib
+from transfer_scaling import fileio
 from transfer_scaling.errors import UsageError
 from transfer_scaling.study import plan
 
@@ -32,6 +33,7 @@ def main(argv) -> int:
   from transfer_scaling.train import mesh
   mesh.add_cpu_devices_flag(p)
   args = p.parse_args(rest)
+  fileio.check_given(args.workdir, "--workdir")
   from transfer_scaling.study.config import StudyConfig
   cfg = StudyConfig.from_dict(config_lib.load_config(args.config, overrides))  # every field checked here
   shard = plan.parse_shard(args.shard)

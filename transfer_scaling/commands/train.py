@@ -89,6 +89,8 @@ def main(argv) -> int:
   group.add_argument("--process-id", type=int, default=0)
   mesh.add_cpu_devices_flag(parser)
   args = parser.parse_args(rest)
+  from transfer_scaling import fileio
+  fileio.check_given(args.workdir, "--workdir")
   config = load_config(args.config, overrides)
   # Several CPU processes are a test of multi-host code: keep one device each unless asked.
   mesh.use_cpu_cores(args.cpu_devices or (1 if args.coordinator else 0), int(config.train.batch_size))

@@ -31,6 +31,7 @@ def read_csv(path: str) -> pd.DataFrame:
   dup = sorted({c.strip() for c in header if [h.strip() for h in header].count(c.strip()) > 1})
   if dup:
     raise UsageError(f"{path}: column(s) {', '.join(dup)} appear more than once in the header; keep one of each")
+  df.attrs["csv"] = path  # check_columns names CSV lines only for what came from a CSV
   # A row repeated exactly is one measurement counted twice: it would shrink every standard error.
   copies = np.flatnonzero(df.duplicated(keep="first").to_numpy())
   if len(copies):
@@ -77,7 +78,9 @@ def check_columns(df, columns, what: str, min_rows: int = 1, linear=()) -> pd.Da
       raw = df[c].iloc[i]
       shown = repr(raw) if isinstance(raw, str) else f"{raw}"
       need = "a finite number" if c in linear else "a positive finite number"
-      raise UsageError(f"{what}: row {i + 1} (CSV line {i + 2}) has {c} = {shown}; every value must be "
+      label = df.index[i]
+      line = f" (CSV line {label + 2})" if df.attrs.get("csv") and isinstance(label, (int, np.integer)) else ""
+      raise UsageError(f"{what}: row {i + 1}{line} has {c} = {shown}; every value must be "
                        f"{need}: fix or remove that row")
     out[c] = values
   if len(out) < min_rows:

@@ -159,6 +159,10 @@ def analyze(cfg: StudyConfig, records: dict, plan: dict, throughput=()) -> Study
   wanted = set(plan["runs"])
   table = results.frame(rec for rid, rec in records.items() if rid in wanted)
   if table.empty:
+    if records:  # records there are, but of runs this config does not define
+      raise UsageError(f"none of the {len(records)} run records belongs to a run of this study's config (they come "
+                       "from another config or an earlier version of it); run `transfer-scaling sweep` with this "
+                       "config to train its runs")
     raise UsageError("no run records of this study yet; run `transfer-scaling sweep` first")
   return analyze_table(Setting.of_config(cfg, plan["sizes"]), table, config=cfg,
                        not_in_plan=sum(rid not in wanted for rid in records), throughput=throughput,
