@@ -6,6 +6,7 @@ test_reliability_sweep.py.
 """
 import json
 import os
+import re
 import stat
 
 import numpy as np
@@ -266,6 +267,7 @@ def test_advise_refuses_what_it_cannot_answer(tmp_path, capsys):
   code, _, err = run(capsys, "advise", "--workdir", str(tmp_path), "--target", "python", *base)
   assert code == 2 and "no fitted laws for 'python'" in one_line(err) and "transfer-scaling analyze" in err
   for flag, value, message in (("--d-f", "0", "--d-f must be a positive number"),
+                               ("--d-f", "lots", "--d-f 'lots' is not a number; give an amount of fine-tuning data"),
                                ("--cost-ratio", "inf", "--cost-ratio must be a positive finite number")):
     args = {"--d-f": "4642", "--size": "56k", flag: value}
     code, _, err = run(capsys, "advise", "--workdir", str(tmp_path), "--target", "python",
@@ -377,3 +379,25 @@ def test_study_records_of_another_config_are_said_so_and_no_csv_line_is_named_fo
   with pytest.raises(UsageError) as e:
     laws.fit("kaplan", df, bootstrap=0)
   assert "row 2 has loss = -1.0" in str(e.value) and "CSV" not in str(e.value)
+
+
+def test_advise_takes_any_ladder_name_and_numbers_with_a_suffix():
+  from transfer_scaling import ladder
+  from transfer_scaling.commands import advise
+  fits = {"sizes": {"13k": 13_000}}
+  assert advise._size("13k", fits) == 13_000
+  assert advise._size("85M", fits) == ladder.n_params(ladder.model_config("85M"))
+  assert advise._size("85e6", fits) == advise._size("85000k", fits) == 85e6
+  assert advise._number("5k", "--d-f") == 5000.0
+  from transfer_scaling.report import advice
+  assert advice._amount(0.5) == "0.5" and advice._amount(4642.0) == "4,642"  # 0.5 printed as 0 before
+  for text, message in (("big", "--size 'big' is not a number; give a ladder name (13k, 25k, 56k, 100k"),
+                        ("-3", "--size -3 must be a positive number of parameters; give a ladder name")):
+    with pytest.raises(UsageError, match=re.escape(message)):
+      advise._size(text, fits)
+
+
+def test_bench_json_naming_a_folder_is_refused_naming_the_flag(tmp_path, capsys):
+  code, _, err = run(capsys, "bench", "train", "--d-model", "32", "--n-layers", "1", "--steps", "1", "--json", str(tmp_path))
+  line = one_line(err)
+  assert code == 2 and line.startswith(f"error: --json {tmp_path} is a folder") and ".tmp" not in line

@@ -6,8 +6,8 @@ the fine-tuning data and from doubling pre-training (or, with --cost-ratio, from
 the same budget on pre-training), which is better with the share of bootstrap replicates
 that agree, and warnings where N or D_F lie outside what was measured. W is a study's workdir
 or one that `analyze --runs` wrote; --target may be left out when there is one target; D_F is
-in the units of the runs (bytes for a study). --size takes a measured size's name (100k) or a
-number of non-embedding parameters; --cost-ratio is the number of pre-training steps that cost
+in the units of the runs (bytes for a study). --size takes a measured size's name or any ladder name (100k) or a
+number of non-embedding parameters (85M, 85e6); --cost-ratio is the number of pre-training steps that cost
 as much as one unit of fine-tuning data.
 """
 import argparse
@@ -18,12 +18,32 @@ from transfer_scaling import fileio
 from transfer_scaling.errors import UsageError
 
 
-def _number(text: str, what: str) -> float:
+SUFFIX = {"k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9}
+
+
+def _number(text: str, what: str, hint: str = "") -> float:
+  """A number, optionally with a suffix k, M or B (85M = 85e6)."""
+  t = text.strip()
+  scale = SUFFIX.get(t[-1:], 1.0) if t else 1.0
   try:
-    v = float(text)
+    v = float(t[:-1] if scale != 1.0 else t) * scale
   except ValueError:
-    raise UsageError(f"{what} {text!r} is not a number") from None
+    raise UsageError(f"{what} {text!r} is not a number{hint}") from None
   return v
+
+
+def _size(text: str, fits: dict) -> float:
+  """N of --size: a size of the study, any ladder name, or a number of non-embedding parameters."""
+  from transfer_scaling import ladder
+  if text in fits["sizes"]:
+    return float(fits["sizes"][text])
+  if text in ladder.LADDER:
+    return float(ladder.n_params(ladder.model_config(text)))
+  hint = f"; give a ladder name ({', '.join(ladder.LADDER)}) or a number of non-embedding parameters, e.g. 85M or 85e6"
+  N = _number(text, "--size", hint)
+  if not (math.isfinite(N) and N >= 1):
+    raise UsageError(f"--size {text} must be a positive number of parameters{hint}")
+  return N
 
 
 def main(argv) -> int:
@@ -38,7 +58,7 @@ def main(argv) -> int:
   args = p.parse_args(argv)
   fileio.check_given(args.workdir, "--workdir")
   from transfer_scaling.report import advice
-  d_f = _number(args.d_f, "--d-f")
+  d_f = _number(args.d_f, "--d-f", "; give an amount of fine-tuning data, e.g. 5000, 5k or 5e3")
   if not (math.isfinite(d_f) and d_f > 0):
     raise UsageError(f"--d-f must be a positive number (fine-tuning data in the runs' units, bytes for a study), "
                      f"got {args.d_f}")
@@ -48,12 +68,7 @@ def main(argv) -> int:
     if not (math.isfinite(cost) and cost > 0):
       raise UsageError(f"--cost-ratio must be a positive finite number, got {args.cost_ratio}")
   fits = advice.load(args.workdir, args.target)
-  if args.size in fits["sizes"]:
-    N = float(fits["sizes"][args.size])
-  else:
-    N = _number(args.size, "--size")
-    if not (math.isfinite(N) and N > 0):
-      raise UsageError(f"--size must be a ladder name ({', '.join(fits['sizes'])}) or a positive N, got {args.size}")
+  N = _size(args.size, fits)
   a = advice.advise(fits, d_f, N, cost)
   print(json.dumps(a.to_json(), indent=2) if args.json else a.text())
   return 0

@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from transfer_scaling.errors import UsageError
-from transfer_scaling.fileio import write_json_atomic
+from transfer_scaling.fileio import check_output_file, write_json_atomic
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +41,8 @@ def main(argv) -> int:
   if argv[0] != "train":
     raise UsageError(f"unknown benchmark {argv[0]!r}; the one benchmark is `transfer-scaling bench train`")
   a = _parser().parse_args(argv[1:])
+  if a.json:
+    check_output_file(a.json, "--json")  # before the benchmark runs, naming the flag
   for name in ("d_model", "n_layers", "batch", "seq_len", "steps", "members"):
     if getattr(a, name) < 1:
       raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(a, name)}")

@@ -54,7 +54,7 @@ class Advice:
 
   def text(self) -> str:
     per = f"nats/{self.units[:-1]}"
-    lines = [f"{self.target}: N = {self.N:,.0f}, D_F = {self.d_f:,.0f} {self.units}",
+    lines = [f"{self.target}: N = {self.N:,.0f}, D_F = {_amount(self.d_f)} {self.units}",
              f"  effective-data multiplier (D_F + D_T) / D_F: {self.multiplier.text()}",
              f"  loss change from doubling the fine-tuning data: {self.more_data.text('+.4f')} {per}"]
     if self.more_pretraining is not None:
@@ -68,6 +68,11 @@ class Advice:
       lines.append(f"  better: {self.better} ({100 * self.agree:.0f}% of bootstrap replicates agree; {self.compared_at})")
     lines += [f"  warning: {w}" for w in self.warnings]
     return "\n".join(lines)
+
+
+def _amount(x: float) -> str:
+  """An amount of data: whole numbers with thousands separators, a small one with its digits (0.5, not 0)."""
+  return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
 
 
 def load(workdir, target: Optional[str] = None) -> dict:
@@ -132,7 +137,7 @@ def advise(fits: dict, d_f: float, N: float, cost_ratio: Optional[float] = None)
     warnings.append(f"N = {N:,.0f} lies outside the measured sizes ({lo_N:,.0f}-{hi_N:,.0f}): an extrapolation"
                     + (f"; {fits['heldout']}" if fits.get("heldout") else ""))
   if not lo_f <= d_f <= hi_f:
-    warnings.append(f"D_F = {d_f:,.0f} lies outside the fitted D_F ({lo_f:,.0f}-{hi_f:,.0f}): an extrapolation")
+    warnings.append(f"D_F = {_amount(d_f)} lies outside the fitted D_F ({_amount(lo_f)}-{_amount(hi_f)}): an extrapolation")
   for k, v in fits.get("identified", {}).items():
     if v["status"] != "determined":
       warnings.append(v["text"])
