@@ -134,6 +134,23 @@ def test_a_damaged_or_missing_checkpoint_is_one_line_naming_the_folder_and_what_
   assert f"delete {workdir / 'groups' / pre['group']} and its records (runs/{pre['id']}.json)" in err
 
 
+def test_a_checkpoint_save_cut_short_is_cleared_before_the_ensemble_resumes(env, finished):
+  # kill -9 or SIGTERM during an orbax save leaves ckpt/N.orbax-checkpoint-tmp...: the rerun removes it.
+  workdir = env / "partial_ckpt"
+  shutil.copytree(finished, workdir)
+  records = workdir_lib.read_records(str(workdir))
+  scratch = next(r["group"] for r in records.values() if r["stage"] == "scratch")
+  for r in records.values():
+    if r["group"] == scratch:
+      os.remove(workdir_lib.record_path(str(workdir), r["id"]))
+  partial = workdir / "groups" / scratch / "ckpt" / "9999.orbax-checkpoint-tmp-1765051200"
+  (partial / "state").mkdir(parents=True)
+  (partial / "state" / "manifest.ocdbt").write_bytes(b"\0" * 10)
+  assert cli.main(["sweep", "--config", _config(env), "--workdir", str(workdir)]) == 0
+  assert not list(workdir.rglob("*orbax-checkpoint-tmp*"))
+  assert set(workdir_lib.read_records(str(workdir))) == set(records)
+
+
 def test_what_changes_a_result_is_part_of_the_run_identity(env, finished):
   c = _small(toy.config())
   cfg, found = runner.prepare(c)
@@ -247,5 +264,6 @@ def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(env, finished, tmp
     if command == "analyze":  # (orbax's background save threads print their own traces before the line)
       assert "Traceback" not in r.stderr
     assert not list(mnt.rglob(".tmp-*")) and not list(mnt.rglob("*.tmp"))
+    assert not list(mnt.rglob("*orbax-checkpoint-tmp*"))  # a checkpoint save cut short by the full disk
   finally:
     subprocess.run(["umount", str(mnt)], capture_output=True)

@@ -231,13 +231,35 @@ def _ensemble(cfg: StudyConfig, group: plan.Group):
   return spec, loop
 
 
+def clear_partial_checkpoints(gdir) -> list:
+  """Removes the checkpoint folders a save cut short left in gdir/ckpt (kill -9, SIGTERM, a full disk):
+  orbax writes N.orbax-checkpoint-tmp... and renames it when complete, so such a folder is never resumed
+  from, but it holds disk and reads as a damaged checkpoint. Only under the group's claim. Returns them."""
+  ckpt = fileio.path(gdir) / "ckpt"
+  stale = sorted(ckpt.glob("*.orbax-checkpoint-tmp*")) if ckpt.exists() else []
+  for p in stale:
+    if p.is_dir():
+      p.rmtree()
+    else:
+      p.unlink()
+  return stale
+
+
 def _train(cfg: StudyConfig, group: plan.Group, workdir, gdir: str, parents: dict) -> list:
   from transfer_scaling.train import engine
   spec, loop = _ensemble(cfg, group)
   init = None
   if group.stage == "finetune":
     init = engine.stack_params([_pretrained(workdir, parents[r.init_run], r.p) for r in group.runs])
-  results = engine.train_ensemble(spec, _batches(group), gdir, init_params=init, loop=loop)
+  clear_partial_checkpoints(gdir)  # what an earlier worker's interrupted save left
+  try:
+    results = engine.train_ensemble(spec, _batches(group), gdir, init_params=init, loop=loop)
+  except OSError:  # a full disk during a save: leave no half-written checkpoint behind (the save has failed)
+    try:
+      clear_partial_checkpoints(gdir)
+    except OSError:
+      pass
+    raise
   throughput.log(gdir, spec, results)
   out = []
   for res in results:
