@@ -358,3 +358,9 @@ def test_the_test_split_decides_nothing(tmp_path):
   decisions = lambda rs: [(r.best_step, r.steps, r.budget, r.status, r.valid_loss) for r in rs]
   assert decisions(a) == decisions(b)
   assert all(abs(x.test_loss - y.test_loss) > 0.1 for x, y in zip(a, b))
+
+
+def test_a_run_that_never_improves_is_not_told_to_lower_a_tiny_learning_rate(tmp_path):
+  spec = make_spec(members((0, 1e-30)), max_steps=20, require_improvement=True, eval_at_start=True)
+  (r,) = train(spec, batches_for(spec), str(tmp_path))
+  assert r.status.startswith("no_improvement") and "learning rate 1e-30 may be too high or too low" in r.status

@@ -642,7 +642,8 @@ def _status(host, k: int, spec: EnsembleSpec) -> str:
     return "diverged: " + state_lib.reason(int(host.diverged[k]), int(host.diverged_step[k]))
   if spec.require_improvement and spec.eval_at_start and int(host.best_step[k]) == 0 and int(host.step[k]) > 0:
     return (f"no_improvement: the validation loss never fell below its value at initialisation in "
-            f"{int(host.step[k])} steps; lower this member's learning rate")
+            f"{int(host.step[k])} steps; its learning rate {spec.members[k].lr:g} may be too high or too low: try the "
+            f"other end of the grid")
   return "cut_off" if host.cut_off[k] else "done"
 
 
