@@ -226,3 +226,12 @@ def test_bracketing_fills_gaps_and_extends_beyond_the_largest_D():
   # so that on test it cannot fall beyond the end.
   assert bracket.new_points({1000: 3.0, 2154: 2.8}, {1000: 2.81}, grid, 0.5) == [4642, 10000]
   assert "beyond the largest" in bracket.outside({1000: 3.0, 2154: 2.8}, {1000: 2.0}, 0.5)[1000]
+
+
+def test_scratch_grid_holds_no_near_duplicate_cells():
+  # The CPU scale's D_F grid 1,000 / 2,155 / 4,642 sits a byte off the decade grid's 2,154: one cell.
+  cfg = typed(config_lib.load_config("text_to_python:cpu"))
+  grid = runs_lib.scratch_grid(cfg, cfg.scratch_d_max)
+  assert grid == [1_000, 2_155, 4_642, 10_000, 21_544]
+  assert set(cfg.d_f.values()) <= set(grid)  # every D_F keeps its from-scratch pair
+  assert np.all(np.diff(np.log10(grid)) > 0.1)

@@ -294,7 +294,7 @@ def cpu_scale(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.batch_size = 8
   c.seeds = (0, 1, 2)
   c.valid_bytes, c.test_bytes = 4_096, 16_384
-  c.d_f.min, c.d_f.max, c.d_f.num = 1_000, 4_642, 3   # the 3-per-decade points 1,000, 2,154, 4,642
+  c.d_f.min, c.d_f.max, c.d_f.num = 1_000, 4_642, 3   # 1,000, 2,155, 4,642: the from-scratch grid's 2,154 joins 2,155
   c.scratch_d_max = 21_544
   c.eval_every, c.patience, c.ckpt_every = 20, 4, 400
   # Kept steps p and every boundary are multiples of 10, the steps of one compiled call: one compilation.

@@ -101,15 +101,25 @@ def step_budget(d_f: int, stage: config_lib.Stage, tokens_per_step: int, eval_ev
   return int(min(max(eval_every * 2 ** j, stage.min_steps), stage.ceiling))
 
 
+NEAR = 0.01  # relative: grid points closer than this are one cell (a D_F of 2,155 and the grid's 2,154)
+
+
 def scratch_grid(cfg: config_lib.StudyConfig, hi: float) -> list:
-  """The from-scratch D grid up to hi: d_f.min * 10^(j / per_decade), and every D_F (so each has its pair)."""
+  """The from-scratch D grid up to hi: d_f.min * 10^(j / per_decade), and every D_F (so each has its pair).
+
+  A grid point within NEAR of a D_F is that D_F: a D_F grid written with rounded ends (4,642 for
+  10^(2/3) kB) puts its points a byte or two off the decade grid, and two such cells would only
+  repeat one measurement under another name.
+  """
   n = cfg.bracket.per_decade
-  out, j = set(cfg.d_f.values()), 0
+  d_f = sorted(set(cfg.d_f.values()))
+  out, j = set(d_f), 0
   while True:
     d = int(round(cfg.d_f.min * 10 ** (j / n)))
     if d > hi * (1 + 1e-9):
       break
-    out.add(d)
+    if not any(abs(d - x) <= NEAR * x for x in d_f):
+      out.add(d)
     j += 1
   return sorted(out)
 
