@@ -228,17 +228,19 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
   """
   t_call, compiled_before = time.time(), compile_clock.seconds()
   spec = dataclasses.replace(spec, members=tuple(spec.members))
-  M, cfg = len(spec.members), spec.step.model
   _validate(spec, loop)
-  lay = layout(M, loop.block)
-  mesh, block, narrow = lay.mesh, lay.block, lay.narrow
-  split = mesh_lib.split_members(M, mesh)
-  # Batches are split over devices in any layout whose members are not (mesh.py).
-  split_all = all(mesh_lib.split_members(w, mesh) for w in _widths(M, block, narrow))
-  if not split_all:
-    mesh_lib.check_divisible(spec.step.batch_size, mesh)
-  wd = fileio.path(workdir)
-  ckpt_dir = wd / "ckpt"
+  lay = layout(len(spec.members), loop.block)
+  has_ckpt = _check_resume(resume, fileio.path(workdir) / "ckpt", workdir)
+  valid_np = _check_data(spec, batches, lay)  # before anything is written, so bad input leaves no trace
+  run = _Run(spec, batches, workdir, lay, loop, valid_np, init_params, has_ckpt)
+  run.train()
+  results = run.finish()
+  run.write_timing(t_call, compiled_before)
+  return results
+
+
+def _check_resume(resume: str, ckpt_dir, workdir) -> bool:
+  """Whether workdir holds a checkpoint, checked against what `resume` asks."""
   has_ckpt = ckpt_lib.has_checkpoint(ckpt_dir)
   if resume not in ("auto", "require", "never"):
     raise UsageError(f"resume={resume!r}; choose 'auto', 'require' or 'never'")
@@ -246,206 +248,251 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
     raise UsageError(f"no checkpoint to resume in {ckpt_dir}; check --workdir, or drop --resume to start a new run")
   if resume == "never" and has_ckpt:
     raise UsageError(f"{workdir} already holds a run; choose a new workdir, or resume it")
+  return has_ckpt
 
-  # Look at the data before anything is written, so bad input leaves no trace.
+
+def _check_data(spec: EnsembleSpec, batches, lay: "Layout") -> np.ndarray:
+  """The validation batches, after the provider's shapes (and a batch split, if any) are checked."""
+  M, cfg, mesh = len(spec.members), spec.step.model, lay.mesh
+  # Batches are split over devices in any layout whose members are not (mesh.py).
+  split_all = all(mesh_lib.split_members(w, mesh) for w in _widths(M, lay.block, lay.narrow))
+  if not split_all:
+    mesh_lib.check_divisible(spec.step.batch_size, mesh)
   valid_np = batches.valid_batches()
   _check_batch(valid_np, (None, None, cfg.seq_len + 1), "batches.valid_batches()")
   if not split_all:
     mesh_lib.check_divisible(valid_np.shape[1], mesh, "eval batch size")
   _check_batch(batches.train_batch(0), (M, spec.step.batch_size, cfg.seq_len + 1), "batches.train_batch(0)")
+  return valid_np
 
-  seeds = np.asarray([m.seed for m in spec.members], np.uint32)
-  per_member = (np.asarray([m.lr for m in spec.members], np.float32),
-                np.asarray([m.warmup for m in spec.members], np.float32),
-                np.asarray([_budget(m, spec) for m in spec.members], np.int32))
-  abstract_params = jax.eval_shape(jax.vmap(functools.partial(state_lib.init_params, cfg)), seeds)
-  abstract_params = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), abstract_params)
-  if init_params is not None:
-    want = [x.shape for x in jax.tree.leaves(abstract_params)]
-    got = [tuple(np.shape(x)) for x in jax.tree.leaves(init_params)]
-    if jax.tree.structure(abstract_params) != jax.tree.structure(init_params) or want != got:
-      raise UsageError(f"init_params do not fit {M} members of the model {cfg}; "
-                       f"stack M copies of params of this model (engine.tile_params / stack_params)")
 
-  repl, st = mesh_lib.replicated(mesh), mesh_lib.state_sharding(mesh, split)
-  fns = _compiled(spec.step, mesh, split)
-  seeds = mesh_lib.put(seeds, st)
-  per_member = tuple(mesh_lib.put(x, st) for x in per_member)
-  abstract_state = jax.eval_shape(fns.fresh, abstract_params, seeds, *per_member)
+def _check_init_params(init_params, abstract_params, M: int, cfg) -> None:
+  want = [x.shape for x in jax.tree.leaves(abstract_params)]
+  got = [tuple(np.shape(x)) for x in jax.tree.leaves(init_params)]
+  if jax.tree.structure(abstract_params) != jax.tree.structure(init_params) or want != got:
+    raise UsageError(f"init_params do not fit {M} members of the model {cfg}; "
+                     f"stack M copies of params of this model (engine.tile_params / stack_params)")
 
-  spec_dict = {**spec_to_dict(spec), "data": json.loads(json.dumps(_identity(batches)))}
-  ckpt = ckpt_lib.Checkpointer(ckpt_dir, None if loop.keep_steps else loop.keep_checkpoints)
-  wall_before = 0.0
-  if has_ckpt:
-    step = ckpt.latest_step()
-    meta = ckpt.read_meta(step)
-    found = meta.get("state_format", 1)  # checkpoints before the field were format 1
-    if found != STATE_FORMAT:
-      ckpt.close()
-      raise UsageError(f"{workdir} holds a checkpoint in state format {found} "
-                       f"({STATE_FORMATS.get(found, 'unknown to this engine')}), this engine resumes format "
-                       f"{STATE_FORMAT} ({STATE_FORMATS[STATE_FORMAT]}); finish the run with the version that "
-                       f"started it, or start it again in a new workdir")
-    if meta.get("layout") != lay.key:
-      ckpt.close()
-      raise UsageError(f"{workdir} was checkpointed on the device layout {_layout_words(meta.get('layout'))}, "
-                       f"this process has {_layout_words(lay.key)}; resume it on the layout that started it, "
-                       f"or delete {ckpt_dir} to train it again from the start")
-    old = meta["spec"]
-    if old != spec_dict:
-      diff = sorted(k for k in set(old) | set(spec_dict) if old.get(k) != spec_dict.get(k))
-      ckpt.close()
-      raise UsageError(f"{workdir} holds a run with a different spec or data (fields {', '.join(diff)}); "
-                       f"use a new workdir or the original settings")
-    full, meta = ckpt.restore(step, abstract_state, st)
-    wall_before = float(meta["wall_s"])
-    members = _Members(full, meta["active"], meta["width"], block, narrow, spec.step, mesh)
-  else:
-    step = 0
-    if init_params is None:
-      # One member's init compiled once per model (a vmapped init compiles for seconds per width).
-      init_one = _init_params(cfg)
-      params = stack_params([jax.device_get(init_one(np.uint32(m.seed))) for m in spec.members])
-      full = fns.fresh(mesh_lib.put_tree(params, st), seeds, *per_member)
+
+def _check_checkpoint(meta: dict, spec_dict: dict, lay: "Layout", workdir, ckpt_dir) -> None:
+  """Refuses a checkpoint of another state format, device layout, spec or data (the caller closes it)."""
+  found = meta.get("state_format", 1)  # checkpoints before the field were format 1
+  if found != STATE_FORMAT:
+    raise UsageError(f"{workdir} holds a checkpoint in state format {found} "
+                     f"({STATE_FORMATS.get(found, 'unknown to this engine')}), this engine resumes format "
+                     f"{STATE_FORMAT} ({STATE_FORMATS[STATE_FORMAT]}); finish the run with the version that "
+                     f"started it, or start it again in a new workdir")
+  if meta.get("layout") != lay.key:
+    raise UsageError(f"{workdir} was checkpointed on the device layout {_layout_words(meta.get('layout'))}, "
+                     f"this process has {_layout_words(lay.key)}; resume it on the layout that started it, "
+                     f"or delete {ckpt_dir} to train it again from the start")
+  old = meta["spec"]
+  if old != spec_dict:
+    diff = sorted(k for k in set(old) | set(spec_dict) if old.get(k) != spec_dict.get(k))
+    raise UsageError(f"{workdir} holds a run with a different spec or data (fields {', '.join(diff)}); "
+                     f"use a new workdir or the original settings")
+
+
+class _Run:
+  """One call's training of an ensemble: its state (fresh or restored), the loop, the results.
+
+  Besides the state it keeps the call's timing: time in first calls of a program (a chunk of a
+  new width or length, an evaluation at a new width) is mostly compilation, which a warm cache
+  or a longer run amortises; the rest is steady state.
+  """
+
+  def __init__(self, spec, batches, workdir, lay, loop, valid_np, init_params, has_ckpt):
+    self.spec, self.batches, self.lay, self.loop, self.workdir = spec, batches, lay, loop, workdir
+    self.wd, self.has_ckpt = fileio.path(workdir), has_ckpt
+    M, cfg, mesh = len(spec.members), spec.step.model, lay.mesh
+    self.M, self.cfg = M, cfg
+    split = mesh_lib.split_members(M, mesh)
+    seeds = np.asarray([m.seed for m in spec.members], np.uint32)
+    per_member = (np.asarray([m.lr for m in spec.members], np.float32),
+                  np.asarray([m.warmup for m in spec.members], np.float32),
+                  np.asarray([_budget(m, spec) for m in spec.members], np.int32))
+    abstract_params = jax.eval_shape(jax.vmap(functools.partial(state_lib.init_params, cfg)), seeds)
+    abstract_params = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), abstract_params)
+    if init_params is not None:
+      _check_init_params(init_params, abstract_params, M, cfg)
+    repl, st = mesh_lib.replicated(mesh), mesh_lib.state_sharding(mesh, split)
+    fns = _compiled(spec.step, mesh, split)
+    seeds = mesh_lib.put(seeds, st)
+    per_member = tuple(mesh_lib.put(x, st) for x in per_member)
+    self.spec_dict = {**spec_to_dict(spec), "data": json.loads(json.dumps(_identity(batches)))}
+    ckpt_dir = self.wd / "ckpt"
+    self.ckpt = ckpt_lib.Checkpointer(ckpt_dir, None if loop.keep_steps else loop.keep_checkpoints)
+    self.wall_before = 0.0
+    if has_ckpt:
+      self.step = self.ckpt.latest_step()
+      try:
+        _check_checkpoint(self.ckpt.read_meta(self.step), self.spec_dict, lay, workdir, ckpt_dir)
+      except UsageError:
+        self.ckpt.close()
+        raise
+      abstract_state = jax.eval_shape(fns.fresh, abstract_params, seeds, *per_member)
+      full, meta = self.ckpt.restore(self.step, abstract_state, st)
+      self.wall_before = float(meta["wall_s"])
+      self.members = _Members(full, meta["active"], meta["width"], lay.block, lay.narrow, spec.step, mesh)
     else:
+      self.step = 0
+      if init_params is None:
+        # One member's init compiled once per model (a vmapped init compiles for seconds per width).
+        init_one = _init_params(cfg)
+        init_params = stack_params([jax.device_get(init_one(np.uint32(m.seed))) for m in spec.members])
       full = fns.fresh(mesh_lib.put_tree(init_params, st), seeds, *per_member)
-    members = _Members(full, range(M), min(block, M), block, narrow, spec.step, mesh)
-  if jax.process_index() == 0:
-    fileio.write_json_atomic(wd / "spec.json", spec_dict)
-  metrics = metrics_lib.MetricsWriter(wd, keep_until=step if has_ckpt else -1, tensorboard=loop.tensorboard)
+      self.members = _Members(full, range(M), min(lay.block, M), lay.block, lay.narrow, spec.step, mesh)
+    if jax.process_index() == 0:
+      fileio.write_json_atomic(self.wd / "spec.json", self.spec_dict)
+    self.metrics = metrics_lib.MetricsWriter(self.wd, keep_until=self.step if has_ckpt else -1,
+                                             tensorboard=loop.tensorboard)
+    self.min_ratio = mesh_lib.put(np.asarray(spec.min_lr_ratio, np.float32), repl)
+    self.stop_args = tuple(mesh_lib.put(np.asarray(v, t), repl) for v, t in (
+        (spec.patience, np.int32), (spec.min_delta, np.float32), (spec.ceiling, np.int32), (spec.extend, bool)))
+    self.valid_np, self.valid_dev = valid_np, {}  # per layout: the batches placed for member- or data-parallel
+    self.tokens_per_step = spec.step.batch_size * cfg.seq_len
+    self.reported = np.zeros(M, bool)
+    self.seen_shapes, self.first_calls_s = set(), 0.0
+    self.first_steps = self.first_member_steps = self.steps_here = 0
+    self.t0 = time.time()
 
-  min_ratio = mesh_lib.put(np.asarray(spec.min_lr_ratio, np.float32), repl)
-  stop_args = tuple(mesh_lib.put(np.asarray(v, t), repl) for v, t in (
-      (spec.patience, np.int32), (spec.min_delta, np.float32), (spec.ceiling, np.int32), (spec.extend, bool)))
-  valid_dev = {}  # per layout: the same validation batches, placed for member- or data-parallel ensembles
-  tokens_per_step = spec.step.batch_size * cfg.seq_len
+  def _valid(self):
+    split = self.members.split
+    if split not in self.valid_dev:
+      self.valid_dev[split] = mesh_lib.put(self.valid_np.astype(np.int32), mesh_lib.eval_sharding(self.lay.mesh, split))
+    return self.valid_dev[split]
 
-  def valid_for(m):
-    if m.split not in valid_dev:
-      valid_dev[m.split] = mesh_lib.put(valid_np.astype(np.int32), mesh_lib.eval_sharding(mesh, m.split))
-    return valid_dev[m.split]
+  def save(self, at_step: int) -> None:
+    m = self.members
+    self.ckpt.save(at_step, m.merged(), {"spec": self.spec_dict, "step": at_step, "state_format": STATE_FORMAT,
+                                         "layout": self.lay.key, "active": m.idx.tolist(), "width": m.width,
+                                         "wall_s": self.wall_before + time.time() - self.t0})
 
-  def save(at_step):
-    ckpt.save(at_step, members.merged(), {"spec": spec_dict, "step": at_step, "state_format": STATE_FORMAT,
-                                          "layout": lay.key, "active": members.idx.tolist(),
-                                          "width": members.width, "wall_s": wall_before + time.time() - t0})
+  def evaluate(self, at_step: int) -> None:
+    t_eval, kind, m = time.time(), ("eval", self.members.width), self.members
+    loss_k = m.eval(self._valid(), self.stop_args)
+    self.metrics.write("eval", at_step, {"loss": m.spread(loss_k, finite=True),
+                                         "best_loss": m.spread(m.field("best_loss"), finite=True),
+                                         "budget": m.spread(m.field("budget").tolist()),
+                                         "done": m.spread(m.field("done").tolist(), fill=True)})
+    if kind not in self.seen_shapes:  # an evaluation at a new width: mostly compilation
+      self.seen_shapes.add(kind)
+      self.first_calls_s += time.time() - t_eval
 
-  def evaluate(at_step):
-    nonlocal first_calls_s
-    t_eval, kind = time.time(), ("eval", members.width)
-    loss_k = members.eval(valid_for(members), stop_args)
-    metrics.write("eval", at_step, {"loss": members.spread(loss_k, finite=True),
-                                    "best_loss": members.spread(members.field("best_loss"), finite=True),
-                                    "budget": members.spread(members.field("budget").tolist()),
-                                    "done": members.spread(members.field("done").tolist(), fill=True)})
-    if kind not in seen_shapes:  # an evaluation at a new width: mostly compilation
-      seen_shapes.add(kind)
-      first_calls_s += time.time() - t_eval
-
-  def flags():
+  def flags(self):
     """(frozen, diverged code, diverged step) per slot of the layout, fetched once per chunk."""
-    done, codes, steps = (members.field(x) for x in ("done", "diverged", "diverged_step"))
+    done, codes, steps = (self.members.field(x) for x in ("done", "diverged", "diverged_step"))
     return done | (codes != state_lib.OK), codes, steps
 
-  t0 = time.time()
-  # Time in first calls of a program (a chunk of a new width or length, an evaluation at a new
-  # width): mostly compilation, which a warm cache or a longer run amortises. The rest is steady state.
-  seen_shapes, first_calls_s = set(), 0.0
-  first_steps = first_member_steps = steps_here = 0
-  reported = np.zeros(M, bool)
-  if not has_ckpt and spec.eval_at_start:
-    evaluate(0)
-  if has_ckpt and step % spec.eval_every == 0 and step < spec.ceiling and not flags()[0].all():
-    # A checkpoint at an evaluation holds the width before the shrink that followed it; shrink
-    # here as the uninterrupted run did, or the next chunks would run at another width.
-    members.shrink(flags()[0])
-  bar = tqdm.tqdm(total=spec.ceiling, initial=step, disable=None if loop.progress else True,
-                  unit="step", file=sys.stderr, dynamic_ncols=True)
-  last_saved = step if has_ckpt else -1
-  # The next chunk's batches are built in a thread while the device runs this one; an error
-  # there surfaces only after this chunk is logged and checkpointed.
-  pool = concurrent.futures.ThreadPoolExecutor(1)
+  def _log_chunk(self, m: dict, first: int, t_chunk: float) -> None:
+    """Train metrics of the chunk's steps first+1 .. self.step, and its timing."""
+    shape = (self.members.width, m["loss"].shape[0])
+    self.steps_here += self.step - first
+    if shape not in self.seen_shapes:
+      self.seen_shapes.add(shape)
+      self.first_calls_s += time.time() - t_chunk
+      self.first_steps += self.step - first
+      self.first_member_steps += len(self.members.idx) * (self.step - first)
+    for i in range(m["loss"].shape[0]):
+      s = first + i + 1
+      if s % self.loop.log_every == 0 or s == self.step:
+        active = m["active"][i]
+        self.metrics.write("train", s, {"loss": self.members.spread(_finite_or_none(m["loss"][i], active)),
+                                        "grad_norm": self.members.spread(_finite_or_none(m["grad_norm"][i], active)),
+                                        "lr": self.members.spread([float(x) for x in m["lr"][i]])})
 
-  def prefetch(at, idx):
-    n = _chunk_len(at, spec, loop) if at < spec.ceiling else 0
-    return pool.submit(_host_batches, batches, at, n, M, spec, idx) if n else None
+  def train(self) -> None:
+    """The loop: chunks of steps, evaluations, checkpoints; a stop request saves first (interrupt.py)."""
+    spec, loop, members = self.spec, self.loop, self.members
+    if not self.has_ckpt and spec.eval_at_start:
+      self.evaluate(0)
+    if self.has_ckpt and self.step % spec.eval_every == 0 and self.step < spec.ceiling and not self.flags()[0].all():
+      # A checkpoint at an evaluation holds the width before the shrink that followed it; shrink
+      # here as the uninterrupted run did, or the next chunks would run at another width.
+      members.shrink(self.flags()[0])
+    bar = tqdm.tqdm(total=spec.ceiling, initial=self.step, disable=None if loop.progress else True,
+                    unit="step", file=sys.stderr, dynamic_ncols=True)
+    last_saved = self.step if self.has_ckpt else -1
+    # The next chunk's batches are built in a thread while the device runs this one; an error
+    # there surfaces only after this chunk is logged and checkpointed.
+    pool = concurrent.futures.ThreadPoolExecutor(1)
 
-  with interrupt.deferred() as ctrl_c:
-    try:
-      host = prefetch(step, members.idx) if not flags()[0].all() else None
-      while host is not None:
-        host = host.result()
-        t_chunk = time.time()
-        shape = (members.width, host.shape[0])
-        m = members.chunk(host, min_ratio)
-        first, step = step, step + host.shape[0]
-        at_eval = step % spec.eval_every == 0 or step == spec.ceiling
-        # Prefetch for the current members unless an evaluation may shrink the ensemble first.
-        host = prefetch(step, members.idx) if not at_eval else None
-        m = members.to_host(m)
-        steps_here += step - first
-        if shape not in seen_shapes:
-          seen_shapes.add(shape)
-          first_calls_s += time.time() - t_chunk
-          first_steps += step - first
-          first_member_steps += len(members.idx) * (step - first)
-        for i in range(m["loss"].shape[0]):
-          s = first + i + 1
-          if s % loop.log_every == 0 or s == step:
-            active = m["active"][i]
-            metrics.write("train", s, {"loss": members.spread(_finite_or_none(m["loss"][i], active)),
-                                       "grad_norm": members.spread(_finite_or_none(m["grad_norm"][i], active)),
-                                       "lr": members.spread([float(x) for x in m["lr"][i]])})
-        if at_eval:
-          evaluate(step)
-        frozen, codes, code_steps = flags()
-        _report_divergence(codes, code_steps, reported, spec, members.idx)
-        stop = frozen.all() or step >= spec.ceiling
-        if (loop.ckpt_every and step % loop.ckpt_every == 0) or step in loop.keep_steps or stop or ctrl_c.requested:
-          save(step)
-          last_saved = step
-        act = m["active"][-1]
-        mean_loss = float(np.mean(m["loss"][-1][act])) if act.any() else float("nan")
-        bar.set_postfix(loss=f"{mean_loss:.3f}", members=f"{int((~frozen).sum())}/{M}",
-                        tok_s=f"{len(members.idx) * tokens_per_step * (step - first) / (time.time() - t_chunk):.3g}")
-        bar.update(step - first)
-        metrics.flush()
-        if ctrl_c.requested:
-          interrupt.check()
-        if stop:
-          host = None
-        elif at_eval:
-          members.shrink(frozen)
-          host = prefetch(step, members.idx)
-      if last_saved != step:
-        save(step)
-    finally:
-      # Also on an exception or Ctrl-C: let the in-flight async save finish, so a rerun resumes from it.
-      pool.shutdown(cancel_futures=True)
-      bar.close()
-      ckpt.wait()
-      ckpt.close()
-      metrics.close()
-  loop_s = time.time() - t0
-  # The test split, read once, after every decision: the reported loss of each member's best parameters.
-  test_np = batches.test_batches()
-  _check_batch(test_np, (None, None, cfg.seq_len + 1), "batches.test_batches()")
-  state = members.merged()
-  test_M = members.best_losses(state, test_np.astype(np.int32), "test batch size")
-  results = _finish(spec, state, test_M, wd, wall_before + time.time() - t0)
-  if steps_here and jax.process_index() == 0:
-    # The whole call (init, training, test, results) and its compilation: the rest is the time it
-    # would take with every program compiled. The loop's member-steps (frozen padding included)
-    # over its time outside first calls are the hardware's rate; member_steps_all counts the
-    # first calls' chunks too.
+    def prefetch(at, idx):
+      n = _chunk_len(at, spec, loop) if at < spec.ceiling else 0
+      return pool.submit(_host_batches, self.batches, at, n, self.M, spec, idx) if n else None
+
+    with interrupt.deferred() as ctrl_c:
+      try:
+        host = prefetch(self.step, members.idx) if not self.flags()[0].all() else None
+        while host is not None:
+          host = host.result()
+          t_chunk = time.time()
+          m = members.chunk(host, self.min_ratio)
+          first = self.step
+          self.step += host.shape[0]
+          at_eval = self.step % spec.eval_every == 0 or self.step == spec.ceiling
+          # Prefetch for the current members unless an evaluation may shrink the ensemble first.
+          host = prefetch(self.step, members.idx) if not at_eval else None
+          m = members.to_host(m)
+          self._log_chunk(m, first, t_chunk)
+          if at_eval:
+            self.evaluate(self.step)
+          frozen, codes, code_steps = self.flags()
+          _report_divergence(codes, code_steps, self.reported, spec, members.idx)
+          stop = frozen.all() or self.step >= spec.ceiling
+          if ((loop.ckpt_every and self.step % loop.ckpt_every == 0) or self.step in loop.keep_steps or stop
+              or ctrl_c.requested):
+            self.save(self.step)
+            last_saved = self.step
+          act = m["active"][-1]
+          mean_loss = float(np.mean(m["loss"][-1][act])) if act.any() else float("nan")
+          tok_s = len(members.idx) * self.tokens_per_step * (self.step - first) / (time.time() - t_chunk)
+          bar.set_postfix(loss=f"{mean_loss:.3f}", members=f"{int((~frozen).sum())}/{self.M}", tok_s=f"{tok_s:.3g}")
+          bar.update(self.step - first)
+          self.metrics.flush()
+          if ctrl_c.requested:
+            interrupt.check()
+          if stop:
+            host = None
+          elif at_eval:
+            members.shrink(frozen)
+            host = prefetch(self.step, members.idx)
+        if last_saved != self.step:
+          self.save(self.step)
+      finally:
+        # Also on an exception or Ctrl-C: let the in-flight async save finish, so a rerun resumes from it.
+        pool.shutdown(cancel_futures=True)
+        bar.close()
+        self.ckpt.wait()
+        self.ckpt.close()
+        self.metrics.close()
+    self.loop_s = time.time() - self.t0
+
+  def finish(self) -> list:
+    """The test split, read once, after every decision: the reported loss of each member's best parameters."""
+    test_np = self.batches.test_batches()
+    _check_batch(test_np, (None, None, self.cfg.seq_len + 1), "batches.test_batches()")
+    state = self.members.merged()
+    test_M = self.members.best_losses(state, test_np.astype(np.int32), "test batch size")
+    return _finish(self.spec, state, test_M, self.wd, self.wall_before + time.time() - self.t0)
+
+  def write_timing(self, t_call: float, compiled_before: float) -> None:
+    """timing.json: the whole call (init, training, test, results) and its compilation.
+
+    The rest is the time the call would take with every program compiled. The loop's
+    member-steps (frozen padding included) over its time outside first calls are the hardware's
+    rate; member_steps_all counts the first calls' chunks too.
+    """
+    if not self.steps_here or jax.process_index() != 0:
+      return
     ensemble_s, compile_s = time.time() - t_call, compile_clock.seconds() - compiled_before
-    fileio.write_json_atomic(wd / "timing.json", {
+    fileio.write_json_atomic(self.wd / "timing.json", {
         "ensemble_s": ensemble_s, "compile_s": compile_s, "ensemble_steady_s": ensemble_s - compile_s,
-        "wall_s": loop_s, "first_calls_s": first_calls_s, "steady_s": loop_s - first_calls_s,
-        "steady_steps": steps_here - first_steps, "member_steps": members.computed - first_member_steps,
-        "member_steps_all": members.computed, "member_tokens_per_step": M * tokens_per_step,
-        "tokens_per_step": tokens_per_step, "shapes": sorted(map(list, seen_shapes), key=str)})
-  return results
+        "wall_s": self.loop_s, "first_calls_s": self.first_calls_s, "steady_s": self.loop_s - self.first_calls_s,
+        "steady_steps": self.steps_here - self.first_steps,
+        "member_steps": self.members.computed - self.first_member_steps,
+        "member_steps_all": self.members.computed, "member_tokens_per_step": self.M * self.tokens_per_step,
+        "tokens_per_step": self.tokens_per_step, "shapes": sorted(map(list, self.seen_shapes), key=str)})
 
 
 # The narrower widths a one-block ensemble shrinks to. Each width costs a compilation (a few
