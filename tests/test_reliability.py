@@ -370,11 +370,10 @@ def test_study_records_of_another_config_are_said_so_and_no_csv_line_is_named_fo
   from transfer_scaling.study import toy
   from transfer_scaling.study.config import StudyConfig
   cfg = StudyConfig.from_dict(toy.config())
-  corpora = {"hashes": {"toy-prose": "p0", "toy-code": "c0"}, "sizes": {"toy-prose": {"train": 10**6},
-                                                                        "toy-code": {"train": 10**6}}}
   stale = {f"old{i}": {"id": f"old{i}"} for i in range(8)}
+  plan = {"runs": ["new0", "new1"], "settled": True, "sizes": {}}
   with pytest.raises(UsageError, match="none of the 8 run records belongs to a run of this study's config"):
-    analysis.analyze(cfg, stale, corpora)
+    analysis.analyze(cfg, stale, plan)
   df = pd.DataFrame({"N": [1e6, 2e6, 4e6, 8e6], "D": [1e8, 2e8, 4e8, 8e8], "loss": [2.0, -1.0, 1.8, 1.7]})
   with pytest.raises(UsageError) as e:
     laws.fit("kaplan", df, bootstrap=0)

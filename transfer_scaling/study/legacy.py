@@ -22,10 +22,9 @@ def ensure_plan(workdir) -> None:
   except (ValueError, KeyError, TypeError, AttributeError):
     return  # workdir_report.load names what is wrong with study.json
   from transfer_scaling.study import plan, runner
-  from transfer_scaling.study.config import StudyConfig
-  cfg = StudyConfig.from_dict(config)
   try:
+    cfg = workdir_lib.study_config(workdir, meta)
     p = plan.make_plan(cfg, corpora["hashes"], train_bytes, workdir_lib.read_records(workdir))
-  except KeyError as e:
-    raise UsageError(f"{path} names no hash for corpus {e}; rerun `transfer-scaling sweep` with its config there") from None
+  except (UsageError, KeyError):
+    return  # workdir_report.load names what is wrong with study.json or the records
   runner.write_plan(cfg, p, workdir)
