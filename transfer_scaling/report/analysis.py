@@ -5,6 +5,8 @@ the figures are drawn from the result by markdown.py and figures.py. Per target:
 
   selection   the learning rate (and warm-up) of each cell, chosen on validation (study/selection.py)
   left out    failed runs (with reasons) and runs cut off at their ceiling (upper bounds, not losses)
+  no gain     fine-tuned cells where most seeds were best at step 0 (fine-tuning did not help): their loss
+              is the pre-trained model's, a bound, so they are listed and kept out of every D_F-dependence
   brackets    per size, the measured from-scratch D range and every D_E still outside it
   law-free    D_E by interpolating each size's measured from-scratch curve; the fine-tuning gain
   joint fit   scratch and fine-tuned losses fitted together; k, alpha, beta, the multiplier at the
@@ -67,6 +69,7 @@ class TargetResult:
   heldout: Optional[object] = None        # laws.joint.HeldOut
   gap: Optional[GapResult] = None
   notes: list = dataclasses.field(default_factory=list)
+  no_gain: Optional[pd.DataFrame] = None  # fine-tuned cells where fine-tuning did not help: size, D_F, p, seeds, no_gain
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +152,19 @@ def fine_tuning_gain(scratch_runs: pd.DataFrame, ft_runs: pd.DataFrame, n_boot: 
   return dict(mean=mean, lo=float(lo), hi=float(hi), n=len(pairs), seeds=S)
 
 
+def no_gain(ft: pd.DataFrame) -> pd.Series:
+  """Per chosen fine-tuned run: whether its cell (size, D_F, p) is one where fine-tuning did not help.
+
+  A cell is when more than half its seeds were best at step 0: its mean is then mostly the
+  pre-trained model's loss, which says nothing about how the loss falls with D_F. A seed or two
+  best at step 0 in a cell that otherwise improved stays in it (dropping them would flatter the cell).
+  """
+  flag = ft["no_gain"].astype(bool) if "no_gain" in ft else pd.Series(False, index=ft.index)
+  key = [f"{s}|{d}|{p}" for s, d, p in zip(ft["size"], ft["D_F"], ft["p"])]
+  share = flag.groupby(key).transform("mean") if len(ft) else flag
+  return share > 0.5
+
+
 def cut_off(df: pd.DataFrame) -> pd.DataFrame:
   """Trained runs stopped at their ceiling while still improving: their loss is an upper bound."""
   return df[df["status"] == "cut_off"]
@@ -185,15 +201,23 @@ def _target(cfg: Setting, df: pd.DataFrame, target: str) -> TargetResult:
   cut = cut_off(chosen)
   usable = chosen[(chosen["status"] == "done") & chosen["loss"].notna()]
   sc_runs = usable[usable["stage"] == "scratch"]
-  ft_all = usable[usable["stage"] == "finetune"]
-  last = cfg.last_p if cfg.last_p is not None else ft_all["p"].max()
-  ft_runs = ft_all[ft_all["p"] == last] if pd.notna(last) else ft_all
+  ft_every = usable[usable["stage"] == "finetune"]
+  helped = ~no_gain(ft_every)
+  ft_all = ft_every[helped]
+  last = cfg.last_p if cfg.last_p is not None else ft_every["p"].max()
+  at_last = lambda runs: runs[runs["p"] == last] if pd.notna(last) else runs
+  ft_runs = at_last(ft_all)
   zs = usable[usable["stage"] == "zeroshot"]
   res = TargetResult(target=target, runs=usable, choices=choices, cut_off=cut,
                      scratch=_cell_means(sc_runs, ["N", "size", "D_F"]), finetuned=_cell_means(ft_runs, ["N", "size", "D_F"]),
                      zeroshot=_cell_means(zs[zs["p"] == last], ["N", "size"]), brackets={})
+  bound = ft_every[~helped]
+  res.no_gain = _cell_means(bound, ["N", "size", "D_F", "p"]).assign(
+      no_gain=bound.groupby(["N", "size", "D_F", "p"], dropna=False)["no_gain"].sum().astype(int).to_numpy())
   if res.scratch.empty or res.finetuned.empty:
-    res.notes.append(f"no finished from-scratch and fine-tuned runs on {target} yet")
+    res.notes.append(f"no fine-tuned cell on {target} where fine-tuning helped (see the cells listed as such)"
+                     if len(res.no_gain) and not res.scratch.empty else
+                     f"no finished from-scratch and fine-tuned runs on {target} yet")
     return res
   for size, g in res.scratch.groupby("size"):
     f = res.finetuned[res.finetuned["size"] == size]
@@ -201,13 +225,13 @@ def _target(cfg: Setting, df: pd.DataFrame, target: str) -> TargetResult:
                           "outside": bracket.outside(dict(zip(g["D_F"].astype(int), g["loss"])),
                                                      dict(zip(f["D_F"].astype(int), f["loss"])), cfg.max_gap,
                                                      cfg.units)}
-  _law_free(cfg, res, sc_runs, ft_runs)
+  _law_free(cfg, res, sc_runs, at_last(ft_every))  # the gain counts every cell: not fine-tuning is an outcome
   _joint(cfg, res, sc_runs, ft_runs)
   _gap(cfg, res, ft_all, zs)
   return res
 
 
-def _law_free(cfg, res: TargetResult, sc_runs, ft_runs) -> None:
+def _law_free(cfg, res: TargetResult, sc_runs, ft_every) -> None:
   from transfer_scaling import laws
   sc = res.scratch.rename(columns={"D_F": "D"})[["N", "D", "loss"]].astype(float)
   with warnings.catch_warnings():
@@ -215,7 +239,7 @@ def _law_free(cfg, res: TargetResult, sc_runs, ft_runs) -> None:
     eff = laws.effective_data(sc, res.finetuned, scratch_law=None)
   eff["D_T"] = eff["D_T"].astype(float)
   res.eff = eff
-  res.gain = fine_tuning_gain(sc_runs, ft_runs)
+  res.gain = fine_tuning_gain(sc_runs, ft_every)
 
 
 def _runs_for_fit(runs: pd.DataFrame, d: str) -> pd.DataFrame:

@@ -106,8 +106,8 @@ def report(result, figs: dict) -> str:
       f"# Transfer runs `{cfg.study}`: {', '.join(cfg.targets)}"
   md = [title, "", _setup(result) if result.config else _setup_runs(result), ""]
   if not result.settled:
-    md += ["**The study is not finished**: some runs have no record yet, and the bracketing may still add "
-           "from-scratch runs. Every number below is provisional.", ""]
+    md += ["**The study is not finished**: some runs have no record yet, and the learning-rate rounds and the "
+           "bracketing may still add runs. Every number below is provisional.", ""]
   if result.not_in_plan:
     md += [f"{result.not_in_plan} run record(s) in this workdir belong to runs this config does not define "
            "(another config or an earlier version of it); they are not analysed.", ""]
@@ -115,9 +115,9 @@ def report(result, figs: dict) -> str:
   for target, t in result.targets.items():
     md += [f"## Target: {target}", ""]
     if t.scratch.empty or t.finetuned.empty:
-      md += [f"No finished from-scratch and fine-tuned runs on {target} yet.", ""]
+      md += _no_gain(t, cfg) or [f"No finished from-scratch and fine-tuned runs on {target} yet.", ""]
       continue
-    md += _target(cfg, t, figs.get(target, {}))
+    md += _target(cfg, t, figs.get(target, {}), result.config)
   if len(result.targets) > 1:
     md += _across(result)
   md += _throughput(result.throughput)
@@ -136,12 +136,25 @@ def _setup(result) -> str:
       f"Pre-training: {pt.steps} steps on {cfg.source} (lr {pt.lr:g}, {pt.schedule}), checkpoints kept at p = "
       f"{pt.first_kept_step} ... {pt.steps} for the pre-training axis.",
       f"From scratch (lr {lrs(cfg.scratch)}) and fine-tuned (lr {lrs(cfg.finetune)}): each cell keeps the setting "
-      f"with the lowest mean validation loss over its seeds; runs stop early on the validation split (every "
-      f"{cfg.eval_every} steps, patience {cfg.patience}); a run still improving at its step budget continues, the "
+      f"with the lowest mean validation loss over its seeds{_rounds(cfg)}; runs stop early on the validation split "
+      f"({_cadence(cfg)}, patience {cfg.patience} such evaluations); a run still improving at its step budget continues, the "
       f"budget doubling up to the ceiling ({cfg.scratch.ceiling} steps from scratch, {cfg.finetune.ceiling} fine-tuned). "
       f"Losses are test-split losses (nats per byte) of each run's best parameters; no decision reads the test split.",
       "Runs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pretrain", "zeroshot", "scratch", "finetune")) + ".",
   ])
+
+
+def _rounds(cfg) -> str:
+  arms = [(n, getattr(cfg, n)) for n in ("scratch", "finetune") if getattr(cfg, n).lr_rounds]
+  return "".join(f"; {n}: a rate at the edge of its cell's grid adds the rate a half-decade beyond it, up to "
+                 f"{st.lr_rounds} rounds within [{st.lr_floor:g}, {st.lr_ceiling:g}]" for n, st in arms)
+
+
+def _cadence(cfg) -> str:
+  if not cfg.evals_per_epoch:
+    return f"every {cfg.eval_every} steps"
+  return (f"every {cfg.eval_every} steps, or more often, at least {cfg.evals_per_epoch:g} times per pass over the "
+          "run's D")
 
 
 def _setup_runs(result) -> str:
@@ -191,7 +204,7 @@ def _left_out(result) -> list:
   return lines
 
 
-def _choices(t) -> list:
+def _choices(t, config=None) -> list:
   c = t.choices
   if c.empty or c["settings"].max() <= 1:
     return []
@@ -214,6 +227,37 @@ def _choices(t) -> list:
                 "| stage | size | D_F | p | lr | warm-up | edge |", "|---|---|---|---|---|---|---|"]
       lines += [f"| {r['stage']} | {r['size']} | {r['D_F']} | {r['p']} | {r['lr']:g} | {r['warmup']} | {r['edge']} |"
                 for _, r in edge.iterrows()]
+  return lines + [""] + _grids(c, config)
+
+
+def _grids(c, config) -> list:
+  """Each cell's final learning-rate grid, and why a winner still at its edge stopped there (a study's config only)."""
+  if config is None or "lrs" not in c or not any(getattr(config, n).lr_rounds for n in ("scratch", "finetune")):
+    return []
+  from transfer_scaling.study import lr_grid
+  lines = ["Final learning-rate grid of each cell (the rounds extend a grid whose winner is at its edge):", "",
+           "| stage | size | D_F | p | grid | chosen | at a limit |", "|---|---|---|---|---|---|---|"]
+  for _, r in c.iterrows():
+    st = getattr(config, r["stage"])
+    grid = list(r["lrs"])
+    extended = len(grid) - len(set(st.lrs) & set(grid))
+    _, why = lr_grid.next_rate(st, grid, r["lr"], extended)
+    lines.append(f"| {r['stage']} | {r['size']} | {r['D_F']} | {r['p']} | {', '.join(f'{x:g}' for x in grid)} | "
+                 f"{r['lr']:g} | {why or 'no (interior)'} |")
+  return lines + [""]
+
+
+def _no_gain(t, cfg) -> list:
+  ng = t.no_gain
+  if ng is None or ng.empty:
+    return []
+  lines = [f"Fine-tuning did not help in {len(ng)} fine-tuned cell(s): most of their seeds were best at step 0, "
+           f"before any fine-tuning step, so their loss is the pre-trained model's (a bound: fine-tuning on that D_F "
+           f"does no better), not a measured dependence on D_F. They are kept out of the joint fit, the effective-data "
+           f"tables and the transfer-gap law (the fine-tuning gain counts them).", "",
+           f"| size | D_F ({cfg.units}) | p | seeds | best at step 0 | loss |", "|---|---|---|---|---|---|"]
+  lines += [f"| {r['size']} | {r['D_F']} | {r['p']} | {r['seeds']} | {r['no_gain']} | {r['loss']:.4f} |"
+            for _, r in ng.iterrows()]
   return lines + [""]
 
 
@@ -227,8 +271,8 @@ def _brackets(t, cfg) -> list:
   return lines + [""]
 
 
-def _target(cfg, t, figs) -> list:
-  md = _choices(t) + _brackets(t, cfg)
+def _target(cfg, t, figs, config=None) -> list:
+  md = _choices(t, config) + _no_gain(t, cfg) + _brackets(t, cfg)
   md += [_img(figs[1]), "",
          f"**Figure 1.** Test loss (nats/{cfg.unit}) against D_F ({cfg.units}), one panel per size: from scratch (grey circles) and "
          f"fine-tuned from the final {cfg.source} checkpoint (blue squares), means over seeds with their spread; lines: "

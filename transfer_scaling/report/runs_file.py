@@ -4,7 +4,7 @@ The runs format (docs/runs_format.md) is one row per run, CSV with a header row 
 arm (scratch | finetune), N (non-embedding parameters), D (training data of a from-scratch run,
 fine-tuning data of a fine-tuned one), seed, loss (held-out test loss), and optionally target,
 p (pre-training of the checkpoint a fine-tuned run started from), status, valid_loss, lr, warmup,
-size (a name for N), flops, tokens, steps and units. `load` checks every row and turns the file
+size (a name for N), flops, tokens, steps, best_step and units. `load` checks every row and turns the file
 into the results table of study/results.py, so that a file and a study go through one analysis
 (report/analysis.analyze_table); `export` writes a study's table in this format.
 """
@@ -25,7 +25,8 @@ from transfer_scaling.study import results
 from transfer_scaling.study.config import SCRATCH_LAWS, Analysis
 
 REQUIRED = ("arm", "N", "D", "seed", "loss")
-OPTIONAL = ("target", "p", "status", "valid_loss", "lr", "warmup", "size", "flops", "tokens", "steps", "units")
+OPTIONAL = ("target", "p", "status", "valid_loss", "lr", "warmup", "size", "flops", "tokens", "steps", "best_step",
+            "units")
 ARMS = ("scratch", "finetune")
 UNITS = ("bytes", "tokens", "characters")
 TARGET = "target"      # the target's name when the file names none
@@ -109,7 +110,8 @@ def _means(col: str) -> str:
           "seed": "an integer seed", "loss": "the positive held-out test loss",
           "valid_loss": "the positive validation loss (or leave it empty for a failed run)",
           "p": "the positive pre-training amount of the fine-tuned run's checkpoint", "lr": "a positive learning rate",
-          "warmup": "a whole number of warm-up steps"}.get(col, "a number")
+          "warmup": "a whole number of warm-up steps",
+          "best_step": "the whole number of steps at the run's best validation loss (0: before any step)"}.get(col, "a number")
 
 
 def _status(s) -> str:
@@ -162,6 +164,7 @@ def table(df: pd.DataFrame, path, units=None) -> tuple:
   opt = lambda c, **kw: _number(df, c, path, optional=True, **kw) if c in df else pd.Series(np.nan, index=df.index)
   p, lr = opt("p"), opt("lr")
   warmup = opt("warmup", positive=False, integer=True).fillna(0).astype(int)
+  best_step = opt("best_step", positive=False, integer=True)
   has_valid = "valid_loss" in df
   valid = opt("valid_loss") if has_valid else loss
   target = df["target"].astype(str).str.strip().replace({"": TARGET, "nan": TARGET}) if "target" in df \
@@ -182,8 +185,10 @@ def table(df: pd.DataFrame, path, units=None) -> tuple:
                     "init": ["scratch" if a == "scratch" else ("pretrained" if pd.isna(q) else f"pretrained@{q:.0f}")
                              for a, q in zip(arms, p)],
                     "p": p.where(ft).round().astype("Int64"), "seed": seed.astype(int), "lr": lr, "warmup": warmup,
-                    "loss": loss, "valid_loss": valid, "best_step": np.nan, "steps": opt("steps"), "budget": np.nan,
-                    "tokens": opt("tokens"), "flops": opt("flops"), "wall_s": np.nan, "status": status,
+                    "loss": loss, "valid_loss": valid, "best_step": best_step, "steps": opt("steps"),
+                    "budget": np.nan, "tokens": opt("tokens"), "flops": opt("flops"), "wall_s": np.nan, "status": status,
+                    # a fine-tuned run best at step 0: fine-tuning did not help (study/results.py)
+                    "no_gain": (ft & ~failed & (best_step == 0)).to_numpy(),
                     "id": [f"line {x}" for x in df["_line"]]})
   _duplicates(t, path)
   _settings(t, path, has_valid)
@@ -335,7 +340,7 @@ def from_args(args):
 
 
 EXPORT = ["arm", "target", "size", "N", "D", "p", "seed", "lr", "warmup", "loss", "valid_loss", "status", "steps",
-          "tokens", "flops", "units"]
+          "best_step", "tokens", "flops", "units"]
 
 
 def export(t: pd.DataFrame, units: str = "bytes") -> pd.DataFrame:
@@ -344,6 +349,7 @@ def export(t: pd.DataFrame, units: str = "bytes") -> pd.DataFrame:
   out = pd.DataFrame({"arm": runs["stage"], "target": runs["target"], "size": runs["size"], "N": runs["N"],
                       "D": runs["D_F"], "p": runs["p"], "seed": runs["seed"], "lr": runs["lr"],
                       "warmup": runs["warmup"], "loss": runs["loss"], "valid_loss": runs["valid_loss"],
-                      "status": runs["status"], "steps": runs["steps"], "tokens": runs["tokens"],
+                      "status": runs["status"], "steps": runs["steps"], "best_step": runs["best_step"],
+                      "tokens": runs["tokens"],
                       "flops": runs["flops"], "units": units})
   return out[EXPORT].reset_index(drop=True)

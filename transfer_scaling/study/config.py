@@ -60,6 +60,11 @@ class Stage:
   max_epochs: float = 50.0     # the first step budget: this many passes over D_F ...
   min_steps: int = 400         # ... but at least this many steps
   ceiling: int = 20_000        # a run still improving at its budget continues, the budget doubling up to this
+  # A cell whose chosen learning rate is the lowest or highest of its grid gets the next rate a half-decade
+  # beyond it, in up to lr_rounds rounds, never below lr_floor or above lr_ceiling (a grid of one rate is fixed).
+  lr_rounds: int = 2
+  lr_floor: float = 1e-5
+  lr_ceiling: float = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +110,11 @@ class StudyConfig:
   d_f: Grid = Grid(100_000, 10_000_000, 6)
   scratch_d_max: int = 30_000_000  # from-scratch runs span d_f.min .. this (more where a D_E needs it)
   eval_every: int = 200
-  patience: int = 5            # evaluations without improvement before a run stops
+  # At least this many evaluations per pass over a run's D (its eval_every is then the largest divisor of
+  # eval_every that fits), so a run that peaks within its first epoch is seen; 0: eval_every for every run.
+  evals_per_epoch: float = 4.0
+  patience: int = 5            # evaluations at eval_every without improvement before a run stops (in steps
+                               # the same at a finer cadence)
   ckpt_every: int = 1000
   pretrain: Pretrain = Pretrain()
   scratch: Stage = Stage(lrs=(1e-3, 3e-3))
@@ -118,8 +127,13 @@ class StudyConfig:
 
   @staticmethod
   def from_dict(c) -> "StudyConfig":
-    """The typed config of a ConfigDict or dict (unknown fields and wrong types are UsageErrors); validated."""
+    """The typed config of a ConfigDict or dict (unknown fields and wrong types are UsageErrors); validated.
+
+    A field missing from the dict takes its default, except the protocol fields of BEFORE: a study.json
+    written before they existed takes the value that reproduces what that study planned.
+    """
     d = c.to_dict() if isinstance(c, ml_collections.ConfigDict) else dict(c)
+    d = _before(d)
     cfg = _build(StudyConfig, d, "config")
     cfg.validate()
     return cfg
@@ -161,8 +175,14 @@ class StudyConfig:
     _need(self.targets, "config.targets is empty; name at least one target corpus, e.g. --config.targets='(\"python\",)'")
     _need(self.seeds, "config.seeds is empty; give at least one seed, e.g. --config.seeds='(0,1,2)'")
     _need(all(isinstance(s, int) and s >= 0 for s in self.seeds), f"config.seeds {self.seeds} must be non-negative integers")
-    for name in ("batch_size", "eval_every", "patience", "max_members", "valid_bytes", "test_bytes"):
+    _need(isinstance(self.eval_every, int) and not isinstance(self.eval_every, bool) and self.eval_every >= 1,
+          f"config.eval_every={self.eval_every!r} is no cadence; give the steps between evaluations as a positive "
+          "integer, e.g. 20 (config.evals_per_epoch makes small-D runs evaluate more often)")
+    for name in ("batch_size", "patience", "max_members", "valid_bytes", "test_bytes"):
       _positive(getattr(self, name), f"config.{name}")
+    _need(isinstance(self.evals_per_epoch, (int, float)) and math.isfinite(self.evals_per_epoch)
+          and self.evals_per_epoch >= 0, f"config.evals_per_epoch={self.evals_per_epoch} must be a number >= 0 "
+          "(evaluations per pass over a run's D, e.g. 4; 0: every run at config.eval_every)")
     _need(self.ckpt_every >= 0, f"config.ckpt_every={self.ckpt_every} must be >= 0 (0: only at the end)")
     _need(self.dtype in DTYPES, f"config.model.dtype={self.dtype!r} is not a compute dtype; use one of {', '.join(DTYPES)}")
     _positive(self.seq_len, "config.model.seq_len")
@@ -206,6 +226,7 @@ class StudyConfig:
       _need(st.ceiling % self.eval_every == 0 and st.min_steps % self.eval_every == 0,
             f"config.{name}.min_steps={st.min_steps} and ceiling={st.ceiling} must be multiples of "
             f"config.eval_every={self.eval_every} (budgets end on an evaluation)")
+      self._validate_lr_limits(name, st)
     b = self.bracket
     _positive(b.per_decade, "config.bracket.per_decade")
     _need(b.max_gap > 0, f"config.bracket.max_gap={b.max_gap} must be positive (decades)")
@@ -225,6 +246,18 @@ class StudyConfig:
     _positive(a.example_d_f, "config.analysis.example_d_f")
     _need(a.cost_ratio > 0 and math.isfinite(a.cost_ratio), f"config.analysis.cost_ratio={a.cost_ratio} must be positive")
 
+  def _validate_lr_limits(self, name: str, st: Stage) -> None:
+    _need(isinstance(st.lr_rounds, int) and st.lr_rounds >= 0, f"config.{name}.lr_rounds={st.lr_rounds!r} must be "
+          f"an integer >= 0 (0: the grid config.{name}.lrs is fixed)")
+    _lr(st.lr_floor, f"config.{name}.lr_floor")
+    _lr(st.lr_ceiling, f"config.{name}.lr_ceiling")
+    lo, hi = min(st.lrs), max(st.lrs)
+    _need(st.lr_floor <= lo, f"config.{name}.lr_floor={st.lr_floor:g} lies inside the starting grid (its lowest rate is "
+          f"{lo:g}); lower config.{name}.lr_floor to <= {lo:g} or drop the rates below it from config.{name}.lrs")
+    _need(st.lr_ceiling >= hi, f"config.{name}.lr_ceiling={st.lr_ceiling:g} lies inside the starting grid (its highest "
+          f"rate is {hi:g}); raise config.{name}.lr_ceiling to >= {hi:g} or drop the rates above it from "
+          f"config.{name}.lrs")
+
   def validate_corpora(self, sizes: dict) -> None:
     """Checks against the prepared corpora; sizes: corpus -> {split: bytes}."""
     for name in (self.source,) + tuple(self.targets):
@@ -242,6 +275,26 @@ class StudyConfig:
         have = sizes[corpus][split]
         _need(getattr(self, field) <= have, f"config.{field}={getattr(self, field):,} is larger than the {split} "
               f"split of {corpus!r} ({have:,} bytes); lower config.{field} to <= {have:,}")
+
+
+# Protocol fields added after studies were stored, with the value that plans those studies as they
+# were planned (a missing field would otherwise take today's default and rename or add runs).
+BEFORE = {("evals_per_epoch",): 0.0, ("scratch", "lr_rounds"): 0, ("finetune", "lr_rounds"): 0}
+
+
+def _before(d: dict) -> dict:
+  d = dict(d)
+  for path, value in BEFORE.items():
+    node = d
+    for key in path[:-1]:
+      if not isinstance(node.get(key), dict):
+        break
+      child = dict(node[key])
+      node[key] = child
+      node = child
+    else:
+      node.setdefault(path[-1], value)
+  return d
 
 
 def model_config(size: str, options: dict) -> model_lib.ModelConfig:

@@ -7,15 +7,19 @@ and step budget. A group's id hashes its members' ids, and a shard owns the grou
 id hashes to it, so two workers never train the same group.
 
 The plan is a pure function of the config, the corpora and the records so far: the
+learning-rate rounds (study/lr_grid.py) add a rate beyond the edge of a cell's grid once the
+runs of its (stage, target, size, p) have records and its winner sits at the edge; the
 bracketing (study/bracket.py) adds from-scratch runs once the fine-tuned and from-scratch
-runs of a (target, size) have records, and every worker computes the same plan from the
-same records.
+runs of a (target, size) have records (rounds included); every worker computes the same plan
+from the same records.
 """
 import dataclasses
 import hashlib
 
+import pandas as pd
+
 from transfer_scaling.errors import UsageError
-from transfer_scaling.study import bracket, results, runs as runs_lib, selection
+from transfer_scaling.study import bracket, lr_grid, results, runs as runs_lib, selection
 from transfer_scaling.study.config import StudyConfig
 
 
@@ -41,6 +45,7 @@ class Plan:
   groups: list        # their ensembles, in stage order
   settled: bool       # True: no record still to come can add runs
   brackets: dict      # (target, size) -> {"rounds": n, "added": [D...], "outside": {D_F: why}}
+  lrs: dict = dataclasses.field(default_factory=dict)  # (stage, target, size, D_F, p) -> {"grid": [lr], "limit": why}
 
 
 def _shape(run: runs_lib.Run) -> tuple:
@@ -78,7 +83,20 @@ def make_plan(cfg: StudyConfig, hashes: dict, train_bytes: dict, records: dict) 
   """The study's runs and ensembles given the records so far (id -> record)."""
   base = runs_lib.build_runs(cfg, hashes)
   all_runs, groups = list(base), group_runs(base, cfg.max_members)
-  settled, brackets = True, {}
+  settled, brackets, lrs = True, {}, {}
+
+  def extend_lrs(runs):
+    nonlocal settled
+    out = []
+    for unit in _units(runs):
+      more, done = _lr_rounds(cfg, unit, records, lrs)
+      out += more
+      settled = settled and done
+    return out
+
+  for more in extend_lrs(base):
+    all_runs += more
+    groups += group_runs(more, cfg.max_members)
   for target in cfg.targets:
     grid = runs_lib.scratch_grid(cfg, train_bytes[target])
     for size in cfg.sizes:
@@ -99,7 +117,49 @@ def make_plan(cfg: StudyConfig, hashes: dict, train_bytes: dict, records: dict) 
         all_runs += added
         groups += group_runs(added, cfg.max_members)
         mine += added
-  return Plan(runs=all_runs, groups=groups, settled=settled, brackets=brackets)
+        for more in extend_lrs(added):
+          all_runs += more
+          groups += group_runs(more, cfg.max_members)
+          mine += more
+  return Plan(runs=all_runs, groups=groups, settled=settled, brackets=brackets, lrs=lrs)
+
+
+def _units(runs) -> list:
+  """Trained runs -> lists of one (stage, target, size, p): the cells whose rate rounds are decided together."""
+  by = {}
+  for r in runs:
+    if r.stage in ("scratch", "finetune"):
+      by.setdefault((r.stage, r.corpus, r.size, r.init), []).append(r)
+  return [by[k] for k in sorted(by)]
+
+
+def _lr_rounds(cfg: StudyConfig, unit: list, records: dict, lrs: dict) -> tuple:
+  """([runs added by each round of the unit, one list per round], whether no record still to come can add more).
+
+  A round waits for every run of the unit so far; each of its cells whose chosen rate is at the
+  edge of its grid gets the next rate beyond it (lr_grid.next_rate), every seed and warm-up.
+  lrs (cell -> grid and limit) is filled in as the rounds are decided.
+  """
+  st = cfg.scratch if unit[0].stage == "scratch" else cfg.finetune
+  cur, rounds = list(unit), []
+  for round_ in range(st.lr_rounds + 1):
+    if not all(r.id in records for r in cur):
+      return rounds, False
+    _, choices = selection.choose(results.frame(records[r.id] for r in cur))
+    new = []
+    for _, c in choices.iterrows():
+      cell = [r for r in cur if r.d_f == int(c["D_F"])]
+      grid = sorted({r.lr for r in cell})
+      lr, why = lr_grid.next_rate(st, grid, float(c["lr"]), round_)
+      lrs[(c["stage"], c["target"], c["size"], int(c["D_F"]), None if pd.isna(c["p"]) else int(c["p"]))] = {
+          "grid": grid, "limit": why}
+      if lr is not None:
+        new += [dataclasses.replace(r, lr=lr) for r in cell if r.lr == float(c["lr"])]
+    if not new:
+      break
+    rounds.append(new)
+    cur += new
+  return rounds, True
 
 
 def _cells(df) -> dict:

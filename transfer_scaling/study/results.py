@@ -2,6 +2,8 @@
 
 loss is the reported loss: the test-split loss of the run's best parameters (nats/byte);
 valid_loss is the validation loss that chose them. D_F in bytes, p in pre-training steps.
+no_gain: a fine-tuned run whose best validation loss was at step 0, before any fine-tuning step
+(its loss is the pre-trained model's): an outcome, "fine-tuning did not help", not a failure.
 """
 import math
 
@@ -10,7 +12,8 @@ import pandas as pd
 from transfer_scaling.study import workdir as workdir_lib
 
 COLUMNS = ["study", "stage", "source", "target", "size", "N", "D_F", "init", "p", "seed", "lr", "warmup", "loss",
-           "valid_loss", "best_step", "steps", "budget", "tokens", "flops", "wall_s", "status", "id"]
+           "valid_loss", "best_step", "steps", "budget", "tokens", "flops", "wall_s", "status", "no_gain", "id"]
+NO_GAIN = "no_gain"  # a record's outcome when fine-tuning did not help (its best step is 0)
 ORDER = {"pretrain": 0, "zeroshot": 1, "scratch": 2, "finetune": 3}
 
 
@@ -43,12 +46,18 @@ def frame(records) -> pd.DataFrame:
                  # Records before the validation split (format of 2026-11) have one loss, best_loss.
                  "loss": r.get("test_loss", r.get("best_loss")), "valid_loss": r.get("valid_loss", r.get("best_loss")), "best_step": r["best_step"], "steps": r.get("steps"),
                  "budget": r.get("budget"), "tokens": r["tokens"], "flops": r["flops"], "wall_s": r["wall_s"],
-                 "status": r["status"], "id": r["id"]})
+                 "status": r["status"], "no_gain": _no_gain(r), "id": r["id"]})
   df = pd.DataFrame(rows, columns=COLUMNS)
   for c in ("loss", "valid_loss"):
     df[c] = pd.to_numeric(df[c], errors="coerce")
   df["D_F"], df["p"] = df["D_F"].astype("Int64"), df["p"].astype("Int64")
   return order(df)
+
+
+def _no_gain(r: dict) -> bool:
+  # Records before the outcome field say it through their best step.
+  return r.get("outcome") == NO_GAIN or (r["stage"] == "finetune" and not r["status"].startswith("failed")
+                                         and r.get("best_step") == 0 and r.get("steps", 0) > 0)
 
 
 def order(df: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,7 @@ import tqdm
 
 from transfer_scaling import fileio, interrupt, ladder
 from transfer_scaling.errors import UsageError
-from transfer_scaling.study import corpora, plan, pretrained, throughput, workdir as workdir_lib
+from transfer_scaling.study import corpora, plan, pretrained, results as results_lib, throughput, workdir as workdir_lib
 from transfer_scaling.study.config import StudyConfig
 
 
@@ -87,7 +87,8 @@ def sweep(config, workdir, shard=(0, 1), poll_s: float = 5.0) -> dict:
   mine = plan.owned(first.groups, shard)
   print(f"shard {shard[0]}/{shard[1]}: {sum(len(g.runs) for g in mine)} of {len(first.runs)} runs in {len(mine)} "
         f"ensembles, {sum(r.id not in records for g in mine for r in g.runs)} still to do"
-        + ("" if first.settled else "; more from-scratch runs may follow where a D_E is not bracketed"),
+        + ("" if first.settled else "; more runs may follow where a chosen learning rate is at the edge of its grid "
+           "or a D_E is not bracketed"),
         file=sys.stderr)
   bar = tqdm.tqdm(total=0, unit="run", file=sys.stderr, disable=None)
   waiting_for = None
@@ -267,6 +268,8 @@ def _train(cfg: StudyConfig, group: plan.Group, workdir, gdir: str, parents: dic
     finite = math.isfinite(res.valid_loss) and math.isfinite(res.test_loss)
     if res.status in ("done", "cut_off") and finite:
       d.update(valid_loss=res.valid_loss, test_loss=res.test_loss, status=res.status)
+      if group.stage == "finetune" and res.best_step == 0:
+        d["outcome"] = results_lib.NO_GAIN  # the pre-trained model itself was best: a bound, not a D_F-dependence
     else:
       reason = res.status if res.status not in ("done", "cut_off") else "no finite validation loss was measured"
       d.update(valid_loss=None, test_loss=None, status=f"failed: {reason}")

@@ -101,7 +101,22 @@ def step_budget(d_f: int, stage: config_lib.Stage, tokens_per_step: int, eval_ev
   return int(min(max(eval_every * 2 ** j, stage.min_steps), stage.ceiling))
 
 
+<<<<<<< HEAD
 NEAR = 0.01  # relative: grid points closer than this are one cell (a D_F of 2,155 and the grid's 2,154)
+=======
+def eval_every(cfg: config_lib.StudyConfig, d_f: int) -> tuple:
+  """(eval_every, patience) of a run on d_f bytes: evaluated at least evals_per_epoch times per pass over d_f.
+
+  The interval is the largest divisor of cfg.eval_every no longer than that (at least one step), so
+  every budget and ceiling still ends on an evaluation; patience counts as many evaluations more, so
+  a run waits as many steps without improvement as at cfg.eval_every.
+  """
+  if not cfg.evals_per_epoch:
+    return cfg.eval_every, cfg.patience
+  most = max(1.0, d_f / (cfg.batch_size * cfg.seq_len) / cfg.evals_per_epoch)
+  every = max(k for k in range(1, cfg.eval_every + 1) if cfg.eval_every % k == 0 and k <= most)
+  return every, cfg.patience * (cfg.eval_every // every)
+>>>>>>> c1f88c8 (study protocol: learning rates extended a half-decade past an edge winner in bounded rounds (lr_rounds, lr_floor, lr_ceiling); evaluation at least evals_per_epoch times per pass over a run's D; a fine-tuned run best at step 0 is the outcome no_gain and cells where most seeds say so are listed and kept out of the D_F fits; configs stored before these fields plan as they did)
 
 
 def scratch_grid(cfg: config_lib.StudyConfig, hi: float) -> list:
@@ -156,10 +171,11 @@ def target_runs(cfg: config_lib.StudyConfig, hashes: dict, stage: str, target: s
                 init: str = "scratch", init_run: str = "") -> list:
   """Every seed x learning rate x warm-up of one (stage, target, size, D_F[, p]) cell."""
   st = cfg.scratch if stage == "scratch" else cfg.finetune
-  budget = step_budget(d_f, st, cfg.batch_size * cfg.seq_len, cfg.eval_every)
+  every, patience = eval_every(cfg, d_f)
+  budget = step_budget(d_f, st, cfg.batch_size * cfg.seq_len, every)
   return [Run(stage=stage, size=size, corpus=target, corpus_hash=hashes.get(target, ""), d_f=int(d_f), seed=seed,
               data_seed=cfg.data_seed, init=init, init_run=init_run, lr=lr, warmup=warmup, schedule=st.schedule,
-              budget=budget, ceiling=st.ceiling, eval_every=cfg.eval_every, patience=cfg.patience, **_common(cfg))
+              budget=budget, ceiling=st.ceiling, eval_every=every, patience=patience, **_common(cfg))
           for seed in cfg.seeds for lr in st.lrs for warmup in st.warmups]
 
 

@@ -13,7 +13,7 @@ CELL = ["stage", "target", "size", "D_F", "p"]
 
 
 def choose(df: pd.DataFrame) -> tuple:
-  """(runs of the chosen settings, one row per cell saying what was chosen and whether at a grid edge).
+  """(runs of the chosen settings, one row per cell saying what was chosen, its grid (lrs) and whether at a grid edge).
 
   df: the results table (study.results.table), failed runs included or not (they are left out).
   """
@@ -21,7 +21,7 @@ def choose(df: pd.DataFrame) -> tuple:
   trained = ok["stage"].isin(["scratch", "finetune"])
   fixed, ok = ok[~trained], ok[trained]
   if ok.empty:
-    return fixed.reset_index(drop=True), pd.DataFrame(columns=CELL + ["lr", "warmup", "seeds", "settings", "edge"])
+    return fixed.reset_index(drop=True), pd.DataFrame(columns=CELL + ["lr", "warmup", "seeds", "settings", "edge", "lrs"])
   key = ["|".join(map(str, row)) for row in ok[CELL].itertuples(index=False)]
   ok = ok.assign(_cell=key)
   # dropna=False: runs read from a file may not say their learning rate (one setting per cell).
@@ -42,7 +42,8 @@ def choose(df: pd.DataFrame) -> tuple:
       edge.append("shortest warm-up" if b["warmup"] == g["warmups"][0] else "longest warm-up")
     first = ok[ok["_cell"] == b["_cell"]].iloc[0]
     rows.append({**{c: first[c] for c in CELL}, "lr": b["lr"], "warmup": int(b["warmup"]), "seeds": int(b["n"]),
-                 "settings": int((settings["_cell"] == b["_cell"]).sum()), "edge": ", ".join(edge)})
+                 "settings": int((settings["_cell"] == b["_cell"]).sum()), "edge": ", ".join(edge),
+                 "lrs": tuple(g["lrs"])})
   out = pd.concat([fixed, chosen.drop(columns="_cell")], ignore_index=True)
   return out, pd.DataFrame(rows)
 
