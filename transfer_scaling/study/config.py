@@ -350,10 +350,15 @@ def cpu_scale(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.d_f.min, c.d_f.max, c.d_f.num = 1_000, 4_642, 3   # 1,000, 2,155, 4,642: the from-scratch grid's 2,154 joins 2,155
   c.scratch_d_max = 21_544
   c.eval_every, c.patience, c.ckpt_every = 20, 4, 400
+  # Off at this scale, so the quickstart keeps its runtime and its stored runs: the learning-rate rounds and the
+  # data cadence (every step at 1 kB) are `--config.scratch.lr_rounds=2 --config.finetune.lr_rounds=2
+  # --config.evals_per_epoch=4`.
+  c.evals_per_epoch = 0
   # Kept steps p and every boundary are multiples of 10, the steps of one compiled call: one compilation.
   c.pretrain.update(steps=2_000, lr=3e-3, schedule="cosine", warmup=100, eval_every=200, seed=0,
                     first_kept_step=10, num_kept=4, batch_size=16)
-  stage = dict(warmups=(20,), schedule="constant", max_epochs=25.0, min_steps=40, ceiling=2_560, lrs=(1e-3, 3e-3))
+  stage = dict(warmups=(20,), schedule="constant", max_epochs=25.0, min_steps=40, ceiling=2_560, lrs=(1e-3, 3e-3),
+               lr_rounds=0)
   c.scratch.update(stage)
   c.finetune.update(stage)
   c.bracket.update(per_decade=3, max_gap=0.5, rounds=3)
