@@ -7,7 +7,7 @@ import pytest
 from transfer_scaling import ladder
 from transfer_scaling.errors import UsageError
 from transfer_scaling.report import analysis, markdown
-from transfer_scaling.study import lr_grid, plan, results, runs as runs_lib, toy
+from transfer_scaling.study import lr_grid, plan, results, runner, runs as runs_lib, toy
 from transfer_scaling.study.config import StudyConfig
 
 HASHES = {"toy-prose": "p0", "toy-code": "c0"}
@@ -64,7 +64,7 @@ def test_a_winner_still_at_the_edge_stops_at_the_floor_or_the_rounds_and_the_rep
   assert p.lrs[cell]["grid"] == [3.2e-4, 1e-3, 3e-3] and "below lr_floor 0.00032" in p.lrs[cell]["limit"]
   p, records = _sweep(_cfg(), falling)
   assert p.lrs[cell]["grid"] == [1e-4, 3.2e-4, 1e-3, 3e-3] and "after 2 of lr_rounds=2" in p.lrs[cell]["limit"]
-  res = analysis.analyze(_cfg(), records, {"hashes": HASHES, "sizes": {k: {"train": v} for k, v in TRAIN.items()}})
+  res = analysis.analyze(_cfg(), records, runner.plan_record(_cfg(), p))
   t = res.targets["toy-code"]
   text = "\n".join(markdown._choices(t, _cfg()))
   assert f"| finetune | 13k | {cfg_d} | 40 | 0.0001, 0.00032, 0.001, 0.003 | 0.0001 | lowest rate after 2 of " \
@@ -146,7 +146,7 @@ def test_a_fine_tuned_run_best_at_step_0_is_that_outcome_and_kept_out_of_the_fit
     for r in new:
       loss = 3.0 * (r.d_f or 1000) ** -0.1 * (0.9 if r.stage == "finetune" else 1.0) * np.exp(rng.normal(0, 0.003))
       records[r.id] = _record(cfg, r, loss, best_step=0 if r.d_f == 1000 else 10)
-  res = analysis.analyze(cfg, records, {"hashes": HASHES, "sizes": {k: {"train": v} for k, v in TRAIN.items()}})
+  res = analysis.analyze(cfg, records, runner.plan_record(cfg, p))
   t = res.targets["toy-code"]
   assert list(t.no_gain["D_F"]) == [1000] and list(t.no_gain["no_gain"]) == [1]
   assert 1000 not in set(t.finetuned["D_F"]) and set(t.finetuned["D_F"]) == set(cfg.d_f.values()) - {1000}
