@@ -50,7 +50,7 @@ def config_file(tmp_path, extra="", name="cfg.py") -> str:
     ("  c.finetune.lrs = (-1e-3,)", "config.finetune.lrs has -0.001"),
     ("  c.batch_size = 0", "config.batch_size=0 must be a positive integer"),
     ("  c.model.seq_len = 0", "config.model.seq_len=0 must be a positive integer"),
-    ("  c.eval_every = 0", "config.eval_every=0 must be a positive integer"),
+    ("  c.eval_every = 0", "config.eval_every=0 is no cadence; give the steps between evaluations as a positive integer"),
     ("  c.max_members = 0", "config.max_members=0 must be a positive integer"),
     ("  c.seeds = ()", "config.seeds is empty"),
     ("  c.scratch.ceiling = 10", "config.scratch.ceiling=10 is below the first budget"),

@@ -210,12 +210,13 @@ def test_a_damaged_record_is_counted_and_named_as_left_out_never_fitted(study):
   # none were left out: it is a failed run, listed with the file to delete, in report.md and the headline.
   from transfer_scaling.report import markdown
   cfg, recs, _ = study
+  plan = _plan(cfg, recs)
   recs = {k: dict(v) for k, v in recs.items() if not v["status"].startswith("failed") and v["status"] != "cut_off"}
   scratch = [r for r in recs.values() if r["stage"] == "scratch" and r["run"]["lr"] == 1e-2]
   nan, odd = scratch[0], scratch[1]
   nan["test_loss"] = float("nan")
   odd["stage"] = "scratch2"
-  res = analysis.analyze(cfg, recs, CORPORA)
+  res = analysis.analyze(cfg, recs, plan)
   assert set(res.failed["id"]) == {nan["id"], odd["id"]}
   for t in res.targets.values():
     assert not {nan["id"], odd["id"]} & set(t.runs["id"])

@@ -130,7 +130,8 @@ def test_old_study_configs_plan_what_they_planned():
 def test_a_fine_tuned_run_best_at_step_0_is_that_outcome_and_kept_out_of_the_fits():
   rec = {"stage": "finetune", "status": "done", "best_step": 0, "steps": 40}
   base = {"study": "s", "source": "a", "target": "b", "size": "13k", "N": 1, "d_f": 1000, "init": "pretrained@40",
-          "p": 40, "seed": 0, "tokens": 1, "flops": 1.0, "wall_s": 1.0, "id": "x", "run": {"lr": 1e-3}}
+          "p": 40, "seed": 0, "tokens": 1, "flops": 1.0, "wall_s": 1.0, "id": "x", "run": {"lr": 1e-3},
+          "valid_loss": 1.0, "test_loss": 1.0}
   t = results.frame([{**base, **rec}, {**base, **rec, "best_step": 20, "id": "y"},
                      {**base, **rec, "best_step": 20, "outcome": results.NO_GAIN, "id": "z"}])
   assert list(t.set_index("id")["no_gain"]) == [True, False, True]

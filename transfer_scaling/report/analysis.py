@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from transfer_scaling.errors import UsageError
-from transfer_scaling.study import bracket, results, selection
+from transfer_scaling.study import arms, bracket, results, selection
 from transfer_scaling.study.config import StudyConfig
 
 
@@ -192,7 +192,7 @@ def analyze_table(setting: Setting, table: pd.DataFrame, config=None, not_in_pla
   out = StudyResult(config=config, table=table, failed=failed, not_in_plan=not_in_plan, targets={},
                     throughput=list(throughput), settled=settled, setting=setting)
   for target in setting.targets:
-    out.targets[target] = _target(setting, table[(table["target"] == target) | (table["stage"] == "pretrain")], target)
+    out.targets[target] = _target(setting, table[(table["target"] == target) | (table["stage"] == arms.PRETRAIN.name)], target)
   return out
 
 
@@ -200,14 +200,14 @@ def _target(cfg: Setting, df: pd.DataFrame, target: str) -> TargetResult:
   chosen, choices = selection.choose(df)
   cut = cut_off(chosen)
   usable = chosen[(chosen["status"] == "done") & chosen["loss"].notna()]
-  sc_runs = usable[usable["stage"] == "scratch"]
-  ft_every = usable[usable["stage"] == "finetune"]
+  sc_runs = usable[usable["stage"] == arms.REFERENCE.name]
+  ft_every = usable[usable["stage"] == arms.TRANSFERRED.name]
   helped = ~no_gain(ft_every)
   ft_all = ft_every[helped]
   last = cfg.last_p if cfg.last_p is not None else ft_every["p"].max()
   at_last = lambda runs: runs[runs["p"] == last] if pd.notna(last) else runs
   ft_runs = at_last(ft_all)
-  zs = usable[usable["stage"] == "zeroshot"]
+  zs = usable[usable["stage"] == arms.ZEROSHOT.name]
   res = TargetResult(target=target, runs=usable, choices=choices, cut_off=cut,
                      scratch=_cell_means(sc_runs, ["N", "size", "D_F"]), finetuned=_cell_means(ft_runs, ["N", "size", "D_F"]),
                      zeroshot=_cell_means(zs[zs["p"] == last], ["N", "size"]), brackets={})

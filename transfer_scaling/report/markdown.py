@@ -3,6 +3,7 @@ import numpy as np
 import pandas as pd
 
 from transfer_scaling.report import figures as F
+from transfer_scaling.study import arms
 
 PAPER = {"k": "1.9e4 (characters, BPE tokens)", "alpha": "0.18", "beta": "0.38"}  # Hernandez et al. 2021, Table 1
 
@@ -140,14 +141,14 @@ def _setup(result) -> str:
       f"({_cadence(cfg)}, patience {cfg.patience} such evaluations); a run still improving at its step budget continues, the "
       f"budget doubling up to the ceiling ({cfg.scratch.ceiling} steps from scratch, {cfg.finetune.ceiling} fine-tuned). "
       f"Losses are test-split losses (nats per byte) of each run's best parameters; no decision reads the test split.",
-      "Runs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pretrain", "zeroshot", "scratch", "finetune")) + ".",
+      "Runs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in arms.STAGES) + ".",
   ])
 
 
 def _rounds(cfg) -> str:
-  arms = [(n, getattr(cfg, n)) for n in ("scratch", "finetune") if getattr(cfg, n).lr_rounds]
+  tuned = [(n, getattr(cfg, n)) for n in arms.SECTIONS if getattr(cfg, n).lr_rounds]
   return "".join(f"; {n}: a rate at the edge of its cell's grid adds the rate a half-decade beyond it, up to "
-                 f"{st.lr_rounds} rounds within [{st.lr_floor:g}, {st.lr_ceiling:g}]" for n, st in arms)
+                 f"{st.lr_rounds} rounds within [{st.lr_floor:g}, {st.lr_ceiling:g}]" for n, st in tuned)
 
 
 def _cadence(cfg) -> str:
@@ -167,7 +168,7 @@ def _setup_runs(result) -> str:
       f"Runs read from {s.origin}; D counts {s.units}. Sizes {sizes} (non-embedding parameters N); seeds {seeds}.",
       f"Losses are the held-out test losses the file gives (nats per {s.unit}); where a cell (arm, size, D, p) has "
       "runs at several learning rates, the one with the lowest mean validation loss over its seeds is kept.",
-      "Runs: " + ", ".join(f"{counts.get(st, 0)} {st}" for st in ("scratch", "finetune")) + ".",
+      "Runs: " + ", ".join(f"{counts.get(st, 0)} {st}" for st in (arms.REFERENCE.name, arms.TRANSFERRED.name)) + ".",
   ])
 
 
@@ -232,7 +233,7 @@ def _choices(t, config=None) -> list:
 
 def _grids(c, config) -> list:
   """Each cell's final learning-rate grid, and why a winner still at its edge stopped there (a study's config only)."""
-  if config is None or "lrs" not in c or not any(getattr(config, n).lr_rounds for n in ("scratch", "finetune")):
+  if config is None or "lrs" not in c or not any(getattr(config, n).lr_rounds for n in arms.SECTIONS):
     return []
   from transfer_scaling.study import lr_grid
   lines = ["Final learning-rate grid of each cell (the rounds extend a grid whose winner is at its edge):", "",

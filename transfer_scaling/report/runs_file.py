@@ -21,13 +21,13 @@ import pandas as pd
 from transfer_scaling import fileio
 from transfer_scaling.errors import UsageError
 from transfer_scaling.report import analysis
-from transfer_scaling.study import results
+from transfer_scaling.study import arms, results
 from transfer_scaling.study.config import SCRATCH_LAWS, Analysis
 
 REQUIRED = ("arm", "N", "D", "seed", "loss")
 OPTIONAL = ("target", "p", "status", "valid_loss", "lr", "warmup", "size", "flops", "tokens", "steps", "best_step",
             "units")
-ARMS = ("scratch", "finetune")
+ARMS = (arms.REFERENCE.name, arms.TRANSFERRED.name)  # the arms a runs file may hold
 UNITS = ("bytes", "tokens", "characters")
 TARGET = "target"      # the target's name when the file names none
 DOC = "docs/runs_format.md"
@@ -151,8 +151,8 @@ def table(df: pd.DataFrame, path, units=None) -> tuple:
   units = _units(df, path, units)
   if df.empty:
     raise UsageError(f"{path} holds no runs; give one row per run ({DOC})")
-  arms = df["arm"].astype(str).str.strip()
-  for line, a in zip(df["_line"], arms):
+  arm_of = df["arm"].astype(str).str.strip()
+  for line, a in zip(df["_line"], arm_of):
     if a not in ARMS:
       raise UsageError(f"{path} line {line}: arm {a!r} is unknown; use scratch (trained from scratch) or finetune")
   status = [_status(s) for s in (df["status"] if "status" in df else [None] * len(df))]
@@ -169,7 +169,7 @@ def table(df: pd.DataFrame, path, units=None) -> tuple:
   valid = opt("valid_loss") if has_valid else loss
   target = df["target"].astype(str).str.strip().replace({"": TARGET, "nan": TARGET}) if "target" in df \
       else pd.Series(TARGET, index=df.index)
-  ft = arms == "finetune"
+  ft = arm_of == arms.TRANSFERRED.name
   if p[ft].notna().any() and p[ft].isna().any():
     line = df["_line"][ft & p.isna()].iloc[0]
     raise UsageError(f"{path} line {line}: a fine-tuned run without p while others give it; give every fine-tuned "
@@ -180,10 +180,10 @@ def table(df: pd.DataFrame, path, units=None) -> tuple:
       raise UsageError(f"{path} line {df['_line'][no_valid].iloc[0]}: valid_loss is empty; give every finished run its "
                        "validation loss, or drop the column")
   sizes = _sizes(df, N, path)
-  t = pd.DataFrame({"study": "", "stage": arms, "source": "", "target": target, "size": [sizes[n] for n in N],
+  t = pd.DataFrame({"study": "", "stage": arm_of, "source": "", "target": target, "size": [sizes[n] for n in N],
                     "N": N.round().astype(int), "D_F": D.round().astype("Int64"),
-                    "init": ["scratch" if a == "scratch" else ("pretrained" if pd.isna(q) else f"pretrained@{q:.0f}")
-                             for a, q in zip(arms, p)],
+                    "init": ["scratch" if a == arms.REFERENCE.name else ("pretrained" if pd.isna(q) else f"pretrained@{q:.0f}")
+                             for a, q in zip(arm_of, p)],
                     "p": p.where(ft).round().astype("Int64"), "seed": seed.astype(int), "lr": lr, "warmup": warmup,
                     "loss": loss, "valid_loss": valid, "best_step": best_step, "steps": opt("steps"),
                     "budget": np.nan, "tokens": opt("tokens"), "flops": opt("flops"), "wall_s": np.nan, "status": status,
@@ -237,11 +237,11 @@ def _settings(t, path, has_valid: bool) -> None:
 def _pairs(t, path) -> None:
   """Every fine-tuned size needs a from-scratch curve of that size: D_E is read off it."""
   ok = t[t["status"] == "done"]
-  if not (t["stage"] == "finetune").any():
+  if not (t["stage"] == arms.TRANSFERRED.name).any():
     raise UsageError(f"{path} has no fine-tuned runs (arm finetune); the transfer is measured against them")
   for target, g in ok.groupby("target"):
-    sc = set(g[g["stage"] == "scratch"]["N"])
-    for n in sorted(set(g[g["stage"] == "finetune"]["N"]) - sc):
+    sc = set(g[g["stage"] == arms.REFERENCE.name]["N"])
+    for n in sorted(set(g[g["stage"] == arms.TRANSFERRED.name]["N"]) - sc):
       raise UsageError(f"{path}: the fine-tuned runs of target {target!r} at N = {n:,} have no finished from-scratch "
                        f"runs of that size; D_E is read off each size's from-scratch curve: add from-scratch runs at "
                        f"N = {n:,} or remove those fine-tuned runs")
@@ -255,7 +255,7 @@ def setting(t: pd.DataFrame, name: str, units: str, origin: str, **analysis_opti
   if analysis_options.get("scratch_law", "kaplan") not in SCRATCH_LAWS:
     raise UsageError(f"--scratch-law {analysis_options['scratch_law']!r}; use one of {', '.join(SCRATCH_LAWS)}")
   ok = t[t["status"] == "done"]
-  ft = ok[ok["stage"] == "finetune"]
+  ft = ok[ok["stage"] == arms.TRANSFERRED.name]
   sizes = dict(sorted(zip(t["size"], t["N"]), key=lambda kv: kv[1]))
   ft_sizes = sorted(set(ft["N"])) or sorted(sizes.values())
   n_ex = ft_sizes[(len(ft_sizes) - 1) // 2]  # the reference point: a middle measured size and D_F

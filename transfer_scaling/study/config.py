@@ -17,6 +17,7 @@ from typing import Optional
 import ml_collections
 
 from transfer_scaling import ladder, model_config as model_lib
+from transfer_scaling.study import arms
 from transfer_scaling.train import optim
 from transfer_scaling.errors import UsageError
 
@@ -211,7 +212,7 @@ class StudyConfig:
     _positive(pt.eval_every, "config.pretrain.eval_every")
     _need(isinstance(pt.batch_size, int) and pt.batch_size >= 0, f"config.pretrain.batch_size={pt.batch_size!r} must be "
           "an integer >= 0 (0: the study's batch_size)")
-    for name in ("scratch", "finetune"):
+    for name in arms.SECTIONS:
       st = getattr(self, name)
       _need(st.lrs, f"config.{name}.lrs is empty; give at least one learning rate, e.g. (1e-3,)")
       for lr in st.lrs:
@@ -251,6 +252,8 @@ class StudyConfig:
           f"an integer >= 0 (0: the grid config.{name}.lrs is fixed)")
     _lr(st.lr_floor, f"config.{name}.lr_floor")
     _lr(st.lr_ceiling, f"config.{name}.lr_ceiling")
+    if not st.lr_rounds:
+      return  # a fixed grid: its limits bound nothing
     lo, hi = min(st.lrs), max(st.lrs)
     _need(st.lr_floor <= lo, f"config.{name}.lr_floor={st.lr_floor:g} lies inside the starting grid (its lowest rate is "
           f"{lo:g}); lower config.{name}.lr_floor to <= {lo:g} or drop the rates below it from config.{name}.lrs")
@@ -279,7 +282,7 @@ class StudyConfig:
 
 # Protocol fields added after studies were stored, with the value that plans those studies as they
 # were planned (a missing field would otherwise take today's default and rename or add runs).
-BEFORE = {("evals_per_epoch",): 0.0, ("scratch", "lr_rounds"): 0, ("finetune", "lr_rounds"): 0}
+BEFORE = {("evals_per_epoch",): 0.0, **{(name, "lr_rounds"): 0 for name in arms.SECTIONS}}
 
 
 def _before(d: dict) -> dict:

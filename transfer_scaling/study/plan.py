@@ -19,8 +19,10 @@ import hashlib
 import pandas as pd
 
 from transfer_scaling.errors import UsageError
-from transfer_scaling.study import bracket, lr_grid, results, runs as runs_lib, selection
+from transfer_scaling.study import arms, bracket, lr_grid, results, runs as runs_lib, selection
 from transfer_scaling.study.config import StudyConfig
+
+REF, TRANSFERRED = arms.REFERENCE.name, arms.TRANSFERRED.name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +55,7 @@ def _shape(run: runs_lib.Run) -> tuple:
   d = dataclasses.asdict(run)
   for k in ("seed", "data_seed", "lr", "warmup", "budget", "d_f", "init"):
     d.pop(k)
-  return (runs_lib.STAGES.index(run.stage), repr(sorted(d.items())))
+  return (arms.ORDER[run.stage], repr(sorted(d.items())))
 
 
 def group_runs(runs, max_members: int) -> list:
@@ -69,7 +71,7 @@ def group_runs(runs, max_members: int) -> list:
     if n > 1 and size % 2 and size < max_members:
       size += 1  # ... of an even width, which splits over two devices member-parallel
     groups += [make_group(members[i:i + size]) for i in range(0, len(members), size)]
-  return sorted(groups, key=lambda g: (runs_lib.STAGES.index(g.stage), g.id))
+  return sorted(groups, key=lambda g: (arms.ORDER[g.stage], g.id))
 
 
 def make_group(runs) -> Group:
@@ -102,17 +104,17 @@ def make_plan(cfg: StudyConfig, hashes: dict, train_bytes: dict, records: dict) 
     for size in cfg.sizes:
       info = brackets.setdefault((target, size), {"rounds": 0, "added": [], "outside": {}})
       mine = [r for r in all_runs if r.corpus == target and r.size == size and
-              (r.stage == "scratch" or (r.stage == "finetune" and r.p == cfg.pretrain.steps))]
+              (r.stage == REF or (r.stage == TRANSFERRED and r.p == cfg.pretrain.steps))]
       for round_ in range(cfg.bracket.rounds + 1):
         if not all(r.id in records for r in mine):
           settled = False
           break
         cells = _cells(results.frame(records[r.id] for r in mine))
-        info["outside"] = bracket.outside(cells["scratch"], cells["finetune"], cfg.bracket.max_gap)
-        new = bracket.new_points(cells["scratch"], cells["finetune"], grid, cfg.bracket.max_gap)
+        info["outside"] = bracket.outside(cells[REF], cells[TRANSFERRED], cfg.bracket.max_gap)
+        new = bracket.new_points(cells[REF], cells[TRANSFERRED], grid, cfg.bracket.max_gap)
         if not new or round_ == cfg.bracket.rounds:
           break
-        added = [r for d in new for r in runs_lib.target_runs(cfg, hashes, "scratch", target, size, d)]
+        added = [r for d in new for r in runs_lib.target_runs(cfg, hashes, REF, target, size, d)]
         info["rounds"], info["added"] = round_ + 1, info["added"] + new
         all_runs += added
         groups += group_runs(added, cfg.max_members)
@@ -128,7 +130,7 @@ def _units(runs) -> list:
   """Trained runs -> lists of one (stage, target, size, p): the cells whose rate rounds are decided together."""
   by = {}
   for r in runs:
-    if r.stage in ("scratch", "finetune"):
+    if r.stage in arms.TUNED:
       by.setdefault((r.stage, r.corpus, r.size, r.init), []).append(r)
   return [by[k] for k in sorted(by)]
 
@@ -140,7 +142,7 @@ def _lr_rounds(cfg: StudyConfig, unit: list, records: dict, lrs: dict) -> tuple:
   edge of its grid gets the next rate beyond it (lr_grid.next_rate), every seed and warm-up.
   lrs (cell -> grid and limit) is filled in as the rounds are decided.
   """
-  st = cfg.scratch if unit[0].stage == "scratch" else cfg.finetune
+  st = arms.settings(cfg, unit[0].stage)
   cur, rounds = list(unit), []
   for round_ in range(st.lr_rounds + 1):
     if not all(r.id in records for r in cur):
@@ -163,9 +165,9 @@ def _lr_rounds(cfg: StudyConfig, unit: list, records: dict, lrs: dict) -> tuple:
 
 
 def _cells(df) -> dict:
-  """{'scratch': {D: mean validation loss}, 'finetune': {D_F: ...}} of the chosen settings."""
+  """{reference arm: {D: mean validation loss}, transferred arm: {D_F: ...}} of the chosen settings."""
   chosen, _ = selection.choose(df)
-  out = {"scratch": {}, "finetune": {}}
+  out = {REF: {}, TRANSFERRED: {}}
   for stage in out:
     part = chosen[chosen["stage"] == stage]
     for d, g in part.groupby("D_F"):
@@ -201,7 +203,7 @@ def owned(groups, shard: tuple) -> list:
 
 def summary(groups) -> str:
   lines = []
-  for stage in runs_lib.STAGES:
+  for stage in arms.STAGES:
     gs = [g for g in groups if g.stage == stage]
     if gs:
       n = sum(len(g.runs) for g in gs)

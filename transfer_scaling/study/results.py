@@ -9,12 +9,12 @@ import math
 
 import pandas as pd
 
-from transfer_scaling.study import workdir as workdir_lib
+from transfer_scaling.study import arms, workdir as workdir_lib
 
 COLUMNS = ["study", "stage", "source", "target", "size", "N", "D_F", "init", "p", "seed", "lr", "warmup", "loss",
            "valid_loss", "best_step", "steps", "budget", "tokens", "flops", "wall_s", "status", "no_gain", "id"]
 NO_GAIN = "no_gain"  # a record's outcome when fine-tuning did not help (its best step is 0)
-ORDER = {"pretrain": 0, "zeroshot": 1, "scratch": 2, "finetune": 3}
+ORDER = arms.ORDER
 
 
 def damaged(r: dict) -> str:
@@ -56,7 +56,9 @@ def frame(records) -> pd.DataFrame:
 
 def _no_gain(r: dict) -> bool:
   # Records before the outcome field say it through their best step.
-  return r.get("outcome") == NO_GAIN or (r["stage"] == "finetune" and not r["status"].startswith("failed")
+  arm = next((a for a in arms.ARMS if a.name == r["stage"]), None)
+  tuned_from_pretrained = arm is not None and arm.trains and arm.init == "pretrained"
+  return r.get("outcome") == NO_GAIN or (tuned_from_pretrained and not r["status"].startswith("failed")
                                          and r.get("best_step") == 0 and r.get("steps", 0) > 0)
 
 

@@ -23,7 +23,7 @@ import tqdm
 
 from transfer_scaling import fileio, interrupt, ladder
 from transfer_scaling.errors import UsageError
-from transfer_scaling.study import corpora, plan, pretrained, results as results_lib, throughput, workdir as workdir_lib
+from transfer_scaling.study import arms, corpora, plan, pretrained, results as results_lib, throughput, workdir as workdir_lib
 from transfer_scaling.study.config import StudyConfig
 
 
@@ -173,7 +173,7 @@ def run_group(cfg: StudyConfig, group: plan.Group, workdir):
     failed = {rid: rec for rid, rec in parents.items() if rec["status"].startswith("failed")}
     if failed:
       results = [_failed(f"pre-training run {r.init_run} failed: {failed[r.init_run]['status']}") for r in group.runs]
-    elif group.stage == "zeroshot":
+    elif not arms.get(group.stage).trains:
       results = _zeroshot(group, workdir, parents)
     else:
       results = _train(cfg, group, workdir, gdir, parents)
@@ -205,7 +205,7 @@ def _batches(group: plan.Group):
   from transfer_scaling import data
   r0 = group.runs[0]
   train_U8, valid_U8, test_U8 = corpora.splits(r0.corpus)
-  if r0.stage == "pretrain":
+  if r0.d_f is None:  # the whole corpus (pre-training)
     streams = [train_U8 for _ in group.runs]
   else:
     streams = [corpora.subset(r.corpus, r.d_f, r.subset_seed) for r in group.runs]
@@ -219,15 +219,15 @@ def _batches(group: plan.Group):
 
 def _ensemble(cfg: StudyConfig, group: plan.Group):
   from transfer_scaling.train import engine
-  r0 = group.runs[0]
+  r0, arm = group.runs[0], arms.get(group.stage)
   step = engine.StepConfig(model=r0.model_config(), batch_size=r0.batch_size, **dict(r0.optimizer))
   members = tuple(engine.MemberSpec(seed=r.seed, lr=r.lr, warmup=r.warmup, budget=r.budget, name=r.id)
                   for r in group.runs)
   spec = engine.EnsembleSpec(step=step, members=members, ceiling=group.ceiling, eval_every=r0.eval_every,
                              patience=r0.patience, min_lr_ratio=1.0 if r0.schedule == "constant" else 0.1,
-                             extend=r0.stage != "pretrain", require_improvement=r0.stage != "finetune")
+                             extend=arm.extend, require_improvement=arm.require_improvement)
   loop = engine.LoopOptions(ckpt_every=cfg.ckpt_every, tensorboard=False)
-  if r0.stage == "pretrain":
+  if r0.keep_steps:
     loop = dataclasses.replace(loop, keep_steps=tuple(r0.keep_steps))  # every kept p is a checkpoint, kept
   return spec, loop
 
@@ -250,7 +250,7 @@ def _train(cfg: StudyConfig, group: plan.Group, workdir, gdir: str, parents: dic
   from transfer_scaling.train import engine
   spec, loop = _ensemble(cfg, group)
   init = None
-  if group.stage == "finetune":
+  if arms.get(group.stage).init == "pretrained":
     init = engine.stack_params([_pretrained(workdir, parents[r.init_run], r.p) for r in group.runs])
   clear_partial_checkpoints(gdir)  # what an earlier worker's interrupted save left
   try:
@@ -268,7 +268,7 @@ def _train(cfg: StudyConfig, group: plan.Group, workdir, gdir: str, parents: dic
     finite = math.isfinite(res.valid_loss) and math.isfinite(res.test_loss)
     if res.status in ("done", "cut_off") and finite:
       d.update(valid_loss=res.valid_loss, test_loss=res.test_loss, status=res.status)
-      if group.stage == "finetune" and res.best_step == 0:
+      if arms.get(group.stage).init == "pretrained" and res.best_step == 0:
         d["outcome"] = results_lib.NO_GAIN  # the pre-trained model itself was best: a bound, not a D_F-dependence
     else:
       reason = res.status if res.status not in ("done", "cut_off") else "no finite validation loss was measured"
@@ -314,8 +314,8 @@ def _zeroshot(group: plan.Group, workdir, parents: dict) -> list:
 def _record(cfg: StudyConfig, run, group: plan.Group, res: dict) -> dict:
   return {
       "id": run.id, "study": cfg.study, "stage": run.stage,
-      "source": cfg.source if run.stage != "scratch" else "",
-      "target": run.corpus if run.stage != "pretrain" else "",
+      "source": cfg.source if arms.get(run.stage).corpus == "source" or arms.get(run.stage).init == "pretrained" else "",
+      "target": run.corpus if arms.get(run.stage).corpus == "target" else "",
       "size": run.size, "N": ladder.n_params(run.model_config()), "d_f": run.d_f, "init": run.init, "p": run.p,
       "seed": run.seed, "group": group.id, "member": [r.id for r in group.runs].index(run.id), "devices": devices(),
       **res, "run": run.to_json(), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

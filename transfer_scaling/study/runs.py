@@ -15,9 +15,9 @@ import json
 import math
 from typing import Optional
 
-from transfer_scaling.study import config as config_lib
+from transfer_scaling.study import arms, config as config_lib
 
-STAGES = ("pretrain", "zeroshot", "scratch", "finetune")
+STAGES = arms.STAGES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,9 +101,9 @@ def step_budget(d_f: int, stage: config_lib.Stage, tokens_per_step: int, eval_ev
   return int(min(max(eval_every * 2 ** j, stage.min_steps), stage.ceiling))
 
 
-<<<<<<< HEAD
 NEAR = 0.01  # relative: grid points closer than this are one cell (a D_F of 2,155 and the grid's 2,154)
-=======
+
+
 def eval_every(cfg: config_lib.StudyConfig, d_f: int) -> tuple:
   """(eval_every, patience) of a run on d_f bytes: evaluated at least evals_per_epoch times per pass over d_f.
 
@@ -116,7 +116,6 @@ def eval_every(cfg: config_lib.StudyConfig, d_f: int) -> tuple:
   most = max(1.0, d_f / (cfg.batch_size * cfg.seq_len) / cfg.evals_per_epoch)
   every = max(k for k in range(1, cfg.eval_every + 1) if cfg.eval_every % k == 0 and k <= most)
   return every, cfg.patience * (cfg.eval_every // every)
->>>>>>> c1f88c8 (study protocol: learning rates extended a half-decade past an edge winner in bounded rounds (lr_rounds, lr_floor, lr_ceiling); evaluation at least evals_per_epoch times per pass over a run's D; a fine-tuned run best at step 0 is the outcome no_gain and cells where most seeds say so are listed and kept out of the D_F fits; configs stored before these fields plan as they did)
 
 
 def scratch_grid(cfg: config_lib.StudyConfig, hi: float) -> list:
@@ -161,7 +160,7 @@ def _common(cfg: config_lib.StudyConfig) -> dict:
 def pretrain_runs(cfg: config_lib.StudyConfig, hashes: dict) -> list:
   pt = cfg.pretrain
   common = {**_common(cfg), "batch_size": pt.batch_size or cfg.batch_size}
-  return [Run(stage="pretrain", size=size, corpus=cfg.source, corpus_hash=hashes.get(cfg.source, ""), seed=pt.seed,
+  return [Run(stage=arms.PRETRAIN.name, size=size, corpus=cfg.source, corpus_hash=hashes.get(cfg.source, ""), seed=pt.seed,
               lr=pt.lr, warmup=pt.warmup, schedule=pt.schedule, budget=pt.steps, ceiling=pt.steps,
               eval_every=pt.eval_every, patience=0, keep_steps=tuple(pretrain_keep_steps(cfg)), **common)
           for size in cfg.sizes]
@@ -170,7 +169,7 @@ def pretrain_runs(cfg: config_lib.StudyConfig, hashes: dict) -> list:
 def target_runs(cfg: config_lib.StudyConfig, hashes: dict, stage: str, target: str, size: str, d_f: int,
                 init: str = "scratch", init_run: str = "") -> list:
   """Every seed x learning rate x warm-up of one (stage, target, size, D_F[, p]) cell."""
-  st = cfg.scratch if stage == "scratch" else cfg.finetune
+  st = arms.settings(cfg, stage)
   every, patience = eval_every(cfg, d_f)
   budget = step_budget(d_f, st, cfg.batch_size * cfg.seq_len, every)
   return [Run(stage=stage, size=size, corpus=target, corpus_hash=hashes.get(target, ""), d_f=int(d_f), seed=seed,
@@ -193,17 +192,17 @@ def build_runs(cfg: config_lib.StudyConfig, hashes: dict) -> list:
     for r in pre:
       for p in r.keep_steps:
         if p == last or r.size in cfg.gap.sizes:
-          zeroshot.append(Run(stage="zeroshot", size=r.size, corpus=target, corpus_hash=hashes.get(target, ""), d_f=0,
+          zeroshot.append(Run(stage=arms.ZEROSHOT.name, size=r.size, corpus=target, corpus_hash=hashes.get(target, ""), d_f=0,
                               seed=r.seed, init=f"pretrained@{p}", init_run=r.id, **_common(cfg)))
     # (3) from scratch on the target: the D grid, 3 per decade from d_f.min to scratch_d_max.
     for size in cfg.sizes:
       for d in scratch_grid(cfg, cfg.scratch_d_max):
-        scratch += target_runs(cfg, hashes, "scratch", target, size, d)
+        scratch += target_runs(cfg, hashes, arms.SCRATCH.name, target, size, d)
     # (4) fine-tuning from the final checkpoint, then the (p, f) grid of the transfer-gap law.
     grid = [(size, last, d) for size in cfg.sizes for d in cfg.d_f.values()]
     grid += [(size, p, d) for size in cfg.gap.sizes for p in by_size[size].keep_steps for d in cfg.gap.d_f.values()]
     for size, p, d in grid:
-      for r in target_runs(cfg, hashes, "finetune", target, size, d, f"pretrained@{p}", by_size[size].id):
+      for r in target_runs(cfg, hashes, arms.FINETUNE.name, target, size, d, f"pretrained@{p}", by_size[size].id):
         if r.id not in seen:
           seen.add(r.id)
           finetune.append(r)

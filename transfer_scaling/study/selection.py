@@ -9,6 +9,8 @@ the same way, and never on the test split.
 import numpy as np
 import pandas as pd
 
+from transfer_scaling.study import arms
+
 CELL = ["stage", "target", "size", "D_F", "p"]
 
 
@@ -18,7 +20,7 @@ def choose(df: pd.DataFrame) -> tuple:
   df: the results table (study.results.table), failed runs included or not (they are left out).
   """
   ok = df[~df["status"].str.startswith("failed") & df["valid_loss"].notna()].copy()
-  trained = ok["stage"].isin(["scratch", "finetune"])
+  trained = ok["stage"].isin(arms.TUNED)
   fixed, ok = ok[~trained], ok[trained]
   if ok.empty:
     return fixed.reset_index(drop=True), pd.DataFrame(columns=CELL + ["lr", "warmup", "seeds", "settings", "edge", "lrs"])
