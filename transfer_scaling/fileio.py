@@ -2,14 +2,14 @@
 
 Local: a temporary file in the same directory, fsynced, then renamed over the target, with
 the permissions of any other new file (0o666 less the umask, not mkstemp's owner-only 0o600)
-so that a team can read shared results. Remote: object stores write an object at once on
-close; the temporary name and rename keep the same contract there.
+so that a team can read shared results. Remote: an object store makes an object visible only
+once its upload is complete, so the object is written in place; a rename there is a copy and
+a delete, neither atomic nor able to replace an existing object through etils.
 """
 import errno
 import json
 import os
 import tempfile
-import uuid
 from typing import Any
 
 from etils import epath
@@ -36,16 +36,8 @@ def write_bytes_atomic(target, data: bytes) -> None:
     raise TypeError(f"write_bytes_atomic needs bytes, got {type(data).__name__}")
   target = os.fspath(target)
   if is_remote(target):
-    p = epath.Path(target)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.parent / f".tmp-{uuid.uuid4().hex}-{p.name}"
-    try:
-      tmp.write_bytes(bytes(data))
-      tmp.rename(p)
-    except BaseException:
-      if tmp.exists():
-        tmp.unlink()
-      raise
+    # One upload: readers see the old object or the new one, and a killed writer leaves the old one.
+    epath.Path(target).write_bytes(bytes(data))
     return
   directory = os.path.dirname(os.path.abspath(target))
   os.makedirs(directory, exist_ok=True)
