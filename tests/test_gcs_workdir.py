@@ -21,6 +21,7 @@ fake_gcs = pytest.importorskip(
 
 from transfer_scaling import cli, fileio  # noqa: E402
 from transfer_scaling.study import results, runner, toy  # noqa: E402
+from transfer_scaling.train import checkpoint  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("study_sweep")
 
@@ -101,3 +102,12 @@ def test_an_atomic_write_replaces_an_object_and_leaves_nothing_else(gcs):
   fileio.write_json_atomic(target, {"loss": 1.25})
   assert fileio.read_json(target) == {"loss": 1.25}
   assert _objects(f"{gcs}/atomic") == [target]
+
+
+def test_a_checkpoint_save_cut_short_on_gcs_is_not_a_checkpoint(gcs):
+  # Orbax writes a step folder in place on GCS and marks it finished last (commit_success.txt).
+  d = f"{gcs}/ckpt_cut/ckpt"
+  fileio.write_text_atomic(f"{d}/20/state/manifest.ocdbt", "partial")
+  assert not checkpoint.has_checkpoint(d)
+  fileio.write_text_atomic(f"{d}/20/commit_success.txt", "done")
+  assert checkpoint.has_checkpoint(d)

@@ -93,8 +93,13 @@ class Checkpointer:
 
 
 def has_checkpoint(directory) -> bool:
-  """True if `directory` holds at least one finished checkpoint (without creating anything)."""
+  """True if `directory` holds at least one finished checkpoint (without creating anything).
+
+  On a local disk a step folder appears by rename once its save is complete; on an object store
+  (gs://) orbax writes into the step folder itself and marks it finished last, so a save cut short
+  by a kill leaves a step folder that is not a checkpoint. Orbax's own test tells the two apart.
+  """
   d = fileio.path(directory)
   if not d.is_dir():
     return False
-  return any(p.name.isdigit() for p in d.iterdir())
+  return ocp.path.step.any_checkpoint_step(d) is not None
