@@ -21,6 +21,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 test-slow: $(STAMP)
+	$(PY) -m pip install -q -e '.[gcs]'
 	$(PY) -m pytest -q -m slow
 
 bench: $(STAMP)

