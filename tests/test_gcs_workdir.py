@@ -113,6 +113,13 @@ def test_a_checkpoint_save_cut_short_on_gcs_is_not_a_checkpoint(gcs):
   assert checkpoint.has_checkpoint(d)
 
 
+def test_a_workdir_in_a_missing_bucket_is_one_line_before_anything_is_written(gcs, capsys):
+  assert cli.main(["analyze", "--workdir", "gs://no-such-bucket/w"]) == 2
+  err = capsys.readouterr().err.strip()
+  assert err == ("error: workdir gs://no-such-bucket/w: the bucket gs://no-such-bucket does not exist or these "
+                 "credentials cannot see it; create it, or choose another --workdir")
+
+
 def _cmd(*args):
   return [sys.executable, "-m", "transfer_scaling.cli", *args]
 

@@ -113,6 +113,7 @@ def check_writable_dir(p, what: str = "workdir") -> None:
   p = os.fspath(p)
   check_given(p, what)
   if is_remote(p):
+    _check_bucket(p, what)
     return
   if os.path.exists(p) and not os.path.isdir(p):
     raise UsageError(f"{what} {p} is a file, not a folder; choose another --workdir")
@@ -122,6 +123,16 @@ def check_writable_dir(p, what: str = "workdir") -> None:
   if not os.access(probe, os.W_OK | os.X_OK):
     raise UsageError(f"{what} {p}: cannot write in {probe} (permission denied or read-only); "
                      "choose a writable --workdir")
+
+
+def _check_bucket(p: str, what: str) -> None:
+  # An object store has no folders to create: a missing bucket would fail at the first write, with
+  # the store's bare "not found" and nothing to say which part of the path is wrong.
+  scheme, rest = p.split("://", 1)
+  bucket = f"{scheme}://{rest.split('/', 1)[0]}"
+  if not epath.Path(bucket).exists():
+    raise UsageError(f"{what} {p}: the bucket {bucket} does not exist or these credentials cannot see it; "
+                     "create it, or choose another --workdir")
 
 
 def describe_os_error(e: OSError) -> str:
