@@ -30,8 +30,8 @@ class Projection(nn.Module):
 
 # Causal attention in query blocks: block i attends only to keys up to its own end,
 # so the all-masked upper-right part of the score matrix is never computed (with
-# 2 blocks, a quarter of attention's products and softmax). On 2 CPU cores: 2-6%
-# per step at d_model 64-256; 4 blocks was slower (docs/performance.md).
+# 2 blocks, a quarter of attention's products and softmax); docs/performance.md has
+# the measurements, and why 4 blocks is not the default.
 QUERY_BLOCKS = 2
 
 
@@ -126,10 +126,10 @@ class Dense(nn.Module):
 
   Autodiff computes the kernel gradient as dot(dy, x) over the tokens, whose result is
   the kernel's transpose; XLA:CPU then copies the wide dy [T, F] into a transposed
-  layout for its matrix-product library, 4.4 ms per layer at d_model 256. dot(x, dy)
-  yields the kernel's layout directly, runs as fast, and copies nothing: 3-4% of a
-  CPU step at d_model 128-256 (docs/performance.md). Narrowing layers (fc2) gain
-  nothing: there autodiff's order already transposes the narrow operand.
+  layout for its matrix-product library. dot(x, dy) yields the kernel's layout
+  directly, runs as fast, and copies nothing (docs/performance.md measures it).
+  Narrowing layers (fc2) gain nothing: there autodiff's order already transposes the
+  narrow operand.
   """
   features: int
   dtype: jnp.dtype

@@ -1,7 +1,6 @@
 """`transfer-scaling fit LAW --csv FILE --json OUT`: fit a scaling law to measurements.
 
-Columns: N,D,loss (kaplan, chinchilla); N,D_F,D_T (hernandez); N,D_F,loss (hernandez_unified);
-p,f,loss (barnett). With a `seed` column the bootstrap resamples seeds, one draw for every design
+Columns: N,D,loss (kaplan, chinchilla); N,D_F,D_T (hernandez); p,f,loss (barnett). With a `seed` column the bootstrap resamples seeds, one draw for every design
 point (runs of one seed share their data, so their deviations move together). Example (the Chinchilla replication; under a minute on 2 CPU cores):
   transfer-scaling fit chinchilla --csv chinchilla_svg_extracted.csv --drop-highest 5 --bootstrap 4000 --json fit.json
 """

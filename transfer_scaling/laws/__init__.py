@@ -7,7 +7,8 @@
   laws.compute_optimal(fit, [1e21, 1e23])                # N_opt(C), D_opt(C)
   laws.allocate_budget(barnett_params, budget, cost_p, cost_f)  # loss-minimising (p, f)
 
-Built-in laws: chinchilla, kaplan, hernandez, hernandez_unified, barnett (laws/definitions.py);
+Built-in laws (laws/definitions.py): chinchilla, kaplan, hernandez, barnett, and the joint fit's
+transfer_kaplan and transfer_chinchilla;
 add one with laws.register(laws.Law(...)) (see laws/registry.py). Command line:
 `transfer-scaling fit LAW --csv FILE --json OUT` and `transfer-scaling allocate compute|budget ...`.
 """

@@ -1,4 +1,4 @@
-"""The report's figures, one function each; every one saves a PNG and an SVG and returns its stem.
+"""The report's figures, one function each; every one saves its file(s) and returns its stem.
 
 Inputs are plain DataFrames (columns named as in study.results and laws.effective_data) and
 functions of the fitted laws (evaluated through the law registry, never typed here), so each

@@ -6,7 +6,7 @@ differs and returns it; `StudyConfig.from_dict(c)` turns it into the frozen data
 below and `validate()`s it, and everything after that reads the typed config only.
 
 The defaults are the GPU scale (sizes 335k-14M, context 256); `cpu_scale(c)` sets the
-quickstart's scale (sizes 13k-100k, context 64, minutes on 2 CPU cores), the one place
+quickstart's scale (sizes 13k-56k, context 64, minutes on 2 CPU cores), the one place
 those numbers live, so that every pair config offers `NAME.py:cpu` at the same scale.
 """
 import dataclasses
@@ -309,12 +309,6 @@ def model_config(size: str, options: dict) -> model_lib.ModelConfig:
     return model_lib.ModelConfig(**ladder.shape(size), **options)
   except (TypeError, ValueError) as e:
     raise UsageError(f"config.model: {e}") from None
-
-
-def model_options(cfg: model_lib.ModelConfig) -> tuple:
-  """The (name, value) pairs of a ModelConfig that differ from its defaults, shape excluded (a run's identity)."""
-  return tuple(sorted((f.name, getattr(cfg, f.name)) for f in dataclasses.fields(cfg)
-                      if f.name not in SHAPE_FIELDS and getattr(cfg, f.name) != f.default))
 
 
 def _model_default(name: str):

@@ -43,7 +43,7 @@ def frame(records) -> pd.DataFrame:
     rows.append({"study": r["study"], "stage": r["stage"], "source": r["source"], "target": r["target"],
                  "size": r["size"], "N": r["N"], "D_F": r["d_f"], "init": r["init"], "p": r["p"], "seed": r["seed"],
                  "lr": run.get("lr"), "warmup": run.get("warmup", 0),
-                 # Records before the validation split (format of 2026-11) have one loss, best_loss.
+                 # Records without a validation split have one loss, best_loss.
                  "loss": r.get("test_loss", r.get("best_loss")), "valid_loss": r.get("valid_loss", r.get("best_loss")), "best_step": r["best_step"], "steps": r.get("steps"),
                  "budget": r.get("budget"), "tokens": r["tokens"], "flops": r["flops"], "wall_s": r["wall_s"],
                  "status": r["status"], "no_gain": _no_gain(r), "id": r["id"]})

@@ -6,7 +6,6 @@ seeds among those with the most seeds finished (failed runs never count). The sw
 bracketing and the analysis both read cells through `choose`, so the choice is made once,
 the same way, and never on the test split.
 """
-import numpy as np
 import pandas as pd
 
 from transfer_scaling.study import arms
@@ -49,10 +48,3 @@ def choose(df: pd.DataFrame) -> tuple:
   out = pd.concat([fixed, chosen.drop(columns="_cell")], ignore_index=True)
   return out, pd.DataFrame(rows)
 
-
-def cell_means(runs: pd.DataFrame, value: str = "valid_loss") -> pd.DataFrame:
-  """Mean (and seed count) of `value` per cell of chosen runs: what the bracketing reads."""
-  keep = runs.assign(p=runs["p"].fillna(-1))
-  out = keep.groupby(CELL, dropna=False).agg(mean=(value, "mean"), seeds=("seed", "count")).reset_index()
-  out["p"] = out["p"].replace(-1, np.nan)
-  return out

@@ -38,8 +38,8 @@ def use_cpu_cores(n: int, batch_size: int = 0) -> int:
   """Presents the CPU as n devices so that data parallelism spreads each step over the cores.
 
   n = 0 picks the largest divisor of batch_size that is at most the number of cores.
-  XLA:CPU runs each device's share on its own thread; on 2 cores this made the
-  engine's step 10-20% faster than one device using both cores (docs/performance.md).
+  XLA:CPU runs each device's program on its own thread, which small models use better than
+  one device's intra-op threads (docs/performance.md).
   It only affects the CPU backend and must run before JAX first touches a device:
   later, or when the device count is already set from outside (XLA_FLAGS,
   JAX_NUM_CPU_DEVICES), it changes nothing. Returns the CPU device count asked for.
@@ -77,10 +77,9 @@ def batch_sharding(mesh: Mesh, ndim: int, batch_axis: int) -> NamedSharding:
 def split_members(members: int, mesh: Mesh) -> bool:
   """Whether an ensemble of `members` trains member parallel on this mesh (see the module docstring).
 
-  On 2 CPU cores (two devices) the engine's step was 5-15% faster than data parallel
-  for M = 2-4 members of 50k-100k parameters; the quickstart's sweep as a whole did
-  not change (docs/performance.md). Across processes each holds only its members'
-  state, and `to_host` gathers the others' for the engine's bookkeeping.
+  No gradient crosses devices and every device runs full batches (docs/performance.md
+  compares it with data parallel). Across processes each holds only its members' state,
+  and `to_host` gathers the others' for the engine's bookkeeping.
   """
   n = mesh.devices.size
   return n > 1 and members % n == 0
