@@ -18,4 +18,9 @@ from transfer_scaling.laws.allocate import Allocation, allocate_budget, compute_
 from transfer_scaling.laws.measurements import chinchilla_data
 from transfer_scaling.laws.fitting import FitResult, fit
 from transfer_scaling.laws.registry import Law, get_law, law_names, register
-from transfer_scaling.laws.transfer import TransferFit, data_for_saturation, effective_data, fit_transfer, interpolate_data
+from transfer_scaling.laws.transfer import (TransferFit, data_for_saturation, effective_data, fit_transfer,
+                                           interpolate_data)
+
+__all__ = ["Allocation", "FitResult", "Law", "TransferFit", "allocate_budget", "chinchilla_data", "compute_optimal",
+           "data_for_saturation", "effective_data", "fit", "fit_transfer", "get_law", "interpolate_data", "isoloss_grid",
+           "law_names", "loss_at", "register"]

@@ -17,7 +17,7 @@ def ensure_plan(workdir) -> None:
     return
   try:
     meta = json.loads(path.read_text())
-    config, corpora = meta["config"], meta["corpora"]
+    corpora = meta["corpora"]
     train_bytes = {k: v["train"] for k, v in corpora["sizes"].items()}
   except (ValueError, KeyError, TypeError, AttributeError):
     return  # workdir_report.load names what is wrong with study.json
