@@ -245,7 +245,9 @@ def _small_disk(path, size):
 @pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
 @pytest.mark.parametrize("command", ["sweep", "analyze"])
-def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(env, finished, tmp_path, command):
+def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(env, finished, finished_default, tmp_path, command):
+  """On the default device layout; once the disk has room again, the sweep resumes to the records of one
+  that never ran out."""
   mnt = tmp_path / "small"
   _small_disk(mnt, "256k" if command == "sweep" else "96k")
   try:
@@ -253,10 +255,11 @@ def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(env, finished, tmp
     if command == "analyze":  # the records fit, the figures do not
       workdir.mkdir()
       shutil.copy(finished / "study.json", workdir)
+      shutil.copy(finished / "plan.json", workdir)
       shutil.copytree(finished / "runs", workdir / "runs")
       args = ["analyze", "--workdir", str(workdir)]
     else:
-      args = ["sweep", "--config", _config(env), "--workdir", str(workdir), "--cpu-devices", "1"]
+      args = ["sweep", "--config", _config(env), "--workdir", str(workdir)]
     r = subprocess.run(_cmd(*args), env=_env(), capture_output=True, text=True, timeout=600)
     assert r.returncode == 1, r.stderr[-3000:]
     last = r.stderr.strip().splitlines()[-1]
@@ -265,5 +268,12 @@ def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(env, finished, tmp
       assert "Traceback" not in r.stderr
     assert not list(mnt.rglob(".tmp-*")) and not list(mnt.rglob("*.tmp"))
     assert not list(mnt.rglob("*orbax-checkpoint-tmp*"))  # a checkpoint save cut short by the full disk
+    if command == "sweep":
+      subprocess.run(["mount", "-o", "remount,size=256m", str(mnt)], check=True)
+      subprocess.run(_cmd(*args), env=_env(), check=True, capture_output=True, timeout=600)
+      cols = ["id", "loss", "valid_loss", "best_step", "status"]
+      a = results.table(str(workdir))[cols].sort_values("id").reset_index(drop=True)
+      b = results.table(str(finished_default))[cols].sort_values("id").reset_index(drop=True)
+      assert a.equals(b)
   finally:
     subprocess.run(["umount", str(mnt)], capture_output=True)
