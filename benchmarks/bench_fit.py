@@ -79,9 +79,11 @@ def main():
   sp_params = law.from_coords(best.x)
 
   print(f"""
-Machine: {_cpu_name()}, {os.cpu_count()} cores visible; load average (1 min) {load0[0]:.1f} before, {load1[0]:.1f} after.
+Machine: {_cpu_name()}, {os.cpu_count()} cores visible; load average (1 min) {load0[0]:.1f} before, \
+{load1[0]:.1f} after.
 Date: {datetime.date.today().isoformat()}; jax {jax.__version__}, Python {platform.python_version()}.
-Command: `python -m benchmarks.bench_fit --repeats {args.repeats} --bootstrap {args.bootstrap} --scipy-every {args.scipy_every}`
+Command: `python -m benchmarks.bench_fit --repeats {args.repeats} --bootstrap {args.bootstrap} \
+--scipy-every {args.scipy_every}`
 
 | what | wall s | CPU s |
 |---|---|---|
@@ -93,10 +95,13 @@ Command: `python -m benchmarks.bench_fit --repeats {args.repeats} --bootstrap {a
 
 Grid fit speed-up over scipy (same starts, warm): {sp_full / grid_wall:.0f}x; whole fit with bootstrap, first call
 vs scipy's grid alone: {sp_full / cold_wall:.1f}x.
-Ours: E={r.params['E']:.4f} A={r.params['A']:.1f} B={r.params['B']:.1f} alpha={r.params['alpha']:.4f} beta={r.params['beta']:.4f},
+Ours: E={r.params['E']:.4f} A={r.params['A']:.1f} B={r.params['B']:.1f} \
+alpha={r.params['alpha']:.4f} beta={r.params['beta']:.4f},
 objective {r.objective:.8g}; {r.n_bootstrap_converged}/{r.n_bootstrap} bootstrap refits converged,
-stderr E {r.stderr['E']:.3f} A {r.stderr['A']:.1f} B {r.stderr['B']:.0f} alpha {r.stderr['alpha']:.3f} beta {r.stderr['beta']:.3f}.
-scipy's best of its {len(starts)} starts: E={sp_params['E']:.4f} A={sp_params['A']:.1f} B={sp_params['B']:.1f} alpha={sp_params['alpha']:.4f} beta={sp_params['beta']:.4f}, objective {best.fun:.8g}.
+stderr E {r.stderr['E']:.3f} A {r.stderr['A']:.1f} B {r.stderr['B']:.0f} \
+alpha {r.stderr['alpha']:.3f} beta {r.stderr['beta']:.3f}.
+scipy's best of its {len(starts)} starts: E={sp_params['E']:.4f} A={sp_params['A']:.1f} B={sp_params['B']:.1f} \
+alpha={sp_params['alpha']:.4f} beta={sp_params['beta']:.4f}, objective {best.fun:.8g}.
 """)
 
 

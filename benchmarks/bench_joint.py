@@ -61,15 +61,18 @@ def main(argv=None):
   print(f"""
 Machine: {_cpu_name()}, {os.cpu_count()} cores visible; load average (1 min) {os.getloadavg()[0]:.1f}.
 Date: {datetime.date.today().isoformat()}; jax {jax.__version__}, Python {platform.python_version()}.
-Command: `python -m benchmarks.bench_joint --workdir {args.workdir} --bootstrap {args.bootstrap} --repeats {args.repeats}`
+Command: `python -m benchmarks.bench_joint --workdir {args.workdir} --bootstrap {args.bootstrap} \
+--repeats {args.repeats}`
 Records: {len(sc)} from-scratch and {len(ft)} fine-tuned runs of {cfg.study}; {jf.fit.resample} bootstrap,
 {jf.fit.n_bootstrap_converged}/{jf.fit.n_bootstrap} refits converged.
 
 | what | wall s | CPU s |
 |---|---|---|
 | joint fit + {args.bootstrap} bootstrap refits, first call | {cold:.1f} | {cold_cpu:.1f} |
-| same, warm (median of {args.repeats}) | {np.median([w for _, w, _ in warm]):.1f} | {np.median([c for _, _, c in warm]):.1f} |
-| same + profiles of k, alpha, beta, warm (median of {args.repeats}) | {np.median([w for _, w, _ in full]):.1f} | {np.median([c for _, _, c in full]):.1f} |
+| same, warm (median of {args.repeats}) | {np.median([w for _, w, _ in warm]):.1f} | \
+{np.median([c for _, _, c in warm]):.1f} |
+| same + profiles of k, alpha, beta, warm (median of {args.repeats}) | \
+{np.median([w for _, w, _ in full]):.1f} | {np.median([c for _, _, c in full]):.1f} |
 """)
 
 

@@ -2,7 +2,8 @@
 
     python -m benchmarks.cpu_variants --d-model 128 --n-layers 2 --rounds 2 \\
         st="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" \\
-        st_noynn="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1 --xla_cpu_experimental_ynn_fusion_type="
+        st_noynn="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1 \\
+                  --xla_cpu_experimental_ynn_fusion_type="
 
 Each NAME="XLA_FLAGS" runs the bench step (engine, K=1, B=32, T=128) in a fresh process
 (flags are read when jax starts); `torch1`/`torch2` are the PyTorch loop on 1 and 2 threads.

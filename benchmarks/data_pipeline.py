@@ -106,7 +106,8 @@ def main():
       print(f"| {n:.0e} | {_median_s(lambda: pipeline.subset_of(train_U8, offsets, n, 0)) * 1e3:.1f} |")
   _, test_U8 = prepared.load_splits(args.corpus)
   sub = pipeline.subset_of(train_U8, offsets, 10**6, 0)
-  print("\n| K members | B | T | train_batch ms | pipeline MB/s | grain MapDataset MB/s (K=1) |\n|---|---|---|---|---|---|")
+  print("\n| K members | B | T | train_batch ms | pipeline MB/s | grain MapDataset MB/s (K=1) |\n"
+        "|---|---|---|---|---|---|")
   for K, B, T in [(1, 32, 128), (8, 32, 128), (1, 32, 1024), (8, 32, 1024), (16, 64, 512)]:
     pb = pipeline.PackedBatches([sub] * K, test_U8, B, T, list(range(K)))
     step = [0]

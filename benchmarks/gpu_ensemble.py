@@ -92,7 +92,8 @@ def main():
       _log(a.out, r)
 
   print(f"\n{kind}, jax {jax.__version__}, {results['date_utc']} UTC")
-  print(f"| size | params | dtype | K=1 ms/step | K={a.members} ms/step | speed-up vs {a.members} sequential | MFU at K={a.members} |")
+  print(f"| size | params | dtype | K=1 ms/step | K={a.members} ms/step | speed-up vs {a.members} sequential | "
+        f"MFU at K={a.members} |")
   print("|---|---|---|---|---|---|---|")
   for r in results["ensemble"]:
     if "error" in r:

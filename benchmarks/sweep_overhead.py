@@ -64,7 +64,8 @@ def main(argv=None):
     env = dict(os.environ)
     if a.cold:
       env["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jax_cache_")
-    cli = [sys.executable, "-c", "import sys; from transfer_scaling.cli import run; sys.argv[0] = 'transfer-scaling'; run()"]
+    cli = [sys.executable, "-c",
+           "import sys; from transfer_scaling.cli import run; sys.argv[0] = 'transfer-scaling'; run()"]
     if not a.with_corpora:
       from transfer_scaling.study import corpora
       from transfer_scaling.study.config import StudyConfig
@@ -77,9 +78,11 @@ def main(argv=None):
   cache = "empty" if a.cold else "as found"
   print(f"\n{_cpu_name()}, {os.cpu_count()} cores, {datetime.date.today()}; compilation cache {cache}:")
   print("| sweep s | ensembles s | their compilation s | ensembles without it s | outside the ensembles s "
-        "| wall / ensembles without compilation | wall / loops outside first calls | ensembles | train and eval programs |")
+        "| wall / ensembles without compilation | wall / loops outside first calls "
+        "| ensembles | train and eval programs |")
   print("|---|---|---|---|---|---|---|---|---|")
-  print(f"| {wall:.0f} | {s['ensemble_s']:.0f} | {s['compile_s']:.0f} | {s['steady_s']:.0f} | {wall - s['ensemble_s']:.0f} | "
+  print(f"| {wall:.0f} | {s['ensemble_s']:.0f} | {s['compile_s']:.0f} | {s['steady_s']:.0f} | "
+        f"{wall - s['ensemble_s']:.0f} | "
         f"{wall / s['steady_s']:.2f}x | {wall / s['loop_steady_s']:.2f}x | {s['ensembles']} | {s['programs']} |")
 
 if __name__ == "__main__":

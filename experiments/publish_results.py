@@ -23,7 +23,8 @@ def main(argv=None) -> int:
   p.add_argument("--name", required=True)
   p.add_argument("--results", default="results")
   p.add_argument("--copy-report", action="store_true",
-                 help="copy the workdir's report, figures, tables and fits (written by analyze there) instead of analysing again")
+                 help="copy the workdir's report, figures, tables and fits (written by analyze there) "
+                      "instead of analysing again")
   args = p.parse_args(argv)
   meta = json.load(open(os.path.join(args.workdir, "study.json")))
   cfg = StudyConfig.from_dict(meta["config"])

@@ -64,7 +64,8 @@ def main(argv=None) -> int:
   print(f"reference sweep: {time.time() - t0:.0f} s", file=sys.stderr)
   landed = bad_exits = 0
   for i in range(args.kills):
-    proc = subprocess.Popen(_sweep(cfg, soaked, args.cpu_devices), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(_sweep(cfg, soaked, args.cpu_devices), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     time.sleep(rng.uniform(1.0, args.max_wait))
     if proc.poll() is None:
       proc.send_signal(sig)

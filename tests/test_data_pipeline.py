@@ -61,7 +61,8 @@ def test_an_epoch_covers_every_byte_and_epochs_differ():
 
 
 def test_tiny_subset_shorter_than_a_window_is_repeated():
-  batches = PackedBatches([np.frombuffer(b"abc", np.uint8)], np.zeros(100, np.uint8), np.zeros(100, np.uint8), 2, 8, [0])
+  batches = PackedBatches([np.frombuffer(b"abc", np.uint8)], np.zeros(100, np.uint8), np.zeros(100, np.uint8),
+                          2, 8, [0])
   x = batches.train_batch(0)
   assert x.shape == (1, 2, 9) and set(np.unique(x)) <= {0, 97, 98, 99}
 

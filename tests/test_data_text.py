@@ -18,7 +18,8 @@ def test_clean_removes_separator_byte_and_controls():
 
 
 def test_roff_to_text():
-  src = '.\\" comment\n.TH LS 1\n.SH NAME\nls \\- list\n.TP\n\\fB\\-a\\fP, \\fB\\-\\-all\\fR\nshow \\(lqall\\(rq\n.BR ls (1)\n'
+  src = ('.\\" comment\n.TH LS 1\n.SH NAME\nls \\- list\n.TP\n\\fB\\-a\\fP, \\fB\\-\\-all\\fR\n'
+         'show \\(lqall\\(rq\n.BR ls (1)\n')
   assert text.clean(text.roff_to_text(src)) == 'NAME\nls - list\n-a, --all\nshow "all"\nls(1)'
 
 
@@ -66,7 +67,8 @@ def test_missing_source_is_reported_and_the_rest_is_built(tmp_path, monkeypatch,
 def test_corpus_with_nothing_available_fails_with_the_command(tmp_path, monkeypatch, capsys):
   monkeypatch.setenv("TRANSFER_SCALING_DATA", str(tmp_path))
   monkeypatch.setitem(catalog.BUILTIN, "none", catalog.Corpus("none", "test", (Source("gone", (), "-", _missing),)))
-  with pytest.raises(UsageError, match="has 0 usable document.*get the missing packages some-package .`apt-get download some-package`"):
+  with pytest.raises(UsageError, match="has 0 usable document.*get the missing packages some-package "
+                                       ".`apt-get download some-package`"):
     build.prepare("none")
   assert corpora_cmd.main(["prepare", "none", "nope"]) == 2
   err = capsys.readouterr().err

@@ -31,7 +31,8 @@ def test_the_analysis_never_imports_the_model():
   # report/ reads records and the plan the sweep wrote: N is in them, no model is built.
   code = ("import importlib, pkgutil, sys, transfer_scaling.report as r\n"
           "for m in pkgutil.iter_modules(r.__path__): importlib.import_module('transfer_scaling.report.' + m.name)\n"
-          "print(sorted(m for m in sys.modules if m in ('flax', 'transfer_scaling.model', 'transfer_scaling.study.plan')"
+          "print(sorted(m for m in sys.modules if m in ('flax', 'transfer_scaling.model', "
+          "'transfer_scaling.study.plan')"
           " or m.startswith('transfer_scaling.train.engine')))")
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                        env={**os.environ, "PYTHONPATH": REPO})

@@ -93,7 +93,8 @@ def gcs(tmp_path_factory):
 
 def _objects(prefix: str) -> list:
   """Every object under prefix, as gs://bucket/name."""
-  return sorted(f"gs://{str(root).split('://')[-1]}/{f}" for root, _, files in fileio.path(prefix).walk() for f in files)
+  return sorted(f"gs://{str(root).split('://')[-1]}/{f}"
+                for root, _, files in fileio.path(prefix).walk() for f in files)
 
 
 def test_an_atomic_write_replaces_an_object_and_leaves_nothing_else(gcs):

@@ -33,7 +33,8 @@ def test_compute_optimal_closed_form_is_the_minimum():
   assert np.allclose(table["a"] + table["b"], 1)
   for C, N_opt in zip(table["C"], table["N_opt"]):
     N = N_opt * np.geomspace(0.5, 2, 2001)
-    loss = CHINCHILLA["E"] + CHINCHILLA["A"] * N ** -CHINCHILLA["alpha"] + CHINCHILLA["B"] * (C / (6 * N)) ** -CHINCHILLA["beta"]
+    loss = (CHINCHILLA["E"] + CHINCHILLA["A"] * N ** -CHINCHILLA["alpha"]
+            + CHINCHILLA["B"] * (C / (6 * N)) ** -CHINCHILLA["beta"])
     assert abs(N[np.argmin(loss)] / N_opt - 1) < 1e-3
   np.testing.assert_allclose(6 * table["N_opt"] * table["D_opt"], table["C"], rtol=1e-12)
 

@@ -12,11 +12,13 @@ NS = [1e5, 1e6, 1e7]
 
 
 def _loss(N, D):
-  return SCRATCH["E"] + SCRATCH["A"] * np.asarray(N) ** -SCRATCH["alpha"] + SCRATCH["B"] * np.asarray(D) ** -SCRATCH["beta"]
+  return (SCRATCH["E"] + SCRATCH["A"] * np.asarray(N) ** -SCRATCH["alpha"]
+          + SCRATCH["B"] * np.asarray(D) ** -SCRATCH["beta"])
 
 
 def _study():
-  scratch = pd.DataFrame([(n, d, _loss(n, d)) for n in NS for d in np.geomspace(1e4, 1e10, 13)], columns=["N", "D", "loss"])
+  scratch = pd.DataFrame([(n, d, _loss(n, d)) for n in NS for d in np.geomspace(1e4, 1e10, 13)],
+                         columns=["N", "D", "loss"])
   rows = []
   for n in NS:
     for d_f in np.geomspace(1e4, 1e7, 7):

@@ -91,7 +91,8 @@ def _execute(name: str, tmp_path):
              TRANSFER_SCALING_DATA=str(tmp_path / "data"),
              PYTHONPATH=os.pathsep.join([ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
   # Compiled fits and training steps are reused across runs of the suite, as the sweep does for studies.
-  env.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "transfer_scaling", "jax"))
+  env.setdefault("JAX_COMPILATION_CACHE_DIR",
+                 os.path.join(os.path.expanduser("~"), ".cache", "transfer_scaling", "jax"))
   km = KernelManager(kernel_name="python3")
   km.kernel_spec.argv[0] = sys.executable  # this interpreter, whatever the installed spec says
   client = NotebookClient(nb, km=km, timeout=600, resources={"metadata": {"path": str(tmp_path)}})

@@ -50,7 +50,8 @@ def config_file(tmp_path, extra="", name="cfg.py") -> str:
     ("  c.finetune.lrs = (-1e-3,)", "config.finetune.lrs has -0.001"),
     ("  c.batch_size = 0", "config.batch_size=0 must be a positive integer"),
     ("  c.model.seq_len = 0", "config.model.seq_len=0 must be a positive integer"),
-    ("  c.eval_every = 0", "config.eval_every=0 is no cadence; give the steps between evaluations as a positive integer"),
+    ("  c.eval_every = 0",
+     "config.eval_every=0 is no cadence; give the steps between evaluations as a positive integer"),
     ("  c.max_members = 0", "config.max_members=0 must be a positive integer"),
     ("  c.seeds = ()", "config.seeds is empty"),
     ("  c.scratch.ceiling = 10", "config.scratch.ceiling=10 is below the first budget"),
@@ -94,7 +95,8 @@ def test_a_config_that_is_a_folder_or_a_csv_is_one_line(tmp_path, capsys):
 
 
 def test_an_infinite_poll_is_refused(tmp_path, capsys):
-  code, _, err = run(capsys, "sweep", "--config", config_file(tmp_path), "--workdir", str(tmp_path / "w"), "--poll", "inf")
+  code, _, err = run(capsys, "sweep", "--config", config_file(tmp_path), "--workdir", str(tmp_path / "w"),
+                     "--poll", "inf")
   assert code == 2 and "--poll inf must be a positive finite number of seconds" in one_line(err)
   assert not (tmp_path / "w").exists()
 
@@ -162,7 +164,8 @@ def test_outputs_that_are_folders_are_refused_before_any_work(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["budget", "--params", "A=5,G=0.1,E=1,alpha=0.3,beta=0.4,Q=2", "--budget", "1e6", "--cost-p", "1", "--cost-f", "1"],
+    (["budget", "--params", "A=5,G=0.1,E=1,alpha=0.3,beta=0.4,Q=2", "--budget", "1e6", "--cost-p", "1",
+      "--cost-f", "1"],
      "has no parameter(s) Q"),
     (["budget", "--params", "A=5,G=0.1,E=1,alpha=0.3", "--budget", "1e6", "--cost-p", "1", "--cost-f", "1"],
      "missing beta"),
@@ -285,9 +288,10 @@ def _workdir(tmp_path):
   wd = tmp_path / "w"
   corpora = {"hashes": {"toy-prose": "p0", "toy-code": "c0"},
              "sizes": {c: {"train": 10**6, "validation": 10**4, "test": 10**4} for c in ("toy-prose", "toy-code")}}
-  fileio.write_json_atomic(workdir_lib.study_path(wd), {"config": cfg.to_dict(), "study": cfg.study, "corpora": corpora})
-  rec = {"id": "r0", "study": "toy", "stage": "pretrain", "source": "toy-prose", "target": "", "size": "13k", "N": 13000,
-         "d_f": None, "init": "scratch", "p": None, "seed": 0, "group": "g", "member": 0, "valid_loss": 2.0,
+  fileio.write_json_atomic(workdir_lib.study_path(wd),
+                           {"config": cfg.to_dict(), "study": cfg.study, "corpora": corpora})
+  rec = {"id": "r0", "study": "toy", "stage": "pretrain", "source": "toy-prose", "target": "", "size": "13k",
+         "N": 13000, "d_f": None, "init": "scratch", "p": None, "seed": 0, "group": "g", "member": 0, "valid_loss": 2.0,
          "test_loss": 2.0, "best_step": 40, "steps": 40, "budget": 40, "tokens": 5280, "flops": 1e9, "wall_s": 1.0,
          "status": "done", "run": {"lr": 3e-3}}
   fileio.write_json_atomic(workdir_lib.record_path(wd, "r0"), rec)
@@ -347,9 +351,11 @@ def test_fit_refuses_rows_repeated_exactly(tmp_path, capsys):
   N, D = np.exp(rng.uniform(13, 20, 30)), np.exp(rng.uniform(18, 25, 30))
   df = pd.DataFrame({"N": N, "D": D, "loss": 1.7 + 400 / N ** 0.34 + 2000 / D ** 0.37})
   twice = _csv(tmp_path, pd.concat([df, df], ignore_index=True), "twice.csv")
-  code, out, err = run(capsys, "fit", "chinchilla", "--csv", twice, "--json", str(tmp_path / "f.json"), "--bootstrap", "0")
+  code, out, err = run(capsys, "fit", "chinchilla", "--csv", twice, "--json", str(tmp_path / "f.json"),
+                       "--bootstrap", "0")
   line = one_line(err)
-  assert code == 2 and "30 row(s) repeat an earlier row exactly, on CSV line(s) 32, 33" in line and "(and 20 more)" in line
+  assert (code == 2 and "30 row(s) repeat an earlier row exactly, on CSV line(s) 32, 33" in line
+          and "(and 20 more)" in line)
   assert "line 32 = line 2" in line and "remove the copies" in line and out == "" and not (tmp_path / "f.json").exists()
 
 
@@ -397,6 +403,7 @@ def test_advise_takes_any_ladder_name_and_numbers_with_a_suffix():
 
 
 def test_bench_json_naming_a_folder_is_refused_naming_the_flag(tmp_path, capsys):
-  code, _, err = run(capsys, "bench", "train", "--d-model", "32", "--n-layers", "1", "--steps", "1", "--json", str(tmp_path))
+  code, _, err = run(capsys, "bench", "train", "--d-model", "32", "--n-layers", "1", "--steps", "1", "--json",
+                     str(tmp_path))
   line = one_line(err)
   assert code == 2 and line.startswith(f"error: --json {tmp_path} is a folder") and ".tmp" not in line

@@ -154,7 +154,8 @@ def test_a_checkpoint_save_cut_short_is_cleared_before_the_ensemble_resumes(env,
 def test_what_changes_a_result_is_part_of_the_run_identity(env, finished):
   c = _small(toy.config())
   cfg, found = runner.prepare(c)
-  assert all(r.id in workdir_lib.read_records(str(finished)) for r in runner.current_plan(cfg, found, str(finished)).runs)
+  assert all(r.id in workdir_lib.read_records(str(finished))
+             for r in runner.current_plan(cfg, found, str(finished)).runs)
   c.valid_bytes = 2048
   cfg, found = runner.prepare(c)
   plan = runner.current_plan(cfg, found, str(finished))

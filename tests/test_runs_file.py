@@ -124,7 +124,8 @@ def _with_units(text: str, values) -> str:
     ("non-positive loss", GOOD.replace(",3.0\n", ",0\n", 1), "tokens", "loss='0' is not positive"),
     ("non-finite loss", GOOD.replace(",3.0\n", ",nan\n", 1), "tokens", "loss='nan' is not a finite number"),
     ("infinite loss", GOOD.replace(",3.0\n", ",inf\n", 1), "tokens", "loss='inf' is not a finite number"),
-    ("no scratch runs for a size", "\n".join(ln for ln in GOOD.splitlines() if not ln.startswith("scratch,2000")) + "\n",
+    ("no scratch runs for a size",
+     "\n".join(ln for ln in GOOD.splitlines() if not ln.startswith("scratch,2000")) + "\n",
      "tokens", "fine-tuned runs of target 'target' at N = 2,000 have no finished from-scratch runs"),
     ("duplicate rows", GOOD + "scratch,1000,100,0,2.9\n", "tokens", "are the same run"),
     ("neither CSV nor JSON lines", "\x89PNG\r\n\x1a\n\xff\xfe", "tokens", "neither CSV nor JSON lines"),
@@ -132,7 +133,8 @@ def _with_units(text: str, values) -> str:
     ("broken JSON lines", '{"arm": "scratch", "N": 1\n', "tokens", "line 1 is not JSON"),
     ("mixed units", _with_units(GOOD, ["tokens"] * 8 + ["bytes"] * 8), None, "mixes units (bytes, tokens)"),
     ("units not declared", GOOD, None, "give --units bytes|tokens|characters"),
-    ("units twice, differently", _with_units(GOOD, ["bytes"] * 16), "tokens", "says its units are bytes but --units is tokens"),
+    ("units twice, differently", _with_units(GOOD, ["bytes"] * 16), "tokens",
+     "says its units are bytes but --units is tokens"),
 ])
 def test_a_bad_runs_file_is_refused_in_one_line_and_nothing_is_written(tmp_path, capsys, name, text, units, message):
   path = tmp_path / "runs.csv"

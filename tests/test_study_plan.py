@@ -11,7 +11,8 @@ from transfer_scaling.study import bracket, plan, runs as runs_lib, selection, t
 from transfer_scaling.study.config import StudyConfig, defaults
 
 HASHES = {"toy-prose": "p0", "toy-code": "c0"}
-SIZES = {n: {"train": 10**7, "validation": 10**6, "test": 10**6} for n in ("toy-prose", "toy-code", "english", "python")}
+SIZES = {n: {"train": 10**7, "validation": 10**6, "test": 10**6}
+         for n in ("toy-prose", "toy-code", "english", "python")}
 
 
 def typed(c):
@@ -168,8 +169,8 @@ def test_typed_config_round_trips_through_study_json():
   assert StudyConfig.from_dict(defaults()) == StudyConfig()
 
 
-@pytest.mark.parametrize("name", ["quickstart", "text_to_python", "text_docs_to_python", "text_code_to_python", "english_to_german",
-                                  "english_to_spanish", "english_to_chinese", "english_to_french",
+@pytest.mark.parametrize("name", ["quickstart", "text_to_python", "text_docs_to_python", "text_code_to_python",
+                                  "english_to_german", "english_to_spanish", "english_to_chinese", "english_to_french",
                                   "transfer_gap_multi", "synthetic_distance", "text_to_python:cpu",
                                   "transfer_gap_multi:cpu"])
 def test_shipped_configs_plan(name):
@@ -180,10 +181,11 @@ def test_shipped_configs_plan(name):
 
 
 def test_cpu_scale_keeps_the_pair_and_takes_the_quickstart_scale():
-  gpu, cpu, quick = (typed(config_lib.load_config(n)) for n in ("transfer_gap_multi", "transfer_gap_multi:cpu", "quickstart"))
+  gpu, cpu, quick = (typed(config_lib.load_config(n))
+                     for n in ("transfer_gap_multi", "transfer_gap_multi:cpu", "quickstart"))
   assert (cpu.source, cpu.targets) == (gpu.source, gpu.targets) and cpu.study == "transfer_gap_multi_cpu"
-  assert (cpu.sizes, cpu.model, cpu.d_f, cpu.finetune, cpu.seeds) == (quick.sizes, quick.model, quick.d_f, quick.finetune,
-                                                                      quick.seeds)
+  assert (cpu.sizes, cpu.model, cpu.d_f, cpu.finetune, cpu.seeds) == (quick.sizes, quick.model, quick.d_f,
+                                                                      quick.finetune, quick.seeds)
   assert len(cpu.seeds) >= 3
   with pytest.raises(UsageError, match="unknown scale"):
     config_lib.load_config("text_to_python:tpu")
@@ -209,7 +211,8 @@ def test_selection_chooses_on_validation_the_same_way_for_both_arms_and_flags_gr
 
 
 def test_selection_never_counts_failed_runs():
-  rows = [("scratch", "t", "13k", 100, None, s, lr, 5, v, 1.0) for s in range(2) for lr, v in ((1e-3, 2.0), (3e-3, 1.0))]
+  rows = [("scratch", "t", "13k", 100, None, s, lr, 5, v, 1.0)
+          for s in range(2) for lr, v in ((1e-3, 2.0), (3e-3, 1.0))]
   df = _table(rows)
   df.loc[(df["lr"] == 3e-3) & (df["seed"] == 1), ["status", "valid_loss"]] = ["failed: diverged", np.nan]
   chosen, _ = selection.choose(df)

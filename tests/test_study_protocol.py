@@ -24,7 +24,8 @@ def _record(cfg, run, valid, best_step=10):
   N = ladder.n_params(cfg.model_config(run.size))
   return {"id": run.id, "study": cfg.study, "stage": run.stage, "source": cfg.source, "target": run.corpus,
           "size": run.size, "N": N, "d_f": run.d_f, "init": run.init, "p": run.p, "seed": run.seed, "group": "g",
-          "member": 0, "valid_loss": valid, "test_loss": valid, "best_step": best_step if run.stage == "finetune" else 10,
+          "member": 0, "valid_loss": valid, "test_loss": valid,
+          "best_step": best_step if run.stage == "finetune" else 10,
           "steps": 20, "budget": run.budget, "tokens": 2560, "flops": 1.0, "wall_s": 1.0, "status": "done",
           "run": run.to_json()}
 
@@ -75,7 +76,8 @@ def test_a_grid_limit_inside_the_starting_grid_is_one_line_naming_the_field():
   with pytest.raises(UsageError, match=r"config.finetune.lr_floor=0.002 lies inside the starting grid.*lower "
                                        r"config.finetune.lr_floor to <= 0.001"):
     _cfg(lr_floor=2e-3)
-  with pytest.raises(UsageError, match=r"config.finetune.lr_ceiling=0.002 lies inside.*raise config.finetune.lr_ceiling"):
+  with pytest.raises(UsageError, match=r"config.finetune.lr_ceiling=0.002 lies inside.*"
+                                       r"raise config.finetune.lr_ceiling"):
     _cfg(lr_ceiling=2e-3)
   assert lr_grid.beyond(1e-3, up=False) == 3.2e-4 and lr_grid.beyond(3e-3, up=True) == 9.5e-3
 

@@ -108,7 +108,8 @@ def test_early_stopping_freezes_one_member(tmp_path):
   slow, fast = train(spec, batches_for(spec), str(tmp_path))
   # Never better than at initialisation: not a result, and the status says why.
   assert slow.status.startswith("no_improvement") and slow.steps == 10 and slow.best_step == 0
-  assert fast.steps == 30 and fast.status == ("cut_off" if fast.best_step == 30 else "done"), (fast.status, fast.best_step)
+  assert fast.steps == 30 and fast.status == ("cut_off" if fast.best_step == 30 else "done"), \
+    (fast.status, fast.best_step)
   curve = train_losses(str(tmp_path))
   assert np.isnan(curve[10:, 0]).all() and np.isfinite(curve[:, 1]).all()
   evals = read_log(str(tmp_path), "eval")

@@ -19,7 +19,8 @@ COMMANDS = {
     "sweep": ("transfer_scaling.commands.sweep", "run (or resume) a transfer study's training runs"),
     "results": ("transfer_scaling.commands.results", "one row per run of a study workdir"),
     "analyze": ("transfer_scaling.commands.analyze", "fit the laws to a study and write report.md with figures"),
-    "advise": ("transfer_scaling.commands.advise", "pre-train more or collect more fine-tuning data? from a study's fits"),
+    "advise": ("transfer_scaling.commands.advise",
+               "pre-train more or collect more fine-tuning data? from a study's fits"),
     "quickstart": ("transfer_scaling.commands.quickstart", "the main job: a small English-to-Python study end to end"),
 }
 
@@ -27,7 +28,8 @@ COMMANDS = {
 def _usage() -> str:
   width = max(map(len, COMMANDS))
   rows = "\n".join(f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items())
-  return f"usage: transfer-scaling COMMAND [ARGS...]\n\ncommands:\n{rows}\n\n`transfer-scaling COMMAND --help` for a command's options."
+  return (f"usage: transfer-scaling COMMAND [ARGS...]\n\ncommands:\n{rows}\n\n"
+          "`transfer-scaling COMMAND --help` for a command's options.")
 
 
 def main(argv=None) -> int:

@@ -95,7 +95,8 @@ def _set(config, dotted: str, raw: str) -> None:
   for i, p in enumerate(parents):
     if not isinstance(node, ml_collections.ConfigDict) or p not in node:
       raise UsageError(f"unknown config field {'.'.join(parents[:i + 1])!r} in --config.{dotted}; "
-                       f"known fields there: {', '.join(sorted(node.keys())) if isinstance(node, ml_collections.ConfigDict) else '(none)'}")
+                       "known fields there: "
+                       f"{', '.join(sorted(node.keys())) if isinstance(node, ml_collections.ConfigDict) else '(none)'}")
     node = node[p]
   if leaf not in node:
     raise UsageError(f"unknown config field {dotted!r}; known fields{' in ' + '.'.join(parents) if parents else ''}: "
@@ -105,7 +106,8 @@ def _set(config, dotted: str, raw: str) -> None:
   try:
     node[leaf] = value
   except TypeError as e:
-    raise UsageError(f"--config.{dotted}={raw}: expected {type(old).__name__}, got {type(value).__name__} ({e})") from None
+    raise UsageError(f"--config.{dotted}={raw}: expected {type(old).__name__}, "
+                     f"got {type(value).__name__} ({e})") from None
 
 
 def _parse(raw: str, old):

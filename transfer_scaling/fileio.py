@@ -139,7 +139,8 @@ def describe_os_error(e: OSError) -> str:
   """One line for a filesystem error: the path and the problem, with the usual fix."""
   where = e.filename or ""
   if e.errno == errno.ENOSPC:
-    return f"no space left on the device holding {where or 'the output'}; free some space and rerun (finished work is kept)"
+    return (f"no space left on the device holding {where or 'the output'}; free some space and rerun "
+            "(finished work is kept)")
   if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
     return f"cannot write {where}: {e.strerror}; choose a writable location"
   if e.errno == errno.EISDIR:

@@ -198,7 +198,8 @@ def main(argv) -> int:
   b.add_argument("--cost-p", type=float, required=True, help="cost of one unit of pre-training (step or token)")
   b.add_argument("--cost-f", type=float, required=True, help="cost of one fine-tuning datum")
   for p in (c, b):
-    p.add_argument("--fit", help="a JSON written by `transfer-scaling fit`, or (budget) a study's fits/TARGET.json or workdir")
+    p.add_argument("--fit", help="a JSON written by `transfer-scaling fit`, or (budget) a study's fits/TARGET.json "
+                                 "or workdir")
     p.add_argument("--params", help="NAME=VALUE,... instead of --fit")
     p.add_argument("--plot", help="write a figure here (PNG, PDF, SVG)")
   args = ap.parse_args(argv)

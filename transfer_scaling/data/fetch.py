@@ -55,7 +55,8 @@ def apt_translations(code: str) -> list[str]:
   if not find():
     _apt_update()
   if not find() or (any(f.endswith(".lz4") for f in find()) and not shutil.which("lz4")):
-    raise SourceMissing(f"Translation-{code}", f"apt-get update -o Acquire::Languages={LANGUAGES} && apt-get install lz4",
+    raise SourceMissing(f"Translation-{code}",
+                        f"apt-get update -o Acquire::Languages={LANGUAGES} && apt-get install lz4",
                         "the apt lists with translated package descriptions are not on this machine")
   return find()
 
@@ -78,7 +79,8 @@ def apt(package: str) -> str:
       r = _run(["apt-get", "download", package], cwd=debs)
     found = glob.glob(os.path.join(debs, f"{package}_*.deb"))
     if r.returncode != 0 or not found:
-      raise SourceMissing(package, "apt-get update && " + command, (r.stderr.strip().splitlines() or ["download failed"])[-1])
+      raise SourceMissing(package, "apt-get update && " + command,
+                          (r.stderr.strip().splitlines() or ["download failed"])[-1])
   shutil.rmtree(out, ignore_errors=True)
   os.makedirs(out)
   r = _run(["dpkg-deb", "-x", sorted(found)[-1], out])

@@ -2,7 +2,8 @@
 import os
 import re
 
-FORMAT_VERSION = 2  # bump when a prepared corpus's layout or cleaning changes; older ones are rebuilt (2: a validation split)
+FORMAT_VERSION = 2  # bump when a prepared corpus's layout or cleaning changes; older ones are rebuilt
+#                    (2: a validation split)
 
 
 def data_dir() -> str:

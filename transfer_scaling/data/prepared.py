@@ -46,7 +46,8 @@ def _data_source(name: str, split: str):
                        "train, validation and test splits: prepare it with all three")
     return b.as_data_source()[split], key
   meta = read_meta(name)
-  return tfds.builder_from_directory(os.path.join(paths.corpus_dir(name), "tfds", meta["tfds_dir"])).as_data_source()[split], "text"
+  return tfds.builder_from_directory(os.path.join(paths.corpus_dir(name), "tfds",
+                                                  meta["tfds_dir"])).as_data_source()[split], "text"
 
 
 def _read_texts(name: str, split: str, chunk: int = 4096):

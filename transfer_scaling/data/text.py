@@ -118,7 +118,8 @@ _ROFF_ESCAPES = [
     (re.compile(r"\\[&,/|^:%~ 0]"), lambda m: " " if m.group(0) in ("\\ ", "\\~", "\\0") else ""),
     (re.compile(r"\\(\\)"), "\\\\"),
 ]
-_ROFF_TEXT_MACROS = {"SH", "SS", "B", "I", "BR", "IR", "RB", "BI", "IB", "SM", "SB", "IP", "TP", "UR", "MT", "Nm", "Nd", "Sh"}
+_ROFF_TEXT_MACROS = {"SH", "SS", "B", "I", "BR", "IR", "RB", "BI", "IB", "SM", "SB", "IP", "TP", "UR", "MT", "Nm",
+                     "Nd", "Sh"}
 
 
 def roff_to_text(src: str) -> str:

@@ -22,5 +22,5 @@ from transfer_scaling.laws.transfer import (TransferFit, data_for_saturation, ef
                                            interpolate_data)
 
 __all__ = ["Allocation", "FitResult", "Law", "TransferFit", "allocate_budget", "chinchilla_data", "compute_optimal",
-           "data_for_saturation", "effective_data", "fit", "fit_transfer", "get_law", "interpolate_data", "isoloss_grid",
-           "law_names", "loss_at", "register"]
+           "data_for_saturation", "effective_data", "fit", "fit_transfer", "get_law", "interpolate_data",
+           "isoloss_grid", "law_names", "loss_at", "register"]

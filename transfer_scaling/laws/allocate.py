@@ -35,7 +35,8 @@ def law_params(fit_or_params, law: str) -> dict:
   if missing:
     raise UsageError(f"{entry.name} needs parameters {', '.join(entry.params)}; missing {', '.join(missing)}")
   if unknown:
-    raise UsageError(f"{entry.name} has no parameter(s) {', '.join(unknown)}; its parameters are {', '.join(entry.params)}")
+    raise UsageError(f"{entry.name} has no parameter(s) {', '.join(unknown)}; "
+                     f"its parameters are {', '.join(entry.params)}")
   p = {k: float(fit_or_params[k]) for k in entry.params}
   # Allocation is meaningful for positive parameters only (exponents included); a zero gap G is allowed.
   bad = [k for k, v in p.items() if not np.isfinite(v) or v < 0 or (v == 0 and k != "G")]
@@ -117,7 +118,8 @@ def isoloss_grid(fit_or_params, p_range, f_range, n: int = 100, law: str = "barn
   if not (0 < p0 < p1 and 0 < f0 < f1):
     raise UsageError(f"ranges must be 0 < lo < hi, got p {p_range}, f {f_range}")
   P, F = np.meshgrid(np.geomspace(p0, p1, n), np.geomspace(f0, f1, n))
-  return pd.DataFrame({"p": P.ravel(), "f": F.ravel(), "loss": get_law(law).predict(q, {"p": P.ravel(), "f": F.ravel()})})
+  return pd.DataFrame({"p": P.ravel(), "f": F.ravel(),
+                       "loss": get_law(law).predict(q, {"p": P.ravel(), "f": F.ravel()})})
 
 
 def loss_at(fit_or_params, law: str, **covariates) -> np.ndarray:

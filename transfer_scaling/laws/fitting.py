@@ -220,7 +220,8 @@ def fit(law, data, *, bootstrap: int = 1000, seed: int = 0, delta: float = 1e-3,
     df = drop_highest_rows(df, law.target, _count(drop_highest, "drop_highest"))
   n, P = len(df), len(law.params)
   if n <= P:
-    raise UsageError(f"law {law.name!r} has {P} parameters and needs at least {P + 1} points; got {n}: add measurements")
+    raise UsageError(f"law {law.name!r} has {P} parameters and needs at least {P + 1} points; "
+                     f"got {n}: add measurements")
   _check_design(law, df)
   auto = isinstance(delta, str)
   if auto and delta != "auto" or not auto and not (delta > 0):

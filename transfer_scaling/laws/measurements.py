@@ -27,7 +27,8 @@ def read_csv(path: str) -> pd.DataFrame:
     with open(path, newline="") as f:
       header = next(csv.reader(f), [])
   except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-    raise UsageError(f"cannot read {path} as CSV ({str(e).splitlines()[0]}); write one header line and comma-separated numbers")
+    raise UsageError(f"cannot read {path} as CSV ({str(e).splitlines()[0]}); "
+                     "write one header line and comma-separated numbers")
   dup = sorted({c.strip() for c in header if [h.strip() for h in header].count(c.strip()) > 1})
   if dup:
     raise UsageError(f"{path}: column(s) {', '.join(dup)} appear more than once in the header; keep one of each")

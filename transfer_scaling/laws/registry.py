@@ -53,7 +53,8 @@ class Law:
     if unknown:
       raise UsageError(f"law {self.name!r}: log_params {sorted(unknown)} are not among params {self.params}")
     if set(self.grid) != set(self.params):
-      raise UsageError(f"law {self.name!r}: grid must give starting values for exactly {self.params}, got {sorted(self.grid)}")
+      raise UsageError(f"law {self.name!r}: grid must give starting values for exactly {self.params}, "
+                       f"got {sorted(self.grid)}")
 
   @property
   def columns(self) -> tuple:

@@ -1,8 +1,9 @@
 """Batched damped Newton for small robust fits: many starts (or bootstrap weights) in one jitted call.
 
-Why not plain vmapped L-BFGS: with 3-7 parameters an exact Hessian costs a few gradients, and damped Newton reaches machine precision in a few dozen steps where L-BFGS needs
-hundreds plus a line search, whose inner while_loop under vmap runs every member at the pace of
-the slowest. Each iteration here is one Hessian and one objective evaluation per member.
+Why not plain vmapped L-BFGS: with 3-7 parameters an exact Hessian costs a few gradients, and damped
+Newton reaches machine precision in a few dozen steps where L-BFGS needs hundreds plus a line search,
+whose inner while_loop under vmap runs every member at the pace of the slowest. Each iteration here
+is one Hessian and one objective evaluation per member.
 
 The step is "saddle-free" Levenberg-Marquardt: d = -V diag(1/(|w| + lam*|w|max)) V^T g from the
 eigendecomposition H = V diag(w) V^T, so it is a descent direction even where the Huber

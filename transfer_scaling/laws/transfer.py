@@ -195,7 +195,8 @@ def fit_transfer(eff: pd.DataFrame, *, scratch_fit: Optional[FitResult] = None, 
       raise UsageError("no from-scratch law to place the low-data boundary: pass scratch_fit=... or max_D_F=...")
     limit = fraction * data_for_saturation(scratch_fit, N, level)
     boundary = (f"low-data regime: D_F <= {fraction:g} * D(N), D(N) = data for a from-scratch model to reach "
-                f"{level:g} of its infinite-data performance (L = L_inf/{level:g}) under the fitted {scratch_fit.law} law")
+                f"{level:g} of its infinite-data performance (L = L_inf/{level:g}) "
+                f"under the fitted {scratch_fit.law} law")
   reason = np.full(len(rows), "", dtype=object)
   reason[~np.isfinite(DT)] = "no D_E"
   reason[np.isfinite(DT) & (DT <= 0)] = "D_T <= 0 (ossified)"

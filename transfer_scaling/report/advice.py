@@ -65,7 +65,8 @@ class Advice:
     if self.better == "not determined":
       lines.append(f"  which is better: not determined ({self.compared_at})")
     else:
-      lines.append(f"  better: {self.better} ({100 * self.agree:.0f}% of bootstrap replicates agree; {self.compared_at})")
+      lines.append(f"  better: {self.better} ({100 * self.agree:.0f}% of bootstrap replicates agree; "
+                   f"{self.compared_at})")
     lines += [f"  warning: {w}" for w in self.warnings]
     return "\n".join(lines)
 
@@ -76,7 +77,8 @@ def _amount(x: float) -> str:
 
 
 def load(workdir, target: Optional[str] = None) -> dict:
-  """The fits `analyze` saved for `target` (None: the only one) in `workdir` (UsageError naming the fix when there are none)."""
+  """The fits `analyze` saved for `target` (None: the only one) in `workdir` (UsageError naming the fix when
+  there are none)."""
   from transfer_scaling.report import runs_file, workdir_report
   from transfer_scaling.study import workdir as workdir_lib
   study = fileio.path(workdir_lib.study_path(workdir))
@@ -95,7 +97,8 @@ def load(workdir, target: Optional[str] = None) -> dict:
   if not path.exists():
     raise UsageError(f"no fitted laws for {target!r} in {workdir}; run `transfer-scaling analyze --workdir {workdir}` "
                      "first (if it ran, its report says why the joint fit was not made)")
-  fits = fileio.read_json_checked(path, f"delete it and rerun `transfer-scaling analyze --workdir {workdir}` to fit again")
+  fits = fileio.read_json_checked(path, f"delete it and rerun `transfer-scaling analyze --workdir {workdir}` "
+                                        "to fit again")
   if not isinstance(fits, dict) or not all(k in fits for k in ("joint", "sizes", "N_range", "D_F_range")):
     raise UsageError(f"{path} is damaged (not the fits analyze writes); delete it and rerun "
                      f"`transfer-scaling analyze --workdir {workdir}` to fit again")
@@ -137,7 +140,8 @@ def advise(fits: dict, d_f: float, N: float, cost_ratio: Optional[float] = None)
     warnings.append(f"N = {N:,.0f} lies outside the measured sizes ({lo_N:,.0f}-{hi_N:,.0f}): an extrapolation"
                     + (f"; {fits['heldout']}" if fits.get("heldout") else ""))
   if not lo_f <= d_f <= hi_f:
-    warnings.append(f"D_F = {_amount(d_f)} lies outside the fitted D_F ({_amount(lo_f)}-{_amount(hi_f)}): an extrapolation")
+    warnings.append(f"D_F = {_amount(d_f)} lies outside the fitted D_F ({_amount(lo_f)}-{_amount(hi_f)}): "
+                    "an extrapolation")
   for k, v in fits.get("identified", {}).items():
     if v["status"] != "determined":
       warnings.append(v["text"])
@@ -147,8 +151,8 @@ def advise(fits: dict, d_f: float, N: float, cost_ratio: Optional[float] = None)
   gap = fits.get("gap")
   if gap is None:
     return Advice(fits["target"], float(N), float(d_f), cost_ratio, mult, delta_f, None, None, "not determined",
-                  math.nan, "no transfer-gap law was fitted, so the value of more pre-training is not measured", warnings,
-                  fits.get("units", "bytes"))
+                  math.nan, "no transfer-gap law was fitted, so the value of more pre-training is not measured",
+                  warnings, fits.get("units", "bytes"))
   g = get_law(gap["law"])
   p0 = float(fits["pretrain_steps"])
   at = lambda p, pp, f: g.predict(p, {"p": np.array([pp]), "f": np.array([f])})

@@ -20,7 +20,8 @@ def _save(fig, out_dir: str, stem: str) -> str:
   for ax in fig.axes:  # a panel with nothing positive to show stays linear rather than failing
     if ax.collections:
       continue
-    for get, scale, set_scale in (("get_xdata", ax.get_xscale, ax.set_xscale), ("get_ydata", ax.get_yscale, ax.set_yscale)):
+    for get, scale, set_scale in (("get_xdata", ax.get_xscale, ax.set_xscale),
+                                  ("get_ydata", ax.get_yscale, ax.set_yscale)):
       if scale() == "log" and not any((np.asarray(getattr(l, get)(), float) > 0).any() for l in ax.lines):
         set_scale("linear")
   # PNG only: the report embeds it, and an SVG of every figure doubled the report's drawing time
@@ -273,7 +274,8 @@ def heldout(table, size_N, out_dir, stem="fig10_heldout_size", units="bytes"):
   """10. The largest size predicted from the others: measured mean fine-tuned loss against the 95% prediction."""
   fig, ax = _subplots(figsize=(5.5, 4))
   t = table.sort_values("D_F")
-  ax.fill_between(t["D_F"], t["lo"], t["hi"], color=FINETUNE, alpha=0.2, lw=0, label="predicted without this size (95%)")
+  ax.fill_between(t["D_F"], t["lo"], t["hi"], color=FINETUNE, alpha=0.2, lw=0,
+                  label="predicted without this size (95%)")
   ax.plot(t["D_F"], t["predicted"], "-", color=FINETUNE)
   ax.plot(t["D_F"], t["loss"], "s", color="k", label="measured (mean over seeds)")
   ax.set_xscale("log")

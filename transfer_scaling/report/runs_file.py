@@ -111,7 +111,8 @@ def _means(col: str) -> str:
           "valid_loss": "the positive validation loss (or leave it empty for a failed run)",
           "p": "the positive pre-training amount of the fine-tuned run's checkpoint", "lr": "a positive learning rate",
           "warmup": "a whole number of warm-up steps",
-          "best_step": "the whole number of steps at the run's best validation loss (0: before any step)"}.get(col, "a number")
+          "best_step": "the whole number of steps at the run's best validation loss "
+                       "(0: before any step)"}.get(col, "a number")
 
 
 def _status(s) -> str:
@@ -182,11 +183,13 @@ def table(df: pd.DataFrame, path, units=None) -> tuple:
   sizes = _sizes(df, N, path)
   t = pd.DataFrame({"study": "", "stage": arm_of, "source": "", "target": target, "size": [sizes[n] for n in N],
                     "N": N.round().astype(int), "D_F": D.round().astype("Int64"),
-                    "init": ["scratch" if a == arms.REFERENCE.name else ("pretrained" if pd.isna(q) else f"pretrained@{q:.0f}")
+                    "init": ["scratch" if a == arms.REFERENCE.name
+                             else ("pretrained" if pd.isna(q) else f"pretrained@{q:.0f}")
                              for a, q in zip(arm_of, p)],
                     "p": p.where(ft).round().astype("Int64"), "seed": seed.astype(int), "lr": lr, "warmup": warmup,
                     "loss": loss, "valid_loss": valid, "best_step": best_step, "steps": opt("steps"),
-                    "budget": np.nan, "tokens": opt("tokens"), "flops": opt("flops"), "wall_s": np.nan, "status": status,
+                    "budget": np.nan, "tokens": opt("tokens"), "flops": opt("flops"), "wall_s": np.nan,
+                    "status": status,
                     # a fine-tuned run best at step 0: fine-tuning did not help (study/results.py)
                     "no_gain": (ft & ~failed & (best_step == 0)).to_numpy(),
                     "id": [f"line {x}" for x in df["_line"]]})
@@ -230,8 +233,9 @@ def _settings(t, path, has_valid: bool) -> None:
   many = n[(n["lr"] > 1) | (n["warmup"] > 1)]
   if len(many):
     stage, target, N, D, _ = many.index[0]
-    raise UsageError(f"{path}: the {stage} runs of {target} at N {N}, D {D} come at several learning rates but the file "
-                     "has no valid_loss to choose among them; add valid_loss, or keep only the chosen runs")
+    raise UsageError(f"{path}: the {stage} runs of {target} at N {N}, D {D} come at several learning rates "
+                     "but the file has no valid_loss to choose among them; "
+                     "add valid_loss, or keep only the chosen runs")
 
 
 def _pairs(t, path) -> None:
@@ -248,7 +252,8 @@ def _pairs(t, path) -> None:
 
 
 def setting(t: pd.DataFrame, name: str, units: str, origin: str, **analysis_options) -> analysis.Setting:
-  """The analysis setting of a runs file's table: its sizes, the fine-tuned checkpoint, the gap grid, the reference point."""
+  """The analysis setting of a runs file's table: its sizes, the fine-tuned checkpoint, the gap grid, the
+  reference point."""
   for k in analysis_options:
     if k not in {f.name for f in dataclasses.fields(Analysis)} - {"example_size"}:
       raise UsageError(f"unknown analysis option {k!r}")
@@ -266,7 +271,8 @@ def setting(t: pd.DataFrame, name: str, units: str, origin: str, **analysis_opti
   per_size = ft.dropna(subset=["p"]).groupby("size")["p"].nunique()
   gap = per_size[per_size >= 2].sort_values(kind="stable").index[-1] if (per_size >= 2).any() else None
   targets = tuple(dict.fromkeys(t["target"]))
-  return analysis.Setting(study=name, source="pre-trained", targets=targets, sizes={k: int(v) for k, v in sizes.items()},
+  return analysis.Setting(study=name, source="pre-trained", targets=targets,
+                          sizes={k: int(v) for k, v in sizes.items()},
                           analysis=a, last_p=None if last is None else int(last), gap_size=gap, units=units,
                           origin=origin)
 

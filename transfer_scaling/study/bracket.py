@@ -4,9 +4,10 @@ D_E, the data a from-scratch model needs for a fine-tuned run's loss, is known o
 fine-tuning. Where it falls beyond the largest from-scratch D, or in a gap of the curve
 wider than `max_gap` decades, the interpolation would draw a straight line through an
 unmeasured region (or could not answer at all); one within half a gap of the curve's end is
-extended too, because a D_E decided on validation may fall beyond the end on test. So once the fine-tuned and from-scratch
-runs of a size are done, the sweep asks `new_points` for more from-scratch D, trains them
-and asks again, a bounded number of rounds. Decisions read validation losses only.
+extended too, because a D_E decided on validation may fall beyond the end on test. So once
+the fine-tuned and from-scratch runs of a size are done, the sweep asks `new_points` for more
+from-scratch D, trains them and asks again, a bounded number of rounds. Decisions read
+validation losses only.
 """
 import numpy as np
 

@@ -173,9 +173,11 @@ class StudyConfig:
     missing = [s for s in self.gap.sizes if s not in self.sizes]
     _need(not missing, f"config.gap.sizes has {missing} which are not in config.sizes; add them to config.sizes "
           "(they must be pre-trained) or remove them from config.gap.sizes")
-    _need(self.targets, "config.targets is empty; name at least one target corpus, e.g. --config.targets='(\"python\",)'")
+    _need(self.targets, "config.targets is empty; name at least one target corpus, "
+          "e.g. --config.targets='(\"python\",)'")
     _need(self.seeds, "config.seeds is empty; give at least one seed, e.g. --config.seeds='(0,1,2)'")
-    _need(all(isinstance(s, int) and s >= 0 for s in self.seeds), f"config.seeds {self.seeds} must be non-negative integers")
+    _need(all(isinstance(s, int) and s >= 0 for s in self.seeds),
+          f"config.seeds {self.seeds} must be non-negative integers")
     _need(isinstance(self.eval_every, int) and not isinstance(self.eval_every, bool) and self.eval_every >= 1,
           f"config.eval_every={self.eval_every!r} is no cadence; give the steps between evaluations as a positive "
           "integer, e.g. 20 (config.evals_per_epoch makes small-D runs evaluate more often)")
@@ -185,7 +187,8 @@ class StudyConfig:
           and self.evals_per_epoch >= 0, f"config.evals_per_epoch={self.evals_per_epoch} must be a number >= 0 "
           "(evaluations per pass over a run's D, e.g. 4; 0: every run at config.eval_every)")
     _need(self.ckpt_every >= 0, f"config.ckpt_every={self.ckpt_every} must be >= 0 (0: only at the end)")
-    _need(self.dtype in DTYPES, f"config.model.dtype={self.dtype!r} is not a compute dtype; use one of {', '.join(DTYPES)}")
+    _need(self.dtype in DTYPES,
+          f"config.model.dtype={self.dtype!r} is not a compute dtype; use one of {', '.join(DTYPES)}")
     _positive(self.seq_len, "config.model.seq_len")
     for s in self.sizes:
       self.model_config(s)  # unknown options and shapes that do not divide fail here
@@ -207,10 +210,12 @@ class StudyConfig:
           "(checkpoints are taken every first_kept_step steps); change either")
     _positive(pt.num_kept, "config.pretrain.num_kept")
     _lr(pt.lr, "config.pretrain.lr")
-    _need(pt.schedule in SCHEDULES, f"config.pretrain.schedule={pt.schedule!r} is unknown; use one of {', '.join(SCHEDULES)}")
+    _need(pt.schedule in SCHEDULES,
+          f"config.pretrain.schedule={pt.schedule!r} is unknown; use one of {', '.join(SCHEDULES)}")
     _need(pt.warmup >= 0, f"config.pretrain.warmup={pt.warmup} must be >= 0")
     _positive(pt.eval_every, "config.pretrain.eval_every")
-    _need(isinstance(pt.batch_size, int) and pt.batch_size >= 0, f"config.pretrain.batch_size={pt.batch_size!r} must be "
+    _need(isinstance(pt.batch_size, int) and pt.batch_size >= 0,
+          f"config.pretrain.batch_size={pt.batch_size!r} must be "
           "an integer >= 0 (0: the study's batch_size)")
     for name in arms.SECTIONS:
       st = getattr(self, name)
@@ -219,8 +224,10 @@ class StudyConfig:
         _lr(lr, f"config.{name}.lrs")
       _need(st.warmups and all(isinstance(w, int) and w >= 0 for w in st.warmups),
             f"config.{name}.warmups={st.warmups} must be one or more integers >= 0")
-      _need(st.schedule in SCHEDULES, f"config.{name}.schedule={st.schedule!r} is unknown; use one of {', '.join(SCHEDULES)}")
-      _need(st.max_epochs > 0 and math.isfinite(st.max_epochs), f"config.{name}.max_epochs={st.max_epochs} must be positive")
+      _need(st.schedule in SCHEDULES,
+            f"config.{name}.schedule={st.schedule!r} is unknown; use one of {', '.join(SCHEDULES)}")
+      _need(st.max_epochs > 0 and math.isfinite(st.max_epochs),
+            f"config.{name}.max_epochs={st.max_epochs} must be positive")
       _positive(st.min_steps, f"config.{name}.min_steps")
       _need(st.ceiling >= st.min_steps, f"config.{name}.ceiling={st.ceiling} is below the first budget "
             f"config.{name}.min_steps={st.min_steps}; raise the ceiling or lower min_steps")
@@ -234,18 +241,22 @@ class StudyConfig:
     _need(b.rounds >= 0, f"config.bracket.rounds={b.rounds} must be >= 0")
     gd = self.gap.d_f
     _need(0 < gd.min <= gd.max and gd.num >= 1, "config.gap.d_f must satisfy 0 < min <= max and num >= 1")
-    _need(not self.gap.sizes or gd.min >= tokens, f"config.gap.d_f.min={gd.min} is less than one batch ({tokens} bytes)")
+    _need(not self.gap.sizes or gd.min >= tokens,
+          f"config.gap.d_f.min={gd.min} is less than one batch ({tokens} bytes)")
     o = self.optimizer
     for name in ("b1", "b2"):
       _need(0 <= getattr(o, name) < 1, f"config.optimizer.{name}={getattr(o, name)} must lie in [0, 1)")
     _need(o.eps > 0 and o.weight_decay >= 0 and o.clip_norm > 0,
           "config.optimizer needs eps > 0, weight_decay >= 0 and clip_norm > 0")
     a = self.analysis
-    _need(isinstance(a.bootstrap, int) and a.bootstrap >= 0, f"config.analysis.bootstrap={a.bootstrap} must be an integer >= 0")
-    _need(a.scratch_law in SCRATCH_LAWS, f"config.analysis.scratch_law={a.scratch_law!r}; use one of {', '.join(SCRATCH_LAWS)}")
+    _need(isinstance(a.bootstrap, int) and a.bootstrap >= 0,
+          f"config.analysis.bootstrap={a.bootstrap} must be an integer >= 0")
+    _need(a.scratch_law in SCRATCH_LAWS,
+          f"config.analysis.scratch_law={a.scratch_law!r}; use one of {', '.join(SCRATCH_LAWS)}")
     _need(a.example_size in ladder.LADDER, f"config.analysis.example_size={a.example_size!r} is not on the ladder")
     _positive(a.example_d_f, "config.analysis.example_d_f")
-    _need(a.cost_ratio > 0 and math.isfinite(a.cost_ratio), f"config.analysis.cost_ratio={a.cost_ratio} must be positive")
+    _need(a.cost_ratio > 0 and math.isfinite(a.cost_ratio),
+          f"config.analysis.cost_ratio={a.cost_ratio} must be positive")
 
   def _validate_lr_limits(self, name: str, st: Stage) -> None:
     _need(isinstance(st.lr_rounds, int) and st.lr_rounds >= 0, f"config.{name}.lr_rounds={st.lr_rounds!r} must be "
@@ -255,7 +266,8 @@ class StudyConfig:
     if not st.lr_rounds:
       return  # a fixed grid: its limits bound nothing
     lo, hi = min(st.lrs), max(st.lrs)
-    _need(st.lr_floor <= lo, f"config.{name}.lr_floor={st.lr_floor:g} lies inside the starting grid (its lowest rate is "
+    _need(st.lr_floor <= lo,
+          f"config.{name}.lr_floor={st.lr_floor:g} lies inside the starting grid (its lowest rate is "
           f"{lo:g}); lower config.{name}.lr_floor to <= {lo:g} or drop the rates below it from config.{name}.lrs")
     _need(st.lr_ceiling >= hi, f"config.{name}.lr_ceiling={st.lr_ceiling:g} lies inside the starting grid (its highest "
           f"rate is {hi:g}); raise config.{name}.lr_ceiling to >= {hi:g} or drop the rates above it from "

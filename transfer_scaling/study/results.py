@@ -44,7 +44,8 @@ def frame(records) -> pd.DataFrame:
                  "size": r["size"], "N": r["N"], "D_F": r["d_f"], "init": r["init"], "p": r["p"], "seed": r["seed"],
                  "lr": run.get("lr"), "warmup": run.get("warmup", 0),
                  # Records without a validation split have one loss, best_loss.
-                 "loss": r.get("test_loss", r.get("best_loss")), "valid_loss": r.get("valid_loss", r.get("best_loss")), "best_step": r["best_step"], "steps": r.get("steps"),
+                 "loss": r.get("test_loss", r.get("best_loss")), "valid_loss": r.get("valid_loss", r.get("best_loss")),
+                 "best_step": r["best_step"], "steps": r.get("steps"),
                  "budget": r.get("budget"), "tokens": r["tokens"], "flops": r["flops"], "wall_s": r["wall_s"],
                  "status": r["status"], "no_gain": _no_gain(r), "id": r["id"]})
   df = pd.DataFrame(rows, columns=COLUMNS)

@@ -153,15 +153,16 @@ def pretrain_keep_steps(cfg: config_lib.StudyConfig) -> list:
 def _common(cfg: config_lib.StudyConfig) -> dict:
   default_opt = config_lib.Optimizer()
   return dict(batch_size=cfg.batch_size, model=cfg.model, valid_bytes=cfg.valid_bytes, test_bytes=cfg.test_bytes,
-              eval_windows="spread", optimizer=tuple((f.name, getattr(cfg.optimizer, f.name)) for f in dataclasses.fields(cfg.optimizer)
+              eval_windows="spread",
+              optimizer=tuple((f.name, getattr(cfg.optimizer, f.name)) for f in dataclasses.fields(cfg.optimizer)
                               if getattr(cfg.optimizer, f.name) != getattr(default_opt, f.name)))
 
 
 def pretrain_runs(cfg: config_lib.StudyConfig, hashes: dict) -> list:
   pt = cfg.pretrain
   common = {**_common(cfg), "batch_size": pt.batch_size or cfg.batch_size}
-  return [Run(stage=arms.PRETRAIN.name, size=size, corpus=cfg.source, corpus_hash=hashes.get(cfg.source, ""), seed=pt.seed,
-              lr=pt.lr, warmup=pt.warmup, schedule=pt.schedule, budget=pt.steps, ceiling=pt.steps,
+  return [Run(stage=arms.PRETRAIN.name, size=size, corpus=cfg.source, corpus_hash=hashes.get(cfg.source, ""),
+              seed=pt.seed, lr=pt.lr, warmup=pt.warmup, schedule=pt.schedule, budget=pt.steps, ceiling=pt.steps,
               eval_every=pt.eval_every, patience=0, keep_steps=tuple(pretrain_keep_steps(cfg)), **common)
           for size in cfg.sizes]
 
@@ -192,8 +193,8 @@ def build_runs(cfg: config_lib.StudyConfig, hashes: dict) -> list:
     for r in pre:
       for p in r.keep_steps:
         if p == last or r.size in cfg.gap.sizes:
-          zeroshot.append(Run(stage=arms.ZEROSHOT.name, size=r.size, corpus=target, corpus_hash=hashes.get(target, ""), d_f=0,
-                              seed=r.seed, init=f"pretrained@{p}", init_run=r.id, **_common(cfg)))
+          zeroshot.append(Run(stage=arms.ZEROSHOT.name, size=r.size, corpus=target, corpus_hash=hashes.get(target, ""),
+                              d_f=0, seed=r.seed, init=f"pretrained@{p}", init_run=r.id, **_common(cfg)))
     # (3) from scratch on the target: the D grid, 3 per decade from d_f.min to scratch_d_max.
     for size in cfg.sizes:
       for d in scratch_grid(cfg, cfg.scratch_d_max):

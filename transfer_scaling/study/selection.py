@@ -22,7 +22,8 @@ def choose(df: pd.DataFrame) -> tuple:
   trained = ok["stage"].isin(arms.TUNED)
   fixed, ok = ok[~trained], ok[trained]
   if ok.empty:
-    return fixed.reset_index(drop=True), pd.DataFrame(columns=CELL + ["lr", "warmup", "seeds", "settings", "edge", "lrs"])
+    return fixed.reset_index(drop=True), pd.DataFrame(columns=CELL + ["lr", "warmup", "seeds", "settings", "edge",
+                                                                      "lrs"])
   key = ["|".join(map(str, row)) for row in ok[CELL].itertuples(index=False)]
   ok = ok.assign(_cell=key)
   # dropna=False: runs read from a file may not say their learning rate (one setting per cell).

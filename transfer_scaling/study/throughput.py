@@ -32,7 +32,8 @@ def log(gdir: str, ens, results) -> dict:
   tokens = sum(r.tokens for r in results)
   flops = sum(r.flops for r in results)
   peak = peak_flops()
-  d = {"members": len(results), "model": dataclasses.asdict(ens.step.model), "wall_s": wall, "tokens": tokens, "flops": flops,
+  d = {"members": len(results), "model": dataclasses.asdict(ens.step.model), "wall_s": wall,
+       "tokens": tokens, "flops": flops,
        "tokens_per_s": tokens / wall, "flops_per_s": flops / wall, "device": jax.devices()[0].device_kind,
        "n_devices": jax.device_count(), "mfu": flops / wall / peak if peak else None}
   d["steady_tokens_per_s"] = d["steady_mfu"] = None
@@ -51,6 +52,7 @@ def log(gdir: str, ens, results) -> dict:
   mfu = f", MFU {100 * d['mfu']:.1f}%" if d["mfu"] is not None else ""
   if d["steady_tokens_per_s"]:
     mfu += f" ({d['steady_tokens_per_s']:,.0f} tokens/s once compiled)"
-  print(f"  {len(results)} x d_model={ens.step.model.d_model} layers={ens.step.model.n_layers}: {d['tokens_per_s']:,.0f} tokens/s, "
+  print(f"  {len(results)} x d_model={ens.step.model.d_model} layers={ens.step.model.n_layers}: "
+        f"{d['tokens_per_s']:,.0f} tokens/s, "
         f"{d['flops_per_s'] / 1e9:.2f} GFLOP/s{mfu} over {wall:.1f} s", file=sys.stderr)
   return d

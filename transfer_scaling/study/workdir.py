@@ -145,7 +145,8 @@ def _record_at(p) -> dict:
 
 
 def read_study(workdir) -> dict:
-  """study.json of `workdir` ({"config", "study", "corpora"}); a UsageError naming the fix if it is missing or damaged."""
+  """study.json of `workdir` ({"config", "study", "corpora"}); a UsageError naming the fix if it is missing or
+  damaged."""
   p = fileio.path(study_path(workdir))
   if not p.exists():
     raise UsageError(f"{workdir} holds no study (no study.json); run `transfer-scaling sweep` there first")

@@ -150,7 +150,8 @@ def _validate(spec: EnsembleSpec, loop: LoopOptions) -> None:
 
 
 def _check_batch(x, shape, what: str) -> None:
-  if not isinstance(x, np.ndarray) or x.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, x.shape)):
+  if (not isinstance(x, np.ndarray) or x.ndim != len(shape)
+      or any(s is not None and s != d for s, d in zip(shape, x.shape))):
     got = getattr(x, "shape", type(x).__name__)
     raise UsageError(f"{what} returned {got}; the engine needs int32 {list(shape)} "
                      f"(None = any): match the provider to the spec's members, batch_size and model.seq_len")
@@ -627,7 +628,8 @@ class _Members:
     return np.concatenate([mesh_lib.to_host(getattr(b, name)) for b in self.blocks])
 
   def best_losses(self, full, batches_np, what: str) -> np.ndarray:
-    """Loss of every member's best parameters (full: the merged state) on these batches, in blocks of the starting width."""
+    """Loss of every member's best parameters (full: the merged state) on these batches, in blocks of the
+    starting width."""
     width = min(self.block, self.M)
     split = mesh_lib.split_members(width, self.mesh)
     if not split:

@@ -116,7 +116,8 @@ def local_files(pattern: str) -> Source:
     if os.path.isdir(pattern):
       paths = files(pattern, "*.txt", "*.jsonl", "*.md")
     else:
-      paths = stable_order(sorted(p for p in glob.glob(os.path.expanduser(pattern), recursive=True) if os.path.isfile(p)))
+      paths = stable_order(sorted(p for p in glob.glob(os.path.expanduser(pattern), recursive=True)
+                                  if os.path.isfile(p)))
     for p in paths:
       if p.endswith(".jsonl"):
         for i, line in enumerate(read(p).splitlines()):

@@ -49,7 +49,8 @@ C = Source("c", ("apt:linux-source-6.1",), "GPL-2.0 (Linux kernel)", _c, CAP)
 
 
 def _dna(roots):
-  """Fruit-fly (dm3) upstream regions: one document per 2,000-base sequence (header dropped), in a stable shuffled order."""
+  """Fruit-fly (dm3) upstream regions: one document per 2,000-base sequence (header dropped), in a stable
+  shuffled order."""
   [path] = files(roots[0], "dm3_upstream2000.fa.gz")
   with gzip.open(path, "rt") as f:
     records = f.read().split(">")[1:]
