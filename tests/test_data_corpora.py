@@ -252,3 +252,16 @@ def test_add_leaves_nothing_in_the_system_temp_dir(data_dir, monkeypatch):
   _write_docs(data_dir / "files", n=8)
   assert corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files")]) == 0
   assert os.listdir(temp) == []
+
+
+def test_add_prints_no_tfds_progress_or_notes(data_dir, capfd):
+  """TFDS's "Downloading and preparing dataset Unknown size" lines, its progress bars and absl notes are silenced."""
+  _write_docs(data_dir / "files", n=8)
+  assert corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files")]) == 0
+  out, err = capfd.readouterr()
+  assert "mine: 8 documents" in out
+  for noise in ("Downloading and preparing", "Subsequent calls", "Generating", "Shuffling", "custom data configuration"):
+    assert noise not in out + err, (noise, out, err)
+  from absl import logging as absl_logging
+  from tensorflow_datasets.core.utils import tqdm_utils
+  assert tqdm_utils._active and absl_logging.get_verbosity() != absl_logging.ERROR  # as they were after the build

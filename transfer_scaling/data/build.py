@@ -6,6 +6,7 @@ Layout of a prepared corpus (paths.corpus_dir(name)):
   meta.json         format version, sources used and missing, sizes per split, content hash, skipped files
   *.npy             the concatenated byte arrays, written by prepared.py on first load
 """
+import contextlib
 import functools
 import gzip
 import hashlib
@@ -46,6 +47,14 @@ def _tfds_builder_class():
     def __init__(self, *, staging: str = "", **kwargs):
       self._staging = staging
       super().__init__(**kwargs)
+
+    # TFDS prints "Downloading and preparing dataset Unknown size ..." and "... Subsequent calls will reuse
+    # this data." to stdout on every build; the corpus build says what it made in its own words.
+    def _log_download_bytes(self):
+      pass
+
+    def _log_download_done(self):
+      pass
 
     def _info(self):
       return LocalInfo(builder=self, features=tfds.features.FeaturesDict(
@@ -248,9 +257,10 @@ def _build(name, corpus, out, staging, tfds_dir) -> dict:
       del docs
   Builder = _tfds_builder_class()
   import tensorflow_datasets as tfds
-  builder = Builder(staging=staging, config=tfds.core.BuilderConfig(name=paths.slug(name)),
-                    data_dir=tfds_dir, file_format="array_record")
-  builder.download_and_prepare()
+  with _quiet_tfds():
+    builder = Builder(staging=staging, config=tfds.core.BuilderConfig(name=paths.slug(name)),
+                      data_dir=tfds_dir, file_format="array_record")
+    builder.download_and_prepare()
   os.remove(staging)
   return {"name": name, "format_version": paths.FORMAT_VERSION, "description": corpus.description,
           "tfds_dir": os.path.relpath(builder.data_dir, tfds_dir), "splits": sizes,
@@ -258,6 +268,23 @@ def _build(name, corpus, out, staging, tfds_dir) -> dict:
           "content_hash": hashlib.sha256("".join(digest[s].hexdigest() for s in SPLITS).encode()).hexdigest()[:16],
           "built_s": round(time.time() - t0, 1), "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
           **report, "undecodable_bytes": sum(s.get("undecodable_bytes", 0) for s in report["sources"])}
+
+
+@contextlib.contextmanager
+def _quiet_tfds():
+  """TFDS's progress bars (generating, shuffling) and its absl notes ("Using custom data configuration")
+  say nothing about the corpus and fill a study's log; off while a corpus is built, then as they were."""
+  import tensorflow_datasets as tfds
+  from absl import logging as absl_logging
+  from tensorflow_datasets.core.utils import tqdm_utils
+  bars, verbosity = getattr(tqdm_utils, "_active", True), absl_logging.get_verbosity()
+  tfds.disable_progress_bar()
+  absl_logging.set_verbosity(absl_logging.ERROR)
+  try:
+    yield
+  finally:
+    absl_logging.set_verbosity(verbosity)
+    tqdm_utils.display_progress_bar(bars)
 
 
 def _group_bytes(docs):
