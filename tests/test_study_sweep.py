@@ -1,4 +1,6 @@
 """A real (tiny) sweep: records, restart after SIGKILL, two shards, a diverging run, the results table."""
+import contextlib
+import io
 import json
 import os
 import random
@@ -52,7 +54,10 @@ def _env():
 def reference(env):
   """One uninterrupted sweep by one worker (in this process)."""
   workdir = env / "reference"
-  runner.sweep(toy.config(), str(workdir))
+  log = io.StringIO()  # not a terminal: the sweep logs plain lines (test_sweep_log_without_a_terminal)
+  with contextlib.redirect_stderr(log):
+    runner.sweep(toy.config(), str(workdir))
+  (env / "reference.log").write_text(log.getvalue())
   return results.table(str(workdir))
 
 
@@ -77,6 +82,44 @@ def test_sweep_writes_one_record_per_run(reference, env):
   # A second sweep finds everything done and trains nothing.
   counts = runner.sweep(toy.config(), str(env / "reference"))
   assert counts["runs"] == 0
+
+
+def test_sweep_log_without_a_terminal(reference, env):
+  """A line per ensemble (stage, k of n, runs done of planned, elapsed, left), a notice when the plan grows."""
+  log = (env / "reference.log").read_text()
+  assert "\r" not in log  # no bar redrawn in a log file
+  lines = log.splitlines()
+  assert any(x.startswith("estimated time: about ") for x in lines)
+  starts = [x for x in lines if x.startswith("ensemble ")]
+  groups = sorted(set(reference["id"].map(lambda rid: workdir_lib.read_record(str(env / "reference"), rid)["group"])))
+  assert len(starts) == len(groups)
+  assert starts[0].startswith("ensemble 1 of ") and "pre-training" in starts[0] and "0 of " in starts[0]
+  assert all(" runs done, " in x and " elapsed" in x for x in starts)
+  assert starts[-1].startswith(f"ensemble {len(groups)} of {len(groups)}: ")
+  grew = [x for x in lines if x.startswith("plan: ")]
+  assert grew and all("from-scratch" in x and "bracketing round 1" in x for x in grew)
+
+
+def test_dry_run_counts_new_runs_and_estimates_their_time(reference, env, tmp_path):
+  from transfer_scaling.commands import sweep as sweep_cmd
+  from transfer_scaling.study import estimate, plan
+  from transfer_scaling.study.config import StudyConfig
+  c = toy.config()
+  c.seeds = (0, 1)
+  cfg = StudyConfig.from_dict(c)
+  text = sweep_cmd.dry_run(cfg, str(env / "reference"), (0, 1))
+  cfg, found = runner.prepare(cfg)
+  p = runner.current_plan(cfg, found, str(env / "reference"))
+  new = [r for r in p.runs if r.id not in set(reference["id"])]
+  assert new and f"{len(new)} new, {len(p.runs) - len(new)} with records" in text
+  est = estimate.estimate(new, estimate.measured(str(env / "reference")))
+  assert est.measured_runs == len(new)  # every model of the new runs was timed in this workdir
+  assert (f"estimated time: about {estimate.duration(est.seconds)} for the {len(new)} new runs at their first step "
+          "budgets, from this workdir's measured throughput") in text
+  empty = tmp_path / "fresh"
+  text = sweep_cmd.dry_run(toy.config(), str(empty), (0, 1))
+  assert "from the throughput table of 2 CPU cores" in text and not empty.exists()  # a dry run writes nothing
+  assert plan.summary(runner.current_plan(*runner.prepare(toy.config()), str(empty)).groups) in text
 
 
 @pytest.mark.slow  # three sweeps in subprocesses: about two minutes on 2 busy cores

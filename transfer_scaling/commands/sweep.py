@@ -24,6 +24,26 @@ def parser(prog: str, doc: str) -> argparse.ArgumentParser:
 
 
 
+def dry_run(cfg, workdir, shard) -> str:
+  """The plan, how many of its runs are new, and how long they should take; trains and writes nothing."""
+  from transfer_scaling.study import estimate, runner, workdir as workdir_lib
+  cfg, found = runner.prepare(cfg)
+  records = workdir_lib.read_records(workdir)
+  p = runner.current_plan(cfg, found, workdir)
+  mine = [r for g in plan.owned(p.groups, shard) for r in g.runs]
+  new = [r for r in mine if r.id not in records]
+  est = estimate.estimate(new, estimate.measured(workdir))
+  lines = [plan.summary(p.groups),
+           f"shard {shard[0]}/{shard[1]}: {len(mine)} runs"
+           + ("" if p.settled else " so far (the bracketing may add from-scratch runs once fine-tuning is done)")
+           + f"; {len(new)} new, {len(mine) - len(new)} with records in {workdir} already"]
+  if new:
+    lines.append(f"estimated time: about {estimate.duration(est.seconds)} for the {len(new)} new runs at their "
+                 f"first step budgets, from {est.source}"
+                 + ("" if p.settled else "; runs the bracketing adds come on top"))
+  return "\n".join(lines)
+
+
 def main(argv) -> int:
   overrides, rest = config_lib.split_config_args(argv)
   p = parser("transfer-scaling sweep", __doc__)
@@ -43,11 +63,7 @@ def main(argv) -> int:
   mesh.use_cpu_cores(workdir_lib.cpu_devices(args.workdir, args.cpu_devices), cfg.batch_size)
   from transfer_scaling.study import runner
   if args.dry_run:
-    cfg, found = runner.prepare(cfg)
-    p = runner.current_plan(cfg, found, args.workdir)
-    print(plan.summary(p.groups))
-    print(f"shard {args.shard}: {sum(len(g.runs) for g in plan.owned(p.groups, shard))} runs"
-          + ("" if p.settled else " so far (the bracketing may add from-scratch runs once fine-tuning is done)"))
+    print(dry_run(cfg, args.workdir, shard))
     return 0
   config = cfg
   counts = runner.sweep(config, args.workdir, shard=shard, poll_s=args.poll)

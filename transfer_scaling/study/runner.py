@@ -19,11 +19,9 @@ import os
 import sys
 import time
 
-import tqdm
-
 from transfer_scaling import fileio, interrupt, ladder
 from transfer_scaling.errors import UsageError
-from transfer_scaling.study import arms, corpora, plan, pretrained, results as results_lib, throughput, workdir as workdir_lib
+from transfer_scaling.study import arms, corpora, plan, pretrained, progress, results as results_lib, throughput, workdir as workdir_lib
 from transfer_scaling.study.config import StudyConfig
 
 
@@ -69,6 +67,14 @@ def write_plan(cfg: StudyConfig, p: plan.Plan, workdir) -> None:
 
 def sweep(config, workdir, shard=(0, 1), poll_s: float = 5.0) -> dict:
   """Runs (or resumes) the groups shard `i/n` owns; returns counts of what it did."""
+  shown = progress.Progress(workdir)  # a live bar on a terminal, a line per ensemble elsewhere
+  try:
+    return _sweep(config, workdir, shard, poll_s, shown)
+  finally:
+    shown.close()
+
+
+def _sweep(config, workdir, shard, poll_s, shown) -> dict:
   shard = plan.check_shard(shard)
   if isinstance(poll_s, bool) or not isinstance(poll_s, (int, float)) or not (poll_s > 0 and math.isfinite(poll_s)):
     raise UsageError(f"poll_s={poll_s!r} must be a positive finite number of seconds")
@@ -90,7 +96,6 @@ def sweep(config, workdir, shard=(0, 1), poll_s: float = 5.0) -> dict:
         + ("" if first.settled else "; more runs may follow where a chosen learning rate is at the edge of its grid "
            "or a D_E is not bracketed"),
         file=sys.stderr)
-  bar = tqdm.tqdm(total=0, unit="run", file=sys.stderr, disable=None)
   waiting_for = None
   written = None
   while True:
@@ -101,16 +106,16 @@ def sweep(config, workdir, shard=(0, 1), poll_s: float = 5.0) -> dict:
       write_plan(cfg, p, workdir)
       written = (len(p.runs), p.settled)
     todo = [g for g in plan.owned(p.groups, shard) if any(r.id not in records for r in g.runs)]
-    bar.total = sum(len(g.runs) for g in plan.owned(p.groups, shard))
-    bar.n = sum(r.id in records for g in plan.owned(p.groups, shard) for r in g.runs)
-    bar.refresh()
+    shown.plan(p, plan.owned(p.groups, shard), records)
     if not todo and p.settled:
       break
     ready = [g for g in todo if all(rid in records for rid in g.needs)]
     trained = False
     busy = []
     for g in ready:
+      shown.start(g, records)
       out = run_group(cfg, g, workdir)
+      shown.finish()
       if out is None:  # another worker holds it
         busy.append(g.id)
         continue
@@ -133,7 +138,6 @@ def sweep(config, workdir, shard=(0, 1), poll_s: float = 5.0) -> dict:
           file=sys.stderr)
       waiting_for = waiting
     time.sleep(poll_s)
-  bar.close()
   return counts
 
 
@@ -226,7 +230,7 @@ def _ensemble(cfg: StudyConfig, group: plan.Group):
   spec = engine.EnsembleSpec(step=step, members=members, ceiling=group.ceiling, eval_every=r0.eval_every,
                              patience=r0.patience, min_lr_ratio=1.0 if r0.schedule == "constant" else 0.1,
                              extend=arm.extend, require_improvement=arm.require_improvement)
-  loop = engine.LoopOptions(ckpt_every=cfg.ckpt_every, tensorboard=False)
+  loop = engine.LoopOptions(ckpt_every=cfg.ckpt_every, tensorboard=False, progress=False)  # the sweep's bar shows
   if r0.keep_steps:
     loop = dataclasses.replace(loop, keep_steps=tuple(r0.keep_steps))  # every kept p is a checkpoint, kept
   return spec, loop
