@@ -225,3 +225,29 @@ def test_a_damaged_record_is_counted_and_named_as_left_out_never_fitted(study):
   assert "done but test_loss is nan" in text and "unknown stage 'scratch2'" in text and f"runs/{nan['id']}.json" in text
   head = markdown.headline(res)
   assert "2 run(s) failed and are left out" in head and f"runs/{odd['id']}.json" in head
+
+
+def test_headline_says_provisional_left_out_and_extrapolated_as_the_report_does(study):
+  """The terminal headline of analyze and the quickstart must not look final where report.md says otherwise."""
+  from transfer_scaling.report import markdown
+  cfg, recs, _ = study
+  res = analysis.analyze(cfg, recs, _plan(cfg, recs))
+  head = markdown.headline(res)
+  assert res.settled and res.planned == len(_plan(cfg, recs)["runs"])
+  assert "PROVISIONAL" not in head and "extrapolation" not in head
+  assert "1 run(s) failed and are left out" in head
+  assert "1 chosen run(s) reached their step ceiling still improving and are left out of the fits" in head
+  # A sweep stopped early (the 56k fine-tuned runs have no records yet) leaves a plan that is not settled ...
+  part = {k: v for k, v in recs.items() if not (v["stage"] == "finetune" and v["size"] == "56k")}
+  plan = _plan(cfg, part)
+  assert not plan["settled"]
+  # ... and the analysis of it says so first (the fits are as above: only the flags are looked at here).
+  res.settled, res.planned = plan["settled"], len(plan["runs"])
+  t = res.targets["toy-code"]
+  t.example["inside"] = False
+  t.brackets["56k"]["outside"] = {16000: "above the largest measured D"}
+  head = markdown.headline(res)
+  assert head.startswith(f"PROVISIONAL: the study is not finished ({len(res.table)} of {len(plan['runs'])} planned "
+                         "runs have records)"), head
+  assert "(outside the measured sizes or D_F: an extrapolation)" in head
+  assert "1 fine-tuned cell(s) have a D_E outside the measured from-scratch runs" in head

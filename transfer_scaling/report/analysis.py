@@ -115,6 +115,7 @@ class StudyResult:
   throughput: list                # one dict per ensemble
   settled: bool
   setting: Optional[Setting] = None
+  planned: Optional[int] = None   # runs the plan held when analysed (None: runs read from a file)
 
 
 def _cell_means(runs: pd.DataFrame, keys) -> pd.DataFrame:
@@ -180,9 +181,11 @@ def analyze(cfg: StudyConfig, records: dict, plan: dict, throughput=()) -> Study
                        "from another config or an earlier version of it); run `transfer-scaling sweep` with this "
                        "config to train its runs")
     raise UsageError("no run records of this study yet; run `transfer-scaling sweep` first")
-  return analyze_table(Setting.of_config(cfg, plan["sizes"]), table, config=cfg,
-                       not_in_plan=sum(rid not in wanted for rid in records), throughput=throughput,
-                       settled=plan["settled"])
+  out = analyze_table(Setting.of_config(cfg, plan["sizes"]), table, config=cfg,
+                      not_in_plan=sum(rid not in wanted for rid in records), throughput=throughput,
+                      settled=plan["settled"])
+  out.planned = len(wanted)
+  return out
 
 
 def analyze_table(setting: Setting, table: pd.DataFrame, config=None, not_in_plan=0, throughput=(),

@@ -404,15 +404,24 @@ def _throughput(rows) -> list:
 
 
 def headline(result) -> str:
-  """What the quickstart prints: k, alpha, beta with intervals, the multiplier at the reference point, G."""
+  """What analyze and the quickstart print: k, alpha, beta with intervals, the multiplier at the reference
+  point, G; and, as report.md says them, a provisional study, the runs left out and any extrapolation."""
   lines = []
   s = result.setting
+  if not result.settled:
+    have = f" ({len(result.table)} of {result.planned} planned runs have records)" if result.planned else ""
+    lines.append(f"PROVISIONAL: the study is not finished{have} and the bracketing may still add runs; every "
+                 "number below may change. Run the sweep to the end, then analyze again.")
   failed = result.failed
   if len(failed):
     bad = failed[failed["status"].str.startswith("failed: damaged record")]
     lines.append(f"{len(failed)} run(s) failed and are left out of every fit (listed in report.md)"
                  + (f", {len(bad)} of them damaged records: {', '.join(f'runs/{i}.json' for i in bad['id'])}"
                     if len(bad) else ""))
+  cut = sum(len(t.cut_off) for t in result.targets.values())
+  if cut:
+    lines.append(f"{cut} chosen run(s) reached their step ceiling still improving and are left out of the fits "
+                 "(their losses are upper bounds; listed in report.md)")
   for target, t in result.targets.items():
     jf, gain = t.joint, t.gain
     if jf is None:
@@ -426,7 +435,12 @@ def headline(result) -> str:
       if t.example:
         ex = t.example
         lines.append(f"  effective-data multiplier at N = {ex['N']:,} ({ex['size']}), D_F = {ex['D_F']:,} {s.units}: "
-                     f"{ex['multiplier'].text()}")
+                     f"{ex['multiplier'].text()}"
+                     + ("" if ex["inside"] else " (outside the measured sizes or D_F: an extrapolation)"))
+    outside = sum(len(b["outside"]) for b in t.brackets.values())
+    if outside:
+      lines.append(f"  {outside} fine-tuned cell(s) have a D_E outside the measured from-scratch runs: their D_T is "
+                   "an extrapolation (report.md, from-scratch coverage)")
     g = t.gap
     if g is not None and g.fit is not None:
       v = g.identified["G"]
