@@ -8,7 +8,7 @@ Throughput comes from the workdir's own groups/*/throughput.json where it has ti
 of the same model (tokens over the ensemble's whole wall time: compilation, evaluation and
 checkpoints included), else from CPU_TOKENS_PER_S. That table is the same measure over every
 ensemble of the stored CPU-scale studies (results/*/groups/*/throughput.json: 266 ensembles,
-2 CPU devices on 2-core AMD EPYC machines, 2026-12-02 and 2026-12-03) at context 64, float32.
+2 CPU devices on 2-core AMD EPYC machines, 2026-12-02) at context 64, float32.
 A size the table lacks runs at the model FLOP/s of the largest size it has; on other hardware
 the table is a guess until the sweep's first ensemble of a model has been timed.
 """
