@@ -125,3 +125,17 @@ def test_live_bar_prints_lines_above_it_and_gives_stderr_back(study, tmp_path, m
   assert sys.stderr is before
   text = out.getvalue()
   assert "a line from the engine\n" in text and "ensemble 1/" in text and "runs, " in text and "elapsed" in text
+
+
+def test_a_learning_rate_round_is_announced(study, tmp_path):
+  _, runs, groups = study
+  out = io.StringIO()
+  shown = progress.Progress(tmp_path, file=out, clock=Clock())
+  shown.plan(_plan(groups), groups, {})
+  cell = [r for r in runs if r.stage == "scratch" and r.d_f == min(x.d_f for x in runs if x.stage == "scratch")]
+  added = [dataclasses.replace(r, lr=r.lr / 10 ** 0.5) for r in cell]  # the next rate below an edge winner
+  more = groups + plan.group_runs(added, 8)
+  shown.plan(_plan(more), more, {})
+  shown.close()
+  assert out.getvalue().splitlines()[-1].startswith(f"plan: {len(added)} new run{'s' if len(added) > 1 else ''} "
+                                                    f"({len(added)} from-scratch) from a learning-rate round for 1 cell;")

@@ -35,12 +35,12 @@ def dry_run(cfg, workdir, shard) -> str:
   est = estimate.estimate(new, estimate.measured(workdir))
   lines = [plan.summary(p.groups),
            f"shard {shard[0]}/{shard[1]}: {len(mine)} runs"
-           + ("" if p.settled else " so far (the bracketing may add from-scratch runs once fine-tuning is done)")
+           + ("" if p.settled else " so far (learning-rate and bracketing rounds may add runs as results come in)")
            + f"; {len(new)} new, {len(mine) - len(new)} with records in {workdir} already"]
   if new:
     lines.append(f"estimated time: about {estimate.duration(est.seconds)} for the {len(new)} new runs at their "
                  f"first step budgets, from {est.source}"
-                 + ("" if p.settled else "; runs the bracketing adds come on top"))
+                 + ("" if p.settled else "; runs that later rounds add come on top"))
   return "\n".join(lines)
 
 

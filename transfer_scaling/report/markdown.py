@@ -410,7 +410,8 @@ def headline(result) -> str:
   s = result.setting
   if not result.settled:
     have = f" ({len(result.table)} of {result.planned} planned runs have records)" if result.planned else ""
-    lines.append(f"PROVISIONAL: the study is not finished{have} and the bracketing may still add runs; every "
+    lines.append(f"PROVISIONAL: the study is not finished{have}, and the learning-rate rounds and the bracketing may "
+                 "still add runs; every "
                  "number below may change. Run the sweep to the end, then analyze again.")
   failed = result.failed
   if len(failed):

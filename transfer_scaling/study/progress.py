@@ -3,7 +3,7 @@
 On a terminal, one live bar for the whole sweep (the engine's own bar is off), with the lines
 the sweep prints written above it. Elsewhere (a log file, a scheduler's output, a pipe) one
 plain line per ensemble as it starts, and no carriage returns. Either way a line says when the
-plan grows (a bracketing round adds from-scratch runs).
+plan grows (a learning-rate round adds rates, a bracketing round from-scratch runs).
 
 The time left is the estimate of the unfinished runs (study/estimate.py: the workdir's throughput
 as measured before this sweep, else the table), scaled by how long the ensembles this sweep has
@@ -35,7 +35,7 @@ class Progress:
     self.left_s = 0.0                 # estimate of the unfinished runs, before the ratio
     self.spent = [0.0, 0.0]           # measured wall, estimated seconds of the ensembles trained here
     self.current = None               # (group, k, n, estimated seconds, started at)
-    self._ids = None
+    self._ids, self._runs = None, {}
     self._rounds = {}
     self._rates = None
     self.mine, self.records = [], {}
@@ -59,9 +59,10 @@ class Progress:
     """The plan as recomputed: totals, and a notice when it grew. mine: the groups this shard owns."""
     ids = {r.id for g in mine for r in g.runs}
     brackets = getattr(p, "brackets", None) or {}
+    runs = {r.id: r for g in mine for r in g.runs}
     if self._ids is not None and ids - self._ids:
-      self.notice(growth(ids - self._ids, {r.id: r for g in mine for r in g.runs}, brackets, self._rounds, len(ids)))
-    self._ids, self._rounds = ids, {k: v["rounds"] for k, v in brackets.items()}
+      self.notice(growth([runs[i] for i in sorted(ids - self._ids)], self._runs, brackets, self._rounds, len(ids)))
+    self._ids, self._runs, self._rounds = ids, runs, {k: v["rounds"] for k, v in brackets.items()}
     self.mine, self.records = mine, records
     self.total = len(ids)
     self.done = sum(rid in records for rid in ids)
@@ -180,13 +181,26 @@ def describe(group, n_runs: int) -> str:
   return f"{(what + ' ') if what else ''}{r.size}{where}, {n_runs} run{'s' if n_runs != 1 else ''}"
 
 
-def growth(new_ids: set, runs: dict, brackets: dict, rounds_before: dict, total: int) -> str:
-  """The notice for runs the plan gained: how many, of which stage, and the bracketing rounds behind them."""
-  by_stage = collections.Counter(runs[i].stage for i in new_ids)
+def _cell(r) -> tuple:
+  return (r.stage, r.corpus, r.size, r.d_f, r.init)
+
+
+def growth(new: list, before: dict, brackets: dict, rounds_before: dict, total: int) -> str:
+  """The notice for runs the plan gained: how many, of which stage, and the rounds behind them.
+
+  before: the runs the plan held (id -> run); a new run at a new learning rate in a cell that had runs
+  comes from a learning-rate round, and a bracketing round is one that `brackets` counts up.
+  """
+  by_stage = collections.Counter(r.stage for r in new)
   what = ", ".join(f"{n} {STAGE_WORDS.get(s, s)}" for s, n in sorted(by_stage.items()))
-  why = [f"bracketing round {b['rounds']} for {target} {size}" for (target, size), b in sorted(brackets.items())
-         if b["rounds"] > rounds_before.get((target, size), 0)]
-  return (f"plan: {len(new_ids)} new run{'s' if len(new_ids) != 1 else ''} ({what})"
+  rates = {}
+  for r in before.values():
+    rates.setdefault(_cell(r), set()).add(r.lr)
+  lr_cells = {_cell(r) for r in new if _cell(r) in rates and r.lr not in rates[_cell(r)]}
+  why = [f"a learning-rate round for {len(lr_cells)} cell{'s' if len(lr_cells) != 1 else ''}"] if lr_cells else []
+  why += [f"bracketing round {b['rounds']} for {target} {size}" for (target, size), b in sorted(brackets.items())
+          if b["rounds"] > rounds_before.get((target, size), 0)]
+  return (f"plan: {len(new)} new run{'s' if len(new) != 1 else ''} ({what})"
           + (f" from {'; '.join(why)}" if why else "") + f"; {total} runs planned now")
 
 
