@@ -260,7 +260,8 @@ def test_add_prints_no_tfds_progress_or_notes(data_dir, capfd):
   assert corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files")]) == 0
   out, err = capfd.readouterr()
   assert "mine: 8 documents" in out
-  for noise in ("Downloading and preparing", "Subsequent calls", "Generating", "Shuffling", "custom data configuration"):
+  noises = ("Downloading and preparing", "Subsequent calls", "Generating", "Shuffling", "custom data configuration")
+  for noise in noises:
     assert noise not in out + err, (noise, out, err)
   from absl import logging as absl_logging
   from tensorflow_datasets.core.utils import tqdm_utils

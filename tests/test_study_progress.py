@@ -52,7 +52,8 @@ def test_measured_throughput_comes_from_the_workdir(study, tmp_path):
   model = dataclasses.asdict(r.model_config())
   for gid, tokens, wall in (("a", 3000, 1.0), ("b", 1000, 1.0)):
     (tmp_path / "groups" / gid).mkdir(parents=True)
-    (tmp_path / "groups" / gid / "throughput.json").write_text(json.dumps({"model": model, "tokens": tokens, "wall_s": wall}))
+    timing = {"model": model, "tokens": tokens, "wall_s": wall}
+    (tmp_path / "groups" / gid / "throughput.json").write_text(json.dumps(timing))
   (tmp_path / "groups" / "c").mkdir()
   (tmp_path / "groups" / "c" / "throughput.json").write_text("{")  # damaged: left out, not fatal
   rates = estimate.measured(tmp_path)
@@ -86,8 +87,9 @@ def test_plain_log_is_a_line_per_ensemble_with_stage_k_of_n_elapsed_and_left(stu
   lines = out.getvalue().splitlines()
   assert "\r" not in out.getvalue() and len(lines) == 3
   total = sum(len(g.runs) for g in groups)
-  assert lines[0].startswith(f"estimated time: about ") and f"for the {total} runs still to do" in lines[0]
-  assert lines[1].startswith(f"ensemble 1 of {len(groups)}: 13k on toy-prose (pre-training), 1 run; 0 of {total} runs done")
+  assert lines[0].startswith("estimated time: about ") and f"for the {total} runs still to do" in lines[0]
+  assert lines[1].startswith(f"ensemble 1 of {len(groups)}: 13k on toy-prose (pre-training), 1 run; "
+                             f"0 of {total} runs done")
   assert lines[2].startswith(f"ensemble 2 of {len(groups)}: {progress.STAGE_WORDS[groups[1].stage]} 13k on toy-code")
   assert f"{len(first.runs)} of {total} runs done" in lines[2] and "elapsed" in lines[2] and "left" in lines[2]
   assert shown.ratio() == pytest.approx(2.0)
@@ -137,5 +139,6 @@ def test_a_learning_rate_round_is_announced(study, tmp_path):
   more = groups + plan.group_runs(added, 8)
   shown.plan(_plan(more), more, {})
   shown.close()
-  assert out.getvalue().splitlines()[-1].startswith(f"plan: {len(added)} new run{'s' if len(added) > 1 else ''} "
-                                                    f"({len(added)} from-scratch) from a learning-rate round for 1 cell;")
+  last = out.getvalue().splitlines()[-1]
+  assert last.startswith(f"plan: {len(added)} new run{'s' if len(added) > 1 else ''} ({len(added)} from-scratch) "
+                         "from a learning-rate round for 1 cell;"), last

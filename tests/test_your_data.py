@@ -26,7 +26,7 @@ def commands(markdown: str) -> list:
 
 
 def tiny_overrides() -> list:
-  """--config.x=y for every field where the toy study differs from configs/your_corpus.py (its name and targets aside)."""
+  """--config.x=y for every field where the toy study differs from configs/your_corpus.py (name and targets aside)."""
   from transfer_scaling import config as config_lib
   out = []
 

@@ -21,7 +21,8 @@ import time
 
 from transfer_scaling import fileio, interrupt, ladder
 from transfer_scaling.errors import UsageError
-from transfer_scaling.study import arms, corpora, plan, pretrained, progress, results as results_lib, throughput, workdir as workdir_lib
+from transfer_scaling.study import arms, corpora, plan, pretrained, progress, results as results_lib, throughput
+from transfer_scaling.study import workdir as workdir_lib
 from transfer_scaling.study.config import StudyConfig
 
 
