@@ -144,8 +144,8 @@ def test_synthetic_names_are_reserved(data_dir):
 def test_packed_batches_from_a_prepared_corpus(data_dir):
   _write_docs(data_dir / "files", n=40)
   corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files")])
-  pb = pipeline.PackedBatches.from_corpus("mine", [1000, 5000], batch_size=2, seq_len=16, seeds=[0, 1], valid_bytes=4000,
-                                         test_bytes=4000)
+  pb = pipeline.PackedBatches.from_corpus("mine", [1000, 5000], batch_size=2, seq_len=16, seeds=[0, 1],
+                                          valid_bytes=4000, test_bytes=4000)
   assert pb.sizes == [1000, 5000]
   np.testing.assert_array_equal(pb.streams[1][:1000], pb.streams[0][:1000])  # nested across members
   assert pb.train_batch(3).shape == (2, 2, 17)

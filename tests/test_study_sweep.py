@@ -170,7 +170,8 @@ def test_diverging_run_is_recorded_as_failed_and_the_sweep_goes_on(env):
   df = results.table(workdir)
   bad = df[df["stage"] == "scratch"]
   assert counts["failed"] == len(bad) > 0
-  assert bad["status"].str.match(r"failed: diverged: .*(NaN|inf|non-finite|times its best)").all(), bad["status"].tolist()
+  diverged = bad["status"].str.match(r"failed: diverged: .*(NaN|inf|non-finite|times its best)")
+  assert diverged.all(), bad["status"].tolist()
   assert bad["loss"].isna().all()
   good = df[df["stage"] == "finetune"]
   assert len(good) and good["status"].isin(["done", "cut_off"]).all()

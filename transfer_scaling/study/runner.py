@@ -317,10 +317,11 @@ def _zeroshot(group: plan.Group, workdir, parents: dict) -> list:
 
 
 def _record(cfg: StudyConfig, run, group: plan.Group, res: dict) -> dict:
+  arm = arms.get(run.stage)
   return {
       "id": run.id, "study": cfg.study, "stage": run.stage,
-      "source": cfg.source if arms.get(run.stage).corpus == "source" or arms.get(run.stage).init == "pretrained" else "",
-      "target": run.corpus if arms.get(run.stage).corpus == "target" else "",
+      "source": cfg.source if arm.corpus == "source" or arm.init == "pretrained" else "",
+      "target": run.corpus if arm.corpus == "target" else "",
       "size": run.size, "N": ladder.n_params(run.model_config()), "d_f": run.d_f, "init": run.init, "p": run.p,
       "seed": run.seed, "group": group.id, "member": [r.id for r in group.runs].index(run.id), "devices": devices(),
       **res, "run": run.to_json(), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
