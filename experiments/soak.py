@@ -32,7 +32,7 @@ def _records(workdir):
   out, names = {}, []
   d = os.path.join(workdir, "runs")
   for f in sorted(os.listdir(d)):
-    if f.endswith(".json"):
+    if f.endswith(".json") and not f.startswith("."):  # a dot-file is an unfinished write, which no reader takes
       r = json.load(open(os.path.join(d, f)))
       names.append(r["id"])
       out[r["id"]] = tuple(r.get(k) for k in COMPARE)
@@ -82,8 +82,10 @@ def main(argv=None) -> int:
   same = a == b
   leftovers = [os.path.join(d, f) for d, dirs, files in os.walk(soaked) for f in dirs + files
                if "orbax-checkpoint-tmp" in f or f == "claim.json"]
+  # A kill during a file's write leaves its temporary file; a later sweep removes it once it is stale.
+  orphans = [os.path.join(d, f) for d, _, files in os.walk(soaked) for f in files if f.startswith(".tmp-")]
   print(json.dumps({"signal": args.signal, "kills": args.kills, "landed": landed, "bad_exits": bad_exits,
-                    "leftovers": leftovers, "records": len(b), "reference_records": len(a),
+                    "leftovers": leftovers, "unfinished_writes": len(orphans), "records": len(b), "reference_records": len(a),
                     "duplicates": dup_b, "bit_identical": same,
                     "differing": sorted(k for k in a if a[k] != b.get(k))}, indent=1))
   return 0 if same and not dup_b and len(a) == len(b) and not bad_exits and not leftovers else 1

@@ -407,3 +407,19 @@ def test_bench_json_naming_a_folder_is_refused_naming_the_flag(tmp_path, capsys)
                      str(tmp_path))
   line = one_line(err)
   assert code == 2 and line.startswith(f"error: --json {tmp_path} is a folder") and ".tmp" not in line
+
+
+def test_a_write_left_unfinished_by_a_kill_is_cleared_once_stale_and_never_read(tmp_path):
+  import time
+  from transfer_scaling.study import workdir as workdir_lib
+  runs = tmp_path / "runs"
+  runs.mkdir()
+  (runs / "abc.json").write_text('{"id": "abc", "status": "done"}')  # a record as far as this test goes
+  old, new = runs / ".tmp-x1abc.json", runs / ".tmp-x2abc.json"
+  old.write_text('{"id": "abc"')
+  new.write_text('{"id": "abc"')
+  past = time.time() - 2 * workdir_lib.ORPHAN_AGE_S
+  os.utime(old, (past, past))
+  assert [p.name for p in runs.glob("*.json") if not p.name.startswith(".")] == ["abc.json"]
+  assert workdir_lib.clear_unfinished_writes(str(tmp_path)) == [str(old)]
+  assert sorted(p.name for p in runs.iterdir()) == [".tmp-x2abc.json", "abc.json"]  # a write in flight is kept

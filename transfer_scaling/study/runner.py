@@ -83,6 +83,7 @@ def _sweep(config, workdir, shard, poll_s, shown) -> dict:
   cfg, found = prepare(config)  # everything is validated before anything is written ...
   workdir_lib.read_records(workdir)  # ... a damaged record included
   workdir_lib.pin_devices(workdir, devices())
+  workdir_lib.clear_unfinished_writes(workdir)
   compilation_cache()
   # The corpora's hashes and sizes go with the config, so the analysis can rebuild the plan without them.
   fileio.write_json_atomic(workdir_lib.study_path(workdir), {"config": cfg.to_dict(), "study": cfg.study,

@@ -100,6 +100,29 @@ def group_dir(workdir, group_id: str) -> str:
   return str(fileio.path(workdir) / "groups" / group_id)
 
 
+ORPHAN_AGE_S = 60.0  # no atomic write takes this long; a temporary file this old was left by a killed writer
+
+
+def clear_unfinished_writes(workdir) -> list:
+  """Removes the temporary files (.tmp-*) that a writer killed mid-write left in workdir and runs/.
+
+  Only local ones (a bucket gets whole objects, no temporary files) older than ORPHAN_AGE_S, so a
+  write another worker has in flight is never touched. Returns the paths removed.
+  """
+  if fileio.is_remote(workdir):
+    return []
+  gone = []
+  for d in (fileio.path(workdir), fileio.path(workdir) / "runs"):
+    for p in sorted(d.glob(".tmp-*")) if d.exists() else []:
+      try:
+        if time.time() - os.path.getmtime(str(p)) > ORPHAN_AGE_S:
+          os.remove(str(p))
+          gone.append(str(p))
+      except OSError:
+        pass
+  return gone
+
+
 def write_record(workdir, record: dict) -> None:
   fileio.write_json_atomic(record_path(workdir, record["id"]), record)
 
