@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from transfer_scaling.errors import UsageError
-from transfer_scaling.laws import joint
+from transfer_scaling.laws import joint, mixed
 from transfer_scaling.laws.registry import get_law
 
 
@@ -42,7 +42,14 @@ class Noise:
 
 
 def simulate(law: str, truth: dict, design: Design, sigma, rng, noise: Noise = Noise()) -> tuple:
-  """(scratch runs, fine-tuned runs) with loss = law x exp(noise); sigma: a number or f(pretrained, N, D) -> sd."""
+  """(scratch runs, fine-tuned runs) with loss = law x exp(noise); sigma: a number or f(pretrained, N, D) -> sd.
+
+  noise: a Noise (sigma scales every part of a run's noise), or a mixed.Components, whose seed-by-D,
+  seed, cell and per-arm run variances are drawn as they are (sigma is then ignored): the noise model
+  the GLS fit assumes, with its heteroscedastic run noise.
+  """
+  if isinstance(noise, mixed.Components):
+    return _simulate_components(law, truth, design, noise, rng)
   entry = get_law(law)
   rows = []
   for pre, ds in ((0.0, design.scratch_d), (1.0, design.d_f)):
@@ -65,15 +72,52 @@ def simulate(law: str, truth: dict, design: Design, sigma, rng, noise: Noise = N
   return sc, ft
 
 
+def _rows(design: Design) -> pd.DataFrame:
+  rows = [(pre, N, D, seed) for pre, ds in ((0.0, design.scratch_d), (1.0, design.d_f)) for N in design.sizes
+          for D in ds for seed in range(design.seeds)]
+  return pd.DataFrame(rows, columns=["pretrained", "N", "D", "seed"])
+
+
+def _split(df: pd.DataFrame) -> tuple:
+  sc = df[df["pretrained"] == 0][["N", "D", "loss", "seed"]].reset_index(drop=True)
+  ft = df[df["pretrained"] == 1].rename(columns={"D": "D_F"})[["N", "D_F", "loss", "seed"]].reset_index(drop=True)
+  return sc, ft
+
+
+def _simulate_components(law: str, truth: dict, design: Design, c, rng) -> tuple:
+  df = _rows(design)
+  mean = get_law(law).predict(truth, df)
+  ds = np.unique(df["D"])
+  cells = df.groupby(["pretrained", "N", "D"]).ngroup().to_numpy()
+  s, d = df["seed"].to_numpy(), np.searchsorted(ds, df["D"])
+  z = (np.sqrt(c.seed_d) * rng.standard_normal((design.seeds, len(ds)))[s, d]
+       + np.sqrt(c.seed) * rng.standard_normal(design.seeds)[s]
+       + np.sqrt(c.cell) * rng.standard_normal(cells.max() + 1)[cells]
+       + np.sqrt(df["pretrained"].map(lambda a: c.run[float(a)]).to_numpy()) * rng.standard_normal(len(df)))
+  df["loss"] = mean * np.exp(z)
+  return _split(df)
+
+
 def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200, bootstrap: int = 1000,
-             seed: int = 0, max_D_F=None, resample: str = "auto", noise: Noise = Noise(), progress=None) -> pd.DataFrame:
-  """One row per simulated study: estimates, bootstrap and profile 95% intervals, and whether each covers the truth."""
+             seed: int = 0, max_D_F=None, resample: str = "auto", noise: Noise = Noise(), progress=None,
+             fit_law: str = None) -> pd.DataFrame:
+  """One row per simulated study: estimates, bootstrap and profile 95% intervals, and whether each covers the truth.
+
+  fit_law: the joint law the estimator fits (default `law`); another form (transfer_kaplan fitted to runs drawn
+  from transfer_chinchilla) measures coverage under a misspecified from-scratch curve. D_T is also checked at
+  the design's centre (the geometric centre of its sizes and D_F), and the seeds' t interval beside the GLS one.
+  """
   if not law.startswith("transfer_"):
     raise UsageError(f"coverage simulates a joint law (transfer_kaplan or transfer_chinchilla), not {law!r}")
   entry = get_law(law)
-  scratch_law = law[len("transfer_"):]
+  fit_law = fit_law or law
+  if not fit_law.startswith("transfer_"):
+    raise UsageError(f"coverage fits a joint law (transfer_kaplan or transfer_chinchilla), not {fit_law!r}")
+  scratch_law = fit_law[len("transfer_"):]
   N_ref, D_ref = design.reference
   true_mult = float(entry.functions["multiplier"](truth, np.array([N_ref]), np.array([D_ref]))[0])
+  centre = (float(np.sqrt(min(design.sizes) * max(design.sizes))), float(np.sqrt(min(design.d_f) * max(design.d_f))))
+  true_dt = float(entry.functions["D_T"](truth, np.array([centre[0]]), np.array([centre[1]]))[0])
   rows = []
   for i in range(n_studies):
     rng = np.random.default_rng([seed, i])
@@ -102,11 +146,23 @@ def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200,
     lo, hi = (float(ci[0][0]), float(ci[1][0])) if ci is not None else (np.nan, np.nan)
     row.update({"multiplier": m, "multiplier_lo": lo, "multiplier_hi": hi, "multiplier_covered": lo <= true_mult <= hi,
                 "resample": f.resample, "converged_refits": f.n_bootstrap_converged, "seconds": time.time() - t0})
+    q = jf.at(*centre)["D_T"]
+    row.update({"D_T": q["value"], "D_T_lo": q["lo"], "D_T_hi": q["hi"], "D_T_covered": q["lo"] <= true_dt <= q["hi"],
+                "D_T_determined": q["status"] == "determined", "multiplier_determined":
+                jf.at(N_ref, D_ref)["multiplier"]["status"] == "determined"})
+    for k, c in jf.check.items():  # the model-free t interval over the seeds fitted alone
+      t = {"alpha": truth["alpha"], "beta": truth["beta"], "D_T": true_dt}.get(k)
+      if t is not None:
+        row[f"{k}_t_covered"] = c["t_lo"] <= t <= c["t_hi"]
+      row[f"{k}_disagree"] = c["disagree"]
+    if jf.noise is not None:
+      row.update({f"noise_{k}": v for k, v in jf.noise.to_dict().items() if k != "df"})
+      row["widening"] = jf.noise.df.get("widening", np.nan)
     rows.append(row)
     if progress:
       progress(i + 1)
   out = pd.DataFrame(rows)
-  out.attrs["truth"] = {**truth, "multiplier": true_mult}
+  out.attrs["truth"] = {**truth, "multiplier": true_mult, "D_T": true_dt}
   return out
 
 
@@ -115,13 +171,16 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
   truth = table.attrs.get("truth", {})
   ok = table[table.get("error", pd.Series(index=table.index, dtype=object)).isna()] if "error" in table else table
   rows = []
-  for k in ("k", "alpha", "beta", "multiplier"):
+  for k in ("k", "alpha", "beta", "multiplier", "D_T"):
+    if f"{k}_covered" not in ok:
+      continue
     r = {"quantity": k, "truth": truth.get(k), "studies": len(ok), "failed fits": len(table) - len(ok),
          "bootstrap coverage": float(ok[f"{k}_covered"].mean()),
          "median bootstrap width": float((ok[f"{k}_hi"] - ok[f"{k}_lo"]).median()),
          "median estimate": float(ok[k].median())}
+    r["seeds' t coverage"] = float(ok[f"{k}_t_covered"].mean()) if f"{k}_t_covered" in ok else np.nan
     if f"{k}_profile_covered" in ok:
       r["profile coverage"] = float(ok[f"{k}_profile_covered"].mean())
-      r["determined"] = float(ok[f"{k}_determined"].mean())
+    r["determined"] = float(ok[f"{k}_determined"].mean()) if f"{k}_determined" in ok else np.nan
     rows.append(r)
   return pd.DataFrame(rows)

@@ -1,9 +1,11 @@
-"""Does the grid determine a parameter? A verdict in words instead of an interval that spans decades.
+"""Does the grid determine a parameter? A verdict in words, under a stated rule on the interval's width.
 
-A parameter is determined when its profile likelihood rises above the chi-square quantile
-on both sides within the searched range and the design can pin it down at all (three sizes
-for beta, three D_F for k and alpha). Otherwise the report says "not determined by this
-grid" and what grid would determine it; one-sided bounds (G below some value) are kept.
+A quantity of the joint fit is *determined* only when its 95% interval is narrow enough to act on
+(WIDTH: alpha and beta at most 0.5 wide; RATIO: the multiplier, D_T and k at most a factor 2 from
+lo to hi); *bounded* when the interval is finite but wider; *not determined* when the profile
+likelihood never rises above the chi-square quantile on a side within the searched range, or the
+design cannot pin the parameter down at all (three sizes for beta, three D_F for k and alpha), and
+then the report says what grid would determine it; one-sided bounds (G below some value) are kept.
 The bootstrap and the profile intervals are compared, and a disagreement is shown.
 """
 import dataclasses
@@ -25,6 +27,29 @@ class Verdict:
   @property
   def determined(self) -> bool:
     return self.status == "determined"
+
+
+# The rule: a 95% interval at most this wide (alpha, beta) or this hi/lo ratio (multiplier, D_T, k) is
+# "determined"; wider but finite is "bounded". A reader can act on alpha +- 0.25 or a multiplier within 2x.
+WIDTH = {"alpha": 0.5, "beta": 0.5}
+RATIO = {"multiplier": 2.0, "D_T": 2.0, "k": 2.0}
+RULE = ("determined: the 95% interval of alpha or beta at most 0.5 wide, of the multiplier, D_T or k at most a "
+        "factor 2 from lo to hi; bounded: a finite interval wider than that; not determined: no finite interval")
+
+
+def quantity(name: str, lo: float, hi: float) -> Verdict:
+  """The verdict on a 95% interval [lo, hi] of `name` under the width rule (WIDTH, RATIO)."""
+  if not (np.isfinite(lo) and np.isfinite(hi)) or name in RATIO and not (lo > 0 and hi > 0):
+    return Verdict("not determined", f"{name}: no finite 95% interval")
+  if name in RATIO:
+    r = hi / lo
+    ok, how = r <= RATIO[name], f"hi/lo = {r:.3g}" + (" <= " if r <= RATIO[name] else " > ") + f"{RATIO[name]:g}"
+  else:
+    w = hi - lo
+    ok, how = w <= WIDTH[name], f"width {w:.3g}" + (" <= " if w <= WIDTH[name] else " > ") + f"{WIDTH[name]:g}"
+  return Verdict("determined" if ok else "bounded",
+                 f"{name} is {'determined' if ok else 'bounded, not determined'}: 95% interval [{lo:.3g}, {hi:.3g}], {how}",
+                 bootstrap=(lo, hi))
 
 
 # A scale parameter (k, G) bounded only within more decades than this is reported as not
@@ -51,11 +76,13 @@ def _disagree(boot, prof, log_scale: bool) -> bool:
   return max(abs(b0 - p0), abs(b1 - p1)) > 0.25 * max(b1 - b0, p1 - p0, 1e-12)
 
 
-def _from_profile(name, fit, prof, log_scale, fix_open):
+def _from_profile(name, fit, prof, log_scale, fix_open, rule=False):
   boot = tuple(fit.ci95[name]) if fit.ci95 and name in fit.ci95 else None
   pr = (prof.lo, prof.hi) if prof is not None else None
   dis = _disagree(boot, pr, log_scale)
   if prof is None:
+    if rule and boot is not None:
+      return quantity(name, *boot)
     return Verdict("determined" if boot else "not determined", "", bootstrap=boot)
   if prof.bounded and log_scale and too_wide(prof.lo, prof.hi):
     return Verdict("not determined", f"{name} is not determined by this grid: its 95% profile interval "
@@ -63,6 +90,9 @@ def _from_profile(name, fit, prof, log_scale, fix_open):
                    fix_open, bootstrap=boot, profile=pr, disagree=dis)
   if prof.bounded:
     note = ("; the bootstrap and profile intervals disagree: read both" if dis else "")
+    if rule and boot is not None:  # the width rule on the interval the report prints beside the verdict
+      v = quantity(name, *boot)
+      return Verdict(v.status, v.text + note, bootstrap=boot, profile=pr, disagree=dis)
     return Verdict("determined", f"{name} is determined by this grid{note}", bootstrap=boot, profile=pr, disagree=dis)
   if prof.lo_open and not prof.hi_open:
     return Verdict("upper bound only", f"{name} <= {prof.hi:.3g} (95%); the grid sets no lower bound", fix_open,
@@ -86,7 +116,10 @@ def transfer_parameter(name: str, fit, prof, design: dict) -> Verdict:
                  f"{design['n_decades']:.1f} decades of N",
          "alpha": f"D_F over more than the present {design['d_f_decades']:.1f} decades (and more seeds)",
          "k": "a wider D_F and N range (k trades off against alpha and beta)"}[name]
-  return _from_profile(name, fit, prof, name == "k", fix)
+  v = _from_profile(name, fit, prof, name == "k", fix, rule=True)
+  if name == "k" and v.status in ("determined", "bounded"):
+    v.text += "; k is D_T at D_F = 1 and N = 1, far outside the grid: read D_T and the multiplier at the design centre"
+  return v
 
 
 def gap_parameter(name: str, fit, prof, p_max: float) -> Verdict:

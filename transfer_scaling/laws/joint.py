@@ -3,12 +3,15 @@
 The from-scratch and fine-tuned runs are fitted together, every parameter at once
 (Hernandez et al. 2021, eq. 6.1, with the scratch law in chinchilla or kaplan form), with the
 project's multi-start solver, one row per run. D_E, D_T and the effective-data multiplier at
-any (N, D_F) then come from the fit, with intervals from the runs: a cluster bootstrap that
-resamples the seeds (one draw for every cell, since a seed's runs move together) and refits
-everything (a parametric one with one seed).
-Profile-likelihood intervals are a second opinion, and say whether the grid determines a
-parameter at all (identify.py). The law-free check (interpolating each size's measured
-from-scratch curve, transfer.py) stays beside it.
+any (N, D_F) then come from the fit. With several seeds the fit is generalised least squares
+under a noise model with the runs' seed structure (mixed.py: seed-by-D, seed, lack-of-fit and
+per-run variance components estimated from the runs), with intervals from a parametric bootstrap
+under that covariance; beside it, a model-free check fits each seed alone and gives a t interval
+over the seeds (Ibragimov and Mueller 2010), and a disagreement is reported. With one seed per
+cell, a parametric bootstrap at the residual scale.
+Profile-likelihood intervals (of the unweighted fit) are a second opinion, and say whether the
+grid bounds a parameter at all (identify.py). The law-free check (interpolating each size's
+measured from-scratch curve, transfer.py) stays beside it.
 
 Rows: scratch runs as (N, D, loss, cell, seed), fine-tuned runs as (N, D_F, loss, cell, seed);
 `cell` names a run's design point (its seeds share it), `seed` the seed it shares with runs of
@@ -22,7 +25,12 @@ import numpy as np
 import pandas as pd
 
 from transfer_scaling.errors import UsageError
-from transfer_scaling.laws import identify
+import math
+import warnings
+
+import jax
+
+from transfer_scaling.laws import fitting, identify, mixed
 from transfer_scaling.laws.fitting import FitResult, fit, profile, residual_scale
 from transfer_scaling.laws.measurements import check_columns
 from transfer_scaling.laws.registry import get_law
@@ -39,8 +47,12 @@ class JointFit:
   scratch_fit: FitResult  # the scratch law alone: the low-data boundary and the starts
   rows: pd.DataFrame      # every fine-tuned run offered: used, or why not
   boundary: str
-  profiles: dict          # name -> fitting.Profile
+  profiles: dict          # name -> fitting.Profile (of the unweighted fit)
   identified: dict        # name -> identify.Verdict
+  centre: tuple = (math.nan, math.nan)     # (N, D_F): the geometric centre of the fine-tuned runs used
+  noise: Optional[mixed.Components] = None  # the GLS fit's variance components
+  seedwise: Optional[pd.DataFrame] = None   # one row per seed fitted alone
+  check: dict = dataclasses.field(default_factory=dict)  # quantity -> the GLS interval beside the seeds' t interval
 
   @property
   def law(self):
@@ -70,6 +82,20 @@ class JointFit:
                                                np.atleast_1d(np.asarray(N, np.float64)),
                                                np.atleast_1d(np.asarray(D_F, np.float64))))
 
+  def at(self, N: float, D_F: float) -> dict:
+    """D_T and the multiplier at (N, D_F), each as (value, lo, hi) with its verdict under identify's width rule."""
+    out = {"N": float(N), "D_F": float(D_F)}
+    for name in ("D_T", "multiplier"):
+      value = float(self.value(name, N, D_F))
+      ci = self.interval(name, N, D_F)
+      lo, hi = (float(ci[0][0]), float(ci[1][0])) if ci is not None else (math.nan, math.nan)
+      v = identify.quantity(name, lo, hi)
+      out[name] = {"value": value, "lo": lo, "hi": hi, "status": v.status, "text": v.text}
+    return out
+
+  def at_centre(self) -> dict:
+    return self.at(*self.centre)
+
   def loss(self, N, D, pretrained: bool, params=None) -> np.ndarray:
     """Predicted loss of a from-scratch (pretrained False) or fine-tuned run on D bytes at size N."""
     N, D = np.broadcast_arrays(np.asarray(N, np.float64), np.asarray(D, np.float64))
@@ -92,7 +118,7 @@ def _clusters(sc, ft):
 def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: str = "chinchilla",
               bootstrap: int = 1000, seed: int = 0, max_D_F: Optional[float] = None, fraction: float = 0.1,
               level: float = 0.99, profiles=TRANSFER_PARAMS, resample: str = "auto", grid_note: dict = None,
-              units: str = "bytes") -> JointFit:
+              units: str = "bytes", check: bool = True) -> JointFit:
   """The joint fit of one target's runs; see the module docstring.
 
   scratch: columns N, D, loss (and optionally cell and seed); finetuned: N, D_F, loss (and cell, seed).
@@ -100,6 +126,9 @@ def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: st
   'seeds' resampling), since a seed fixes the D_F subset of runs of every size and of both arms.
   max_D_F: the low-data boundary in the units of D (default: fraction * D(N), D(N) the data
   a from-scratch model needs for `level` of its infinite-data performance); units: what D counts, for its text.
+  resample: 'auto' (GLS under the seed-structured noise model where the runs name 2 or more seeds, else as
+  fitting.fit chooses), 'gls', or one of fitting.fit's ('seeds': the wild seed-cluster bootstrap, kept for
+  comparison). check: also fit each seed alone for the model-free check (GLS only).
   """
   if scratch_law not in ("chinchilla", "kaplan"):
     raise UsageError(f"scratch_law={scratch_law!r}; the joint fit takes chinchilla or kaplan")
@@ -132,18 +161,119 @@ def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: st
                    ignore_index=True)
   cells = np.concatenate([_cells(sc, "s|", "D"), _cells(used, "f|", "D_F")])
   starts = _starts(law, scratch_fit)
-  f = fit(law, data, bootstrap=bootstrap, seed=seed, grid=starts, keep=len(starts), resample=resample, cells=cells,
-          clusters=_clusters(sc, used), delta="auto", refit_iter=500)
+  clusters = _clusters(sc, used)
+  gls = _use_gls(resample, cells, clusters)
+  f = fit(law, data, bootstrap=0 if gls else bootstrap, seed=seed, grid=starts, keep=len(starts),
+          resample="auto" if gls else resample, cells=cells, clusters=clusters, delta="auto", refit_iter=500)
   if not f.converged:
     raise UsageError("the joint fit did not converge from any start; the transfer law may not describe these runs "
                      "(see the law-free effective data in the report)")
   prof = profile(f, list(profiles)) if profiles else {}
+  centre = (float(np.sqrt(used["N"].min() * used["N"].max())), float(np.sqrt(used["D_F"].min() * used["D_F"].max())))
+  noise, seedwise = None, None
+  if gls:
+    f, noise = _gls(law, f, cells, clusters, bootstrap, seed)
+    seedwise = _seedwise(law, data, clusters, np.vstack([f.theta, starts]), centre) if check else None
   design = {"sizes": int(used["N"].nunique()), "d_f": int(used["D_F"].nunique()),
             "d_f_decades": float(np.log10(used["D_F"].max() / used["D_F"].min())),
             "n_decades": float(np.log10(used["N"].max() / used["N"].min())) if used["N"].nunique() > 1 else 0.0,
             **(grid_note or {})}
   verdicts = {name: identify.transfer_parameter(name, f, prof.get(name), design) for name in TRANSFER_PARAMS}
-  return JointFit(fit=f, scratch_fit=scratch_fit, rows=rows, boundary=boundary, profiles=prof, identified=verdicts)
+  jf = JointFit(fit=f, scratch_fit=scratch_fit, rows=rows, boundary=boundary, profiles=prof, identified=verdicts,
+                centre=centre, noise=noise, seedwise=seedwise)
+  jf.check = model_free_check(jf)
+  return jf
+
+
+def _use_gls(resample: str, cells, clusters) -> bool:
+  """The GLS fit: asked for, or by default where seeds are named, 2 or more, and some cell has several runs."""
+  if resample not in ("auto", "gls"):
+    return False
+  many = clusters is not None and len(np.unique(clusters)) > 1 and len(np.unique(cells)) < len(cells)
+  if resample == "gls" and not many:
+    raise UsageError("resample='gls' needs 2 or more seeds named in both arms, with several runs per cell")
+  return many
+
+
+def _gls(law, f: FitResult, cells, clusters, bootstrap: int, seed: int):
+  """(FitResult at the GLS optimum with its parametric-bootstrap replicates, the variance components)."""
+  df = f.data
+  with jax.enable_x64(True):
+    lx, ly, _, _ = fitting.design(law, df)
+    g = mixed.fit(law, lx, ly, len(df), np.asarray([f.theta]), cells, clusters, df["D"].to_numpy(np.float64),
+                  df["pretrained"].to_numpy(np.float64), bootstrap=bootstrap, seed=seed)
+  if not g.converged:
+    raise UsageError("the joint fit's GLS step did not converge; the transfer law may not describe these runs "
+                     "(see the law-free effective data in the report)")
+  params = {k: float(v) for k, v in law.from_coords(g.theta).items()}
+  out = dataclasses.replace(f, params=params, derived={k: float(v) for k, v in fitting._derived(law, params).items()},
+                            theta=np.asarray(g.theta), residuals=g.residuals,
+                            rmse_log=float(np.sqrt(np.mean(g.residuals ** 2))), resample="gls", stderr=None,
+                            ci95=None, bootstrap=None)
+  if bootstrap:
+    fitting._summarize_bootstrap(out, law, g.replicates, bootstrap)
+  g.components.df["widening"] = g.factor
+  g.components.df["estimator"] = g.df
+  return out, g.components
+
+
+def _seedwise(law, data: pd.DataFrame, clusters, starts, centre) -> Optional[pd.DataFrame]:
+  """Each seed's runs fitted alone (the same law and low-data runs; the joint optimum among the starts): one row per
+  seed that converged. Least squares (delta 1): one run per cell leaves no spread for a robust scale to read."""
+  rows = []
+  for s in np.unique(clusters):
+    d = data[clusters == s].reset_index(drop=True)
+    try:
+      with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        fs = fit(law, d, bootstrap=0, grid=starts, keep=len(starts), delta=1.0, max_iter=1000)
+    except UsageError:
+      continue
+    if not fs.converged:
+      continue
+    row = {"seed": s, **fs.params}
+    for name in ("multiplier", "D_T"):
+      row[name] = float(np.asarray(law.functions[name](fs.params, np.array([centre[0]]), np.array([centre[1]])))[0])
+    rows.append(row)
+  return pd.DataFrame(rows) if rows else None
+
+
+# The quantities the model-free check compares; the scale ones on a log scale (their seeds' spread is multiplicative).
+CHECKED = {"alpha": False, "beta": False, "multiplier": True, "D_T": True}
+
+
+def model_free_check(jf: JointFit) -> dict:
+  """Per quantity: the GLS estimate and interval beside a t interval over the seeds fitted alone.
+
+  Ibragimov and Mueller (2010): with G independent clusters each giving an estimate, mean +- t_{G-1} sd / sqrt(G)
+  is a valid (conservative) 95% interval for any G >= 2 without a model of the noise, the seeds being independent.
+  The two disagree when either's estimate lies outside the other's interval.
+  """
+  from scipy import stats
+  sw = jf.seedwise
+  if sw is None or len(sw) < 2:
+    return {}
+  out = {}
+  G = len(sw)
+  for name, log in CHECKED.items():
+    if name in ("alpha", "beta"):
+      est, ci = jf.fit.params[name], (jf.fit.ci95 or {}).get(name, (math.nan, math.nan))
+    else:
+      est = float(jf.value(name, *jf.centre))
+      c = jf.interval(name, *jf.centre)
+      ci = (float(c[0][0]), float(c[1][0])) if c is not None else (math.nan, math.nan)
+    x = sw[name].to_numpy(np.float64)
+    if log:
+      if not (x > 0).all():
+        continue
+      x = np.log(x)
+    m, half = float(x.mean()), float(stats.t.ppf(0.975, G - 1) * x.std(ddof=1) / math.sqrt(G))
+    back = np.exp if log else (lambda v: v)
+    t_lo, t_hi, t_mean = float(back(m - half)), float(back(m + half)), float(back(m))
+    disagree = bool(np.isfinite(ci).all() and not (t_lo <= est <= t_hi and ci[0] <= t_mean <= ci[1]))
+    out[name] = {"estimate": est, "lo": float(ci[0]), "hi": float(ci[1]), "seeds_mean": t_mean, "t_lo": t_lo,
+                 "t_hi": t_hi, "seeds": G, "disagree": disagree}
+  return out
 
 
 def _starts(law, scratch_fit: FitResult) -> np.ndarray:
@@ -163,32 +293,44 @@ class HeldOut:
   rmse_log_loss: float
   inside: int             # measured mean losses inside their 95% prediction interval
   verdict: str
+  expected: tuple = (0, 0)   # the counts inside that a correct law gives in 95% of studies (binomial)
+  decades: float = 0.0       # the extrapolation: log10(held-out N / largest fitted N)
 
 
 def heldout_size_check(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, bootstrap: int = 200, seed: int = 0,
                        **kw) -> HeldOut:
   """Refit without the largest N (both arms) and predict its fine-tuned losses and its D_T.
 
-  The prediction interval of a measured mean (over S seeds) adds the fit's residual noise,
-  sigma / sqrt(S), to the spread of the bootstrap replicates' predictions.
+  The prediction interval of a measured mean (over S seeds) adds the noise of such a mean to the
+  spread of the bootstrap replicates' predictions: under the noise model (GLS) the seed, seed-by-D
+  and run variances over S plus the lack-of-fit variance; otherwise the residual scale over sqrt(S).
+  The verdict is calibrated: a correct law puts each held-out mean inside with probability 0.95, so
+  the count inside is compared with the central 95% range of Binomial(n, 0.95), and the distance of
+  the extrapolation in decades of N is stated (the check says nothing about going further).
   """
+  from scipy import stats
   sizes = sorted(set(finetuned["N"]) & set(scratch["N"]))
   if len(sizes) < 3:
     raise UsageError(f"the held-out-size check needs 3 or more sizes (2 to fit, 1 to predict); this study has {len(sizes)}")
   big = sizes[-1]
   jf = fit_joint(scratch[scratch["N"] != big], finetuned[finetuned["N"] != big], bootstrap=bootstrap, seed=seed,
-                 profiles=(), **kw)
+                 profiles=(), check=False, **kw)
   ft = finetuned[finetuned["N"] == big]
   sc = scratch[scratch["N"] == big]
   mean = ft.groupby("D_F")["loss"].agg(["mean", "count"]).reset_index()
   D_F = mean["D_F"].to_numpy(np.float64)
   pred = jf.loss(np.full(len(D_F), big), D_F, True)
-  sigma = residual_scale(jf.fit.residuals, len(jf.law.params))
+  S = mean["count"].to_numpy(np.float64)
+  if jf.noise is not None:
+    c = jf.noise
+    sd = np.sqrt((c.seed + c.seed_d + c.run.get(1.0, 0.0)) / S + c.cell)
+  else:
+    sd = residual_scale(jf.fit.residuals, len(jf.law.params)) / np.sqrt(S)
   rng = np.random.default_rng(seed)
   b = jf.fit.bootstrap
   reps = jf.law.predict({k: b[k].to_numpy() for k in jf.law.params},
                         {"N": np.full(len(D_F), big), "D": D_F, "pretrained": np.ones(len(D_F))})
-  noisy = np.log(reps) + rng.standard_normal(reps.shape) * sigma / np.sqrt(mean["count"].to_numpy())[None, :]
+  noisy = np.log(reps) + rng.standard_normal(reps.shape) * sd[None, :]
   noisy = noisy[np.isfinite(noisy).all(1)]  # a replicate whose prediction overflows says nothing about the loss
   lo, hi = np.exp(np.quantile(noisy, 0.025, axis=0)), np.exp(np.quantile(noisy, 0.975, axis=0))
   sc_mean = sc.groupby("D")["loss"].mean()
@@ -200,8 +342,15 @@ def heldout_size_check(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, bootst
                         "D_T_lo": dt_int[0] if dt_int else np.nan, "D_T_hi": dt_int[1] if dt_int else np.nan})
   inside = int(((table["loss"] >= table["lo"]) & (table["loss"] <= table["hi"])).sum())
   rmse = float(np.sqrt(np.mean((np.log(table["predicted"]) - np.log(table["loss"])) ** 2)))
-  ok = inside >= max(1, int(np.ceil(0.8 * len(table))))
-  verdict = (f"{inside} of {len(table)} measured losses at N = {big:,.0f} fall inside the intervals predicted "
-             f"without that size (RMSE of log loss {rmse:.3g}): "
-             + ("the law extrapolates to this size" if ok else "do not extrapolate the law in N beyond the measured sizes"))
-  return HeldOut(size_N=float(big), table=table, rmse_log_loss=rmse, inside=inside, verdict=verdict)
+  n = len(table)
+  lo_count = int(stats.binom.ppf(0.025, n, 0.95))
+  fitted_max = max(x for x in sizes if x != big)
+  dec = float(np.log10(big / fitted_max))
+  ok = inside >= lo_count
+  verdict = (f"{inside} of {n} held-out mean losses at N = {big:,.0f} fall inside their 95% prediction intervals from "
+             f"a fit to the sizes up to N = {fitted_max:,.0f}, {dec:.2f} decades of N below; a correct law puts "
+             f"{lo_count}-{n} of {n} inside in 95% of studies (binomial; the cells share seeds, so only roughly): "
+             + (f"consistent with the law over {dec:.2f} decades of N, which says nothing about extrapolating further"
+                if ok else "fewer than a correct law gives: do not extrapolate the law in N beyond the measured sizes"))
+  return HeldOut(size_N=float(big), table=table, rmse_log_loss=rmse, inside=inside, verdict=verdict,
+                 expected=(lo_count, n), decades=dec)

@@ -10,9 +10,12 @@ PAPER = {"k": "1.9e4 (characters, BPE tokens)", "alpha": "0.18", "beta": "0.38"}
 
 def _boot(f, short: bool = False) -> str:
   """How a fit's bootstrap resampled, in words."""
+  if f.resample == "gls" and not short:
+    return ("parametric bootstrap under the fitted covariance of the seed-structured noise model (GLS; widened by "
+            "t/z for the variance components' degrees of freedom)")
   if f.resample == "seeds" and not short:
     return "wild seed-cluster bootstrap (one weight per seed, the same in every cell; widened by t/z for the few seeds)"
-  return {"seeds": "seed-cluster bootstrap",
+  return {"seeds": "seed-cluster bootstrap", "gls": "GLS parametric bootstrap",
           "cells": "bootstrap over the runs of each cell", "parametric": "parametric bootstrap",
           "points": "bootstrap over the points"}.get(f.resample, f"{f.resample} bootstrap")
 
@@ -28,6 +31,52 @@ def _ci(fit, name) -> str:
     lo, hi = fit.ci95[name]
     return f"{v:.3g} [{lo:.3g}, {hi:.3g}]"
   return f"{v:.3g}"
+
+
+def _shown(v) -> bool:
+  """A parameter's interval is printed when the rule calls it determined or bounded."""
+  return v.status in ("determined", "bounded")
+
+
+def _point(q: dict, fmt: str = ".3g") -> str:
+  """A quantity of JointFit.at: value [lo, hi]."""
+  if np.isfinite(q["lo"]) and np.isfinite(q["hi"]):
+    return f"{q['value']:{fmt}} [{q['lo']:{fmt}}, {q['hi']:{fmt}}]"
+  return f"{q['value']:{fmt}}"
+
+
+def _quantities(jf, t, units: str) -> list:
+  """D_T and the multiplier at the design centre and at the analysis's named point, with their verdicts."""
+  from transfer_scaling.laws.identify import RULE
+  rows = [("design centre", jf.at_centre())]
+  ex = t.example
+  if ex:
+    rows.append((f"{ex['size']}" + ("" if ex["inside"] else " (an extrapolation)"), jf.at(ex["N"], ex["D_F"])))
+  md = [f"D_T and the effective-data multiplier (D_F + D_T) / D_F from the joint fit (95% intervals; {RULE}):", "",
+        f"| point | N | D_F ({units}) | D_T ({units}) | multiplier | verdict |", "|---|---|---|---|---|---|"]
+  for name, q in rows:
+    verdict = "; ".join(f"{k}: {q[k]['status']}" for k in ("D_T", "multiplier"))
+    md.append(f"| {name} | {q['N']:,.0f} | {q['D_F']:,.0f} | {_point(q['D_T'], ',.0f')} | {_point(q['multiplier'])} | {verdict} |")
+  return md + [""]
+
+
+def _noise_and_check(jf) -> list:
+  """The noise model's variance components and the model-free check beside the GLS intervals."""
+  md = []
+  if jf.noise is not None:
+    c = jf.noise
+    md += [f"Noise model (log loss): {c.text()}. The GLS intervals are widened by {c.df.get('widening', 1):.3g} "
+           f"(t/z at {c.df.get('estimator', float('nan')):.0f} Satterthwaite degrees of freedom).", ""]
+  if jf.check:
+    n = next(iter(jf.check.values()))["seeds"]
+    md += [f"Model-free check: each of {n} seeds fitted alone, a t interval with {n - 1} degrees of freedom over their "
+           "estimates (Ibragimov and Mueller 2010; D_T and the multiplier at the design centre, on a log scale):", "",
+           "| quantity | GLS [95%] | seeds' mean [95% t] | agree? |", "|---|---|---|---|"]
+    for name, r in jf.check.items():
+      md.append(f"| {name} | {r['estimate']:.3g} [{r['lo']:.3g}, {r['hi']:.3g}] | {r['seeds_mean']:.3g} "
+                f"[{r['t_lo']:.3g}, {r['t_hi']:.3g}] | {'DISAGREE: read both' if r['disagree'] else 'yes'} |")
+    md.append("")
+  return md
 
 
 def _scale(fit, name) -> str:
@@ -299,13 +348,9 @@ def _target(cfg, t, figs, config=None) -> list:
     for k in ("k", "alpha", "beta"):
       v = ident[k]
       verdict = v.text + (f"; {v.fix}" if v.fix and not v.determined else "")
-      md.append(f"| {k} | {_ci(f, k) if v.determined else '-'} | {_prof(jf.profiles.get(k))} | {verdict} | {PAPER[k]} |")
+      md.append(f"| {k} | {_ci(f, k) if _shown(v) else '-'} | {_prof(jf.profiles.get(k))} | {verdict} | {PAPER[k]} |")
     md.append("")
-    ex = t.example
-    if ex:
-      where = "" if ex["inside"] else " (outside the measured sizes or D_F: an extrapolation)"
-      md += [f"At N = {ex['N']:,} ({ex['size']}) and D_F = {ex['D_F']:,} {cfg.units} the joint fit gives an effective-data "
-             f"multiplier (D_F + D_T) / D_F = {ex['multiplier'].text()}{where}.", ""]
+    md += _quantities(jf, t, cfg.units) + _noise_and_check(jf)
     c = t.comparison
     if c is not None:
       md += [f"Law-free against joint fit, per fine-tuned cell (D_T in {cfg.units}; law-free: interpolated on the measured "
@@ -376,7 +421,7 @@ def _across(result) -> list:
         "| target | k | alpha | beta | multiplier | G | fine-tuning gain |", "|---|---|---|---|---|---|---|"]
   for target, t in result.targets.items():
     jf, gain = t.joint, t.gain
-    law = ([_ci(jf.fit, k) if jf.identified[k].determined else "not determined" for k in ("k", "alpha", "beta")]
+    law = ([_ci(jf.fit, k) if _shown(jf.identified[k]) else "not determined" for k in ("k", "alpha", "beta")]
            if jf else ["-"] * 3)
     mult = t.example["multiplier"].text() if t.example else "-"
     gv = t.gap.identified.get("G") if t.gap and t.gap.identified else None
@@ -429,15 +474,22 @@ def headline(result) -> str:
       lines.append(f"{target}: no joint fit ({'; '.join(t.notes) or 'no data'})")
     else:
       f = jf.fit
-      parts = [f"{k} = {_ci(f, k)}" if jf.identified[k].determined else f"{k} not determined"
-               for k in ("k", "alpha", "beta")]
+      parts = [f"{k} = {_ci(f, k)} ({jf.identified[k].status})" if _shown(jf.identified[k]) else f"{k} not determined"
+               for k in ("alpha", "beta")]
       lines.append(f"{target}: D_T = k D_F^alpha N^beta with " + ", ".join(parts)
                    + f" (95% {_boot(f, short=True)}, {f.n_points} runs)")
+      q = jf.at_centre()
+      lines.append(f"  at the design centre (N = {q['N']:,.0f}, D_F = {q['D_F']:,.0f} {s.units}): D_T = "
+                   f"{_point(q['D_T'], ',.0f')} {s.units}, multiplier {_point(q['multiplier'])} "
+                   f"({q['multiplier']['status']})")
       if t.example:
         ex = t.example
         lines.append(f"  effective-data multiplier at N = {ex['N']:,} ({ex['size']}), D_F = {ex['D_F']:,} {s.units}: "
                      f"{ex['multiplier'].text()}"
                      + ("" if ex["inside"] else " (outside the measured sizes or D_F: an extrapolation)"))
+      bad = [k for k, r in jf.check.items() if r["disagree"]]
+      if bad:
+        lines.append(f"  the GLS and per-seed intervals disagree on {', '.join(bad)}: read both (report.md)")
     outside = sum(len(b["outside"]) for b in t.brackets.values())
     if outside:
       lines.append(f"  {outside} fine-tuned cell(s) have a D_E outside the measured from-scratch runs: their D_T is "

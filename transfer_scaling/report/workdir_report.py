@@ -10,6 +10,7 @@ import json
 
 from transfer_scaling import fileio
 from transfer_scaling.errors import UsageError
+from transfer_scaling.laws import identify
 from transfer_scaling.report import analysis, markdown
 from transfer_scaling.study import workdir as workdir_lib
 
@@ -80,6 +81,9 @@ def fits_json(result, t) -> dict:
          "D_F_range": [float(used["D_F"].min()), float(used["D_F"].max())],
          "sizes": dict(cfg.sizes),
          "heldout": t.heldout.verdict if t.heldout is not None else None,
+         "rule": identify.RULE, "centre": t.joint.at_centre(),
+         "noise": t.joint.noise.to_dict() if t.joint.noise is not None else None,
+         "check": t.joint.check,
          "cost_ratio": cfg.analysis.cost_ratio, "pretrain_steps": cfg.last_p}
   g = t.gap
   if g is not None and g.fit is not None:

@@ -1,0 +1,272 @@
+"""The joint fit's noise model: the runs' seed structure as variance components, a GLS fit, and its intervals.
+
+A seed fixes the initialisation, the batch order and the D_F subset (nested across D) of runs of every
+size and of both arms. So the log loss of run i (seed s, design point c at data D, arm a) is modelled as
+
+  log L_i = law(x_i) + u[s, D] + v[s] + g[c] + e_i
+
+  u[s, D]  seed-by-subset effect, shared by every size and both arms at that D   variance seed_d
+  v[s]     seed effect, shared by all the seed's runs (so u + v correlate across nested D)   seed
+  g[c]     the cell's departure from the law, shared by its seeds (lack of fit)   cell
+  e_i      the run's own noise, per arm (heteroscedastic)   run[a]
+
+The seed components and the run variances are moment (ANOVA) estimates from the runs' deviations from
+their cell means, which no law enters: with S seeds per cell, sum_s d[s, c] d[s, c'] / (S - 1) estimates
+the covariance of two cells' runs of one seed. The cell component is the Pearson moment estimate:
+the value at which the GLS fit's whitened residual sum of squares equals its degrees of freedom, so a
+law that misses the cell means widens the intervals instead of hiding in them.
+
+The law is then fitted by generalised least squares with that covariance (every parameter at once),
+and its intervals come from a parametric bootstrap under the fitted covariance: new losses drawn from
+the fitted law plus correlated noise, each refitted with the same weights. The variance components
+are themselves estimated from few seeds, so the replicates' deviations from the estimate are widened
+by t_df / z, df the Satterthwaite degrees of freedom of the estimator's variance (linearised).
+"""
+import dataclasses
+import functools
+import math
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from transfer_scaling.laws import solver
+from transfer_scaling.laws.registry import Law
+
+
+@dataclasses.dataclass
+class Components:
+  """Variances of log loss (nats^2 of log) of the noise model's parts, and their degrees of freedom."""
+  seed_d: float
+  seed: float
+  run: dict            # arm (0 from scratch, 1 fine-tuned) -> variance of a run's own noise
+  cell: float = 0.0
+  seeds: int = 0
+  df: dict = dataclasses.field(default_factory=dict)  # component -> degrees of freedom
+
+  def to_dict(self) -> dict:
+    return {"seed_d": self.seed_d, "seed": self.seed, "run_scratch": self.run.get(0.0, math.nan),
+            "run_finetuned": self.run.get(1.0, math.nan), "cell": self.cell, "seeds": self.seeds,
+            "df": dict(self.df)}
+
+  def text(self) -> str:
+    sd = lambda v: f"{math.sqrt(max(v, 0.0)):.3g}"
+    return (f"standard deviations of log loss: seed x D {sd(self.seed_d)}, seed {sd(self.seed)}, "
+            f"run {sd(self.run.get(0.0, 0.0))} (from scratch) / {sd(self.run.get(1.0, 0.0))} (fine-tuned), "
+            f"lack of fit per cell {sd(self.cell)}; {self.seeds} seeds")
+
+
+def estimate(y, cells, seeds, D, arm) -> Components:
+  """Moment estimates of seed_d, seed and run[arm] from the runs' deviations from their cell means."""
+  y, cells, seeds = np.asarray(y, np.float64), np.asarray(cells), np.asarray(seeds)
+  D, arm = np.asarray(D, np.float64), np.asarray(arm, np.float64)
+  codes, inv, m_c = np.unique(cells, return_inverse=True, return_counts=True)
+  mean_c = np.bincount(inv, y) / m_c
+  d = y - mean_c[inv]
+  m = m_c[inv].astype(np.float64)
+  shrink = 1.0 - 1.0 / m  # E[d_i d_j] = cov (1 - 1/m) for runs of one seed in two cells of m seeds
+  same_seed = seeds[:, None] == seeds[None, :]
+  other_cell = inv[:, None] != inv[None, :]
+  multi = (m > 1)[:, None] & (m > 1)[None, :]
+  prod = np.outer(d, d) / np.sqrt(np.outer(shrink, shrink).clip(1e-12))
+  pair = same_seed & other_cell & multi
+  same_d = pair & (D[:, None] == D[None, :])
+  other_d = pair & (D[:, None] != D[None, :])
+  seed = float(prod[other_d].mean()) if other_d.any() else 0.0
+  both = float(prod[same_d].mean()) if same_d.any() else seed
+  seed = max(seed, 0.0)
+  seed_d = max(both - seed, 0.0)
+  run = {}
+  for a in np.unique(arm):
+    sel = (arm == a) & (m > 1)
+    total = float(np.sum(d[sel] ** 2) / np.sum(shrink[sel])) if sel.any() else 0.0
+    # The shared part from the pairs this arm's runs are in: the same draws of u[s, D] enter both
+    # terms of the difference and cancel, where the pooled estimate would add their noise.
+    mine = same_d & sel[:, None]
+    shared = float(prod[mine].mean()) if mine.any() else seed + seed_d
+    # A floor keeps the covariance invertible where a seed's runs seem to share everything.
+    run[float(a)] = max(total - max(shared, 0.0), 0.05 * total, 1e-10)
+  S = len(np.unique(seeds))
+  n_D = len(np.unique(D))
+  df = {"seed": max(S - 1, 1), "seed_d": max((S - 1) * (n_D - 1), 1),
+        "run": max(int(np.sum(m_c - 1)) - (S - 1) * n_D, 1)}
+  return Components(seed_d=seed_d, seed=seed, run=run, seeds=S, df=df)
+
+
+def structure(cells, seeds, D, arm) -> dict:
+  """The 0/1 matrices each component multiplies: Sigma = sum_j var_j K_j."""
+  cells, seeds = np.asarray(cells), np.asarray(seeds)
+  D, arm = np.asarray(D, np.float64), np.asarray(arm, np.float64)
+  same_seed = (seeds[:, None] == seeds[None, :]).astype(np.float64)
+  K = {"seed": same_seed, "seed_d": same_seed * (D[:, None] == D[None, :]),
+       "cell": (cells[:, None] == cells[None, :]).astype(np.float64)}
+  for a in np.unique(arm):
+    K[f"run{a:g}"] = np.diag((arm == a).astype(np.float64))
+  return K
+
+
+def covariance(c: Components, K: dict) -> np.ndarray:
+  var = {"seed": c.seed, "seed_d": c.seed_d, "cell": c.cell, **{f"run{a:g}": v for a, v in c.run.items()}}
+  return sum(var[name] * k for name, k in K.items() if name in var)
+
+
+def whitener(sigma: np.ndarray, n_pad: int) -> tuple:
+  """(W padded to n_pad, L): L L^T = Sigma and W = L^-1, so W r has identity covariance; padded rows weigh 0."""
+  L = np.linalg.cholesky(sigma)
+  W = np.zeros((n_pad, n_pad))
+  W[:len(sigma), :len(sigma)] = np.linalg.inv(L)
+  return W, L
+
+
+@functools.lru_cache(maxsize=None)
+def _gls_objective(law: Law):
+  def residuals(theta_P, lx, ly):
+    q = {p: theta_P[i] for i, p in enumerate(law.params)}
+    return law.log_predict(q, lx) - ly
+
+  def objective(theta_P, lx, ly, W):
+    r = W @ residuals(theta_P, lx, ly)
+    return 0.5 * jnp.sum(r * r)
+
+  return residuals, objective
+
+
+@functools.partial(jax.jit, static_argnames=("law", "ly_batched"))
+def _solve(law, theta_BxP, lx, ly, W, max_iter, ly_batched=False):
+  _, objective = _gls_objective(law)
+  args, axes = (lx, ly, W), (None, 0 if ly_batched else None, None)
+  s = solver.init(objective, theta_BxP, args, axes)
+  if not ly_batched:
+    return solver.run(objective, s, args, axes, max_iter=max_iter)
+  return solver.run_compacted(objective, s, args, axes, chunk=max(1, theta_BxP.shape[0] // 8), first_iters=16,
+                              max_iter=max_iter)
+
+
+@functools.partial(jax.jit, static_argnames=("law",))
+def _jacobian(law, theta_P, lx):
+  zero = jnp.zeros_like(lx[next(iter(lx))])
+  return jax.jacfwd(lambda t: _gls_objective(law)[0](t, lx, zero))(theta_P)
+
+
+@dataclasses.dataclass
+class GLS:
+  theta: np.ndarray          # the optimum, fitted coordinates
+  converged: bool
+  objective: float           # half the whitened residual sum of squares
+  residuals: np.ndarray      # log(predicted) - log(measured), data order
+  components: Components
+  sigma: np.ndarray          # the covariance of log loss, [n, n]
+  replicates: Optional[np.ndarray] = None  # [B, P] converged bootstrap refits, widened
+  n_bootstrap: int = 0
+  factor: float = 1.0        # the t_df / z widening
+  df: float = math.inf
+
+
+def fit(law: Law, lx, ly, n: int, theta0_SxP, cells, seeds, D, arm, *, bootstrap: int, seed: int,
+        max_iter: int = 500, refit_iter: int = 500) -> GLS:
+  """GLS of `law` on the padded arrays (fitting.design) with the estimated covariance, and its parametric bootstrap."""
+  y = np.asarray(ly)[:n]
+  comp = estimate(y, cells, seeds, D, arm)
+  K = structure(cells, seeds, D, arm)
+  n_pad = len(np.asarray(ly))
+  theta0 = np.asarray(theta0_SxP, np.float64)
+  dof = len(np.unique(np.asarray(cells))) - theta0.shape[1]
+  W, L = whitener(covariance(comp, K), n_pad)
+  best = _best(law, theta0, lx, ly, W, max_iter)
+  for _ in range(2):  # the lack-of-fit component from the GLS residuals, then GLS again (twice suffices)
+    if best is None:
+      return GLS(theta=theta0[0], converged=False, objective=math.nan, residuals=np.full(n, np.nan),
+                 components=comp, sigma=covariance(comp, K))
+    theta, r = best
+    theta0 = np.asarray([theta])
+    new_cell = _lack_of_fit(comp, K, cells, r[:n], dof)
+    if abs(new_cell - comp.cell) <= 0.05 * max(comp.cell, new_cell) or new_cell == comp.cell:
+      break
+    comp = dataclasses.replace(comp, cell=new_cell)
+    W, L = whitener(covariance(comp, K), n_pad)
+    best = _best(law, theta0, lx, ly, W, max_iter)
+  if best is None:
+    return GLS(theta=theta0[0], converged=False, objective=math.nan, residuals=np.full(n, np.nan),
+               components=comp, sigma=covariance(comp, K))
+  theta, r = best
+  comp.df["cell"] = max(len(np.unique(cells)) - theta0.shape[1], 1)
+  sigma = covariance(comp, K)
+  w_r = (W @ r)[:n]
+  out = GLS(theta=np.asarray(theta), converged=True, objective=float(0.5 * np.sum(w_r ** 2)), residuals=r[:n],
+            components=comp, sigma=sigma)
+  out.df = _satterthwaite(law, theta, lx, n, sigma, K, comp)
+  from scipy import stats
+  out.factor = float(stats.t.ppf(0.975, out.df) / stats.norm.ppf(0.975)) if math.isfinite(out.df) else 1.0
+  if bootstrap:
+    rng = np.random.default_rng(seed)
+    fitted = y + r[:n]
+    sim = fitted[None, :] + rng.standard_normal((bootstrap, n)) @ L.T
+    ly_B = np.concatenate([sim, np.broadcast_to(np.asarray(ly)[n:], (bootstrap, n_pad - n))], 1)
+    with jax.enable_x64(True):
+      b = jax.device_get(_solve(law, jnp.broadcast_to(jnp.asarray(theta), (bootstrap, len(theta))), lx,
+                                jnp.asarray(ly_B), jnp.asarray(W), refit_iter, ly_batched=True))
+    ok = b.converged & np.isfinite(b.theta).all(1)
+    out.replicates = theta + out.factor * (b.theta[ok] - theta)
+    out.n_bootstrap = bootstrap
+  return out
+
+
+def _best(law, theta0_SxP, lx, ly, W, max_iter):
+  """(theta, residuals padded) of the best converged start, or None."""
+  with jax.enable_x64(True):
+    s = jax.device_get(_solve(law, jnp.asarray(theta0_SxP), lx, ly, jnp.asarray(W), max_iter))
+    f = np.where(s.converged & np.isfinite(s.f), s.f, np.inf)
+    if not np.isfinite(f).any():
+      return None
+    theta = s.theta[int(np.argmin(f))]
+    r = np.asarray(_gls_objective(law)[0](jnp.asarray(theta), lx, ly))
+  return theta, r
+
+
+def _lack_of_fit(comp: Components, K: dict, cells, r, dof: int) -> float:
+  """The cell variance at which the cell means' whitened residual sum of squares equals its degrees of freedom.
+
+  r-bar, the residuals' cell means, has covariance A Sigma_0 A' + cell I under the model (A averages each
+  cell's runs, Sigma_0 the seed and run components): the Pearson moment equation in `cell` alone, 0 when
+  the law already fits the cell means as well as the noise allows.
+  """
+  _, inv = np.unique(np.asarray(cells), return_inverse=True)
+  A = np.zeros((inv.max() + 1, len(inv)))
+  A[inv, np.arange(len(inv))] = 1.0
+  A /= A.sum(1, keepdims=True)
+  base = A @ covariance(dataclasses.replace(comp, cell=0.0), K) @ A.T
+  rbar = A @ r
+  C = len(rbar)
+  pearson = lambda cell: float(rbar @ np.linalg.solve(base + cell * np.eye(C), rbar))
+  if dof <= 0 or pearson(0.0) <= dof:
+    return 0.0
+  lo, hi = 0.0, max(float(np.mean(rbar ** 2)), 1e-12)
+  while pearson(hi) > dof:
+    hi *= 4
+  for _ in range(40):
+    mid = 0.5 * (lo + hi)
+    lo, hi = (mid, hi) if pearson(mid) > dof else (lo, mid)
+  return hi
+
+
+def _satterthwaite(law, theta, lx, n, sigma, K, comp) -> float:
+  """Degrees of freedom of the GLS estimator's linearised variance: the smallest over the parameters.
+
+  Var(theta) = sum_j var_j G K_j G^T, G = (J' S^-1 J)^-1 J' S^-1; each component's share enters
+  Welch-Satterthwaite with that component's own degrees of freedom.
+  """
+  with jax.enable_x64(True):
+    J = np.asarray(_jacobian(law, jnp.asarray(theta), lx))[:n]
+  Si = np.linalg.inv(sigma)
+  try:
+    G = np.linalg.solve(J.T @ Si @ J, J.T @ Si)
+  except np.linalg.LinAlgError:
+    return math.inf
+  var = {"seed": comp.seed, "seed_d": comp.seed_d, "cell": comp.cell}
+  parts = {name: var[name] * np.einsum("pi,ij,pj->p", G, K[name], G) for name in var}
+  parts["run"] = sum(v * np.einsum("pi,ij,pj->p", G, K[f"run{a:g}"], G) for a, v in comp.run.items())
+  total = sum(parts.values())
+  denom = sum(parts[name] ** 2 / comp.df.get(name, 1e9) for name in parts)
+  df = total ** 2 / np.maximum(denom, 1e-300)
+  return float(np.clip(np.min(df), 1.0, 1e6))
