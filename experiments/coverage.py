@@ -6,11 +6,12 @@
 The truth is the joint fit of a real study (its k, alpha, beta and scratch law), the noise
 the spread measured between seeds in its runs (the pooled standard deviation of log loss
 within each cell, separately from scratch and fine-tuned), so the simulated studies look like
-the project's own. Each is fitted exactly as `analyze` fits a study (joint fit, cluster
+the project's own. Each is fitted exactly as `analyze` fits a study (joint fit, GLS
 bootstrap over seeds, profile likelihood); the table counts how often the intervals hold the truth.
 """
 import argparse
 import json
+import pathlib
 import sys
 import time
 
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 import tqdm
 
-from transfer_scaling.laws import coverage
+from transfer_scaling.laws import coverage, joint
 from transfer_scaling.study import runner
 
 DESIGNS = {
@@ -33,69 +34,77 @@ DESIGNS = {
 }
 
 
-def measured(workdir: str):
-  """(law, truth, sd, noise) from a finished study: its joint fit, its pooled within-cell spread of
-  log loss per arm, and how a seed's deviations correlate across cells (coverage.Noise)."""
-  from transfer_scaling.report import workdir_report
-  result = workdir_report.load(workdir)
-  t = next(iter(result.targets.values()))
-  if t.joint is None:
-    sys.exit(f"{workdir}: no joint fit to take the truth from")
-  runs = t.runs[t.runs["stage"].isin(["scratch", "finetune"])]
-  runs = runs[(runs["stage"] == "scratch") | (runs["p"] == result.config.pretrain.steps)]
-  sd = {}
-  for stage, g in runs.groupby("stage"):
-    logs = np.log(g["loss"].to_numpy(float))
-    cells = g.groupby(["N", "D_F"]).ngroup().to_numpy()
-    resid = logs - pd.Series(logs).groupby(cells).transform("mean").to_numpy()
-    n, k = len(logs), cells.max() + 1
-    sd[stage] = float(np.sqrt(np.sum(resid ** 2) / max(n - k, 1)))
-  return t.joint.fit.law, dict(t.joint.fit.params), sd, correlation(runs)
+def runs_of(workdir: str):
+  """(fits, from-scratch runs, fine-tuned runs) of a finished study: its stored joint fit (fits/*.json) and the
+  runs the analysis chose (the learning rate picked on validation, failed and cut-off runs left out)."""
+  from transfer_scaling.study import selection
+  wd = pathlib.Path(workdir)
+  paths = sorted((wd / "fits").glob("*.json"))
+  if not paths or not (wd / "results.csv").exists():
+    sys.exit(f"{workdir}: no fits/*.json and results.csv to take the truth from; run `transfer-scaling analyze` there")
+  fits = json.loads(paths[0].read_text())
+  table = pd.read_csv(wd / "results.csv")
+  chosen, _ = selection.choose(table[(table["target"] == fits["target"]) | (table["stage"] == "pretrain")])
+  usable = chosen[(chosen["status"] == "done") & chosen["loss"].notna()]
+  frame = lambda g, d: pd.DataFrame({"N": g["N"].astype(float), d: g["D_F"].astype(float),
+                                     "loss": g["loss"].astype(float), "seed": g["seed"].astype(int)}).reset_index(drop=True)
+  sc = frame(usable[usable["stage"] == "scratch"], "D")
+  ft_all = usable[usable["stage"] == "finetune"]
+  steps = fits.get("pretrain_steps") or ft_all["p"].max()
+  return fits, sc, frame(ft_all[ft_all["p"] == steps], "D_F")
 
 
-def correlation(runs: pd.DataFrame) -> coverage.Noise:
-  """Mean correlation over pairs of cells of their seeds' deviations: at the same D (any size or arm),
-  and at different D, whose ratio is the share of the shared part common across D."""
-  runs = runs.assign(dev=np.log(runs["loss"].astype(float)))
-  runs["dev"] -= runs.groupby(["stage", "N", "D_F"])["dev"].transform("mean")
-  wide = runs.pivot_table(index="seed", columns=["stage", "N", "D_F"], values="dev").dropna(axis=1)
-  r = np.corrcoef(wide.to_numpy().T)
-  d = np.array([c[2] for c in wide.columns])
-  i, j = np.triu_indices(len(d), 1)
-  same, other = r[i, j][d[i] == d[j]].mean(), r[i, j][d[i] != d[j]].mean()
-  same = float(np.clip(same, 0, 1))
-  return coverage.Noise(same_d=same, across_d=float(np.clip(other / same, 0, 1)) if same > 0 else 0.0)
+def measured(workdir: str, form: str = "stored"):
+  """(law, truth, components) from a finished study: its joint fit as the truth ('stored': the fit in
+  fits/*.json; 'chinchilla': a chinchilla-form joint fit of its runs, a from-scratch curve the kaplan-form
+  estimator does not assume), and the noise its runs show (mixed.estimate: seed-by-D, seed and per-arm run
+  variances, read from the deviations from cell means, so heteroscedastic and correlated as measured)."""
+  from transfer_scaling.laws import joint, mixed
+  fits, sc, ft = runs_of(workdir)
+  y = np.log(np.r_[sc["loss"], ft["loss"]])
+  arm = np.r_[np.zeros(len(sc)), np.ones(len(ft))]
+  D = np.r_[sc["D"], ft["D_F"]]
+  cells = np.array([f"{a:g}|{n:g}|{d:g}" for a, n, d in zip(arm, np.r_[sc["N"], ft["N"]], D)])
+  comp = mixed.estimate(y, cells, np.r_[sc["seed"], ft["seed"]], D, arm)
+  if form == "stored":
+    return fits["joint"]["law"], dict(fits["joint"]["params"]), comp
+  jf = joint.fit_joint(sc, ft, scratch_law=form, bootstrap=0, profiles=(), check=False,
+                       max_D_F=float(fits["D_F_range"][1]))
+  return jf.fit.law, dict(jf.fit.params), comp
 
 
 def main(argv=None) -> int:
   p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--workdir", required=True, help="a finished study whose fit and seed spread set the truth")
+  p.add_argument("--truth-form", choices=("stored", "chinchilla"), default="stored",
+                 help="the truth: the study's stored joint fit, or a chinchilla-form joint fit of its runs "
+                      "(a from-scratch curve the kaplan-form estimator does not assume)")
+  p.add_argument("--fit-form", choices=("kaplan", "chinchilla"), default="kaplan", help="the estimator's scratch law")
   p.add_argument("--design", choices=sorted(DESIGNS), default="quickstart")
   p.add_argument("--studies", type=int, default=200)
   p.add_argument("--bootstrap", type=int, default=1000)
-  p.add_argument("--resample", choices=("auto", "seeds", "cells", "parametric"), default="auto",
-                 help="the bootstrap (auto: as analyze does, one wild weight per seed for every cell)")
-  p.add_argument("--independent", action="store_true",
-                 help="simulate independent runs (no noise shared by a seed's runs), as before the seeds were tied")
-  p.add_argument("--out", required=True, help="CSV of every simulated study")
+  p.add_argument("--resample", choices=("auto", "gls", "seeds", "cells", "parametric"), default="auto",
+                 help="the intervals (auto: as analyze does, GLS under the seed-structured noise model; seeds: the "
+                      "wild seed-cluster bootstrap it replaced)")
+  p.add_argument("--profiles", action="store_true", help="also profile k, alpha and beta (slower)")
+  p.add_argument("--out", required=True, help="CSV of every simulated study (rewritten after each)")
   a = p.parse_args(argv)
   runner.compilation_cache()
-  law, truth, sd, noise = measured(a.workdir)
-  noise = coverage.Noise() if a.independent else noise
+  law, truth, comp = measured(a.workdir, a.truth_form)
   design = coverage.Design(**DESIGNS[a.design])
-  sigma = lambda pretrained, N, D: sd["finetune" if pretrained else "scratch"]
-  print(f"law {law}, truth {json.dumps({k: round(v, 5) for k, v in truth.items()})}, noise (sd of log loss) {sd}, "
-        f"{noise}", file=sys.stderr)
+  print(f"law {law}, truth {json.dumps({k: round(v, 5) for k, v in truth.items()})}, noise {comp.text()}",
+        file=sys.stderr)
   t0 = time.time()
   bar = tqdm.tqdm(total=a.studies, unit="study", file=sys.stderr)
-  table = coverage.coverage(law, truth, design, sigma, n_studies=a.studies, bootstrap=a.bootstrap,
-                            resample=a.resample, noise=noise, progress=lambda i: bar.update(1))
+  table = coverage.coverage(law, truth, design, None, n_studies=a.studies, bootstrap=a.bootstrap,
+                            resample=a.resample, noise=comp, progress=lambda i: bar.update(1),
+                            fit_law=f"transfer_{a.fit_form}", profiles=joint.TRANSFER_PARAMS if a.profiles else (),
+                            out=a.out)
   bar.close()
   table.to_csv(a.out, index=False)
   summary = coverage.summary(table)
-  print(f"design {a.design}: {a.studies} studies, {a.bootstrap} {a.resample} bootstrap replicates each, "
-        f"{time.time() - t0:.0f} s; noise sd of log loss: scratch {sd['scratch']:.4f}, fine-tuned {sd['finetune']:.4f}; "
-        f"a seed's runs correlate at {noise.same_d:.2f} at one D, {noise.same_d * noise.across_d:.2f} across D")
+  print(f"truth {a.workdir} ({a.truth_form}), estimator {a.fit_form}, design {a.design}: {a.studies} studies, "
+        f"{a.bootstrap} {a.resample} replicates each, {time.time() - t0:.0f} s; noise {comp.text()}")
   cols = list(summary.columns)
   print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
   for _, r in summary.iterrows():

@@ -99,7 +99,8 @@ def test_the_analysis_recovers_the_transfer_law_from_the_runs(study):
   assert res.settled and t.joint is not None and t.joint.fit.converged
   p = t.joint.fit.params
   assert abs(p["alpha"] - TRUTH["alpha"]) < 0.2 and abs(p["beta"] - TRUTH["beta"]) < 0.25, p
-  assert t.joint.fit.resample == "seeds"  # three seeds per cell: whole seeds are resampled, not points
+  assert t.joint.fit.resample == "gls"  # three seeds per cell: GLS under the seed-structured noise model
+  assert t.joint.noise is not None and set(t.joint.check) >= {"alpha", "multiplier"}
   N = ladder.n_params(cfg.model_config("25k"))
   truth = laws.get_law("transfer_kaplan").functions["multiplier"](TRUTH, np.array([N]), np.array([4000.0]))[0]
   m = t.example["multiplier"]

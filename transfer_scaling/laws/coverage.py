@@ -100,12 +100,14 @@ def _simulate_components(law: str, truth: dict, design: Design, c, rng) -> tuple
 
 def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200, bootstrap: int = 1000,
              seed: int = 0, max_D_F=None, resample: str = "auto", noise: Noise = Noise(), progress=None,
-             fit_law: str = None) -> pd.DataFrame:
+             fit_law: str = None, profiles=joint.TRANSFER_PARAMS, out=None) -> pd.DataFrame:
   """One row per simulated study: estimates, bootstrap and profile 95% intervals, and whether each covers the truth.
 
   fit_law: the joint law the estimator fits (default `law`); another form (transfer_kaplan fitted to runs drawn
   from transfer_chinchilla) measures coverage under a misspecified from-scratch curve. D_T is also checked at
   the design's centre (the geometric centre of its sizes and D_F), and the seeds' t interval beside the GLS one.
+  profiles: the parameters profiled (() skips them, and their coverage); out: a CSV path rewritten after every
+  study, so a run stopped early keeps what it measured.
   """
   if not law.startswith("transfer_"):
     raise UsageError(f"coverage simulates a joint law (transfer_kaplan or transfer_chinchilla), not {law!r}")
@@ -125,10 +127,10 @@ def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200,
     if resample == "cells":  # the seeds' ties ignored: each cell resampled on its own
       sc, ft = sc.drop(columns="seed"), ft.drop(columns="seed")
     t0 = time.time()
-    row = {"study": i}
+    row = {"study": i, **{f"true_{k}": v for k, v in {**truth, "multiplier": true_mult, "D_T": true_dt}.items()}}
     try:
       jf = joint.fit_joint(sc, ft, scratch_law=scratch_law, bootstrap=bootstrap, seed=i, resample=resample,
-                           max_D_F=max_D_F if max_D_F is not None else max(design.d_f))
+                           max_D_F=max_D_F if max_D_F is not None else max(design.d_f), profiles=profiles)
     except UsageError as e:
       row["error"] = str(e)
       rows.append(row)
@@ -138,9 +140,10 @@ def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200,
       lo, hi = f.ci95[k] if f.ci95 else (np.nan, np.nan)
       p = jf.profiles.get(k)
       row.update({k: f.params[k], f"{k}_lo": lo, f"{k}_hi": hi, f"{k}_covered": lo <= truth[k] <= hi,
-                  f"{k}_profile_lo": p.lo if p else np.nan, f"{k}_profile_hi": p.hi if p else np.nan,
-                  f"{k}_profile_covered": bool(p and p.bounded and p.lo <= truth[k] <= p.hi),
                   f"{k}_determined": jf.identified[k].determined})
+      if p is not None:
+        row.update({f"{k}_profile_lo": p.lo, f"{k}_profile_hi": p.hi,
+                    f"{k}_profile_covered": bool(p.bounded and p.lo <= truth[k] <= p.hi)})
     m = float(jf.value("multiplier", N_ref, D_ref))
     ci = jf.interval("multiplier", N_ref, D_ref)
     lo, hi = (float(ci[0][0]), float(ci[1][0])) if ci is not None else (np.nan, np.nan)
@@ -159,6 +162,8 @@ def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200,
       row.update({f"noise_{k}": v for k, v in jf.noise.to_dict().items() if k != "df"})
       row["widening"] = jf.noise.df.get("widening", np.nan)
     rows.append(row)
+    if out is not None:
+      pd.DataFrame(rows).to_csv(out, index=False)
     if progress:
       progress(i + 1)
   out = pd.DataFrame(rows)
@@ -168,7 +173,7 @@ def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200,
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
   """Coverage (share of studies whose 95% interval holds the truth) and median width per quantity."""
-  truth = table.attrs.get("truth", {})
+  truth = table.attrs.get("truth") or {k[5:]: table[k].iloc[0] for k in table if k.startswith("true_")}
   ok = table[table.get("error", pd.Series(index=table.index, dtype=object)).isna()] if "error" in table else table
   rows = []
   for k in ("k", "alpha", "beta", "multiplier", "D_T"):

@@ -226,7 +226,7 @@ def _seedwise(law, data: pd.DataFrame, clusters, starts, centre) -> Optional[pd.
     try:
       with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        fs = fit(law, d, bootstrap=0, grid=starts, keep=len(starts), delta=1.0, max_iter=1000)
+        fs = fit(law, d, bootstrap=0, grid=starts, keep=8, delta=1.0, max_iter=1000)
     except UsageError:
       continue
     if not fs.converged:

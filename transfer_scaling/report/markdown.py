@@ -51,7 +51,7 @@ def _quantities(jf, t, units: str) -> list:
   rows = [("design centre", jf.at_centre())]
   ex = t.example
   if ex:
-    rows.append((f"{ex['size']}" + ("" if ex["inside"] else " (an extrapolation)"), jf.at(ex["N"], ex["D_F"])))
+    rows.append((f"example ({ex['size']})" + ("" if ex["inside"] else ", an extrapolation"), jf.at(ex["N"], ex["D_F"])))
   md = [f"D_T and the effective-data multiplier (D_F + D_T) / D_F from the joint fit (95% intervals; {RULE}):", "",
         f"| point | N | D_F ({units}) | D_T ({units}) | multiplier | verdict |", "|---|---|---|---|---|---|"]
   for name, q in rows:
