@@ -1,13 +1,15 @@
 """Coverage of the joint fit's 95% intervals on simulated studies with known laws (docs/coverage.md).
 
   python -m experiments.coverage --workdir results/quickstart --design quickstart --studies 200 --out cov_quick.csv
-  python -m experiments.coverage --workdir results/quickstart --design larger --studies 200 --out cov_large.csv
+  python -m experiments.coverage --workdir results/quickstart --truth-form chinchilla --design larger --out cov.csv
 
-The truth is the joint fit of a real study (its k, alpha, beta and scratch law), the noise
-the spread measured between seeds in its runs (the pooled standard deviation of log loss
-within each cell, separately from scratch and fine-tuned), so the simulated studies look like
-the project's own. Each is fitted exactly as `analyze` fits a study (joint fit, GLS
-bootstrap over seeds, profile likelihood); the table counts how often the intervals hold the truth.
+The truth is the joint fit of a stored study (its k, alpha, beta and scratch law), or with
+--truth-form chinchilla a chinchilla-form joint fit of its runs (a from-scratch curve the
+kaplan-form estimator does not assume); the noise is the variance components its runs show
+(seed-by-D, seed and per-arm run variances: laws/mixed.estimate), heteroscedastic and correlated as
+measured, so the simulated studies look like the project's own. Each is fitted exactly as `analyze`
+fits a study (GLS under the seed-structured noise model, its parametric bootstrap, the seeds fitted
+alone; profiles with --profiles); the table counts how often the intervals hold the truth.
 """
 import argparse
 import json

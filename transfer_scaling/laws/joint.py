@@ -172,7 +172,7 @@ def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: st
   centre = (float(np.sqrt(used["N"].min() * used["N"].max())), float(np.sqrt(used["D_F"].min() * used["D_F"].max())))
   noise, seedwise = None, None
   if gls:
-    f, noise = _gls(law, f, cells, clusters, bootstrap, seed)
+    f, noise = _gls(law, f, cells, clusters, bootstrap, seed, starts)
     seedwise = _seedwise(law, data, clusters, np.vstack([f.theta, starts]), centre) if check else None
   design = {"sizes": int(used["N"].nunique()), "d_f": int(used["D_F"].nunique()),
             "d_f_decades": float(np.log10(used["D_F"].max() / used["D_F"].min())),
@@ -195,13 +195,13 @@ def _use_gls(resample: str, cells, clusters) -> bool:
   return many
 
 
-def _gls(law, f: FitResult, cells, clusters, bootstrap: int, seed: int):
+def _gls(law, f: FitResult, cells, clusters, bootstrap: int, seed: int, starts=None):
   """(FitResult at the GLS optimum with its parametric-bootstrap replicates, the variance components)."""
   df = f.data
   with jax.enable_x64(True):
     lx, ly, _, _ = fitting.design(law, df)
     g = mixed.fit(law, lx, ly, len(df), np.asarray([f.theta]), cells, clusters, df["D"].to_numpy(np.float64),
-                  df["pretrained"].to_numpy(np.float64), bootstrap=bootstrap, seed=seed)
+                  df["pretrained"].to_numpy(np.float64), bootstrap=bootstrap, seed=seed, fallback=starts)
   if not g.converged:
     raise UsageError("the joint fit's GLS step did not converge; the transfer law may not describe these runs "
                      "(see the law-free effective data in the report)")
@@ -247,7 +247,9 @@ def model_free_check(jf: JointFit) -> dict:
 
   Ibragimov and Mueller (2010): with G independent clusters each giving an estimate, mean +- t_{G-1} sd / sqrt(G)
   is a valid (conservative) 95% interval for any G >= 2 without a model of the noise, the seeds being independent.
-  The two disagree when either's estimate lies outside the other's interval.
+  The two disagree when the GLS estimate lies outside the seeds' t interval (the seeds' mean, itself spread
+  like one seed's fit over sqrt(G), often lies outside the narrower GLS interval when the model is right: in
+  22% of simulated studies at the quickstart's design, so it is not asked to).
   """
   from scipy import stats
   sw = jf.seedwise
@@ -270,7 +272,7 @@ def model_free_check(jf: JointFit) -> dict:
     m, half = float(x.mean()), float(stats.t.ppf(0.975, G - 1) * x.std(ddof=1) / math.sqrt(G))
     back = np.exp if log else (lambda v: v)
     t_lo, t_hi, t_mean = float(back(m - half)), float(back(m + half)), float(back(m))
-    disagree = bool(np.isfinite(ci).all() and not (t_lo <= est <= t_hi and ci[0] <= t_mean <= ci[1]))
+    disagree = bool(not t_lo <= est <= t_hi)
     out[name] = {"estimate": est, "lo": float(ci[0]), "hi": float(ci[1]), "seeds_mean": t_mean, "t_lo": t_lo,
                  "t_hi": t_hi, "seeds": G, "disagree": disagree}
   return out

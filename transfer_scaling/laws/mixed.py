@@ -164,8 +164,11 @@ class GLS:
 
 
 def fit(law: Law, lx, ly, n: int, theta0_SxP, cells, seeds, D, arm, *, bootstrap: int, seed: int,
-        max_iter: int = 500, refit_iter: int = 500) -> GLS:
-  """GLS of `law` on the padded arrays (fitting.design) with the estimated covariance, and its parametric bootstrap."""
+        max_iter: int = 500, refit_iter: int = 500, fallback=None) -> GLS:
+  """GLS of `law` on the padded arrays (fitting.design) with the estimated covariance, and its parametric bootstrap.
+
+  theta0_SxP: the starts (the unweighted fit's optimum); fallback: further starts, tried where none of those converges.
+  """
   y = np.asarray(ly)[:n]
   comp = estimate(y, cells, seeds, D, arm)
   K = structure(cells, seeds, D, arm)
@@ -174,6 +177,8 @@ def fit(law: Law, lx, ly, n: int, theta0_SxP, cells, seeds, D, arm, *, bootstrap
   dof = len(np.unique(np.asarray(cells))) - theta0.shape[1]
   W, L = whitener(covariance(comp, K), n_pad)
   best = _best(law, theta0, lx, ly, W, max_iter)
+  if best is None and fallback is not None:
+    best = _best(law, np.vstack([theta0, np.asarray(fallback, np.float64)]), lx, ly, W, max_iter)
   for _ in range(2):  # the lack-of-fit component from the GLS residuals, then GLS again (twice suffices)
     if best is None:
       return GLS(theta=theta0[0], converged=False, objective=math.nan, residuals=np.full(n, np.nan),

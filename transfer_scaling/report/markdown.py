@@ -65,7 +65,7 @@ def _noise_and_check(jf) -> list:
   md = []
   if jf.noise is not None:
     c = jf.noise
-    md += [f"Noise model (log loss): {c.text()}. The GLS intervals are widened by {c.df.get('widening', 1):.3g} "
+    md += [f"Noise model: {c.text()}. The GLS intervals are widened by {c.df.get('widening', 1):.3g} "
            f"(t/z at {c.df.get('estimator', float('nan')):.0f} Satterthwaite degrees of freedom).", ""]
   if jf.check:
     n = next(iter(jf.check.values()))["seeds"]
