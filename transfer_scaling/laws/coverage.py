@@ -157,6 +157,7 @@ def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200,
       t = {"alpha": truth["alpha"], "beta": truth["beta"], "D_T": true_dt}.get(k)
       if t is not None:
         row[f"{k}_t_covered"] = c["t_lo"] <= t <= c["t_hi"]
+      row.update({f"{k}_t_lo": c["t_lo"], f"{k}_t_hi": c["t_hi"]})
       row[f"{k}_disagree"] = c["disagree"]
     if jf.noise is not None:
       row.update({f"noise_{k}": v for k, v in jf.noise.to_dict().items() if k != "df"})

@@ -86,7 +86,7 @@ def estimate(y, cells, seeds, D, arm) -> Components:
     mine = same_d & sel[:, None]
     shared = float(prod[mine].mean()) if mine.any() else seed + seed_d
     # A floor keeps the covariance invertible where a seed's runs seem to share everything.
-    run[float(a)] = max(total - max(shared, 0.0), 0.05 * total, 1e-10)
+    run[float(a)] = max(total - max(shared, 0.0), 0.01 * total, 1e-10)
   S = len(np.unique(seeds))
   n_D = len(np.unique(D))
   df = {"seed": max(S - 1, 1), "seed_d": max((S - 1) * (n_D - 1), 1),
