@@ -19,17 +19,15 @@ other cells. Fine-tuned runs outside the low-data regime
 (D_F > fraction * D(N), D(N) from a fit of the scratch law alone) are offered but not used.
 """
 import dataclasses
+import math
+import warnings
 from typing import Optional
 
+import jax
 import numpy as np
 import pandas as pd
 
 from transfer_scaling.errors import UsageError
-import math
-import warnings
-
-import jax
-
 from transfer_scaling.laws import fitting, identify, mixed
 from transfer_scaling.laws.fitting import FitResult, fit, profile, residual_scale
 from transfer_scaling.laws.measurements import check_columns
