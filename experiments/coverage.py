@@ -48,8 +48,9 @@ def runs_of(workdir: str):
   table = pd.read_csv(wd / "results.csv")
   chosen, _ = selection.choose(table[(table["target"] == fits["target"]) | (table["stage"] == "pretrain")])
   usable = chosen[(chosen["status"] == "done") & chosen["loss"].notna()]
-  frame = lambda g, d: pd.DataFrame({"N": g["N"].astype(float), d: g["D_F"].astype(float),
-                                     "loss": g["loss"].astype(float), "seed": g["seed"].astype(int)}).reset_index(drop=True)
+  def frame(g, d):
+    return pd.DataFrame({"N": g["N"].astype(float), d: g["D_F"].astype(float), "loss": g["loss"].astype(float),
+                         "seed": g["seed"].astype(int)}).reset_index(drop=True)
   sc = frame(usable[usable["stage"] == "scratch"], "D")
   ft_all = usable[usable["stage"] == "finetune"]
   steps = fits.get("pretrain_steps") or ft_all["p"].max()

@@ -88,11 +88,12 @@ def test_the_reports_table_says_determined_only_under_the_rule():
   from transfer_scaling.report import markdown
 
   def at(N, D_F):  # a narrow D_T, a multiplier interval wider than a factor 2
-    return {"N": N, "D_F": D_F, "D_T": {"value": 3e3, "lo": 2.5e3, "hi": 4e3, **vars(identify.quantity("D_T", 2.5e3, 4e3))},
-            "multiplier": {"value": 2.4, "lo": 1.1, "hi": 115.0, **vars(identify.quantity("multiplier", 1.1, 115.0))}}
+    q = lambda name, v, lo, hi: {"value": v, "lo": lo, "hi": hi, **vars(identify.quantity(name, lo, hi))}
+    return {"N": N, "D_F": D_F, "D_T": q("D_T", 3e3, 2.5e3, 4e3), "multiplier": q("multiplier", 2.4, 1.1, 115.0)}
 
   jf = SimpleNamespace(at_centre=lambda: at(26892, 2155), at=at)
   t = SimpleNamespace(example={"size": "56k", "N": 56640, "D_F": 4642, "inside": True})
   md = "\n".join(markdown._quantities(jf, t, "bytes"))
-  assert "| design centre | 26,892 | 2,155 | 3,000 [2,500, 4,000] | 2.4 [1.1, 115] | D_T: determined; multiplier: bounded |" in md
+  assert ("| design centre | 26,892 | 2,155 | 3,000 [2,500, 4,000] | 2.4 [1.1, 115] "
+          "| D_T: determined; multiplier: bounded |") in md
   assert "| example (56k) |" in md and identify.RULE in md

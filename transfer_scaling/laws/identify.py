@@ -47,8 +47,8 @@ def quantity(name: str, lo: float, hi: float) -> Verdict:
   else:
     w = hi - lo
     ok, how = w <= WIDTH[name], f"width {w:.3g}" + (" <= " if w <= WIDTH[name] else " > ") + f"{WIDTH[name]:g}"
-  return Verdict("determined" if ok else "bounded",
-                 f"{name} is {'determined' if ok else 'bounded, not determined'}: 95% interval [{lo:.3g}, {hi:.3g}], {how}",
+  word = "determined" if ok else "bounded, not determined"
+  return Verdict("determined" if ok else "bounded", f"{name} is {word}: 95% interval [{lo:.3g}, {hi:.3g}], {how}",
                  bootstrap=(lo, hi))
 
 

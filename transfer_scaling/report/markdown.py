@@ -56,7 +56,8 @@ def _quantities(jf, t, units: str) -> list:
         f"| point | N | D_F ({units}) | D_T ({units}) | multiplier | verdict |", "|---|---|---|---|---|---|"]
   for name, q in rows:
     verdict = "; ".join(f"{k}: {q[k]['status']}" for k in ("D_T", "multiplier"))
-    md.append(f"| {name} | {q['N']:,.0f} | {q['D_F']:,.0f} | {_point(q['D_T'], ',.0f')} | {_point(q['multiplier'])} | {verdict} |")
+    md.append(f"| {name} | {q['N']:,.0f} | {q['D_F']:,.0f} | {_point(q['D_T'], ',.0f')} | {_point(q['multiplier'])} "
+              f"| {verdict} |")
   return md + [""]
 
 
