@@ -18,6 +18,7 @@ quickstart: $(STAMP)
 	$(VENV)/bin/transfer-scaling quickstart --workdir runs/quickstart
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 test-slow: $(STAMP)

@@ -38,7 +38,7 @@ setup(
     extras_require={
         # setuptools >= 70.1 builds wheels without the `wheel` package (tests/test_packaging.py builds one).
         "test": ["pytest>=8", "pytest-xdist>=3.5", "setuptools>=70.1", "nbclient>=0.10", "nbformat>=5.10",
-                 "ipykernel>=6.29"],
+                 "ipykernel>=6.29", "ruff>=0.15"],
         "notebooks": ["ipywidgets>=8.1", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"],
         # The comparison a user would otherwise pick: a plain PyTorch loop (CPU build).
         "bench": ["torch==2.13.0"],

@@ -85,7 +85,8 @@ def main(argv=None) -> int:
   # A kill during a file's write leaves its temporary file; a later sweep removes it once it is stale.
   orphans = [os.path.join(d, f) for d, _, files in os.walk(soaked) for f in files if f.startswith(".tmp-")]
   print(json.dumps({"signal": args.signal, "kills": args.kills, "landed": landed, "bad_exits": bad_exits,
-                    "leftovers": leftovers, "unfinished_writes": len(orphans), "records": len(b), "reference_records": len(a),
+                    "leftovers": leftovers, "unfinished_writes": len(orphans), "records": len(b),
+                    "reference_records": len(a),
                     "duplicates": dup_b, "bit_identical": same,
                     "differing": sorted(k for k in a if a[k] != b.get(k))}, indent=1))
   return 0 if same and not dup_b and len(a) == len(b) and not bad_exits and not leftovers else 1

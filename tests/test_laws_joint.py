@@ -102,7 +102,8 @@ def test_advise_picks_the_option_that_lowers_the_loss_more():
   small = dict(A=50.0, G=1e-3, E=1.0, alpha=0.8, beta=0.05)
   b = advice.advise(_fits(small), d_f=4642, N=56640, cost_ratio=1.0)
   assert b.better == "more pre-training"
-  assert math.isclose(a.multiplier.value, laws.get_law("transfer_kaplan").functions["multiplier"](TRUTH, np.array([56640.0]), np.array([4642.0]))[0])
+  truth = laws.get_law("transfer_kaplan").functions["multiplier"](TRUTH, np.array([56640.0]), np.array([4642.0]))[0]
+  assert math.isclose(a.multiplier.value, truth)
   far = advice.advise(_fits(big_gap), d_f=1e6, N=1e7)
   assert any("outside the measured sizes" in w for w in far.warnings) and any("D_F" in w for w in far.warnings)
 

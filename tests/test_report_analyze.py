@@ -131,7 +131,8 @@ def test_a_stale_record_is_not_used(study):
 def test_the_workdir_report_writes_figures_fits_and_advice(study, tmp_path):
   cfg, recs, failed_run = study
   wd = str(tmp_path)
-  fileio.write_json_atomic(workdir_lib.study_path(wd), {"config": cfg.to_dict(), "study": cfg.study, "corpora": CORPORA})
+  fileio.write_json_atomic(workdir_lib.study_path(wd),
+                           {"config": cfg.to_dict(), "study": cfg.study, "corpora": CORPORA})
   for rid, rec in recs.items():
     fileio.write_json_atomic(workdir_lib.record_path(wd, rid), rec)
   with pytest.raises(UsageError, match="has no plan.json"):

@@ -63,7 +63,8 @@ def simulate(law: str, truth: dict, design: Design, sigma, rng, noise: Noise = N
       else np.full(len(df), float(sigma))
   ds = np.unique(df["D"])
   u_S = rng.standard_normal(design.seeds)
-  w_SxD = np.sqrt(noise.across_d) * u_S[:, None] + np.sqrt(1 - noise.across_d) * rng.standard_normal((design.seeds, len(ds)))
+  w_SxD = (np.sqrt(noise.across_d) * u_S[:, None]
+           + np.sqrt(1 - noise.across_d) * rng.standard_normal((design.seeds, len(ds))))
   shared = w_SxD[df["seed"].to_numpy(), np.searchsorted(ds, df["D"])]
   z = np.sqrt(noise.same_d) * shared + np.sqrt(1 - noise.same_d) * rng.standard_normal(len(df))
   df["loss"] = mean * np.exp(sd * z)

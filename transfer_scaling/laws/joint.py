@@ -67,7 +67,8 @@ class JointFit:
     if b is None or len(b) < 2:
       return None
     vals = self.law.functions[name]({k: b[k].to_numpy() for k in self.law.params},
-                                    np.atleast_1d(np.asarray(N, np.float64)), np.atleast_1d(np.asarray(D_F, np.float64)))
+                                    np.atleast_1d(np.asarray(N, np.float64)),
+                                    np.atleast_1d(np.asarray(D_F, np.float64)))
     q = (1 - level) / 2
     return np.quantile(vals, q, axis=0), np.quantile(vals, 1 - q, axis=0)
 
@@ -97,7 +98,8 @@ class JointFit:
   def loss(self, N, D, pretrained: bool, params=None) -> np.ndarray:
     """Predicted loss of a from-scratch (pretrained False) or fine-tuned run on D bytes at size N."""
     N, D = np.broadcast_arrays(np.asarray(N, np.float64), np.asarray(D, np.float64))
-    return self.law.predict(params or self.fit.params, {"N": N, "D": D, "pretrained": np.full(N.shape, float(pretrained))})
+    return self.law.predict(params or self.fit.params,
+                            {"N": N, "D": D, "pretrained": np.full(N.shape, float(pretrained))})
 
 
 def _cells(df, prefix: str, d: str) -> np.ndarray:
@@ -153,7 +155,8 @@ def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: st
   used = rows[rows["used"]]
   if used["D_F"].nunique() < 2 or len(used) < 4:
     raise UsageError(f"only {len(used)} fine-tuned runs at {used['D_F'].nunique()} D_F lie in the low-data regime "
-                     f"({boundary}); the transfer law needs runs at 2 or more D_F there: add smaller D_F or set max_D_F")
+                     f"({boundary}); the transfer law needs runs at 2 or more D_F there: add smaller D_F or set "
+                     "max_D_F")
   data = pd.concat([pd.DataFrame({"N": sc["N"], "D": sc["D"], "pretrained": 0.0, "loss": sc["loss"]}),
                     pd.DataFrame({"N": used["N"], "D": used["D_F"], "pretrained": 1.0, "loss": used["loss"]})],
                    ignore_index=True)
@@ -311,7 +314,8 @@ def heldout_size_check(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, bootst
   from scipy import stats
   sizes = sorted(set(finetuned["N"]) & set(scratch["N"]))
   if len(sizes) < 3:
-    raise UsageError(f"the held-out-size check needs 3 or more sizes (2 to fit, 1 to predict); this study has {len(sizes)}")
+    raise UsageError("the held-out-size check needs 3 or more sizes (2 to fit, 1 to predict); "
+                     f"this study has {len(sizes)}")
   big = sizes[-1]
   jf = fit_joint(scratch[scratch["N"] != big], finetuned[finetuned["N"] != big], bootstrap=bootstrap, seed=seed,
                  profiles=(), check=False, **kw)
@@ -334,7 +338,8 @@ def heldout_size_check(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, bootst
   noisy = noisy[np.isfinite(noisy).all(1)]  # a replicate whose prediction overflows says nothing about the loss
   lo, hi = np.exp(np.quantile(noisy, 0.025, axis=0)), np.exp(np.quantile(noisy, 0.975, axis=0))
   sc_mean = sc.groupby("D")["loss"].mean()
-  d_e, flags = interpolate_data(sc_mean.index.to_numpy(np.float64), sc_mean.to_numpy(np.float64), mean["mean"].to_numpy())
+  d_e, flags = interpolate_data(sc_mean.index.to_numpy(np.float64), sc_mean.to_numpy(np.float64),
+                                mean["mean"].to_numpy())
   dt_int = jf.interval("D_T", np.full(len(D_F), big), D_F)
   table = pd.DataFrame({"D_F": D_F, "seeds": mean["count"], "loss": mean["mean"], "predicted": pred, "lo": lo,
                         "hi": hi, "D_T": d_e - D_F, "D_T_flag": flags,

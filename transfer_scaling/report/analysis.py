@@ -69,7 +69,7 @@ class TargetResult:
   heldout: Optional[object] = None        # laws.joint.HeldOut
   gap: Optional[GapResult] = None
   notes: list = dataclasses.field(default_factory=list)
-  no_gain: Optional[pd.DataFrame] = None  # fine-tuned cells where fine-tuning did not help: size, D_F, p, seeds, no_gain
+  no_gain: Optional[pd.DataFrame] = None  # cells where fine-tuning did not help: size, D_F, p, seeds, no_gain
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,7 +195,8 @@ def analyze_table(setting: Setting, table: pd.DataFrame, config=None, not_in_pla
   out = StudyResult(config=config, table=table, failed=failed, not_in_plan=not_in_plan, targets={},
                     throughput=list(throughput), settled=settled, setting=setting)
   for target in setting.targets:
-    out.targets[target] = _target(setting, table[(table["target"] == target) | (table["stage"] == arms.PRETRAIN.name)], target)
+    rows = table[(table["target"] == target) | (table["stage"] == arms.PRETRAIN.name)]
+    out.targets[target] = _target(setting, rows, target)
   return out
 
 
@@ -212,7 +213,8 @@ def _target(cfg: Setting, df: pd.DataFrame, target: str) -> TargetResult:
   ft_runs = at_last(ft_all)
   zs = usable[usable["stage"] == arms.ZEROSHOT.name]
   res = TargetResult(target=target, runs=usable, choices=choices, cut_off=cut,
-                     scratch=_cell_means(sc_runs, ["N", "size", "D_F"]), finetuned=_cell_means(ft_runs, ["N", "size", "D_F"]),
+                     scratch=_cell_means(sc_runs, ["N", "size", "D_F"]),
+                     finetuned=_cell_means(ft_runs, ["N", "size", "D_F"]),
                      zeroshot=_cell_means(zs[zs["p"] == last], ["N", "size"]), brackets={})
   bound = ft_every[~helped]
   res.no_gain = _cell_means(bound, ["N", "size", "D_F", "p"]).assign(
@@ -270,7 +272,8 @@ def _joint(cfg: Setting, res: TargetResult, sc_runs, ft_runs) -> None:
     q.lo, q.hi = float(ci[0][0]), float(ci[1][0])
   measured_N = sorted(set(ft["N"]))
   res.example = {"size": a.example_size, "N": n_ex, "D_F": a.example_d_f, "multiplier": q,
-                 "inside": measured_N[0] <= n_ex <= measured_N[-1] and ft["D_F"].min() <= a.example_d_f <= ft["D_F"].max()}
+                 "inside": (measured_N[0] <= n_ex <= measured_N[-1]
+                            and ft["D_F"].min() <= a.example_d_f <= ft["D_F"].max())}
   eff = res.eff.copy()
   eff["D_T_joint"] = jf.value("D_T", eff["N"], eff["D_F"])
   ci = jf.interval("D_T", eff["N"].to_numpy(float), eff["D_F"].to_numpy(float))
@@ -297,7 +300,8 @@ def _gap(cfg: Setting, res: TargetResult, ft_all, zs) -> None:
   res.gap = gap
   if points["p"].nunique() < 2 or points["f"].nunique() < 2 or len(points.drop_duplicates(["p", "f"])) < 6:
     res.notes.append(f"transfer-gap law not fitted: {len(points)} runs at {points['p'].nunique()} p and "
-                     f"{points['f'].nunique()} f for size {size} (needs 6 or more (p, f) points over 2 or more of each)")
+                     f"{points['f'].nunique()} f for size {size} (needs 6 or more (p, f) points over 2 or more of "
+                     "each)")
     return
   cells = [f"{p:g}|{f:g}" for p, f in zip(points["p"], points["f"])]
   try:

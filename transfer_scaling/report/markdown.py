@@ -113,7 +113,8 @@ def figures(result, fig_dir) -> dict:
     jf = t.joint
     figs = {}
     fit_loss = (lambda n, d, pre_: jf.loss(np.full(len(d), n), d, pre_)) if jf else None
-    figs[1] = F.loss_vs_data(t.scratch, t.finetuned, t.zeroshot, fig_dir, pre + "fig1_loss_vs_data", fit_loss=fit_loss, **u)
+    figs[1] = F.loss_vs_data(t.scratch, t.finetuned, t.zeroshot, fig_dir, pre + "fig1_loss_vs_data",
+                             fit_loss=fit_loss, **u)
     sizes = sorted(set(t.finetuned["N"]))
     ex = result.setting.analysis.example_size
     n = next((v for v in sizes if ex in set(t.finetuned[t.finetuned["N"] == v]["size"])), sizes[-1])
@@ -188,8 +189,10 @@ def _setup(result) -> str:
       f"{pt.first_kept_step} ... {pt.steps} for the pre-training axis.",
       f"From scratch (lr {lrs(cfg.scratch)}) and fine-tuned (lr {lrs(cfg.finetune)}): each cell keeps the setting "
       f"with the lowest mean validation loss over its seeds{_rounds(cfg)}; runs stop early on the validation split "
-      f"({_cadence(cfg)}, patience {cfg.patience} such evaluations); a run still improving at its step budget continues, the "
-      f"budget doubling up to the ceiling ({cfg.scratch.ceiling} steps from scratch, {cfg.finetune.ceiling} fine-tuned). "
+      f"({_cadence(cfg)}, patience {cfg.patience} such evaluations); a run still improving at its step budget "
+      "continues, the "
+      f"budget doubling up to the ceiling ({cfg.scratch.ceiling} steps from scratch, {cfg.finetune.ceiling} "
+      "fine-tuned). "
       f"Losses are test-split losses (nats per byte) of each run's best parameters; no decision reads the test split.",
       "Runs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in arms.STAGES) + ".",
   ])
@@ -246,10 +249,12 @@ def _left_out(result) -> list:
   if len(cut):
     lines += ["## Runs cut off at the ceiling", "",
               f"{len(cut)} chosen run(s) reached their step ceiling still improving: their losses are upper bounds, "
-              "so they are left out of the fits and the law-free numbers. Raise `scratch.ceiling` / `finetune.ceiling`.",
+              "so they are left out of the fits and the law-free numbers. Raise `scratch.ceiling` / "
+              "`finetune.ceiling`.",
               "", "| stage | target | N | D_F | p | seed | lr | steps |", "|---|---|---|---|---|---|---|---|"]
     for _, r in cut.iterrows():
-      lines.append(f"| {r['stage']} | {r['target']} | {r['N']} | {r['D_F']} | {r['p']} | {r['seed']} | {_lr(r['lr'])} | "
+      lines.append(f"| {r['stage']} | {r['target']} | {r['N']} | {r['D_F']} | {r['p']} | {r['seed']} | {_lr(r['lr'])} "
+                   "| "
                    f"{r['steps']} |")
     lines.append("")
   return lines
@@ -261,7 +266,8 @@ def _choices(t, config=None) -> list:
     return []
   counts = c.groupby(["stage", "lr"]).size().unstack(fill_value=0)
   lines = [f"Learning rates: each of {len(c)} cells chose among {int(c['settings'].max())} settings on the validation "
-           "split. Chosen per stage (cells):", "", "| stage | " + " | ".join(f"lr {x:g}" for x in counts.columns) + " |",
+           "split. Chosen per stage (cells):", "",
+           "| stage | " + " | ".join(f"lr {x:g}" for x in counts.columns) + " |",
            "|---|" + "---|" * len(counts.columns)]
   lines += [f"| {stage} | " + " | ".join(str(v) for v in row) + " |" for stage, row in counts.iterrows()]
   lines.append("")
@@ -269,7 +275,8 @@ def _choices(t, config=None) -> list:
     for stage, row in counts.iterrows():
       if row.max() >= 0.8 * row.sum() and row.sum() >= 5:
         side = "lowest" if row.idxmax() == counts.columns.min() else "highest"
-        lines.append(f"{stage}: the {side} learning rate won {row.max()} of {row.sum()} cells, so the best rate may lie "
+        lines.append(f"{stage}: the {side} learning rate won {row.max()} of {row.sum()} cells, so the best rate may "
+                     "lie "
                      f"beyond the grid; widen `{stage}.lrs`.")
   else:
     edge = c[c["edge"] != ""]
@@ -325,13 +332,16 @@ def _brackets(t, cfg) -> list:
 def _target(cfg, t, figs, config=None) -> list:
   md = _choices(t, config) + _no_gain(t, cfg) + _brackets(t, cfg)
   md += [_img(figs[1]), "",
-         f"**Figure 1.** Test loss (nats/{cfg.unit}) against D_F ({cfg.units}), one panel per size: from scratch (grey circles) and "
-         f"fine-tuned from the final {cfg.source} checkpoint (blue squares), means over seeds with their spread; lines: "
+         f"**Figure 1.** Test loss (nats/{cfg.unit}) against D_F ({cfg.units}), one panel per size: from scratch "
+         "(grey circles) and "
+         f"fine-tuned from the final {cfg.source} checkpoint (blue squares), means over seeds with their spread; "
+         "lines: "
          "the joint fit; dotted: the pre-trained model before fine-tuning. The vertical gap is what pre-training is "
          "worth; where blue lies above grey pre-training hurts.", ""]
   md += [_img(figs[2]), "",
          "**Figure 2.** The effective-data picture for one size: each fine-tuned cell (square) moved right along the "
-         "measured from-scratch curve to the data D_E a from-scratch model needs for the same loss (diamonds: law-free, "
+         "measured from-scratch curve to the data D_E a from-scratch model needs for the same loss (diamonds: "
+         "law-free, "
          "interpolated; crosses: the joint fit). The arrow's length is D_T = D_E - D_F.", ""]
   jf = t.joint
   md += [_img(figs[3]), ""]
@@ -345,7 +355,8 @@ def _target(cfg, t, figs, config=None) -> list:
            f"enter the joint fit with every from-scratch run.", "",
            f"Joint fit ({f.law}, {f.n_points} runs, RMSE of log loss {f.rmse_log:.3g}); intervals from a "
            f"{_boot(f)} ({_converged(f)}) and from the profile likelihood:", "",
-           "| parameter | value [95% bootstrap] | 95% profile | verdict | paper, text -> Python |", "|---|---|---|---|---|"]
+           "| parameter | value [95% bootstrap] | 95% profile | verdict | paper, text -> Python |",
+           "|---|---|---|---|---|"]
     for k in ("k", "alpha", "beta"):
       v = ident[k]
       verdict = v.text + (f"; {v.fix}" if v.fix and not v.determined else "")
@@ -354,14 +365,16 @@ def _target(cfg, t, figs, config=None) -> list:
     md += _quantities(jf, t, cfg.units) + _noise_and_check(jf)
     c = t.comparison
     if c is not None:
-      md += [f"Law-free against joint fit, per fine-tuned cell (D_T in {cfg.units}; law-free: interpolated on the measured "
+      md += [f"Law-free against joint fit, per fine-tuned cell (D_T in {cfg.units}; law-free: interpolated on the "
+             "measured "
              "curve, '-' where the D_E lies outside it):", "",
              "| N | D_F | seeds | D_T law-free | D_T joint fit [95%] | in the fit |", "|---|---|---|---|---|---|"]
       for _, r in c.iterrows():
         lf = f"{r['D_T']:,.0f}" if np.isfinite(r["D_T"]) else f"- ({r['interp_flag']})"
         band = f"{r['D_T_joint']:,.0f} [{r['D_T_joint_lo']:,.0f}, {r['D_T_joint_hi']:,.0f}]" \
             if np.isfinite(r.get("D_T_joint_lo", np.nan)) else f"{r['D_T_joint']:,.0f}"
-        md.append(f"| {r['N']:,} | {r['D_F']:,} | {r['seeds']} | {lf} | {band} | {'yes' if r['used_in_fit'] else 'no'} |")
+        md.append(f"| {r['N']:,} | {r['D_F']:,} | {r['seeds']} | {lf} | {band} | "
+                  f"{'yes' if r['used_in_fit'] else 'no'} |")
       md.append("")
   md += [_img(figs[4]), "", "**Figure 4.** Fraction of the effective data that comes from transfer, D_T / (D_F + D_T), "
          "against D_F, one line per size (law-free). In the paper it falls as D_F grows and rises with N.", ""]
@@ -369,15 +382,18 @@ def _target(cfg, t, figs, config=None) -> list:
          "The finding to look for: with little data the from-scratch curves flatten while fine-tuned models keep "
          "improving with N.", ""]
   if 6 in figs:
-    md += [_img(figs[6]), "", "**Figure 6.** Test loss against training compute (pre-training not counted): open circles "
-           "from scratch, filled squares fine-tuned. In the low-data regime fine-tuned runs should reach a loss with less "
+    md += [_img(figs[6]), "", "**Figure 6.** Test loss against training compute (pre-training not counted): open "
+                              "circles "
+           "from scratch, filled squares fine-tuned. In the low-data regime fine-tuned runs should reach a loss with "
+           "less "
            "compute.", ""]
   md += [_img(figs[7]), "", "**Figure 7.** Fine-tuned minus from-scratch loss against D_F: below zero pre-training "
          "helps; above zero it hurts (ossification).", ""]
   if t.gain:
     g = t.gain
     md += [f"Fine-tuning gain (law-free): {g['mean']:.3f} [{g['lo']:.3f}, {g['hi']:.3f}] nats/{cfg.unit}, the mean of "
-           f"(from-scratch - fine-tuned loss) over {g['n']} (N, D_F) cells; the interval gives each of the {g['seeds']} seeds one "
+           f"(from-scratch - fine-tuned loss) over {g['n']} (N, D_F) cells; the interval gives each of the "
+           f"{g['seeds']} seeds one "
            "wild weight for every cell of both arms (a seed's runs share their D_F subset) and is widened for the few "
            "seeds that carry it.", ""]
   if t.heldout is not None:
@@ -397,11 +413,13 @@ def _gap(cfg, t, figs) -> list:
   if g is None or 8 not in figs:
     return []
   if g.fit is None:
-    return [_img(figs[8]), "", f"**Figure 8.** Measured test loss over pre-training steps p and fine-tuning {cfg.units} f for "
+    return [_img(figs[8]), "", "**Figure 8.** Measured test loss over pre-training steps p and fine-tuning "
+                               f"{cfg.units} f for "
             f"size {g.size}; the transfer-gap law was not fitted (see the notes).", ""]
   md = [_img(figs[8]), "",
         f"**Figure 8.** Isoloss contours of the fitted transfer-gap law L(p, f) = (A p^-alpha + G) f^-beta + E for "
-        f"size {g.size} over pre-training steps p and fine-tuning {cfg.units} f, measured cells as dots; red: the (p, f) that "
+        f"size {g.size} over pre-training steps p and fine-tuning {cfg.units} f, measured cells as dots; red: the (p, "
+        "f) that "
         f"minimises the loss for each budget B = p + c f (c = {cfg.analysis.cost_ratio:g} pre-training steps per "
         f"fine-tuning {cfg.unit}). Right: the share of the budget spent on pre-training along that curve.", "",
         f"Gap law ({g.fit.n_points} runs, {_boot(g.fit, short=True)}, {_converged(g.fit)}):", "",
@@ -412,7 +430,8 @@ def _gap(cfg, t, figs) -> list:
       md.append(f"| {k} | {_scale(g.fit, k)} | - | |")
       continue
     shown = _ci(g.fit, k) if v.determined else "-"
-    md.append(f"| {k} | {shown} | {_prof(g.profiles.get(k))} | {v.text}{'; ' + v.fix if v.fix and not v.determined else ''} |")
+    md.append(f"| {k} | {shown} | {_prof(g.profiles.get(k))} | "
+              f"{v.text}{'; ' + v.fix if v.fix and not v.determined else ''} |")
   return md + [""]
 
 
@@ -498,7 +517,8 @@ def headline(result) -> str:
     g = t.gap
     if g is not None and g.fit is not None:
       v = g.identified["G"]
-      lines.append(f"  transfer gap: G = {_ci(g.fit, 'G')} (size {g.size})" if v.determined else f"  transfer gap: {v.text}")
+      lines.append(f"  transfer gap: G = {_ci(g.fit, 'G')} (size {g.size})" if v.determined else "  transfer gap: "
+                                                                                                 f"{v.text}")
     if gain:
       lines.append(f"  fine-tuning gain {gain['mean']:.3f} [{gain['lo']:.3f}, {gain['hi']:.3f}] nats/{s.unit} "
                    f"(law-free, over {gain['n']} cells)")

@@ -39,7 +39,8 @@ def _throughput(workdir) -> list:
 
 
 def write(workdir, result=None) -> analysis.StudyResult:
-  """Analyses the study in `workdir` (or takes `result`, e.g. of a runs file) and writes its report, tables and fits there."""
+  """Analyses the study in `workdir` (or takes `result`, e.g. of a runs file) and writes its report, tables and
+  fits there."""
   result = load(workdir) if result is None else result
   wd = fileio.path(workdir)
   figs = markdown.figures(result, wd / "figures")
@@ -75,7 +76,8 @@ def fits_json(result, t) -> dict:
     return {}
   cfg = result.setting
   used = t.joint.rows[t.joint.rows["used"]]
-  out = {"study": cfg.study, "target": t.target, "units": cfg.units, "joint": _law_json(t.joint.fit), "boundary": t.joint.boundary,
+  out = {"study": cfg.study, "target": t.target, "units": cfg.units, "joint": _law_json(t.joint.fit),
+         "boundary": t.joint.boundary,
          "identified": {k: {"status": v.status, "text": v.text} for k, v in t.joint.identified.items()},
          "N_range": [float(used["N"].min()), float(used["N"].max())],
          "D_F_range": [float(used["D_F"].min()), float(used["D_F"].max())],
