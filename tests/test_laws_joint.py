@@ -99,6 +99,9 @@ def test_advise_picks_the_option_that_lowers_the_loss_more():
   loss = lambda p, f: laws.loss_at(big_gap, "barnett", p=[p], f=[f])[0]
   want_data = loss(2000, 2 * 4642) < loss(2000 + 0.01 * 4642, 4642)
   assert want_data and a.better == "more fine-tuning data" and a.agree > 0.8
+  # The user's words: pre-training in steps, the cost ratio with its unit and what it buys.
+  assert "doubling pre-training (2,000 -> 4,000 steps)" in a.text()
+  assert "cost ratio 0.01 pre-training steps per fine-tuning byte: 46 more steps" in a.text()
   small = dict(A=50.0, G=1e-3, E=1.0, alpha=0.8, beta=0.05)
   b = advice.advise(_fits(small), d_f=4642, N=56640, cost_ratio=1.0)
   assert b.better == "more pre-training"

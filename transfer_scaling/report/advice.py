@@ -48,6 +48,7 @@ class Advice:
   compared_at: str                # which law and size the comparison used
   warnings: list
   units: str = "bytes"            # what D_F counts
+  pretrain_steps: Optional[float] = None  # the pre-training the study's fine-tuned runs started from
 
   def to_json(self) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(self)))
@@ -58,10 +59,14 @@ class Advice:
              f"  effective-data multiplier (D_F + D_T) / D_F: {self.multiplier.text()}",
              f"  loss change from doubling the fine-tuning data: {self.more_data.text('+.4f')} {per}"]
     if self.more_pretraining is not None:
-      lines.append(f"  loss change from doubling pre-training: {self.more_pretraining.text('+.4f')} {per}")
+      steps = (f" ({self.pretrain_steps:,.0f} -> {2 * self.pretrain_steps:,.0f} steps)"
+               if self.pretrain_steps else "")
+      lines.append(f"  loss change from doubling pre-training{steps}: {self.more_pretraining.text('+.4f')} {per}")
     if self.same_budget_pretraining is not None:
+      extra = self.cost_ratio * self.d_f
       lines.append(f"  loss change from spending the cost of doubling the data on pre-training instead "
-                   f"(cost ratio {self.cost_ratio:g}): {self.same_budget_pretraining.text('+.4f')} {per}")
+                   f"(cost ratio {self.cost_ratio:g} pre-training steps per fine-tuning {self.units[:-1]}: "
+                   f"{extra:,.0f} more steps): {self.same_budget_pretraining.text('+.4f')} {per}")
     if self.better == "not determined":
       lines.append(f"  which is better: not determined ({self.compared_at})")
     else:
@@ -183,4 +188,4 @@ def advise(fits: dict, d_f: float, N: float, cost_ratio: Optional[float] = None)
   if np.isfinite(agree) and agree < 0.8:
     better, where = "not determined", where + f"; only {100 * max(agree, 1 - agree):.0f}% of replicates agree"
   return Advice(fits["target"], float(N), float(d_f), cost_ratio, mult, delta_f, more_pre, same, better,
-                agree, where, warnings, fits.get("units", "bytes"))
+                agree, where, warnings, fits.get("units", "bytes"), p0)
