@@ -103,15 +103,20 @@ def _truncate_checkpoint(step_dir):
           fh.truncate(min(16, os.path.getsize(path)))
 
 
-def test_a_damaged_or_missing_checkpoint_is_one_line_naming_the_folder_and_what_to_delete(env, finished, capsys):
-  # Resuming an ensemble whose latest checkpoint was truncated (a full disk, a copy cut short).
-  workdir = env / "damaged_ckpt"
+def _unfinish_scratch_group(finished, workdir):
+  """A copy of the finished study whose first from-scratch ensemble has lost its records (its checkpoints kept)."""
   shutil.copytree(finished, workdir)
   records = workdir_lib.read_records(str(workdir))
   scratch = next(r["group"] for r in records.values() if r["stage"] == "scratch")
   for r in records.values():
     if r["group"] == scratch:
       os.remove(workdir_lib.record_path(str(workdir), r["id"]))
+  return workdir, scratch
+
+
+def test_a_damaged_or_missing_checkpoint_is_one_line_naming_the_folder_and_what_to_delete(env, finished, capsys):
+  # Resuming an ensemble whose latest checkpoint was truncated (a full disk, a copy cut short).
+  workdir, scratch = _unfinish_scratch_group(finished, env / "damaged_ckpt")
   ckpt = workdir / "groups" / scratch / "ckpt"
   _truncate_checkpoint(ckpt / max(os.listdir(ckpt), key=int))
   code = cli.main(["sweep", "--config", _config(env), "--workdir", str(workdir)])
@@ -136,19 +141,13 @@ def test_a_damaged_or_missing_checkpoint_is_one_line_naming_the_folder_and_what_
 
 def test_a_checkpoint_save_cut_short_is_cleared_before_the_ensemble_resumes(env, finished):
   # kill -9 or SIGTERM during an orbax save leaves ckpt/N.orbax-checkpoint-tmp...: the rerun removes it.
-  workdir = env / "partial_ckpt"
-  shutil.copytree(finished, workdir)
-  records = workdir_lib.read_records(str(workdir))
-  scratch = next(r["group"] for r in records.values() if r["stage"] == "scratch")
-  for r in records.values():
-    if r["group"] == scratch:
-      os.remove(workdir_lib.record_path(str(workdir), r["id"]))
+  workdir, scratch = _unfinish_scratch_group(finished, env / "partial_ckpt")
   partial = workdir / "groups" / scratch / "ckpt" / "9999.orbax-checkpoint-tmp-1765051200"
   (partial / "state").mkdir(parents=True)
   (partial / "state" / "manifest.ocdbt").write_bytes(b"\0" * 10)
   assert cli.main(["sweep", "--config", _config(env), "--workdir", str(workdir)]) == 0
   assert not list(workdir.rglob("*orbax-checkpoint-tmp*"))
-  assert set(workdir_lib.read_records(str(workdir))) == set(records)
+  assert set(workdir_lib.read_records(str(workdir))) == set(workdir_lib.read_records(str(finished)))
 
 
 def test_what_changes_a_result_is_part_of_the_run_identity(env, finished):
