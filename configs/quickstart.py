@@ -10,15 +10,17 @@ Scale (study_config.cpu_scale): sizes 13k, 25k, 56k; context 64 bytes, batch 8; 
 pre-training 2,000 steps of 16 sequences with p kept at 10, 60, 340, 2,000; D_F 1,000, 2,155 and
 4,642 bytes; from scratch 1 kB - 22 kB at 3 per decade (more where a D_E needs them; the grid's
 2,154 is the D_F 2,155); lr 1e-3 and 3e-3 for both arms, chosen per cell on the validation split.
-189 runs (207 when the runtime below was measured, with a from-scratch cell at 2,154 as well).
+189 runs.
 
-Runtime: from a fresh clone (no prepared corpora, empty compilation cache), 74 s of `make venv`,
-then 360 s of sweep (the two corpora prepared on the way) and 77 s of analysis: 8.7 minutes in all
-on a 2-core AMD EPYC (2026-12-03).
-Expected result (docs/results.md): fine-tuning gain 0.221 [0.198, 0.245] nats/byte; multiplier at
-56k, D_F = 4,642 bytes: 2.41 [1.14, 115]; alpha 1.16 [-1.03, 4.96] (profile [0.719, 1.65]), beta
--0.095 [-0.693, 0.5] (profile [-0.578, 0.374]); k and the transfer gap G not determined by this
-grid; held-out size 3 of 3 inside; every D_E bracketed by measured from-scratch runs.
+Runtime: 227 s of sweep and 74 s of analysis (5.0 minutes) on a 2-core AMD EPYC (2026-12-06), with
+the two corpora already prepared; from a fresh clone add `make venv` (about a minute) and the
+corpora's preparation (8.7 minutes in all when measured on 2026-12-03, at 207 runs).
+Expected result (2026-12-06): alpha 1.23 [0.928, 2.02] and beta -0.081 [-0.331, 0.179] (both
+bounded: 95% GLS parametric bootstrap under the seed-structured noise model, docs/estimation.md);
+at the design centre (26,892 parameters, 2,155 bytes) D_T 3,163 [2,283, 4,717] bytes and the
+multiplier 2.47 [2.06, 3.19] (determined); multiplier at 56k, D_F = 4,642 bytes 2.65 [2.08, 4.72];
+fine-tuning gain 0.221 [0.198, 0.245] nats/byte; the transfer gap G not determined by this grid;
+held-out size 3 of 3 inside (0.35 decades of N); every D_E bracketed by measured from-scratch runs.
 """
 from transfer_scaling.study import config as study_config
 
