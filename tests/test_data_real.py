@@ -6,7 +6,7 @@ from transfer_scaling.data import build, pipeline, prepared
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, min_mb", [("python", 8), ("shakespeare", 9)])
+@pytest.mark.parametrize("name, min_mb", [("python", 8), ("shakespeare", 8.5)])
 def test_prepare_a_quickstart_corpus(name, min_mb, tmp_path, monkeypatch):
   monkeypatch.setenv("TRANSFER_SCALING_DATA", str(tmp_path))
   meta = build.prepare(name)

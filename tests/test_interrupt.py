@@ -17,14 +17,14 @@ def test_a_request_lost_in_a_finalizer_still_stops_at_the_next_safe_point(monkey
 
   class Finalized:
     def __del__(self):
-      os.kill(os.getpid(), signal.SIGINT)  # the handler's KeyboardInterrupt is "ignored" in __del__
+      os.kill(os.getpid(), signal.SIGINT)  # lands inside __del__, where a raise would be "ignored"
       for _ in range(1000):
         pass
 
   with interrupt.handled():
     Finalized()
-    assert [type(u.exc_value) for u in lost] == [KeyboardInterrupt]
-    with pytest.raises(KeyboardInterrupt):
+    assert lost == []  # not raised where Python would print its traceback and drop it ...
+    with pytest.raises(KeyboardInterrupt):  # ... but acted on at the next safe point
       interrupt.check()
     interrupt.check()  # acted on: once
   assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

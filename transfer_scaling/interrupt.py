@@ -2,8 +2,9 @@
 
 An exception raised wherever the main thread happens to be (inside a jitted call, an orbax
 save, a garbage-collection callback) can be lost: Python prints "Exception ignored" and goes
-on. So a stop request is also remembered, and `check()` raises it again at the points where
-stopping is safe (between ensembles, before training starts). Inside `deferred()` the first
+on. So a stop request is also remembered, is not raised inside a finalizer at all, and
+`check()` raises it at the points where stopping is safe (between ensembles, before training
+starts, when the command returns). Inside `deferred()` the first
 request only sets the flag, which the training loop reads after every chunk: it checkpoints,
 then calls `check()`. A second request interrupts at once, for a user who really means it.
 
@@ -12,6 +13,7 @@ that runs for Ctrl-C runs for it: claims released, saves awaited). The command l
 and 143 for them (128 + the signal number, as a shell reports a process killed by it).
 """
 import contextlib
+import gc
 import signal
 import threading
 
@@ -29,11 +31,22 @@ def _exception(signum) -> KeyboardInterrupt:
   return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
+def _in_finalizer(frame) -> bool:
+  """Whether the main thread is inside a garbage-collection callback or a __del__, where Python would
+  print a raised exception as "Exception ignored" with its traceback, and drop it."""
+  callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+  while frame is not None:
+    if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
+      return True
+    frame = frame.f_back
+  return False
+
+
 def _handler(signum, frame):
   first = _state["pending"] is None
   _state["pending"] = signum
-  if _state["deferring"] and first:
-    return
+  if (_state["deferring"] and first) or _in_finalizer(frame):
+    return  # acted on at the next safe point (check(), or the training loop's look at the flag)
   raise _exception(signum)
 
 
