@@ -85,7 +85,7 @@ def _sweep(config, workdir, shard, poll_s, shown) -> dict:
   workdir_lib.pin_devices(workdir, devices())
   workdir_lib.clear_unfinished_writes(workdir)
   compilation_cache()
-  # The corpora's hashes and sizes go with the config, so the analysis can rebuild the plan without them.
+  # The corpora's hashes and sizes go with the config: what the plan depends on besides the records.
   fileio.write_json_atomic(workdir_lib.study_path(workdir), {"config": cfg.to_dict(), "study": cfg.study,
                                                              "corpora": dataclasses.asdict(found)})
   counts = {"groups": 0, "runs": 0, "failed": 0}

@@ -1,13 +1,13 @@
 """Parallelism with jax.sharding: one 'data' axis over every device of every process.
 
-Data parallel (the default): state is replicated; batches are split along their
+Data parallel (an accelerator's default; engine.layout): state is replicated; batches are split along their
 batch axis B. The same code runs on one device, on simulated CPU devices and
 across hosts after jax.distributed.initialize: every process computes the same
 global batch (a batch is a pure function of the step) and hands over only the
 rows its devices hold.
 
-Member parallel (split_members): when an ensemble's M members divide evenly over
-the devices (of one process or of several), each device trains whole members
+Member parallel (split_members; a CPU's default, one member per device): when an ensemble's M
+members divide evenly over the devices (of one process or of several), each device trains whole members
 instead - the state and the batches are split along the member axis M, so no
 gradients cross devices and each device runs full-size batches.
 """
@@ -21,8 +21,9 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from transfer_scaling.errors import UsageError
 
 
-CPU_DEVICES_HELP = ("on CPU, split each batch over this many devices (default 0: as many as there are cores, "
-                    "if they divide the batch size; 1: one device using all cores)")
+CPU_DEVICES_HELP = ("on CPU, train an ensemble's members on this many devices, one member each (default 0: the "
+                    "most cores that divide the batch size; 1: one device using all cores); a study keeps "
+                    "the count it started with")
 
 
 def add_cpu_devices_flag(parser) -> None:
@@ -35,7 +36,7 @@ def cpu_device_count(n: int, batch_size: int, cores: int) -> int:
 
 
 def use_cpu_cores(n: int, batch_size: int = 0) -> int:
-  """Presents the CPU as n devices so that data parallelism spreads each step over the cores.
+  """Presents the CPU as n devices, so that an ensemble's members train side by side on the cores.
 
   n = 0 picks the largest divisor of batch_size that is at most the number of cores.
   XLA:CPU runs each device's program on its own thread, which small models use better than
