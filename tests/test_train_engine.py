@@ -365,3 +365,41 @@ def test_a_run_that_never_improves_is_not_told_to_lower_a_tiny_learning_rate(tmp
   spec = make_spec(members((0, 1e-30)), max_steps=20, require_improvement=True, eval_at_start=True)
   (r,) = train(spec, batches_for(spec), str(tmp_path))
   assert r.status.startswith("no_improvement") and "learning rate 1e-30 may be too high or too low" in r.status
+
+
+def _saved(workdir, step):
+  from transfer_scaling.train import checkpoint
+  ckpt = checkpoint.Checkpointer(os.path.join(workdir, "ckpt"))
+  try:
+    return ckpt.restore_saved(step)
+  finally:
+    ckpt.close()
+
+
+def test_a_cool_down_branch_continues_its_stable_run_into_the_run_that_finished_there(tmp_path):
+  # Warmup-stable-decay: a branch that takes the stable run's state at step 30 and decays to 0 by
+  # step 40 is, bit for bit, the run trained 40 steps with that schedule (same data, moments, rng).
+  two = members((0, 1e-2), (1, 1e-2))
+  keep = dataclasses.replace(LOOP, keep_steps=(30, 40))
+  whole = make_spec([dataclasses.replace(m, decay_from=30) for m in two], max_steps=40, min_lr_ratio=0.0,
+                    patience=0)
+  train(whole, batches_for(whole), str(tmp_path / "whole"), loop=keep)
+  stable = make_spec(two, max_steps=30, min_lr_ratio=1.0, patience=0)
+  train(stable, batches_for(stable), str(tmp_path / "stable"), loop=keep)
+  at = _saved(str(tmp_path / "stable"), 30)
+  branch = make_spec([dataclasses.replace(m, decay_from=30) for m in two], max_steps=40, min_lr_ratio=0.0,
+                     patience=0)
+  start = {"params": at["params"], "opt_state": at["opt_state"], "rng": at["rng"], "step": 30}
+  res = train(branch, batches_for(branch), str(tmp_path / "branch"), loop=keep, init_state=start)
+  got, want = _saved(str(tmp_path / "branch"), 40), _saved(str(tmp_path / "whole"), 40)
+  for a, b in zip(jax.tree.leaves(got["params"]), jax.tree.leaves(want["params"])):
+    np.testing.assert_array_equal(a, b)
+  lrs = [r["lr"][0] for r in read_log(str(tmp_path / "branch"))]
+  assert lrs[0] == pytest.approx(1e-2, rel=1e-6) and lrs[-1] < 0.03 * lrs[0] and lrs == sorted(lrs, reverse=True)
+  assert [r.steps for r in res] == [10, 10]  # the steps the branch took, not its parent's
+
+
+def test_init_state_must_leave_steps_to_take(tmp_path):
+  spec = make_spec(members((0, 1e-2)), max_steps=20)
+  with pytest.raises(UsageError, match="init_state step=20"):
+    train(spec, batches_for(spec), str(tmp_path), init_state={"params": {}, "opt_state": (), "rng": 0, "step": 20})

@@ -63,6 +63,7 @@ class MemberSpec:
   warmup: int = 100
   budget: int = 0
   name: str = ""
+  decay_from: int = -1          # the step the cosine decay starts; -1: at the end of the warm-up
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,8 +117,9 @@ class MemberResult:
   best_params_path: str
 
 # The layout of a checkpointed TrainState; a resume must restore the layout it was saved in.
-STATE_FORMATS = {1: "optimizer state per parameter", 2: "optimizer state over the two vectors of optim.flat"}
-STATE_FORMAT = 2
+STATE_FORMATS = {1: "optimizer state per parameter", 2: "optimizer state over the two vectors of optim.flat",
+                 3: "a schedule with its decay start"}
+STATE_FORMAT = 3
 
 
 def spec_to_dict(spec: EnsembleSpec) -> dict:
@@ -147,6 +149,9 @@ def _validate(spec: EnsembleSpec, loop: LoopOptions) -> None:
       raise UsageError(f"member seed={m.seed} has lr={m.lr}; give a positive finite learning rate")
     if m.warmup < 0 or m.budget < 0:
       raise UsageError(f"member seed={m.seed} has warmup={m.warmup}, budget={m.budget}; both must be >= 0")
+    if m.decay_from < -1:
+      raise UsageError(f"member seed={m.seed} has decay_from={m.decay_from}; give a step >= 0, or -1 for the end "
+                       "of the warm-up")
 
 
 def _check_batch(x, shape, what: str) -> None:
@@ -165,7 +170,8 @@ def _compiled(step: StepConfig, mesh, split: bool):
   cfg = step.model
   tx = optim.adamw_direction(step.clip_norm, step.b1, step.b2, step.eps, step.weight_decay)
   repl, st = mesh_lib.replicated(mesh), mesh_lib.state_sharding(mesh, split)
-  make_state = jax.vmap(functools.partial(state_lib.init_state, tx=tx))
+  make_state = jax.vmap(lambda params, seed, lr, warmup, decay_from, budget: state_lib.init_state(
+      params, seed, lr, warmup, budget, tx, decay_from))
   ev = mesh_lib.eval_sharding(mesh, split)
   chunk = functools.partial(step_lib.ensemble_train_steps, cfg=cfg, tx=tx)
   evaluate = functools.partial(step_lib.ensemble_eval, cfg=cfg)
@@ -218,14 +224,16 @@ def _identity(batches) -> dict:
 
 
 def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resume: str = "auto",
-                   loop: LoopOptions = LoopOptions()) -> list:
+                   loop: LoopOptions = LoopOptions(), init_state=None) -> list:
   """Trains (or resumes) the ensemble in workdir (local or remote); returns one MemberResult per member.
 
   batches: train_batch(step) -> [M, B, L+1], valid_batches() and test_batches() -> [n, B', L+1],
   and optionally identity() -> dict (a run is never resumed on other data). init_params: None
   (fresh init from each member's seed) or a params pytree with a leading member axis M
-  (fine-tuning). resume: 'auto' continues from the latest checkpoint if any, 'require'
-  insists on one, 'never' refuses a workdir that has one.
+  (fine-tuning). init_state: None, or where another run stopped, to continue it (a cool-down
+  branch of a pre-training run): {"params", "opt_state", "rng"} with a leading member axis and the
+  "step" every member is at; its data position is that step. resume: 'auto' continues from the
+  latest checkpoint if any, 'require' insists on one, 'never' refuses a workdir that has one.
   """
   t_call, compiled_before = time.time(), compile_clock.seconds()
   spec = dataclasses.replace(spec, members=tuple(spec.members))
@@ -233,7 +241,9 @@ def train_ensemble(spec: EnsembleSpec, batches, workdir, init_params=None, resum
   lay = layout(len(spec.members), loop.block)
   has_ckpt = _check_resume(resume, fileio.path(workdir) / "ckpt", workdir)
   valid_np = _check_data(spec, batches, lay)  # before anything is written, so bad input leaves no trace
-  run = _Run(spec, batches, workdir, lay, loop, valid_np, init_params, has_ckpt)
+  if init_state is not None:
+    init_params = _check_init_state(init_state, spec)["params"]
+  run = _Run(spec, batches, workdir, lay, loop, valid_np, init_params, has_ckpt, init_state)
   run.train()
   results = run.finish()
   run.write_timing(t_call, compiled_before)
@@ -275,6 +285,18 @@ def _check_init_params(init_params, abstract_params, M: int, cfg) -> None:
                      f"stack M copies of params of this model (engine.tile_params / stack_params)")
 
 
+def _check_init_state(init_state: dict, spec: EnsembleSpec) -> dict:
+  missing = sorted({"params", "opt_state", "rng", "step"} - set(init_state))
+  if missing:
+    raise UsageError(f"init_state lacks {', '.join(missing)}; give the params, opt_state, rng and step of the run "
+                     "it continues (a checkpoint's TrainState)")
+  step = init_state["step"]
+  if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 0 <= step < spec.ceiling:
+    raise UsageError(f"init_state step={step!r} must be an integer in [0, ceiling={spec.ceiling}); the run it "
+                     "continues must have steps left")
+  return init_state
+
+
 def _check_checkpoint(meta: dict, spec_dict: dict, lay: "Layout", workdir, ckpt_dir) -> None:
   """Refuses a checkpoint of another state format, device layout, spec or data (the caller closes it)."""
   found = meta.get("state_format", 1)  # checkpoints before the field were format 1
@@ -302,7 +324,7 @@ class _Run:
   or a longer run amortises; the rest is steady state.
   """
 
-  def __init__(self, spec, batches, workdir, lay, loop, valid_np, init_params, has_ckpt):
+  def __init__(self, spec, batches, workdir, lay, loop, valid_np, init_params, has_ckpt, init_state=None):
     self.spec, self.batches, self.lay, self.loop, self.workdir = spec, batches, lay, loop, workdir
     self.wd, self.has_ckpt = fileio.path(workdir), has_ckpt
     M, cfg, mesh = len(spec.members), spec.step.model, lay.mesh
@@ -311,6 +333,7 @@ class _Run:
     seeds = np.asarray([m.seed for m in spec.members], np.uint32)
     per_member = (np.asarray([m.lr for m in spec.members], np.float32),
                   np.asarray([m.warmup for m in spec.members], np.float32),
+                  np.asarray([m.decay_from for m in spec.members], np.float32),
                   np.asarray([_budget(m, spec) for m in spec.members], np.int32))
     abstract_params = jax.eval_shape(jax.vmap(functools.partial(state_lib.init_params, cfg)), seeds)
     abstract_params = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), abstract_params)
@@ -321,6 +344,9 @@ class _Run:
     seeds = mesh_lib.put(seeds, st)
     per_member = tuple(mesh_lib.put(x, st) for x in per_member)
     self.spec_dict = {**spec_to_dict(spec), "data": json.loads(json.dumps(_identity(batches)))}
+    if init_state is not None:  # where it starts is part of the run: a resume must start there too
+      self.spec_dict["start"] = int(init_state["step"])
+    self.start = self.spec_dict.get("start", 0)
     ckpt_dir = self.wd / "ckpt"
     self.ckpt = ckpt_lib.Checkpointer(ckpt_dir, None if loop.keep_steps else loop.keep_checkpoints)
     self.wall_before = 0.0
@@ -342,6 +368,9 @@ class _Run:
         init_one = _init_params(cfg)
         init_params = stack_params([jax.device_get(init_one(np.uint32(m.seed))) for m in spec.members])
       full = fns.fresh(mesh_lib.put_tree(init_params, st), seeds, *per_member)
+      if init_state is not None:
+        full = _continued(full, init_state, st)
+        self.step = int(init_state["step"])
       self.members = _Members(full, range(M), min(lay.block, M), lay.block, lay.narrow, spec.step, mesh)
     if jax.process_index() == 0:
       fileio.write_json_atomic(self.wd / "spec.json", self.spec_dict)
@@ -406,7 +435,7 @@ class _Run:
     """The loop: chunks of steps, evaluations, checkpoints; a stop request saves first (interrupt.py)."""
     spec, loop, members = self.spec, self.loop, self.members
     if not self.has_ckpt and spec.eval_at_start:
-      self.evaluate(0)
+      self.evaluate(self.step)
     if self.has_ckpt and self.step % spec.eval_every == 0 and self.step < spec.ceiling and not self.flags()[0].all():
       # A checkpoint at an evaluation holds the width before the shrink that followed it; shrink
       # here as the uninterrupted run did, or the next chunks would run at another width.
@@ -475,7 +504,7 @@ class _Run:
     _check_batch(test_np, (None, None, self.cfg.seq_len + 1), "batches.test_batches()")
     state = self.members.merged()
     test_M = self.members.best_losses(state, test_np.astype(np.int32), "test batch size")
-    return _finish(self.spec, state, test_M, self.wd, self.wall_before + time.time() - self.t0)
+    return _finish(self.spec, state, test_M, self.wd, self.wall_before + time.time() - self.t0, self.start)
 
   def write_timing(self, t_call: float, compiled_before: float) -> None:
     """timing.json: the whole call (init, training, test, results) and its compilation.
@@ -696,7 +725,7 @@ def _status(host, k: int, spec: EnsembleSpec) -> str:
   return "cut_off" if host.cut_off[k] else "done"
 
 
-def _finish(spec, state, test_M, wd, wall_s) -> list:
+def _finish(spec, state, test_M, wd, wall_s, start: int = 0) -> list:
   cfg = spec.step.model
   fpt = ladder.flops_per_token(cfg)
   # Bookkeeping and best params only: the live params and optimizer state are not needed
@@ -708,7 +737,7 @@ def _finish(spec, state, test_M, wd, wall_s) -> list:
     if jax.process_index() == 0:
       best_k = jax.tree.map(lambda x: x[k], host.best_params)
       fileio.write_bytes_atomic(path, flax.serialization.msgpack_serialize(best_k))
-    steps = int(host.step[k])
+    steps = int(host.step[k]) - start  # a continued run counts the steps it took, not its parent's
     tokens = steps * spec.step.batch_size * cfg.seq_len
     status = _status(host, k, spec)
     valid = float(host.best_loss[k])
@@ -732,6 +761,20 @@ def load_best_params(workdir, member: int = 0):
     raise UsageError(f"no best parameters at {path}; train that workdir to the end first "
                      f"(or check the member index)")
   return flax.serialization.msgpack_restore(path.read_bytes())
+
+
+def _continued(full, init_state: dict, sharding):
+  """A fresh state with the optimizer state, rng and step of the run it continues (init_state)."""
+  leaves = jax.tree.leaves(init_state["opt_state"])  # a checkpoint read without a target gives other containers
+  want = jax.tree.leaves(full.opt_state)
+  if [np.shape(x) for x in leaves] != [x.shape for x in want]:
+    raise UsageError("init_state opt_state does not fit this ensemble's optimizer state; continue a run of the "
+                     "same model, optimizer and number of members")
+  opt = jax.tree.unflatten(jax.tree.structure(full.opt_state), [np.asarray(x, w.dtype) for x, w in zip(leaves, want)])
+  M = full.step.shape[0]
+  return full.replace(opt_state=mesh_lib.put_tree(opt, sharding),
+                      rng=mesh_lib.put(np.asarray(init_state["rng"], np.uint32), sharding),
+                      step=mesh_lib.put(np.full(M, int(init_state["step"]), np.int32), sharding))
 
 
 def stack_params(params_list):

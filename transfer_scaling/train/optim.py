@@ -24,15 +24,18 @@ class AdamW:
 DEFAULTS = AdamW()
 
 
-def schedule(step, peak_lr, warmup, total, min_ratio=0.1):
+def schedule(step, peak_lr, warmup, total, min_ratio=0.1, decay_from=None):
   """Learning rate at `step`: linear warm-up to peak_lr, then cosine to min_ratio * peak_lr at `total`.
 
+  The cosine starts at `decay_from` (None: at the end of the warm-up); between the two the rate is
+  peak_lr, so a decay_from near `total` is a warmup-stable-decay schedule (Hagele et al. 2024).
   After `total` it stays at min_ratio * peak_lr, so a run continued past its first budget goes
   on at the rate it ended with. min_ratio = 1 is a constant rate after the warm-up.
   """
   step = jnp.asarray(step, jnp.float32)
+  start = warmup if decay_from is None else jnp.maximum(decay_from, warmup)
   warm = (step + 1.0) / jnp.maximum(warmup, 1)
-  progress = jnp.clip((step - warmup) / jnp.maximum(total - warmup, 1), 0.0, 1.0)
+  progress = jnp.clip((step - start) / jnp.maximum(total - start, 1), 0.0, 1.0)
   cosine = min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + jnp.cos(math.pi * progress))
   return peak_lr * jnp.where(step < warmup, warm, cosine)
 

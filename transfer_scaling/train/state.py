@@ -23,7 +23,8 @@ class TrainState:
   rng: jax.Array         # uint32[2], folded with the step for any randomness
   peak_lr: jax.Array     # float32, this member's peak learning rate
   warmup: jax.Array      # float32, steps of linear warm-up
-  decay_steps: jax.Array  # float32, length of the cosine decay (the member's first budget)
+  decay_from: jax.Array  # float32, the step the cosine decay starts (the end of the warm-up, or later: WSD)
+  decay_steps: jax.Array  # float32, the step the cosine decay ends (the member's first budget)
   budget: jax.Array      # int32, steps this member may take; doubles while it still improves at the end
   best_loss: jax.Array   # float32, best held-out loss so far (nats/byte), inf before the first eval
   best_step: jax.Array   # int32
@@ -35,13 +36,15 @@ class TrainState:
   diverged_step: jax.Array  # int32, the step at which it diverged, -1 if it did not
 
 
-def init_state(params, seed, peak_lr, warmup, budget, tx) -> TrainState:
-  """One member's fresh state around `params` (pure: vmap it for an ensemble)."""
+def init_state(params, seed, peak_lr, warmup, budget, tx, decay_from=-1.0) -> TrainState:
+  """One member's fresh state around `params` (pure: vmap it for an ensemble); decay_from < 0: at the warm-up's end."""
   f32 = jnp.float32
   return TrainState(
       step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
       rng=jax.random.fold_in(jax.random.PRNGKey(seed), 1), peak_lr=jnp.asarray(peak_lr, f32),
-      warmup=jnp.asarray(warmup, f32), decay_steps=jnp.asarray(budget, f32), budget=jnp.asarray(budget, jnp.int32),
+      warmup=jnp.asarray(warmup, f32),
+      decay_from=jnp.where(decay_from < 0, jnp.asarray(warmup, f32), jnp.asarray(decay_from, f32)),
+      decay_steps=jnp.asarray(budget, f32), budget=jnp.asarray(budget, jnp.int32),
       best_loss=jnp.asarray(jnp.inf, f32), best_step=jnp.zeros((), jnp.int32), best_params=params,
       bad_evals=jnp.zeros((), jnp.int32), done=jnp.zeros((), bool), cut_off=jnp.zeros((), bool),
       diverged=jnp.zeros((), jnp.int32), diverged_step=jnp.asarray(-1, jnp.int32))

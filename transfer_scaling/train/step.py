@@ -27,13 +27,13 @@ def _where(pred, a, b):
 def train_step(state, batch_BxT1, min_ratio, *, cfg, tx):
   """One AdamW step; a done or diverged member comes back unchanged.
 
-  The schedule (peak rate, warm-up, decay length) is the member's own, in its state, and
+  The schedule (peak rate, warm-up, decay start and end) is the member's own, in its state, and
   min_ratio a traced number: runs that differ only in their schedules share one compiled step.
   """
   loss, grads = jax.value_and_grad(loss_fn)(state.params, batch_BxT1, cfg)
   grad_norm = optax.global_norm(grads)
   updates, opt_state = tx.update(grads, state.opt_state, state.params)
-  lr = optim.schedule(state.step, state.peak_lr, state.warmup, state.decay_steps, min_ratio)
+  lr = optim.schedule(state.step, state.peak_lr, state.warmup, state.decay_steps, min_ratio, state.decay_from)
   params = jax.tree.map(lambda p, u: p - lr * u.astype(p.dtype), state.params, updates)
 
   frozen = state.done | (state.diverged != state_lib.OK)
