@@ -13,23 +13,28 @@ import dataclasses
 class Arm:
   name: str                        # the stage of its run records
   section: str = ""                # its settings in StudyConfig (a config.Stage), "" for none
-  init: str = "fresh"              # "fresh": from its seed; "pretrained": from a kept pre-training checkpoint
+  init: str = "fresh"              # "fresh": from its seed; "pretrained": from a kept pre-training model
   trains: bool = True              # False: the starting model is evaluated, nothing is trained
   tuned: bool = False              # a learning rate and warm-up per cell, chosen on validation (selection.py)
   extend: bool = True              # a run still improving at its budget continues, its budget doubling
   require_improvement: bool = True  # never better than its start: a failure (else the outcome no_gain)
   corpus: str = "target"           # the corpus it trains on: "source" or "target"
+  # Continues its parent's training (parameters, optimizer moments, step and data position) instead of
+  # starting a new run from its parameters: a cool-down branch. Its ensembles share a start step.
+  continues: bool = False
   label: str = ""
   color: str = ""
 
 
 PRETRAIN = Arm("pretrain", extend=False, corpus="source", label="pre-training", color="0.3")
+COOLDOWN = Arm("cooldown", init="pretrained", continues=True, extend=False, require_improvement=False,
+               corpus="source", label="cool-down", color="0.45")
 ZEROSHOT = Arm("zeroshot", init="pretrained", trains=False, label="zero-shot", color="0.6")
 SCRATCH = Arm("scratch", section="scratch", tuned=True, label="from scratch", color="C0")
 FINETUNE = Arm("finetune", section="finetune", init="pretrained", tuned=True, require_improvement=False,
                label="fine-tuned", color="C1")
 
-ARMS = (PRETRAIN, ZEROSHOT, SCRATCH, FINETUNE)
+ARMS = (PRETRAIN, COOLDOWN, ZEROSHOT, SCRATCH, FINETUNE)
 STAGES = tuple(a.name for a in ARMS)
 ORDER = {a.name: i for i, a in enumerate(ARMS)}
 TUNED = tuple(a.name for a in ARMS if a.tuned)

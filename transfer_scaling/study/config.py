@@ -22,6 +22,9 @@ from transfer_scaling.train import optim
 from transfer_scaling.errors import UsageError
 
 SCHEDULES = ("constant", "cosine")
+# cosine: the kept p are checkpoints of one cosine run (mid-schedule models); wsd: a warmup-stable run with a
+# cool-down branch finishing at each kept p, so every p is a model that finished there (Hagele et al. 2024).
+PRETRAIN_SCHEDULES = ("cosine", "wsd")
 DTYPES = ("float32", "bfloat16")
 SCRATCH_LAWS = ("chinchilla", "kaplan")
 # ModelConfig fields the size ladder sets; every other ModelConfig field is a model option of the config.
@@ -43,11 +46,12 @@ class Grid:
 class Pretrain:
   steps: int = 20_000
   lr: float = 1e-3
-  schedule: str = "cosine"
+  schedule: str = "wsd"        # one of PRETRAIN_SCHEDULES
   warmup: int = 500
   eval_every: int = 1000
-  seed: int = 0
-  first_kept_step: int = 100   # the smallest p kept (a multiple of it)
+  seeds: tuple = (0, 1)        # a pre-training run per size and seed; fine-tuning seed i starts from seeds[i % n]
+  cooldown: float = 0.2        # wsd: the cool-down's share of each kept p (20% matches a run trained for p)
+  first_kept_step: int = 1000  # the smallest p kept (a multiple of it)
   num_kept: int = 6            # kept steps p, log-spaced from first_kept_step to steps
   batch_size: int = 0          # 0: the study's batch_size (a larger one pre-trains faster on a CPU)
 
@@ -210,9 +214,16 @@ class StudyConfig:
           "(checkpoints are taken every first_kept_step steps); change either")
     _positive(pt.num_kept, "config.pretrain.num_kept")
     _lr(pt.lr, "config.pretrain.lr")
-    _need(pt.schedule in SCHEDULES,
-          f"config.pretrain.schedule={pt.schedule!r} is unknown; use one of {', '.join(SCHEDULES)}")
+    _need(pt.schedule in PRETRAIN_SCHEDULES,
+          f"config.pretrain.schedule={pt.schedule!r} is unknown; use one of {', '.join(PRETRAIN_SCHEDULES)}")
     _need(pt.warmup >= 0, f"config.pretrain.warmup={pt.warmup} must be >= 0")
+    _need(pt.seeds, "config.pretrain.seeds is empty; give at least one pre-training seed, e.g. "
+          "--config.pretrain.seeds='(0,1)'")
+    _distinct(pt.seeds, "config.pretrain.seeds")
+    _need(all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in pt.seeds),
+          f"config.pretrain.seeds {pt.seeds} must be non-negative integers")
+    if pt.schedule == "wsd":
+      self._validate_cooldown(pt)
     _positive(pt.eval_every, "config.pretrain.eval_every")
     _need(isinstance(pt.batch_size, int) and pt.batch_size >= 0,
           f"config.pretrain.batch_size={pt.batch_size!r} must be "
@@ -258,6 +269,17 @@ class StudyConfig:
     _need(a.cost_ratio > 0 and math.isfinite(a.cost_ratio),
           f"config.analysis.cost_ratio={a.cost_ratio} must be positive")
 
+  def _validate_cooldown(self, pt: Pretrain) -> None:
+    _need(isinstance(pt.cooldown, (int, float)) and 0 < pt.cooldown < 1,
+          f"config.pretrain.cooldown={pt.cooldown!r} makes a cool-down as long as its p or longer; give the "
+          "cool-down's share of p, between 0 and 1, e.g. 0.2")
+    from transfer_scaling.study import runs  # runs imports this module
+    p = min(runs.pretrain_keep_steps(self))
+    start = p - runs.cooldown_steps(self, p)
+    _need(start >= max(pt.warmup, 1), f"the cool-down of the first kept p={p:,} would start at step {start:,}, "
+          f"inside the warm-up of config.pretrain.warmup={pt.warmup:,} steps; raise config.pretrain.first_kept_step "
+          f"or lower config.pretrain.warmup (or config.pretrain.cooldown)")
+
   def _validate_lr_limits(self, name: str, st: Stage) -> None:
     _need(isinstance(st.lr_rounds, int) and st.lr_rounds >= 0, f"config.{name}.lr_rounds={st.lr_rounds!r} must be "
           f"an integer >= 0 (0: the grid config.{name}.lrs is fixed)")
@@ -299,6 +321,11 @@ BEFORE = {("evals_per_epoch",): 0.0, **{(name, "lr_rounds"): 0 for name in arms.
 
 def _before(d: dict) -> dict:
   d = dict(d)
+  pt = d.get("pretrain")
+  if isinstance(pt, dict) and "seed" in pt and "seeds" not in pt:  # one pre-training seed, before the seed list
+    pt = dict(pt)
+    pt["seeds"] = (pt.pop("seed"),)
+    d["pretrain"] = pt
   for path, value in BEFORE.items():
     node = d
     for key in path[:-1]:
@@ -364,7 +391,7 @@ def cpu_scale(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   # --config.evals_per_epoch=4`.
   c.evals_per_epoch = 0
   # Kept steps p and every boundary are multiples of 10, the steps of one compiled call: one compilation.
-  c.pretrain.update(steps=2_000, lr=3e-3, schedule="cosine", warmup=100, eval_every=200, seed=0,
+  c.pretrain.update(steps=2_000, lr=3e-3, schedule="cosine", warmup=100, eval_every=200, seeds=(0,),
                     first_kept_step=10, num_kept=4, batch_size=16)
   stage = dict(warmups=(20,), schedule="constant", max_epochs=25.0, min_steps=40, ceiling=2_560, lrs=(1e-3, 3e-3),
                lr_rounds=0)

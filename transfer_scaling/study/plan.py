@@ -53,7 +53,10 @@ class Plan:
 def _shape(run: runs_lib.Run) -> tuple:
   # Everything the members of one vmapped ensemble share; the rest is per member.
   d = dataclasses.asdict(run)
-  for k in ("seed", "data_seed", "lr", "warmup", "budget", "d_f", "init"):
+  # Each member starts from its own model (init_run), but the runs that continue another's training
+  # share the step they start at, the ensemble's (arms.Arm.continues).
+  for k in ("seed", "data_seed", "lr", "warmup", "budget", "d_f", "init_run") + (
+      () if arms.get(run.stage).continues else ("init",)):
     d.pop(k)
   return (arms.ORDER[run.stage], repr(sorted(d.items())))
 

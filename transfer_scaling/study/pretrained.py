@@ -17,6 +17,16 @@ def _saved_params(ckpt_dir: str, step: int):
     ckpt.close()
 
 
+def state_at(ckpt_dir: str, step: int, member: int) -> dict:
+  """Member `member`'s params, optimizer state and rng at step `step`: what continuing its run needs."""
+  ckpt = ckpt_lib.Checkpointer(ckpt_dir)
+  try:
+    saved = ckpt.restore_saved(int(step))
+  finally:
+    ckpt.close()
+  return {k: jax.tree.map(lambda x: np.asarray(x)[member], saved[k]) for k in ("params", "opt_state", "rng")}
+
+
 def params_at(ckpt_dir: str, step: int, member: int):
   """Member `member`'s parameters at training step `step` (numpy pytree without the member axis).
 

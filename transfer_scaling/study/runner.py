@@ -22,6 +22,7 @@ import time
 from transfer_scaling import fileio, interrupt, ladder
 from transfer_scaling.errors import UsageError
 from transfer_scaling.study import arms, corpora, plan, pretrained, progress, results as results_lib, throughput
+from transfer_scaling.study import runs as runs_lib
 from transfer_scaling.study import workdir as workdir_lib
 from transfer_scaling.study.config import StudyConfig
 
@@ -223,14 +224,18 @@ def _batches(group: plan.Group):
                             eval_batch_size=8 * r0.batch_size, identity=identity, eval_windows=r0.eval_windows)
 
 
+# The rate a schedule ends at, as a share of the peak: a cool-down decays to 0 from the step it starts at.
+MIN_LR_RATIO = {"constant": 1.0, "cosine": 0.1, "cooldown": 0.0}
+
+
 def _ensemble(cfg: StudyConfig, group: plan.Group):
   from transfer_scaling.train import engine
   r0, arm = group.runs[0], arms.get(group.stage)
   step = engine.StepConfig(model=r0.model_config(), batch_size=r0.batch_size, **dict(r0.optimizer))
-  members = tuple(engine.MemberSpec(seed=r.seed, lr=r.lr, warmup=r.warmup, budget=r.budget, name=r.id)
-                  for r in group.runs)
+  members = tuple(engine.MemberSpec(seed=r.seed, lr=r.lr, warmup=r.warmup, budget=r.budget, name=r.id,
+                                    decay_from=r.p if arm.continues else -1) for r in group.runs)
   spec = engine.EnsembleSpec(step=step, members=members, ceiling=group.ceiling, eval_every=r0.eval_every,
-                             patience=r0.patience, min_lr_ratio=1.0 if r0.schedule == "constant" else 0.1,
+                             patience=r0.patience, min_lr_ratio=MIN_LR_RATIO[r0.schedule],
                              extend=arm.extend, require_improvement=arm.require_improvement)
   loop = engine.LoopOptions(ckpt_every=cfg.ckpt_every, tensorboard=False, progress=False)  # the sweep's bar shows
   if r0.keep_steps:
@@ -255,12 +260,16 @@ def clear_partial_checkpoints(gdir) -> list:
 def _train(cfg: StudyConfig, group: plan.Group, workdir, gdir: str, parents: dict) -> list:
   from transfer_scaling.train import engine
   spec, loop = _ensemble(cfg, group)
-  init = None
-  if arms.get(group.stage).init == "pretrained":
+  init = state = None
+  if arms.get(group.stage).continues:
+    parts = [_pretrained(workdir, parents[r.init_run], r.p, whole=True) for r in group.runs]
+    state = {**{k: engine.stack_params([x[k] for x in parts]) for k in ("params", "opt_state", "rng")},
+             "step": group.runs[0].p}
+  elif arms.get(group.stage).init == "pretrained":
     init = engine.stack_params([_pretrained(workdir, parents[r.init_run], r.p) for r in group.runs])
   clear_partial_checkpoints(gdir)  # what an earlier worker's interrupted save left
   try:
-    results = engine.train_ensemble(spec, _batches(group), gdir, init_params=init, loop=loop)
+    results = engine.train_ensemble(spec, _batches(group), gdir, init_params=init, loop=loop, init_state=state)
   except OSError:  # a full disk during a save: leave no half-written checkpoint behind (the save has failed)
     try:
       clear_partial_checkpoints(gdir)
@@ -283,12 +292,14 @@ def _train(cfg: StudyConfig, group: plan.Group, workdir, gdir: str, parents: dic
   return out
 
 
-def _pretrained(workdir, rec: dict, step: int):
-  """The parameters of a recorded pre-training run at step `step` (numpy pytree, no member axis)."""
+def _pretrained(workdir, rec: dict, step: int, whole: bool = False):
+  """The parameters of a recorded pre-training run at step `step` (numpy pytree, no member axis);
+  whole: also its optimizer state and rng, to continue it (pretrained.state_at)."""
   from transfer_scaling.train import checkpoint
   gdir = workdir_lib.group_dir(workdir, rec["group"])
   try:
-    return pretrained.params_at(str(fileio.path(gdir) / "ckpt"), step, rec["member"])
+    read = pretrained.state_at if whole else pretrained.params_at
+    return read(str(fileio.path(gdir) / "ckpt"), step, rec["member"])
   except checkpoint.Unreadable as e:  # the pre-training is recorded as done: its records must go too
     runs = sorted(r["id"] for r in workdir_lib.read_records(workdir).values() if r.get("group") == rec["group"])
     raise UsageError(f"{e.problem}: pre-training run {rec['id']} cannot be fine-tuned from; delete {gdir} and its "
@@ -317,6 +328,14 @@ def _zeroshot(group: plan.Group, workdir, parents: dict) -> list:
   return out
 
 
+def _pretrain_seed(cfg: StudyConfig, run) -> dict:
+  """The pre-training seed of the model a run is or starts from (none for a from-scratch run on the target)."""
+  arm = arms.get(run.stage)
+  if arm.corpus == "source" or not arm.trains:  # pre-training, its cool-downs, zero-shot: their own seed
+    return {"pretrain_seed": run.seed}
+  return {"pretrain_seed": runs_lib.pretrain_seed(cfg, run.seed)} if arm.init == "pretrained" else {}
+
+
 def _record(cfg: StudyConfig, run, group: plan.Group, res: dict) -> dict:
   arm = arms.get(run.stage)
   return {
@@ -324,6 +343,7 @@ def _record(cfg: StudyConfig, run, group: plan.Group, res: dict) -> dict:
       "source": cfg.source if arm.corpus == "source" or arm.init == "pretrained" else "",
       "target": run.corpus if arm.corpus == "target" else "",
       "size": run.size, "N": ladder.n_params(run.model_config()), "d_f": run.d_f, "init": run.init, "p": run.p,
-      "seed": run.seed, "group": group.id, "member": [r.id for r in group.runs].index(run.id), "devices": devices(),
+      "seed": run.seed, **_pretrain_seed(cfg, run), "group": group.id,
+      "member": [r.id for r in group.runs].index(run.id), "devices": devices(),
       **res, "run": run.to_json(), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
   }

@@ -30,10 +30,10 @@ class Run:
   seed: int = 0
   data_seed: int = 0
   init: str = "scratch"      # "scratch" or "pretrained@<step>"
-  init_run: str = ""         # id of the pre-training run
+  init_run: str = ""         # id of the run whose model at that step it starts from (pre-training or cool-down)
   lr: float = 0.0
   warmup: int = 0
-  schedule: str = "constant"
+  schedule: str = "constant"  # constant, cosine, or cooldown (cosine to 0 from the step it starts at)
   budget: int = 0            # the first step budget; doubled while the run still improves at its end
   ceiling: int = 0           # the most steps it may take
   batch_size: int = 0
@@ -52,7 +52,7 @@ class Run:
 
   @property
   def p(self) -> Optional[int]:
-    """Pre-training step the run starts from (None: from scratch)."""
+    """Pre-training step the run starts from (None: from scratch); a cool-down's is its stable run's step."""
     return int(self.init.split("@")[1]) if self.init.startswith("pretrained@") else None
 
   @property
@@ -150,6 +150,21 @@ def pretrain_keep_steps(cfg: config_lib.StudyConfig) -> list:
   return sorted({max(unit, unit * round(s / unit)) for s in steps} | {pt.steps})
 
 
+# Cool-downs are whole multiples of the engine's 10-step compiled chunk, so they share one program.
+COOLDOWN_UNIT = 10
+
+
+def cooldown_steps(cfg: config_lib.StudyConfig, p: int) -> int:
+  """Steps of the cool-down that finishes the model kept at p (wsd): cfg.pretrain.cooldown of p."""
+  return max(COOLDOWN_UNIT, COOLDOWN_UNIT * round(cfg.pretrain.cooldown * p / COOLDOWN_UNIT))
+
+
+def pretrain_seed(cfg: config_lib.StudyConfig, seed: int) -> int:
+  """The pre-training seed a fine-tuning seed starts from: the i-th seed of the study, pretrain.seeds[i % n]."""
+  seeds = cfg.pretrain.seeds
+  return seeds[cfg.seeds.index(seed) % len(seeds)] if seed in cfg.seeds else seeds[0]
+
+
 def _common(cfg: config_lib.StudyConfig) -> dict:
   default_opt = config_lib.Optimizer()
   return dict(batch_size=cfg.batch_size, model=cfg.model, valid_bytes=cfg.valid_bytes, test_bytes=cfg.test_bytes,
@@ -158,24 +173,54 @@ def _common(cfg: config_lib.StudyConfig) -> dict:
                               if getattr(cfg.optimizer, f.name) != getattr(default_opt, f.name)))
 
 
-def pretrain_runs(cfg: config_lib.StudyConfig, hashes: dict) -> list:
+def pretrain_runs(cfg: config_lib.StudyConfig, hashes: dict) -> tuple:
+  """(pre-training and cool-down runs, {(size, pre-training seed, p): id of the run whose model at p is kept}).
+
+  cosine: one run per size and seed, its checkpoints at the kept p. wsd: a stable run (constant rate
+  after the warm-up) per size and seed, and per kept p a cool-down branch from its step p - c that
+  decays to 0 at p, continuing the stable run's state and data: the model of a run that finished at p.
+  """
   pt = cfg.pretrain
   common = {**_common(cfg), "batch_size": pt.batch_size or cfg.batch_size}
-  return [Run(stage=arms.PRETRAIN.name, size=size, corpus=cfg.source, corpus_hash=hashes.get(cfg.source, ""),
-              seed=pt.seed, lr=pt.lr, warmup=pt.warmup, schedule=pt.schedule, budget=pt.steps, ceiling=pt.steps,
-              eval_every=pt.eval_every, patience=0, keep_steps=tuple(pretrain_keep_steps(cfg)), **common)
-          for size in cfg.sizes]
+  keep = pretrain_keep_steps(cfg)
+  out, models = [], {}
+  for size in cfg.sizes:
+    for seed in pt.seeds:
+      base = dict(size=size, corpus=cfg.source, corpus_hash=hashes.get(cfg.source, ""), seed=seed, lr=pt.lr,
+                  warmup=pt.warmup, eval_every=pt.eval_every, patience=0, **common)
+      if pt.schedule != "wsd":
+        run = Run(stage=arms.PRETRAIN.name, schedule=pt.schedule, budget=pt.steps, ceiling=pt.steps,
+                  keep_steps=tuple(keep), **base)
+        out.append(run)
+        models.update({(size, seed, p): run.id for p in keep})
+        continue
+      starts = {p: p - cooldown_steps(cfg, p) for p in keep}
+      stable = Run(stage=arms.PRETRAIN.name, schedule="constant", budget=max(starts.values()),
+                   ceiling=max(starts.values()), keep_steps=tuple(sorted(set(starts.values()))), **base)
+      out.append(stable)
+      for p in keep:
+        branch = Run(stage=arms.COOLDOWN.name, schedule="cooldown", init=f"pretrained@{starts[p]}", init_run=stable.id,
+                     budget=p, ceiling=p, keep_steps=(p,), **base)
+        out.append(branch)
+        models[(size, seed, p)] = branch.id
+  return out, models
 
 
 def target_runs(cfg: config_lib.StudyConfig, hashes: dict, stage: str, target: str, size: str, d_f: int,
-                init: str = "scratch", init_run: str = "") -> list:
-  """Every seed x learning rate x warm-up of one (stage, target, size, D_F[, p]) cell."""
+                init: str = "scratch", init_run=None) -> list:
+  """Every seed x learning rate x warm-up of one (stage, target, size, D_F[, p]) cell.
+
+  init_run: the id of the model each seed starts from, as a dict seed -> id (or one id for every seed).
+  """
+  init_of = init_run if isinstance(init_run, dict) else {}
+  one = "" if isinstance(init_run, dict) or init_run is None else init_run
   st = arms.settings(cfg, stage)
   every, patience = eval_every(cfg, d_f)
   budget = step_budget(d_f, st, cfg.batch_size * cfg.seq_len, every)
   return [Run(stage=stage, size=size, corpus=target, corpus_hash=hashes.get(target, ""), d_f=int(d_f), seed=seed,
-              data_seed=cfg.data_seed, init=init, init_run=init_run, lr=lr, warmup=warmup, schedule=st.schedule,
-              budget=budget, ceiling=st.ceiling, eval_every=every, patience=patience, **_common(cfg))
+              data_seed=cfg.data_seed, init=init, init_run=init_of.get(seed, one), lr=lr, warmup=warmup,
+              schedule=st.schedule, budget=budget, ceiling=st.ceiling, eval_every=every, patience=patience,
+              **_common(cfg))
           for seed in cfg.seeds for lr in st.lrs for warmup in st.warmups]
 
 
@@ -184,26 +229,28 @@ def build_runs(cfg: config_lib.StudyConfig, hashes: dict) -> list:
 
   hashes: corpus -> content hash (each run names the text it saw).
   """
-  pre = pretrain_runs(cfg, hashes)
-  by_size = {r.size: r for r in pre}
+  pre, models = pretrain_runs(cfg, hashes)
   last = cfg.pretrain.steps
   zeroshot, scratch, finetune, seen = [], [], [], set()
+
+  def starts(size, p):  # fine-tuning seed -> the model it starts from
+    return {s: models[(size, pretrain_seed(cfg, s), p)] for s in cfg.seeds}
+
   for target in cfg.targets:
-    # (2) zero-shot: kept pre-training checkpoints evaluated on the target (f = 0 of the gap law).
-    for r in pre:
-      for p in r.keep_steps:
-        if p == last or r.size in cfg.gap.sizes:
-          zeroshot.append(Run(stage=arms.ZEROSHOT.name, size=r.size, corpus=target, corpus_hash=hashes.get(target, ""),
-                              d_f=0, seed=r.seed, init=f"pretrained@{p}", init_run=r.id, **_common(cfg)))
+    # (2) zero-shot: the kept pre-trained models evaluated on the target (f = 0 of the gap law).
+    for (size, seed, p), model in sorted(models.items()):
+      if p == last or size in cfg.gap.sizes:
+        zeroshot.append(Run(stage=arms.ZEROSHOT.name, size=size, corpus=target, corpus_hash=hashes.get(target, ""),
+                            d_f=0, seed=seed, init=f"pretrained@{p}", init_run=model, **_common(cfg)))
     # (3) from scratch on the target: the D grid, 3 per decade from d_f.min to scratch_d_max.
     for size in cfg.sizes:
       for d in scratch_grid(cfg, cfg.scratch_d_max):
         scratch += target_runs(cfg, hashes, arms.SCRATCH.name, target, size, d)
     # (4) fine-tuning from the final checkpoint, then the (p, f) grid of the transfer-gap law.
     grid = [(size, last, d) for size in cfg.sizes for d in cfg.d_f.values()]
-    grid += [(size, p, d) for size in cfg.gap.sizes for p in by_size[size].keep_steps for d in cfg.gap.d_f.values()]
+    grid += [(size, p, d) for size in cfg.gap.sizes for p in pretrain_keep_steps(cfg) for d in cfg.gap.d_f.values()]
     for size, p, d in grid:
-      for r in target_runs(cfg, hashes, arms.FINETUNE.name, target, size, d, f"pretrained@{p}", by_size[size].id):
+      for r in target_runs(cfg, hashes, arms.FINETUNE.name, target, size, d, f"pretrained@{p}", starts(size, p)):
         if r.id not in seen:
           seen.add(r.id)
           finetune.append(r)

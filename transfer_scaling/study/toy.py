@@ -70,7 +70,7 @@ def config() -> ml_collections.ConfigDict:
   c.scratch_d_max = 20_000
   c.eval_every, c.patience, c.ckpt_every = 10, 2, 20
   c.evals_per_epoch = 0  # every run at eval_every: the toy's tests train in seconds
-  c.pretrain.update(steps=40, lr=3e-3, schedule="cosine", warmup=5, eval_every=20, seed=0, first_kept_step=20,
+  c.pretrain.update(steps=40, lr=3e-3, schedule="cosine", warmup=5, eval_every=20, seeds=(0,), first_kept_step=20,
                     num_kept=2)
   # lr_rounds=0: tests that widen a grid see the grid they set (test_study_protocol.py turns the rounds on).
   stage = dict(warmups=(5,), schedule="constant", max_epochs=3.0, min_steps=20, ceiling=640, lr_rounds=0)
