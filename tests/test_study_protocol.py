@@ -1,5 +1,7 @@
 """The protocol's choices made until they can decide: learning rates until interior, an evaluation
 cadence in data, and "fine-tuning did not help" as an outcome the analysis keeps out of its fits."""
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,7 +9,7 @@ import pytest
 from transfer_scaling import ladder
 from transfer_scaling.errors import UsageError
 from transfer_scaling.report import analysis, markdown
-from transfer_scaling.study import lr_grid, plan, results, runner, runs as runs_lib, toy
+from transfer_scaling.study import lr_grid, plan, results, runner, runs as runs_lib, selection, toy
 from transfer_scaling.study.config import StudyConfig
 
 HASHES = {"toy-prose": "p0", "toy-code": "c0"}
@@ -162,3 +164,37 @@ def test_one_seed_of_three_best_at_step_0_keeps_its_cell():
   ft = pd.DataFrame({"size": "13k", "D_F": 1000, "p": 40, "no_gain": [True, False, False]})
   assert not analysis.no_gain(ft).any()
   assert analysis.no_gain(ft.assign(no_gain=[True, True, False])).all()
+
+
+def test_tuning_on_a_few_seeds_trains_the_others_at_the_chosen_setting_and_only_the_tuners_choose():
+  c = toy.config()
+  c.seeds = (0, 1, 2, 3)
+  c.finetune.update(lrs=(1e-3, 3e-3), lr_rounds=2, tune_seeds=2)
+  cfg = StudyConfig.from_dict(c)
+  first = plan.make_plan(cfg, HASHES, TRAIN, {})
+  assert {r.seed for r in first.runs if r.stage == "finetune"} == {0, 1} and not first.settled
+  # Followers land on a worse loss: they must not move the choice the tuners made (1e-3 interior after a round).
+  def loss(r):
+    if r.stage != "finetune":
+      return 2.5
+    return 9.0 if r.follows else 2.0 + (np.log10(r.lr) - np.log10(1e-3)) ** 2
+  p, records = _sweep(cfg, loss)
+  assert p.settled
+  ft = [r for r in p.runs if r.stage == "finetune"]
+  tuners = {(r.seed, r.lr) for r in ft if not r.follows}
+  assert tuners == {(s, lr) for s in (0, 1) for lr in (3.2e-4, 1e-3, 3e-3)}
+  assert {(r.seed, r.lr) for r in ft if r.follows} == {(2, 1e-3), (3, 1e-3)}
+  chosen, choices = selection.choose(results.frame(records[r.id] for r in ft))
+  assert set(choices["lr"]) == {1e-3} and set(choices["seeds"]) == {4} and set(choices["tuned_on"]) == {2}
+  # A follower's id is the run's: how it was planned is not what it trains.
+  follower = next(r for r in ft if r.follows)
+  assert follower.id == runs_lib.run_id(dataclasses.replace(follower, follows=""))
+
+
+def test_tune_seeds_must_cover_every_pre_trained_model():
+  c = toy.config()
+  c.seeds = (0, 1, 2, 3)
+  c.pretrain.seeds = (0, 1)
+  c.finetune.tune_seeds = 1
+  with pytest.raises(UsageError, match="config.finetune.tune_seeds=1 must be 0 .* or at least 2"):
+    StudyConfig.from_dict(c)

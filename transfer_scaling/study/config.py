@@ -70,6 +70,9 @@ class Stage:
   lr_rounds: int = 2
   lr_floor: float = 1e-5
   lr_ceiling: float = 0.1
+  # The first tune_seeds seeds choose the setting (grid and rounds); the other seeds then train at the
+  # setting chosen for their cell, and never take part in the choice. 0: every seed tunes.
+  tune_seeds: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -246,6 +249,12 @@ class StudyConfig:
             f"config.{name}.min_steps={st.min_steps} and ceiling={st.ceiling} must be multiples of "
             f"config.eval_every={self.eval_every} (budgets end on an evaluation)")
       self._validate_lr_limits(name, st)
+      n = len(self.pretrain.seeds) if name == arms.FINETUNE.section else 1
+      _need(isinstance(st.tune_seeds, int) and not isinstance(st.tune_seeds, bool)
+            and (st.tune_seeds == 0 or st.tune_seeds >= n),
+            f"config.{name}.tune_seeds={st.tune_seeds!r} must be 0 (every seed tunes) or at least {n} "
+            + ("(one per pre-training seed, so that every pre-trained model is tuned on)" if n > 1 else "")
+            + "; e.g. 3")
     b = self.bracket
     _positive(b.per_decade, "config.bracket.per_decade")
     _need(b.max_gap > 0, f"config.bracket.max_gap={b.max_gap} must be positive (decades)")
@@ -405,14 +414,39 @@ def cpu_scale(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   return c
 
 
+def decision_scale(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """The decision scale, for any pair: the quickstart's sizes and context with the protocol that can decide.
+
+  Eight seeds; D_F on 5 points over 1.33 decades (600 B - 12.9 kB, on the from-scratch grid);
+  from-scratch runs 600 B - 50 kB at 3 per decade (the bracketing adds more where a D_E needs
+  them); learning rates on half-decade grids extended until interior, chosen on three seeds (the
+  other five train at the choice); evaluation at least 4 times per epoch; pre-training 2,000 steps
+  per size for two seeds, each kept p (100 - 2,000 steps) a model that finished there
+  (warmup-stable-decay with 20% cool-downs).
+  """
+  c = cpu_scale(c)
+  c.seeds = tuple(range(8))
+  c.d_f.min, c.d_f.max, c.d_f.num = 600, 12_927, 5   # 600 * 10^(j/3): 600, 1,293, 2,785, 6,000, 12,927
+  c.scratch_d_max = 50_000
+  c.evals_per_epoch = 4.0
+  c.pretrain.update(schedule="wsd", seeds=(0, 1), cooldown=0.2, warmup=50, first_kept_step=100, num_kept=4)
+  c.scratch.update(lrs=(1e-3, 3e-3), lr_rounds=2, tune_seeds=3)
+  c.finetune.update(lrs=(3e-4, 1e-3), lr_rounds=2, tune_seeds=3)
+  c.gap.d_f.min, c.gap.d_f.max, c.gap.d_f.num = 600, 12_927, 3
+  c.analysis.update(example_size="56k", example_d_f=2_785)
+  return c
+
+
 def at_scale(c: ml_collections.ConfigDict, scale: Optional[str]) -> ml_collections.ConfigDict:
-  """c itself (scale None or "gpu"), or the same pair at the CPU scale (scale "cpu")."""
+  """c itself (scale None or "gpu"), or the same pair at the CPU scale ("cpu") or the decision scale ("decision")."""
   if scale in (None, "", "gpu"):
     return c
-  if scale != "cpu":
-    raise UsageError(f"unknown scale {scale!r} after ':' in --config; use NAME.py:cpu, or nothing for the GPU scale")
-  out = cpu_scale(c)
-  out.study = f"{c.study}_cpu"
+  scales = {"cpu": cpu_scale, "decision": decision_scale}
+  if scale not in scales:
+    raise UsageError(f"unknown scale {scale!r} after ':' in --config; use NAME.py:cpu, NAME.py:decision, or nothing "
+                     "for the GPU scale")
+  out = scales[scale](c)
+  out.study = f"{c.study}_{scale}"
   return out
 
 

@@ -142,8 +142,9 @@ def _lr_rounds(cfg: StudyConfig, unit: list, records: dict, lrs: dict) -> tuple:
   """([runs added by each round of the unit, one list per round], whether no record still to come can add more).
 
   A round waits for every run of the unit so far; each of its cells whose chosen rate is at the
-  edge of its grid gets the next rate beyond it (lr_grid.next_rate), every seed and warm-up.
-  lrs (cell -> grid and limit) is filled in as the rounds are decided.
+  edge of its grid gets the next rate beyond it (lr_grid.next_rate), every tuning seed and warm-up.
+  Once no cell extends, the seeds that do not tune follow at their cell's chosen setting (the last
+  list). lrs (cell -> grid and limit) is filled in as the rounds are decided.
   """
   st = arms.settings(cfg, unit[0].stage)
   cur, rounds = list(unit), []
@@ -161,10 +162,25 @@ def _lr_rounds(cfg: StudyConfig, unit: list, records: dict, lrs: dict) -> tuple:
       if lr is not None:
         new += [dataclasses.replace(r, lr=lr) for r in cell if r.lr == float(c["lr"])]
     if not new:
-      break
+      rest = _followers(cfg, cur, choices)
+      return rounds + ([rest] if rest else []), all(r.id in records for r in rest)
     rounds.append(new)
     cur += new
   return rounds, True
+
+
+def _followers(cfg: StudyConfig, runs: list, choices) -> list:
+  """The runs of the seeds that do not tune, each at its cell's chosen setting (Run.follows = "chosen")."""
+  tuning = runs_lib.tuning_seeds(cfg, runs[0].stage)
+  rest = [s for s in cfg.seeds if s not in tuning]
+  out = []
+  for _, c in choices.iterrows():
+    cell = [r for r in runs if r.d_f == int(c["D_F"]) and r.lr == float(c["lr"]) and r.warmup == int(c["warmup"])]
+    by_model = {runs_lib.pretrain_seed(cfg, r.seed): r for r in cell}  # a follower starts from its own model
+    for s in rest:
+      r = by_model[runs_lib.pretrain_seed(cfg, s)]
+      out.append(dataclasses.replace(r, seed=s, follows="chosen"))
+  return out
 
 
 def _cells(df) -> dict:

@@ -45,6 +45,9 @@ class Run:
   valid_bytes: int = 0
   test_bytes: int = 0
   eval_windows: str = "prefix"  # how the held-out bytes are cut (data/pipeline.py); "prefix" for older records
+  # "chosen": trained at the setting its cell chose on the tuning seeds (config.Stage.tune_seeds), so it takes
+  # no part in that choice. Not part of the id: it changes no result.
+  follows: str = ""
 
   @property
   def id(self) -> str:
@@ -77,12 +80,20 @@ class Run:
 
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Run) if f.default is not dataclasses.MISSING}
+_NOT_RESULT = ("follows",)  # how a run came to be planned, not what it trains
 
 
 def identity(run: Run) -> dict:
   """The fields a run's id hashes: those that differ from their defaults, so a field added later
   with a default leaves every stored id as it was."""
-  return {k: v for k, v in run.to_json().items() if k not in _DEFAULTS or v != json.loads(json.dumps(_DEFAULTS[k]))}
+  return {k: v for k, v in run.to_json().items()
+          if k not in _NOT_RESULT and (k not in _DEFAULTS or v != json.loads(json.dumps(_DEFAULTS[k])))}
+
+
+def tuning_seeds(cfg: config_lib.StudyConfig, stage: str) -> tuple:
+  """The seeds that choose a cell's setting (the first tune_seeds of them; every seed when 0)."""
+  n = arms.settings(cfg, stage).tune_seeds
+  return tuple(cfg.seeds[:n]) if n else tuple(cfg.seeds)
 
 
 def run_id(run: Run) -> str:
@@ -208,7 +219,8 @@ def pretrain_runs(cfg: config_lib.StudyConfig, hashes: dict) -> tuple:
 
 def target_runs(cfg: config_lib.StudyConfig, hashes: dict, stage: str, target: str, size: str, d_f: int,
                 init: str = "scratch", init_run=None) -> list:
-  """Every seed x learning rate x warm-up of one (stage, target, size, D_F[, p]) cell.
+  """Every tuning seed x learning rate x warm-up of one (stage, target, size, D_F[, p]) cell (the other seeds
+  follow at the chosen setting: plan.py).
 
   init_run: the id of the model each seed starts from, as a dict seed -> id (or one id for every seed).
   """
@@ -221,7 +233,7 @@ def target_runs(cfg: config_lib.StudyConfig, hashes: dict, stage: str, target: s
               data_seed=cfg.data_seed, init=init, init_run=init_of.get(seed, one), lr=lr, warmup=warmup,
               schedule=st.schedule, budget=budget, ceiling=st.ceiling, eval_every=every, patience=patience,
               **_common(cfg))
-          for seed in cfg.seeds for lr in st.lrs for warmup in st.warmups]
+          for seed in tuning_seeds(cfg, stage) for lr in st.lrs for warmup in st.warmups]
 
 
 def build_runs(cfg: config_lib.StudyConfig, hashes: dict) -> list:
