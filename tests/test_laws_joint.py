@@ -66,7 +66,7 @@ def test_an_unreachable_gap_is_reported_as_not_determined():
   cells = [f"{p}|{f}" for p, f in zip(pts["p"], pts["f"])]
   fit = laws.fit("barnett", pts[["p", "f", "loss"]], bootstrap=50, cells=cells, delta="auto", refit_iter=200)
   prof = laws.fitting.profile(fit, ["G"])
-  v = identify.gap_parameter("G", fit, prof["G"], p_max=2000)
+  v = identify.parameter(laws.get_law("barnett"), "G", fit, prof["G"], {"p_max": 2000})
   assert v.status in ("upper bound only", "not determined") and "pre-train further" in v.fix, v
 
 
@@ -139,10 +139,11 @@ def test_a_scale_parameter_bounded_only_within_decades_is_not_determined():
   fit = SimpleNamespace(ci95={"k": (1e-7, 2e3)}, params={"k": 0.6})
   design = dict(sizes=3, d_f=3, d_f_decades=0.7, n_decades=0.6)
   wide = Profile("k", 0.6, np.array([1e-6, 1e4]), np.array([5.0, 5.0]), 2e-5, 3.6e3, 3.84)
-  v = identify.transfer_parameter("k", fit, wide, design)
+  v = identify.parameter(laws.get_law("hernandez"), "k", fit, wide, design)
   assert v.status == "not determined" and "spans 8 decades" in v.text
   narrow = Profile("k", 0.6, np.array([0.1, 10.0]), np.array([5.0, 5.0]), 0.2, 3.0, 3.84)
-  v = identify.transfer_parameter("k", fit, narrow, design)  # a bounded profile beside a wide interval: bounded
+  # a bounded profile beside a wide interval: bounded
+  v = identify.parameter(laws.get_law("hernandez"), "k", fit, narrow, design)
   assert v.status == "bounded" and "design centre" in v.text
   fit.ci95["k"] = (0.4, 0.75)
-  assert identify.transfer_parameter("k", fit, narrow, design).determined
+  assert identify.parameter(laws.get_law("hernandez"), "k", fit, narrow, design).determined

@@ -68,7 +68,8 @@ def test_a_misspecified_from_scratch_curve_is_absorbed_as_lack_of_fit():
     ("multiplier", 2.0, 3.9, "determined"), ("multiplier", 1.14, 115.0, "bounded"),
     ("D_T", 1e3, float("nan"), "not determined"), ("multiplier", -1.0, 3.0, "not determined")])
 def test_the_words_follow_the_stated_rule(name, lo, hi, status):
-  v = identify.quantity(name, lo, hi)
+  h = laws.get_law("hernandez").hints.get(name)
+  v = identify.quantity(name, lo, hi, h.rule, h.limit) if h else identify.quantity(name, lo, hi)
   assert v.status == status, v
   assert ("bounded, not determined" in v.text) == (status == "bounded")
 
@@ -79,7 +80,8 @@ def test_a_wide_interval_is_not_called_determined_beside_a_bounded_profile():
   from transfer_scaling.laws.fitting import Profile
   fit = SimpleNamespace(ci95={"alpha": (-1.03, 4.96)}, params={"alpha": 1.16})
   prof = Profile("alpha", 1.16, np.array([0.0, 2.0]), np.array([5.0, 5.0]), 0.719, 1.65, 3.84)
-  v = identify.transfer_parameter("alpha", fit, prof, dict(sizes=3, d_f=3, d_f_decades=0.7, n_decades=0.6))
+  design = dict(sizes=3, d_f=3, d_f_decades=0.7, n_decades=0.6)
+  v = identify.parameter(laws.get_law("hernandez"), "alpha", fit, prof, design)
   assert v.status == "bounded" and "determined by this grid" not in v.text and "width 5.99 > 0.5" in v.text
 
 
@@ -91,9 +93,9 @@ def test_the_reports_table_says_determined_only_under_the_rule():
     q = lambda name, v, lo, hi: {"value": v, "lo": lo, "hi": hi, **vars(identify.quantity(name, lo, hi))}
     return {"N": N, "D_F": D_F, "D_T": q("D_T", 3e3, 2.5e3, 4e3), "multiplier": q("multiplier", 2.4, 1.1, 115.0)}
 
-  jf = SimpleNamespace(at_centre=lambda: at(26892, 2155), at=at)
+  jf = SimpleNamespace(at_centre=lambda: at(26892, 2155), at=at, law=laws.get_law("transfer_kaplan"))
   t = SimpleNamespace(example={"size": "56k", "N": 56640, "D_F": 4642, "inside": True})
   md = "\n".join(markdown._quantities(jf, t, "bytes"))
   assert ("| design centre | 26,892 | 2,155 | 3,000 [2,500, 4,000] | 2.4 [1.1, 115] "
           "| D_T: determined; multiplier: bounded |") in md
-  assert "| example (56k) |" in md and identify.RULE in md
+  assert "| example (56k) |" in md and identify.rule(jf.law) in md

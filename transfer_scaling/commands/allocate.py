@@ -78,10 +78,11 @@ def _study_fit(path: str, d: dict, law: str) -> Fit:
   import pandas as pd
   reps = pd.DataFrame(gap.get("bootstrap") or {})
   notes = []
-  g = gap.get("G", {})
-  if g.get("status", "determined") != "determined":
-    notes.append(f"note: {g.get('text', 'G is not determined by this grid')}: the transfer gap G = "
-                 f"{gap['params']['G']:.3g} is a point value the data do not pin down, and so is the split above")
+  from transfer_scaling.report.workdir_report import gap_verdicts
+  for k, v in gap_verdicts(gap).items():
+    if v.get("status", "determined") != "determined":
+      notes.append(f"note: {v.get('text', f'{k} is not determined by this grid')}: {k} = {gap['params'][k]:.3g} is "
+                   "a point value the data do not pin down, and so is the split above")
   return Fit(gap["params"], replicates=reps if len(reps) else None, notes=notes,
              units=(" steps", " bytes"))
 

@@ -28,15 +28,14 @@ import numpy as np
 import pandas as pd
 
 from transfer_scaling.errors import UsageError
-from transfer_scaling.laws import fitting, identify, mixed
+from transfer_scaling.laws import definitions, fitting, identify, mixed
 from transfer_scaling.laws.fitting import FitResult, fit, profile, residual_scale
 from transfer_scaling.laws.measurements import check_columns
 from transfer_scaling.laws.registry import get_law
 from transfer_scaling.laws.transfer import data_for_saturation, interpolate_data
 
-TRANSFER_PARAMS = ("k", "alpha", "beta")
-# Starts for the transfer part, around the scratch law fitted alone (fitted coordinates: log k).
-TRANSFER_STARTS = {"k": [-10.0, -5.0, 0.0, 5.0, 10.0], "alpha": [0.0, 0.25, 0.5, 1.0], "beta": [0.0, 0.25, 0.5, 1.0]}
+# The default transfer law's parameters (each joint law's own: law.hints, identify.profiled(law)).
+TRANSFER_PARAMS = get_law(definitions.TRANSFER).params
 
 
 @dataclasses.dataclass
@@ -117,8 +116,8 @@ def _clusters(sc, ft):
 
 def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: str = "chinchilla",
               bootstrap: int = 1000, seed: int = 0, max_D_F: Optional[float] = None, fraction: float = 0.1,
-              level: float = 0.99, profiles=TRANSFER_PARAMS, resample: str = "auto", grid_note: dict = None,
-              units: str = "bytes", check: bool = True) -> JointFit:
+              level: float = 0.99, profiles=None, resample: str = "auto", grid_note: dict = None,
+              units: str = "bytes", check: bool = True, transfer_law: str = definitions.TRANSFER) -> JointFit:
   """The joint fit of one target's runs; see the module docstring.
 
   scratch: columns N, D, loss (and optionally cell and seed); finetuned: N, D_F, loss (and cell, seed).
@@ -128,15 +127,15 @@ def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: st
   a from-scratch model needs for `level` of its infinite-data performance); units: what D counts, for its text.
   resample: 'auto' (GLS under the seed-structured noise model where the runs name 2 or more seeds, else as
   fitting.fit chooses), 'gls', or one of fitting.fit's ('seeds': the wild seed-cluster bootstrap, kept for
-  comparison). check: also fit each seed alone for the model-free check (GLS only).
+  comparison). check: also fit each seed alone for the model-free check (GLS only). profiles: the parameters
+  profiled (default: those the law's hints give a verdict). transfer_law: a law in the transfer role.
   """
-  if scratch_law not in ("chinchilla", "kaplan"):
-    raise UsageError(f"scratch_law={scratch_law!r}; the joint fit takes chinchilla or kaplan")
+  law = definitions.joint_law(scratch_law, transfer_law)  # both checked against the registry's roles
+  profiles = identify.profiled(law) if profiles is None else profiles
   sc = scratch.reset_index(drop=True)
   ft = finetuned.reset_index(drop=True)
   check_columns(sc, ("N", "D", "loss"), "from-scratch runs", min_rows=4)
   check_columns(ft, ("N", "D_F", "loss"), "fine-tuned runs")
-  law = get_law(f"transfer_{scratch_law}")
   scratch_fit = fit(scratch_law, sc[["N", "D", "loss"]], bootstrap=0)
   if not scratch_fit.converged:
     raise UsageError(f"the {scratch_law} law fitted to the from-scratch runs alone did not converge; "
@@ -179,7 +178,7 @@ def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: st
             "d_f_decades": float(np.log10(used["D_F"].max() / used["D_F"].min())),
             "n_decades": float(np.log10(used["N"].max() / used["N"].min())) if used["N"].nunique() > 1 else 0.0,
             **(grid_note or {})}
-  verdicts = {name: identify.transfer_parameter(name, f, prof.get(name), design) for name in TRANSFER_PARAMS}
+  verdicts = {name: identify.parameter(law, name, f, prof.get(name), design) for name in identify.profiled(law)}
   jf = JointFit(fit=f, scratch_fit=scratch_fit, rows=rows, boundary=boundary, profiles=prof, identified=verdicts,
                 centre=centre, noise=noise, seedwise=seedwise)
   jf.check = model_free_check(jf)
@@ -239,8 +238,9 @@ def _seedwise(law, data: pd.DataFrame, clusters, starts, centre) -> Optional[pd.
   return pd.DataFrame(rows) if rows else None
 
 
-# The quantities the model-free check compares; the scale ones on a log scale (their seeds' spread is multiplicative).
-CHECKED = {"alpha": False, "beta": False, "multiplier": True, "D_T": True}
+# The quantities the model-free check compares beside the law's width-rule parameters; on a log scale (their
+# seeds' spread is multiplicative).
+CHECKED = {"multiplier": True, "D_T": True}
 
 
 def model_free_check(jf: JointFit) -> dict:
@@ -258,8 +258,9 @@ def model_free_check(jf: JointFit) -> dict:
     return {}
   out = {}
   G = len(sw)
-  for name, log in CHECKED.items():
-    if name in ("alpha", "beta"):
+  widths = {n: False for n, h in jf.law.hints.items() if h.rule == "width"}
+  for name, log in {**widths, **CHECKED}.items():
+    if name in widths:
       est, ci = jf.fit.params[name], (jf.fit.ci95 or {}).get(name, (math.nan, math.nan))
     else:
       est = float(jf.value(name, *jf.centre))
@@ -280,12 +281,13 @@ def model_free_check(jf: JointFit) -> dict:
 
 
 def _starts(law, scratch_fit: FitResult) -> np.ndarray:
-  """Starts: the scratch law's own optimum for its parameters, a grid for k, alpha, beta."""
+  """Starts: the scratch law's own optimum for its parameters, the transfer law's start grid for its own."""
   scratch_names = law.functions["scratch_params"]({p: p for p in law.params})  # scratch name -> joint name
   theta_s = dict(zip(get_law(scratch_fit.law).params, scratch_fit.theta))
   base = {joint: theta_s[orig] for orig, joint in scratch_names.items()}
-  grid = np.array(np.meshgrid(*[TRANSFER_STARTS[p] for p in TRANSFER_PARAMS], indexing="ij")).reshape(3, -1).T
-  return np.array([[base[p] if p in base else row[TRANSFER_PARAMS.index(p)] for p in law.params] for row in grid])
+  t = get_law(law.parts["transfer"])
+  grid = t.start_grid()
+  return np.array([[base[p] if p in base else row[t.params.index(p)] for p in law.params] for row in grid])
 
 
 @dataclasses.dataclass

@@ -18,16 +18,51 @@ Conventions (they keep every fit well conditioned):
 - `functions` maps a name to f(params, **inputs) -> values: quantities of the law at given
   inputs (the effective-data multiplier at (N, D_F), the compute-optimal N at a budget C);
   every consumer evaluates a law's formula through its entry, never by typing it again.
+- `roles` names the study roles the law may fill (ROLES: "scratch", the from-scratch form of
+  the joint fit; "transfer", D_T(N, D_F) inside it; "gap", L(p, f) on the pre-training axis), and
+  `hints` says, per parameter the study reports, how (a Param: its identification rule, its
+  scale, what the design must hold, how it is labelled), in the order the report shows them.
+  The study's analysis, identify, the report and its figures read these and name no law.
 """
 import dataclasses
 import itertools
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from transfer_scaling.errors import UsageError
+
+
+# The roles a law fills in a study, and the covariates and target each needs.
+ROLES = {"scratch": (("N", "D"), "loss"), "transfer": (("N", "D_F"), "D_T"), "gap": (("p", "f"), "loss")}
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+  """How a study reports one parameter of a law in a role (identify.parameter reads it).
+
+  rule: "width" (determined when its 95% interval is at most `limit` wide), "ratio" (at most a factor
+  `limit` from lo to hi), or "" (determined when the profile likelihood bounds it); log_scale: a positive
+  scale, profiled and drawn on a log axis, not determined when bounded only over many decades;
+  profile: a verdict is given (from the profile likelihood), else the report prints its bootstrap
+  interval only; headline: in the study's one-line summary; needs: (design key, least value, what is
+  counted, the fix) a design must meet before the parameter can be determined; fix: what would determine
+  it (formatted with the design); note: appended to a determined or bounded verdict; paper: the published
+  value beside it; explain(verdict, fit, design) -> verdict: the law's own reading of its verdict.
+  """
+  rule: str = ""
+  limit: float = 0.0
+  log_scale: bool = False
+  profile: bool = True
+  headline: bool = False
+  needs: tuple = ()
+  fix: str = ""
+  note: str = ""
+  paper: str = ""
+  fmt: str = ".3g"
+  explain: Optional[Callable] = None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)  # hashed by identity: a jit static argument
@@ -43,6 +78,10 @@ class Law:
   functions: Mapping[str, Callable] = dataclasses.field(default_factory=dict)
   linear_covariates: tuple = ()
   doc: str = ""
+  roles: tuple = ()
+  hints: Mapping[str, Param] = dataclasses.field(default_factory=dict)
+  template: str = ""     # the formula with {param} slots, for a figure's title
+  parts: Mapping[str, str] = dataclasses.field(default_factory=dict)  # a joint law: role -> the law it is built of
 
   def __post_init__(self):
     object.__setattr__(self, "params", tuple(self.params))
@@ -52,9 +91,26 @@ class Law:
     unknown = set(self.log_params) - set(self.params)
     if unknown:
       raise UsageError(f"law {self.name!r}: log_params {sorted(unknown)} are not among params {self.params}")
+    object.__setattr__(self, "roles", tuple(self.roles))
+    bad = sorted(set(self.roles) - set(ROLES))
+    if bad:
+      raise UsageError(f"law {self.name!r}: unknown role(s) {bad}; the roles are {', '.join(ROLES)}")
+    for role in self.roles:
+      covariates, target = ROLES[role]
+      if set(self.covariates) != set(covariates) or self.target != target:
+        raise UsageError(f"law {self.name!r}: the {role} role needs covariates {covariates} and target {target!r}, "
+                         f"not {self.covariates} and {self.target!r}")
+    unknown = sorted(set(self.hints) - set(self.params))
+    if unknown:
+      raise UsageError(f"law {self.name!r}: hints for {unknown}, which are not among params {self.params}")
     if set(self.grid) != set(self.params):
       raise UsageError(f"law {self.name!r}: grid must give starting values for exactly {self.params}, "
                        f"got {sorted(self.grid)}")
+
+  @property
+  def formula(self) -> str:
+    """The formula as `doc` writes it, before its citation: what a report prints."""
+    return self.doc.rsplit(" (", 1)[0]
 
   @property
   def columns(self) -> tuple:
@@ -115,5 +171,20 @@ def get_law(name) -> Law:
   return _LAWS[name]
 
 
-def law_names() -> list:
-  return sorted(_LAWS)
+def law_names(role: str = "") -> list:
+  """The registered laws, or those that may fill `role` (ROLES)."""
+  return sorted(n for n, law in _LAWS.items() if not role or role in law.roles)
+
+
+def in_role(name, role: str, where: str) -> Law:
+  """The registered law `name`, checked to fill `role`; `where` names the setting in the message."""
+  law = get_law(name)
+  if role not in law.roles:
+    raise UsageError(f"{where}={law.name!r} is no {role} law; use one of {', '.join(law_names(role))} (or register "
+                     f"a Law with roles=({role!r},))")
+  return law
+
+
+def unregister(name: str) -> None:
+  """Forget the law `name` (a temporary entry, e.g. a test's)."""
+  _LAWS.pop(name, None)

@@ -177,8 +177,8 @@ def advise(fits: dict, d_f: float, N: float, cost_ratio: Optional[float] = None)
   where = f"transfer-gap law at size {gap['size']} (N = {gap['N']:,.0f}), {compared}"
   if abs(gap["N"] - N) > 1e-9 * N:
     warnings.append(f"the value of pre-training is measured at size {gap['size']} only (N = {gap['N']:,.0f})")
-  if gap["G"]["status"] != "determined":
-    warnings.append(gap["G"]["text"])
+  from transfer_scaling.report.workdir_report import gap_verdicts
+  warnings += [v["text"] for v in gap_verdicts(gap).values() if v["status"] != "determined"]
   data_wins = float(d_data_pt[0] < alt_pt[0])
   if d_data is None or alt is None:
     agree = math.nan

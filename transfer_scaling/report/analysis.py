@@ -12,7 +12,10 @@ the figures are drawn from the result by markdown.py and figures.py. Per target:
   joint fit   scratch and fine-tuned losses fitted together; k, alpha, beta, the multiplier at the
               reference point, with bootstrap and profile intervals and identifiability verdicts
   held out    the largest size predicted from the others
-  gap law     L(p, f) = (A p^-alpha + G) f^-beta + E on the (p, f) grid of the gap size
+  gap law     the study's gap law L(p, f) (config.analysis.gap_law) on the (p, f) grid of the gap size
+
+The laws are the config's (analysis.scratch_law, transfer_law, gap_law); what is profiled and judged
+of each is what its registry entry's hints say (laws/registry.py), so no law is named here.
 """
 import dataclasses
 import warnings
@@ -43,7 +46,7 @@ class GapResult:
   size: str
   N: float
   points: pd.DataFrame            # one row per run: p, f, loss, seed
-  fit: Optional[object] = None    # FitResult of barnett
+  fit: Optional[object] = None    # FitResult of the gap law
   profiles: dict = dataclasses.field(default_factory=dict)
   identified: dict = dataclasses.field(default_factory=dict)
   grid: Optional[dict] = None     # isoloss contours
@@ -257,7 +260,8 @@ def _runs_for_fit(runs: pd.DataFrame, d: str) -> pd.DataFrame:
 def _joint(cfg: Setting, res: TargetResult, sc_runs, ft_runs) -> None:
   from transfer_scaling.laws import joint
   a = cfg.analysis
-  kw = dict(scratch_law=a.scratch_law, max_D_F=a.low_data_max_d_f or None, units=cfg.units)
+  kw = dict(scratch_law=a.scratch_law, transfer_law=a.transfer_law, max_D_F=a.low_data_max_d_f or None,
+            units=cfg.units)
   sc, ft = _runs_for_fit(sc_runs, "D"), _runs_for_fit(ft_runs, "D_F")
   try:
     res.joint = joint.fit_joint(sc, ft, bootstrap=a.bootstrap, seed=0, **kw)
@@ -304,8 +308,9 @@ def _gap(cfg: Setting, res: TargetResult, ft_all, zs) -> None:
                      "each)")
     return
   cells = [f"{p:g}|{f:g}" for p, f in zip(points["p"], points["f"])]
+  law = laws.get_law(cfg.analysis.gap_law)
   try:
-    fit = laws.fit("barnett", points[["p", "f", "loss"]], bootstrap=cfg.analysis.bootstrap, seed=0, max_iter=2000,
+    fit = laws.fit(law, points[["p", "f", "loss"]], bootstrap=cfg.analysis.bootstrap, seed=0, max_iter=2000,
                    cells=cells, clusters=points["seed"].to_numpy(), delta="auto")
   except UsageError as e:
     res.notes.append(f"transfer-gap law not fitted: {e}")
@@ -315,16 +320,18 @@ def _gap(cfg: Setting, res: TargetResult, ft_all, zs) -> None:
     return
   from transfer_scaling.laws import fitting, identify
   gap.fit = fit
-  gap.profiles = fitting.profile(fit, ["G", "alpha", "beta"])
-  gap.identified = {k: identify.gap_parameter(k, fit, gap.profiles.get(k), gap.p_max) for k in ("G", "alpha", "beta")}
+  names = identify.profiled(law)
+  gap.profiles = fitting.profile(fit, names)
+  gap.identified = {k: identify.parameter(law, k, fit, gap.profiles.get(k), {"p_max": gap.p_max}) for k in names}
   p_range = (points["p"].min() / 2, points["p"].max() * 4)
   f_range = (points["f"].min() / 2, points["f"].max() * 4)
   try:
-    g = laws.isoloss_grid(fit, p_range, f_range, n=80)
+    g = laws.isoloss_grid(fit, p_range, f_range, n=80, law=law.name)
   except UsageError as e:  # e.g. a fitted alpha <= 0: more pre-training did not help on this grid
     res.notes.append(f"transfer-gap law fitted, but no contours or allocation: {e}")
     return
   gap.grid = {k: g[k].to_numpy().reshape(80, 80) for k in ("p", "f", "loss")}
   c = cfg.analysis.cost_ratio  # budgets in pre-training steps: B = p + c f
   budgets = np.geomspace(p_range[0] + c * f_range[0], p_range[1] + c * f_range[1], 25)
-  gap.allocation = pd.DataFrame([vars(laws.allocate_budget(fit, b, cost_p=1.0, cost_f=c)) for b in budgets])
+  gap.allocation = pd.DataFrame([vars(laws.allocate_budget(fit, b, cost_p=1.0, cost_f=c, law=law.name))
+                                 for b in budgets])

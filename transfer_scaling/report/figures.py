@@ -210,16 +210,20 @@ def ossification(pairs, out_dir, stem="fig7_ossification", units="bytes"):
   return _save(fig, out_dir, stem)
 
 
-def gap_title(params, g_status: str = "determined") -> str:
-  """Figure 8's law, with G's fitted value only where the grid determines it (as the report's table says)."""
-  g = f"G={params['G']:.3g}" if g_status == "determined" else f"G {g_status}"
-  return (f"L(p,f) = ({params['A']:.3g} p^-{params['alpha']:.2f} + {g}) f^-{params['beta']:.2f}"
-          f" + {params['E']:.3g}")
+def law_title(law, params, statuses=None) -> str:
+  """A fitted law's template (registry Law.template) with its values; a parameter whose verdict (statuses: name ->
+  identify status) is not "determined" shows that status instead of a value (as the report's table says)."""
+  def value(name):
+    status = (statuses or {}).get(name, "determined")
+    fmt = law.hints[name].fmt if name in law.hints else ".3g"
+    return f"{params[name]:{fmt}}" if status == "determined" else f"{name} {status}"
+  return law.template.format(**{p: value(p) for p in law.params})
 
 
-def gap_contours(points, grid, allocation, params, out_dir, stem="fig8_isoloss_gap", g_status="determined",
-                 units="bytes"):
-  """8. Isoloss contours of the fitted L(p, f) with the measured points, and the budget allocation curve."""
+def gap_contours(points, grid, allocation, title, out_dir, stem="fig8_isoloss_gap", units="bytes"):
+  """8. Isoloss contours of the fitted L(p, f) with the measured points, and the budget allocation curve.
+
+  title: the fitted law (law_title), "" when none was fitted."""
   fig, axes = _subplots(1, 2, figsize=(10.5, 4))
   ax = axes[0]
   norm = None
@@ -236,8 +240,8 @@ def gap_contours(points, grid, allocation, params, out_dir, stem="fig8_isoloss_g
   ax.set_yscale("log")
   ax.set_xlabel("pre-training steps p")
   ax.set_ylabel(f"fine-tuning data f ({units})")
-  if params is not None:
-    ax.set_title(gap_title(params, g_status), fontsize=8)
+  if title:
+    ax.set_title(title, fontsize=8)
   ax = axes[1]
   if allocation is not None and len(allocation):
     ax.plot(allocation["budget"], allocation["share_p"], "r-")
@@ -249,8 +253,10 @@ def gap_contours(points, grid, allocation, params, out_dir, stem="fig8_isoloss_g
   return _save(fig, out_dir, stem)
 
 
-def profiles(profs, out_dir, stem="fig9_profiles", level_value=3.841):
-  """9. Profile likelihoods: the deviance of each parameter with the others refitted; the dotted line is the 95% cut."""
+def profiles(profs, out_dir, stem="fig9_profiles", level_value=3.841, log=()):
+  """9. Profile likelihoods: the deviance of each parameter with the others refitted; the dotted line is the 95% cut.
+
+  log: the names drawn on a log axis (the laws' positive scale parameters, Param.log_scale)."""
   names = list(profs)
   fig, axes = _subplots(1, max(len(names), 1), figsize=(3.3 * max(len(names), 1), 3.0), squeeze=False)
   for ax, name in zip(axes[0], names):
@@ -261,7 +267,7 @@ def profiles(profs, out_dir, stem="fig9_profiles", level_value=3.841):
     for end in (p.lo, p.hi):
       if np.isfinite(end):
         ax.axvline(end, color="tab:red", ls="--", lw=0.8)
-    if name in ("k", "G", "A", "E"):
+    if name in log:
       ax.set_xscale("log")
     ax.set_title(name + ("" if p.bounded else "  (not bounded)"), fontsize=9)
     ax.set_xlabel(name)

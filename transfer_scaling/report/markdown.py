@@ -1,11 +1,19 @@
-"""A StudyResult -> report.md (with its figures), and the headline the quickstart prints."""
+"""A StudyResult -> report.md (with its figures), and the headline the quickstart prints.
+
+The study's laws are read off their registry entries: the formula (Law.formula), the parameters reported and
+how (Law.hints, in their order), the rule (identify.rule); nothing here names a law or its parameters.
+"""
 import numpy as np
 import pandas as pd
 
+from transfer_scaling.laws import identify
+from transfer_scaling.laws.registry import get_law
 from transfer_scaling.report import figures as F
 from transfer_scaling.study import arms
 
-PAPER = {"k": "1.9e4 (characters, BPE tokens)", "alpha": "0.18", "beta": "0.38"}  # Hernandez et al. 2021, Table 1
+
+def _headline(law) -> list:
+  return [name for name, h in law.hints.items() if h.headline]
 
 
 def _boot(f, short: bool = False) -> str:
@@ -47,12 +55,12 @@ def _point(q: dict, fmt: str = ".3g") -> str:
 
 def _quantities(jf, t, units: str) -> list:
   """D_T and the multiplier at the design centre and at the analysis's named point, with their verdicts."""
-  from transfer_scaling.laws.identify import RULE
   rows = [("design centre", jf.at_centre())]
   ex = t.example
   if ex:
     rows.append((f"example ({ex['size']})" + ("" if ex["inside"] else ", an extrapolation"), jf.at(ex["N"], ex["D_F"])))
-  md = [f"D_T and the effective-data multiplier (D_F + D_T) / D_F from the joint fit (95% intervals; {RULE}):", "",
+  md = [f"D_T and the effective-data multiplier (D_F + D_T) / D_F from the joint fit (95% intervals; "
+        f"{identify.rule(jf.law)}):", "",
         f"| point | N | D_F ({units}) | D_T ({units}) | multiplier | verdict |", "|---|---|---|---|---|---|"]
   for name, q in rows:
     verdict = "; ".join(f"{k}: {q[k]['status']}" for k in ("D_T", "multiplier"))
@@ -82,10 +90,10 @@ def _noise_and_check(jf) -> list:
 
 def _scale(fit, name) -> str:
   """A positive nuisance parameter (the gap law's A, E): its bootstrap interval, unless it spans decades."""
-  from transfer_scaling.laws.identify import decades, too_wide
   lo, hi = fit.ci95.get(name, (np.nan, np.nan)) if fit.ci95 else (np.nan, np.nan)
-  if too_wide(lo, hi):
-    return f"not determined by this grid (bootstrap [{lo:.3g}, {hi:.3g}] spans {decades(lo, hi):.0f} decades)"
+  if identify.too_wide(lo, hi):
+    return (f"not determined by this grid (bootstrap [{lo:.3g}, {hi:.3g}] spans {identify.decades(lo, hi):.0f} "
+            "decades)")
   return _ci(fit, name)
 
 
@@ -122,10 +130,7 @@ def figures(result, fig_dir) -> dict:
     figs[2] = F.effective_data_picture(t.scratch[t.scratch["N"] == n], t.finetuned[t.finetuned["N"] == n],
                                        eff[eff["N"] == n].assign(extrapolated=False), n, fig_dir,
                                        pre + "fig2_effective_data", **u)
-    title = ""
-    if jf:
-      p = jf.fit.params
-      title = f"joint fit: D_T = {p['k']:.3g} D_F^{p['alpha']:.2f} N^{p['beta']:.2f}"
+    title = f"joint fit: {F.law_title(jf.law, jf.fit.params)}" if jf else ""
     figs[3] = F.transfer_power_law(t.eff, fig_dir, pre + "fig3_dt_vs_df",
                                    d_t=(lambda N, D: jf.value("D_T", N, D)) if jf else None,
                                    d_t_band=(lambda N, D: jf.interval("D_T", N, D)) if jf else None, title=title, **u)
@@ -138,14 +143,17 @@ def figures(result, fig_dir) -> dict:
     g = t.gap
     if g is not None and len(g.points):
       means = g.points.groupby(["p", "f"], as_index=False)["loss"].mean()
-      g_status = g.identified["G"].status if g.identified and "G" in g.identified else "determined"
-      figs[8] = F.gap_contours(means, g.grid, g.allocation, g.fit.params if g.fit else None, fig_dir,
-                               pre + "fig8_isoloss_gap", g_status=g_status, **u)
+      title = (F.law_title(get_law(g.fit.law), g.fit.params, {k: v.status for k, v in g.identified.items()})
+               if g.fit else "")
+      figs[8] = F.gap_contours(means, g.grid, g.allocation, title, fig_dir, pre + "fig8_isoloss_gap", **u)
     profs = dict(jf.profiles) if jf else {}
-    if g is not None and g.profiles.get("G") is not None:
-      profs["G"] = g.profiles["G"]
+    logs = {k for k, h in jf.law.hints.items() if h.log_scale} if jf else set()
+    if g is not None and g.fit is not None:  # the gap law's headline parameters beside the joint fit's
+      gl = get_law(g.fit.law)
+      profs.update({k: g.profiles[k] for k in _headline(gl) if g.profiles.get(k) is not None})
+      logs |= {k for k, h in gl.hints.items() if h.log_scale}
     if profs:
-      figs[9] = F.profiles(profs, fig_dir, pre + "fig9_profiles")
+      figs[9] = F.profiles(profs, fig_dir, pre + "fig9_profiles", log=logs)
     if t.heldout is not None:
       figs[10] = F.heldout(t.heldout.table, t.heldout.size_N, fig_dir, pre + "fig10_heldout_size", **u)
     out[target] = figs
@@ -350,17 +358,18 @@ def _target(cfg, t, figs, config=None) -> list:
   else:
     f, ident = jf.fit, jf.identified
     used = jf.rows[jf.rows["used"]]
+    tl = get_law(jf.law.parts["transfer"])
     md += [f"**Figure 3.** D_T against D_F (log-log), one colour per size: law-free points and the joint fit's "
-           f"D_T = k D_F^alpha N^beta (lines, 95% bands). {jf.boundary}; {len(used)} of {len(jf.rows)} fine-tuned runs "
+           f"{tl.formula} (lines, 95% bands). {jf.boundary}; {len(used)} of {len(jf.rows)} fine-tuned runs "
            f"enter the joint fit with every from-scratch run.", "",
            f"Joint fit ({f.law}, {f.n_points} runs, RMSE of log loss {f.rmse_log:.3g}); intervals from a "
            f"{_boot(f)} ({_converged(f)}) and from the profile likelihood:", "",
            "| parameter | value [95% bootstrap] | 95% profile | verdict | paper, text -> Python |",
            "|---|---|---|---|---|"]
-    for k in ("k", "alpha", "beta"):
-      v = ident[k]
+    for k, v in ident.items():
       verdict = v.text + (f"; {v.fix}" if v.fix and not v.determined else "")
-      md.append(f"| {k} | {_ci(f, k) if _shown(v) else '-'} | {_prof(jf.profiles.get(k))} | {verdict} | {PAPER[k]} |")
+      md.append(f"| {k} | {_ci(f, k) if _shown(v) else '-'} | {_prof(jf.profiles.get(k))} | {verdict} | "
+                f"{jf.law.hints[k].paper or '-'} |")
     md.append("")
     md += _quantities(jf, t, cfg.units) + _noise_and_check(jf)
     c = t.comparison
@@ -416,38 +425,45 @@ def _gap(cfg, t, figs) -> list:
     return [_img(figs[8]), "", "**Figure 8.** Measured test loss over pre-training steps p and fine-tuning "
                                f"{cfg.units} f for "
             f"size {g.size}; the transfer-gap law was not fitted (see the notes).", ""]
+  law = get_law(g.fit.law)
   md = [_img(figs[8]), "",
-        f"**Figure 8.** Isoloss contours of the fitted transfer-gap law L(p, f) = (A p^-alpha + G) f^-beta + E for "
+        f"**Figure 8.** Isoloss contours of the fitted transfer-gap law {law.formula} for "
         f"size {g.size} over pre-training steps p and fine-tuning {cfg.units} f, measured cells as dots; red: the (p, "
         "f) that "
         f"minimises the loss for each budget B = p + c f (c = {cfg.analysis.cost_ratio:g} pre-training steps per "
         f"fine-tuning {cfg.unit}). Right: the share of the budget spent on pre-training along that curve.", "",
         f"Gap law ({g.fit.n_points} runs, {_boot(g.fit, short=True)}, {_converged(g.fit)}):", "",
         "| parameter | value [95% bootstrap] | 95% profile | verdict |", "|---|---|---|---|"]
-  for k in ("A", "alpha", "G", "beta", "E"):
+  for k, h in law.hints.items():
     v = g.identified.get(k)
     if v is None:
-      md.append(f"| {k} | {_scale(g.fit, k)} | - | |")
+      md.append(f"| {k} | {_scale(g.fit, k) if h.log_scale else _ci(g.fit, k)} | - | |")
       continue
-    shown = _ci(g.fit, k) if v.determined else "-"
+    shown = _ci(g.fit, k) if _shown(v) else "-"
     md.append(f"| {k} | {shown} | {_prof(g.profiles.get(k))} | "
               f"{v.text}{'; ' + v.fix if v.fix and not v.determined else ''} |")
   return md + [""]
 
 
 def _across(result) -> list:
+  a = result.setting.analysis
+  names = list(get_law(a.transfer_law).hints)
+  gaps = _headline(get_law(a.gap_law))
   md = ["## Across targets", "", "Pre-training is the same for every target; what differs is how much of it carries "
         f"over. Fine-tuning gain: law-free, nats/{result.setting.unit}.", "",
-        "| target | k | alpha | beta | multiplier | G | fine-tuning gain |", "|---|---|---|---|---|---|---|"]
+        "| target | " + " | ".join(names) + " | multiplier | " + " | ".join(gaps) + " | fine-tuning gain |",
+        "|---|" + "---|" * (len(names) + len(gaps) + 2)]
   for target, t in result.targets.items():
     jf, gain = t.joint, t.gain
-    law = ([_ci(jf.fit, k) if _shown(jf.identified[k]) else "not determined" for k in ("k", "alpha", "beta")]
-           if jf else ["-"] * 3)
+    law = ([_ci(jf.fit, k) if _shown(jf.identified[k]) else "not determined" for k in names]
+           if jf else ["-"] * len(names))
     mult = t.example["multiplier"].text() if t.example else "-"
-    gv = t.gap.identified.get("G") if t.gap and t.gap.identified else None
-    G = (_ci(t.gap.fit, "G") if gv.determined else gv.text) if gv else "-"
+    gap = []
+    for k in gaps:
+      gv = t.gap.identified.get(k) if t.gap and t.gap.identified else None
+      gap.append((_ci(t.gap.fit, k) if gv.determined else gv.text) if gv else "-")
     gtxt = f"{gain['mean']:.3f} [{gain['lo']:.3f}, {gain['hi']:.3f}]" if gain else "-"
-    md.append(f"| {target} | " + " | ".join(law) + f" | {mult} | {G} | {gtxt} |")
+    md.append(f"| {target} | " + " | ".join(law) + f" | {mult} | " + " | ".join(gap) + f" | {gtxt} |")
   return md + [""]
 
 
@@ -494,9 +510,10 @@ def headline(result) -> str:
       lines.append(f"{target}: no joint fit ({'; '.join(t.notes) or 'no data'})")
     else:
       f = jf.fit
+      tl = get_law(jf.law.parts["transfer"])
       parts = [f"{k} = {_ci(f, k)} ({jf.identified[k].status})" if _shown(jf.identified[k]) else f"{k} not determined"
-               for k in ("alpha", "beta")]
-      lines.append(f"{target}: D_T = k D_F^alpha N^beta with " + ", ".join(parts)
+               for k in _headline(tl)]
+      lines.append(f"{target}: {tl.formula} with " + ", ".join(parts)
                    + f" (95% {_boot(f, short=True)}, {f.n_points} runs)")
       q = jf.at_centre()
       lines.append(f"  at the design centre (N = {q['N']:,.0f}, D_F = {q['D_F']:,.0f} {s.units}): D_T = "
@@ -516,9 +533,10 @@ def headline(result) -> str:
                    "an extrapolation (report.md, from-scratch coverage)")
     g = t.gap
     if g is not None and g.fit is not None:
-      v = g.identified["G"]
-      lines.append(f"  transfer gap: G = {_ci(g.fit, 'G')} (size {g.size})" if v.determined else "  transfer gap: "
-                                                                                                 f"{v.text}")
+      for k in _headline(get_law(g.fit.law)):
+        v = g.identified[k]
+        lines.append(f"  transfer gap: {k} = {_ci(g.fit, k)} (size {g.size})" if v.determined else
+                     f"  transfer gap: {v.text}")
     if gain:
       lines.append(f"  fine-tuning gain {gain['mean']:.3f} [{gain['lo']:.3f}, {gain['hi']:.3f}] nats/{s.unit} "
                    f"(law-free, over {gain['n']} cells)")

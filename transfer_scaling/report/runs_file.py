@@ -18,11 +18,11 @@ import os
 import numpy as np
 import pandas as pd
 
-from transfer_scaling import fileio
+from transfer_scaling import fileio, laws
 from transfer_scaling.errors import UsageError
 from transfer_scaling.report import analysis
 from transfer_scaling.study import arms, results
-from transfer_scaling.study.config import SCRATCH_LAWS, Analysis
+from transfer_scaling.study.config import Analysis
 
 REQUIRED = ("arm", "N", "D", "seed", "loss")
 OPTIONAL = ("target", "p", "status", "valid_loss", "lr", "warmup", "size", "flops", "tokens", "steps", "best_step",
@@ -257,8 +257,9 @@ def setting(t: pd.DataFrame, name: str, units: str, origin: str, **analysis_opti
   for k in analysis_options:
     if k not in {f.name for f in dataclasses.fields(Analysis)} - {"example_size"}:
       raise UsageError(f"unknown analysis option {k!r}")
-  if analysis_options.get("scratch_law", "kaplan") not in SCRATCH_LAWS:
-    raise UsageError(f"--scratch-law {analysis_options['scratch_law']!r}; use one of {', '.join(SCRATCH_LAWS)}")
+  for role in ("scratch", "transfer", "gap"):
+    laws.registry.in_role(analysis_options.get(f"{role}_law", getattr(Analysis, f"{role}_law")), role,
+                          f"--{role}-law")
   ok = t[t["status"] == "done"]
   ft = ok[ok["stage"] == arms.TRANSFERRED.name]
   sizes = dict(sorted(zip(t["size"], t["N"]), key=lambda kv: kv[1]))
@@ -319,8 +320,8 @@ def add_arguments(p) -> None:
   g.add_argument("--units", choices=UNITS, help="what D counts in --runs (or the file's units column)")
   g.add_argument("--name", help="the name in the report's title (default: the file's name)")
   g.add_argument("--bootstrap", type=int, help=f"bootstrap replicates (default {Analysis.bootstrap})")
-  g.add_argument("--scratch-law", choices=SCRATCH_LAWS, help=f"the from-scratch form of the joint fit (default "
-                 f"{Analysis.scratch_law})")
+  g.add_argument("--scratch-law", choices=laws.law_names("scratch"), help="the from-scratch form of the joint fit "
+                 f"(default {Analysis.scratch_law})")
   g.add_argument("--cost-ratio", type=float, help="pre-training amount (units of p) that costs as much as one unit "
                  f"of fine-tuning data (default {Analysis.cost_ratio})")
   g.add_argument("--low-data-max-d-f", type=int, help="the largest D_F of the joint fit's low-data regime "

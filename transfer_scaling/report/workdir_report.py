@@ -11,6 +11,7 @@ import json
 from transfer_scaling import fileio
 from transfer_scaling.errors import UsageError
 from transfer_scaling.laws import identify
+from transfer_scaling.laws.registry import get_law
 from transfer_scaling.report import analysis, markdown
 from transfer_scaling.study import workdir as workdir_lib
 
@@ -70,6 +71,12 @@ def _law_json(fit) -> dict:
           "bootstrap": {k: b[k].tolist() for k in b.columns} if b is not None else {}}
 
 
+def gap_verdicts(gap: dict) -> dict:
+  """name -> {"status", "text"} of a fits file's gap law (files written before verdicts were per parameter hold
+  the one verdict they gave, on G)."""
+  return gap.get("identified") or ({"G": gap["G"]} if isinstance(gap.get("G"), dict) else {})
+
+
 def fits_json(result, t) -> dict:
   """The fitted laws of one target, with bootstrap replicates and the measured ranges (read by advise)."""
   if t.joint is None:
@@ -83,14 +90,16 @@ def fits_json(result, t) -> dict:
          "D_F_range": [float(used["D_F"].min()), float(used["D_F"].max())],
          "sizes": dict(cfg.sizes),
          "heldout": t.heldout.verdict if t.heldout is not None else None,
-         "rule": identify.RULE, "centre": t.joint.at_centre(),
+         "rule": identify.rule(t.joint.law), "centre": t.joint.at_centre(),
          "noise": t.joint.noise.to_dict() if t.joint.noise is not None else None,
          "check": t.joint.check,
          "cost_ratio": cfg.analysis.cost_ratio, "pretrain_steps": cfg.last_p}
   g = t.gap
-  if g is not None and g.fit is not None:
+  if g is not None and g.fit is not None:  # verdicts on the gap law's headline parameters (advise reads them)
+    law = get_law(g.fit.law)
     out["gap"] = {**_law_json(g.fit), "size": g.size, "N": g.N, "p_max": g.p_max,
-                  "G": {"status": g.identified["G"].status, "text": g.identified["G"].text}}
+                  "identified": {k: {"status": g.identified[k].status, "text": g.identified[k].text}
+                                 for k, h in law.hints.items() if h.headline and k in g.identified}}
   return json.loads(json.dumps(out, default=lambda x: x.tolist() if hasattr(x, "tolist") else float(x)))
 
 

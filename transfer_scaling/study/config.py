@@ -16,7 +16,7 @@ from typing import Optional
 
 import ml_collections
 
-from transfer_scaling import ladder, model_config as model_lib
+from transfer_scaling import ladder, laws, model_config as model_lib
 from transfer_scaling.study import arms
 from transfer_scaling.train import optim
 from transfer_scaling.errors import UsageError
@@ -26,7 +26,6 @@ SCHEDULES = ("constant", "cosine")
 # cool-down branch finishing at each kept p, so every p is a model that finished there (Hagele et al. 2024).
 PRETRAIN_SCHEDULES = ("cosine", "wsd")
 DTYPES = ("float32", "bfloat16")
-SCRATCH_LAWS = ("chinchilla", "kaplan")
 # ModelConfig fields the size ladder sets; every other ModelConfig field is a model option of the config.
 SHAPE_FIELDS = ("d_model", "n_layers", "n_heads")
 
@@ -96,7 +95,10 @@ Optimizer = optim.AdamW  # one definition of the optimizer's settings and defaul
 @dataclasses.dataclass(frozen=True)
 class Analysis:
   bootstrap: int = 1000        # replicates of the cluster (or parametric) bootstrap
-  scratch_law: str = "kaplan"      # the from-scratch form of the joint fit: kaplan (Hernandez eq. 6.1) or chinchilla
+  # The laws of the study's roles, by registry name (laws/definitions.py; `laws.law_names(role)` lists them):
+  scratch_law: str = "kaplan"      # the from-scratch form of the joint fit (Hernandez eq. 6.1 uses kaplan)
+  transfer_law: str = "hernandez"  # D_T(N, D_F) inside the joint fit
+  gap_law: str = "barnett"         # L(p, f) on the gap sizes' (p, f) grid
   example_size: str = "4.7M"   # the reference point of the headline multiplier
   example_d_f: int = 300_000
   cost_ratio: float = 0.01     # pre-training steps that cost as much as one fine-tuning byte
@@ -271,8 +273,8 @@ class StudyConfig:
     a = self.analysis
     _need(isinstance(a.bootstrap, int) and a.bootstrap >= 0,
           f"config.analysis.bootstrap={a.bootstrap} must be an integer >= 0")
-    _need(a.scratch_law in SCRATCH_LAWS,
-          f"config.analysis.scratch_law={a.scratch_law!r}; use one of {', '.join(SCRATCH_LAWS)}")
+    for role in ("scratch", "transfer", "gap"):
+      laws.registry.in_role(getattr(a, f"{role}_law"), role, f"config.analysis.{role}_law")
     _need(a.example_size in ladder.LADDER, f"config.analysis.example_size={a.example_size!r} is not on the ladder")
     _positive(a.example_d_f, "config.analysis.example_d_f")
     _need(a.cost_ratio > 0 and math.isfinite(a.cost_ratio),
