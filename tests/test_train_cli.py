@@ -43,3 +43,20 @@ def test_mismatched_seeds_and_lrs(tmp_path, capsys):
                    "--config.lrs=(1e-3,1e-2)", *TINY]) == 2
   assert "3 seeds but 2 lrs" in capsys.readouterr().err
   assert not (tmp_path / "w").exists()
+
+
+def test_train_builds_its_model_with_the_studys_builder_on_a_typed_config():
+  from transfer_scaling.commands import train
+  from transfer_scaling.config import load_config
+  from transfer_scaling.study.config import model_config
+  cfg = train.TrainConfig.from_dict(load_config("train", ["--config.model.seq_len=32"]))
+  assert cfg.model_config() == model_config("13k", {"seq_len": 32, "dtype": "float32"})
+  explicit = train.TrainConfig.from_dict(load_config("train", TINY))
+  assert (explicit.model_config().d_model, explicit.train.max_steps) == (16, 10)
+
+
+def test_a_bad_model_shape_fails_before_anything_is_written(tmp_path, capsys):
+  assert cli.main(["train", "--workdir", str(tmp_path / "w"), "--config.model.size=", "--config.model.d_model=30",
+                   "--config.model.n_heads=4"]) == 2
+  err = capsys.readouterr().err.strip()
+  assert "config.model: n_heads=4 does not divide" in err and "\n" not in err and not (tmp_path / "w").exists()

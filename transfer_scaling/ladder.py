@@ -38,11 +38,6 @@ def shape(name: str) -> dict:
   return dict(d_model=d_model, n_layers=n_layers, n_heads=n_heads)
 
 
-def model_config(name: str, **options) -> ModelConfig:
-  """ModelConfig of ladder size `name` with any other options (seq_len, dtype, ...)."""
-  return ModelConfig(**shape(name), **options)
-
-
 @functools.lru_cache(maxsize=256)
 def n_params(cfg: ModelConfig, non_embedding: bool = True) -> int:
   """Parameter count of model.Transformer, read off its parameter shapes (no arrays are made)."""

@@ -35,10 +35,11 @@ def _number(text: str, what: str, hint: str = "") -> float:
 def _size(text: str, fits: dict) -> float:
   """N of --size: a size of the study, any ladder name, or a number of non-embedding parameters."""
   from transfer_scaling import ladder
+  from transfer_scaling.study.config import model_config
   if text in fits["sizes"]:
     return float(fits["sizes"][text])
   if text in ladder.LADDER:
-    return float(ladder.n_params(ladder.model_config(text)))
+    return float(ladder.n_params(model_config(text, {})))
   hint = f"; give a ladder name ({', '.join(ladder.LADDER)}) or a number of non-embedding parameters, e.g. 85M or 85e6"
   N = _number(text, "--size", hint)
   if not (math.isfinite(N) and N >= 1):

@@ -50,12 +50,9 @@ def main(argv) -> int:
     raise UsageError(f"--steps-per-call must be at least 1 (or 0 for the default), got {a.steps_per_call}")
   from transfer_scaling.train import mesh as mesh_lib
   mesh_lib.use_cpu_cores(a.cpu_devices, a.batch)
-  from transfer_scaling.model import ModelConfig
-  try:
-    cfg = ModelConfig(d_model=a.d_model, n_layers=a.n_layers, n_heads=a.n_heads or max(1, a.d_model // 32),
-                      seq_len=a.seq_len, dtype=a.dtype)
-  except ValueError as e:
-    raise UsageError(f"{e} (--n-heads)") from None
+  from transfer_scaling.study.config import model_config
+  cfg = model_config("", dict(d_model=a.d_model, n_layers=a.n_layers, n_heads=a.n_heads or max(1, a.d_model // 32),
+                              seq_len=a.seq_len, dtype=a.dtype), where="the shape (--n-heads)")
   from transfer_scaling.train.bench import bench_train
   out = bench_train(cfg, a.batch, a.steps, a.members, a.steps_per_call or min(a.steps, 10), step=a.step)
   print(f"{out['tokens_per_s']:,.0f} tokens/s, {out['step_ms']:.2f} ms/step (fastest call {out['step_ms_min']:.2f}), "

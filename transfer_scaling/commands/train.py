@@ -1,39 +1,82 @@
 """`transfer-scaling train --config configs/train.py --workdir W [--resume] [--config.x=y ...]`."""
 import argparse
+import dataclasses
 import os
 
-from transfer_scaling import ladder
 from transfer_scaling.config import load_config, split_config_args
 from transfer_scaling.errors import UsageError
-from transfer_scaling.model import ModelConfig
+from transfer_scaling.model_config import ModelConfig
+from transfer_scaling.study.config import SHAPE_FIELDS, model_config, typed
 from transfer_scaling.train import mesh
 
 
-def model_from_config(m) -> ModelConfig:
-  """ModelConfig(**config.model): `size` (a ladder name) sets the shape, every other field flows through."""
-  opts = dict(m)
-  size = opts.pop("size", "")
-  if size:
-    for k in ("d_model", "n_layers", "n_heads"):
-      opts.pop(k, None)
-    opts.update(ladder.shape(size))
-  try:
-    return ModelConfig(**opts)
-  except (TypeError, ValueError) as e:
-    raise UsageError(f"config.model: {e}") from None
+@dataclasses.dataclass(frozen=True)
+class Train:
+  batch_size: int = 16
+  max_steps: int = 600
+  warmup: int = 50
+  eval_every: int = 100
+  patience: int = 3
+  min_delta: float = 0.0
+  weight_decay: float = 0.1
+  clip_norm: float = 1.0
+  min_lr_ratio: float = 0.1
+  steps_per_call: int = 20
+  ckpt_every: int = 200
+  log_every: int = 10
+  tensorboard: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Data:
+  source: str = "toy"          # "toy", or a prepared corpus name
+  seed: int = 0
+  subset_bytes: tuple = ()     # one size for every member, or one per member; () the whole training split
+  n_eval_batches: int = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """The typed schema of configs/train.py, built as StudyConfig is (study.config.typed)."""
+  seeds: tuple = (0,)
+  lrs: tuple = (3e-3,)         # one lr for all members, or one per seed
+  model: dict = dataclasses.field(default_factory=lambda: {"size": "13k"})  # `size` and ModelConfig options
+  train: Train = Train()
+  data: Data = Data()
+
+  @staticmethod
+  def from_dict(c) -> "TrainConfig":
+    """The typed config of a ConfigDict or dict; its model is built once here, so a bad option fails first."""
+    cfg = typed(TrainConfig, c)
+    cfg.model_config()
+    return cfg
+
+  def model_config(self) -> ModelConfig:
+    """The study's builder: `size` (a ladder name) sets the shape, every other field flows through; with size "" the
+    shape is d_model, n_layers and n_heads."""
+    opts = dict(self.model)
+    size = opts.pop("size", "")
+    if size:
+      opts = {k: v for k, v in opts.items() if k not in SHAPE_FIELDS}
+    return model_config(size, opts)
+
+
+def _typed(config) -> TrainConfig:
+  return config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
 
 
 def spec_from_config(config):
-  """(EnsembleSpec, LoopOptions) from a configs/train.py-style ConfigDict."""
+  """(EnsembleSpec, LoopOptions) from a configs/train.py-style ConfigDict (or its TrainConfig)."""
   from transfer_scaling.train import engine
-  seeds, lrs = tuple(config.seeds), tuple(config.lrs)
+  config = _typed(config)
+  seeds, lrs = config.seeds, config.lrs
   if len(lrs) == 1:
     lrs = lrs * len(seeds)
   if len(lrs) != len(seeds):
     raise UsageError(f"{len(seeds)} seeds but {len(lrs)} lrs; give one lr, or one per seed")
   t = config.train
-  members = tuple(engine.MemberSpec(seed=int(s), lr=float(lr), warmup=int(t.warmup)) for s, lr in zip(seeds, lrs))
-  step = engine.StepConfig(model=model_from_config(config.model), batch_size=t.batch_size,
+  members = tuple(engine.MemberSpec(seed=int(s), lr=float(lr), warmup=t.warmup) for s, lr in zip(seeds, lrs))
+  step = engine.StepConfig(model=config.model_config(), batch_size=t.batch_size,
                            weight_decay=t.weight_decay, clip_norm=t.clip_norm)
   spec = engine.EnsembleSpec(step=step, members=members, ceiling=t.max_steps, eval_every=t.eval_every,
                              patience=t.patience, min_delta=t.min_delta, min_lr_ratio=t.min_lr_ratio,
@@ -45,7 +88,7 @@ def spec_from_config(config):
 
 def batches_from_config(config, spec):
   """The batch provider named by config.data.source: 'toy' or a prepared corpus name."""
-  d = config.data
+  d = _typed(config).data
   subset = tuple(d.subset_bytes) or None
   if subset is not None and len(subset) == 1:
     subset = subset * len(spec.members)
@@ -91,9 +134,9 @@ def main(argv) -> int:
   args = parser.parse_args(rest)
   from transfer_scaling import fileio
   fileio.check_given(args.workdir, "--workdir")
-  config = load_config(args.config, overrides)
+  config = TrainConfig.from_dict(load_config(args.config, overrides))
   # Several CPU processes are a test of multi-host code: keep one device each unless asked.
-  mesh.use_cpu_cores(args.cpu_devices or (1 if args.coordinator else 0), int(config.train.batch_size))
+  mesh.use_cpu_cores(args.cpu_devices or (1 if args.coordinator else 0), config.train.batch_size)
   if args.coordinator:
     _initialize_distributed(args)
   spec, loop = spec_from_config(config)

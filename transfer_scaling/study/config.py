@@ -350,15 +350,16 @@ def _before(d: dict) -> dict:
   return d
 
 
-def model_config(size: str, options: dict) -> model_lib.ModelConfig:
-  """ModelConfig(**the ladder's shape of `size`, **options): how every part of a study builds its model."""
-  known = [f.name for f in dataclasses.fields(model_lib.ModelConfig) if f.name not in SHAPE_FIELDS]
+def model_config(size: str, options: dict, where: str = "config.model") -> model_lib.ModelConfig:
+  """ModelConfig(**the ladder's shape of `size`, **options), or with size "" the shape given in options: how every
+  model is built (the study, `train`, `bench train`); `where` names the options in a UsageError."""
+  known = [f.name for f in dataclasses.fields(model_lib.ModelConfig) if not size or f.name not in SHAPE_FIELDS]
   unknown = sorted(set(options) - set(known))
-  _need(not unknown, f"config.model has unknown option(s) {', '.join(unknown)}; ModelConfig takes {', '.join(known)}")
+  _need(not unknown, f"{where} has unknown option(s) {', '.join(unknown)}; ModelConfig takes {', '.join(known)}")
   try:
-    return model_lib.ModelConfig(**ladder.shape(size), **options)
+    return model_lib.ModelConfig(**(ladder.shape(size) if size else {}), **options)
   except (TypeError, ValueError) as e:
-    raise UsageError(f"config.model: {e}") from None
+    raise UsageError(f"{where}: {e}") from None
 
 
 def _model_default(name: str):
@@ -453,6 +454,12 @@ def at_scale(c: ml_collections.ConfigDict, scale: Optional[str]) -> ml_collectio
 
 
 # Building the dataclasses from nested dicts, with the field named in every error.
+
+def typed(cls, c, where: str = "config"):
+  """The frozen dataclass `cls` of a ConfigDict or dict (unknown fields and wrong types are UsageErrors); the
+  schema machinery of StudyConfig, for the other commands' configs."""
+  return _build(cls, c.to_dict() if isinstance(c, ml_collections.ConfigDict) else dict(c), where)
+
 
 def _build(cls, d, where: str):
   if isinstance(d, cls):

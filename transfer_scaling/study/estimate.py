@@ -15,6 +15,7 @@ the table is a guess until the sweep's first ensemble of a model has been timed.
 import dataclasses
 
 from transfer_scaling import fileio, ladder
+from transfer_scaling.study.config import model_config
 
 CPU_TOKENS_PER_S = {"13k": 137_600, "25k": 84_300, "56k": 51_300}
 CPU_SEQ_LEN = 64
@@ -51,8 +52,8 @@ def table_rate(run) -> float:
   """tokens/s of the run's model on 2 CPU cores, from CPU_TOKENS_PER_S (through FLOPs per token)."""
   model = run.model_config()
   ref = run.size if run.size in CPU_TOKENS_PER_S else max(
-      CPU_TOKENS_PER_S, key=lambda s: ladder.flops_per_token(ladder.model_config(s, seq_len=CPU_SEQ_LEN)))
-  flops_per_s = CPU_TOKENS_PER_S[ref] * ladder.flops_per_token(ladder.model_config(ref, seq_len=CPU_SEQ_LEN))
+      CPU_TOKENS_PER_S, key=lambda s: ladder.flops_per_token(model_config(s, {"seq_len": CPU_SEQ_LEN})))
+  flops_per_s = CPU_TOKENS_PER_S[ref] * ladder.flops_per_token(model_config(ref, {"seq_len": CPU_SEQ_LEN}))
   return flops_per_s / ladder.flops_per_token(model)
 
 
