@@ -139,6 +139,13 @@ def test_the_workdir_report_writes_figures_fits_and_advice(study, tmp_path):
     workdir_report.load(wd)
   legacy.ensure_plan(wd)  # as `analyze` does for a workdir swept before sweeps wrote the plan
   assert workdir_lib.read_plan(wd) == _plan(cfg, recs)
+  # A plan.json written before plans held their rounds: they are added, its runs kept as the sweep wrote them.
+  old = {k: v for k, v in _plan(cfg, recs).items() if k not in ("brackets", "lrs")}
+  fileio.write_json_atomic(workdir_lib.plan_path(wd), {**old, "runs": old["runs"][1:]})
+  assert workdir_lib.read_plan(wd)["lrs"] is None
+  legacy.ensure_plan(wd)
+  assert workdir_lib.read_plan(wd) == {**_plan(cfg, recs), "runs": old["runs"][1:]}
+  fileio.write_json_atomic(workdir_lib.plan_path(wd), _plan(cfg, recs))
   workdir_report.write(wd)
   text = open(tmp_path / "report.md").read()
   for stem in ("fig1_loss_vs_data", "fig3_dt_vs_df", "fig9_profiles", "fig10_heldout_size"):

@@ -1,6 +1,7 @@
 """The protocol's choices made until they can decide: learning rates until interior, an evaluation
 cadence in data, and "fine-tuning did not help" as an outcome the analysis keeps out of its fits."""
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,22 @@ def test_a_winner_still_at_the_edge_stops_at_the_floor_or_the_rounds_and_the_rep
   text = "\n".join(markdown._choices(t, _cfg()))
   assert f"| finetune | 13k | {cfg_d} | 40 | 0.0001, 0.00032, 0.001, 0.003 | 0.0001 | lowest rate after 2 of " \
          "lr_rounds=2 extensions |" in text
+
+
+def test_the_report_reads_the_grids_and_the_bracketing_from_the_plan():
+  # plan.json holds what the sweep decided; the report prints it, never deciding again.
+  p, records = _sweep(_cfg(), lambda r: 2.0 + r.lr if r.stage == "finetune" else 2.5)
+  rec = runner.plan_record(_cfg(), p)
+  assert json.loads(json.dumps(rec)) == rec  # as plan.json holds it
+  row = next(r for r in rec["lrs"] if r["stage"] == "finetune" and r["D_F"] == 1000)
+  row["grid"], row["limit"] = [1e-4, 7e-4], "the plan's own words"
+  rec["brackets"][0].update(rounds=2, added=[12_345])
+  res = analysis.analyze(_cfg(), records, rec)
+  t = res.targets[rec["brackets"][0]["target"]]
+  assert "| 0.0001, 0.0007 | 0.0001 | the plan's own words |" in "\n".join(markdown._choices(t, _cfg()))
+  assert "cell(s) chose a rate still at a limit" in "\n".join(markdown._choices(t, _cfg()))
+  assert "bracketing rounds |" in "\n".join(markdown._brackets(t, res.setting))
+  assert "| 2 (added D 12,345); still outside on validation: D_F 1,000" in "\n".join(markdown._brackets(t, res.setting))
 
 
 def test_a_grid_limit_inside_the_starting_grid_is_one_line_naming_the_field():

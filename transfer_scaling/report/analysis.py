@@ -73,6 +73,9 @@ class TargetResult:
   gap: Optional[GapResult] = None
   notes: list = dataclasses.field(default_factory=list)
   no_gain: Optional[pd.DataFrame] = None  # cells where fine-tuning did not help: size, D_F, p, seeds, no_gain
+  # What the sweep decided, as its plan.json says (None for runs read from a file, or a plan written before):
+  lr_grids: Optional[list] = None   # per tuned cell: stage, size, D_F, p, its final grid and the limit that stopped it
+  bracketing: Optional[dict] = None  # size -> rounds, the D added, D_F still outside on validation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,6 +191,11 @@ def analyze(cfg: StudyConfig, records: dict, plan: dict, throughput=()) -> Study
                       not_in_plan=sum(rid not in wanted for rid in records), throughput=throughput,
                       settled=plan["settled"])
   out.planned = len(wanted)
+  for target, t in out.targets.items():
+    if plan.get("lrs") is not None:
+      t.lr_grids = [r for r in plan["lrs"] if r["target"] == target]
+    if plan.get("brackets") is not None:
+      t.bracketing = {r["size"]: r for r in plan["brackets"] if r["target"] == target}
   return out
 
 

@@ -293,23 +293,29 @@ def _choices(t, config=None) -> list:
                 "| stage | size | D_F | p | lr | warm-up | edge |", "|---|---|---|---|---|---|---|"]
       lines += [f"| {r['stage']} | {r['size']} | {r['D_F']} | {r['p']} | {r['lr']:g} | {r['warmup']} | {r['edge']} |"
                 for _, r in edge.iterrows()]
-  return lines + [""] + _grids(c, config)
+  return lines + [""] + _grids(t, config)
 
 
-def _grids(c, config) -> list:
-  """Each cell's final learning-rate grid, and why a winner still at its edge stopped there (a study's config only)."""
-  if config is None or "lrs" not in c or not any(getattr(config, n).lr_rounds for n in arms.SECTIONS):
+def _grids(t, config) -> list:
+  """Each tuned cell's final learning-rate grid, and the limit that stopped a winner still at its edge, as the sweep
+  decided them (plan.json); a study's config only, when its learning-rate rounds were on."""
+  c = t.choices
+  if config is None or t.lr_grids is None or not any(getattr(config, n).lr_rounds for n in arms.SECTIONS):
     return []
-  from transfer_scaling.study import lr_grid
+  plan = {(r["stage"], r["size"], r["D_F"], r["p"]): r for r in t.lr_grids}
   lines = ["Final learning-rate grid of each cell (the rounds extend a grid whose winner is at its edge):", "",
            "| stage | size | D_F | p | grid | chosen | at a limit |", "|---|---|---|---|---|---|---|"]
+  at_limit = 0
   for _, r in c.iterrows():
-    st = getattr(config, r["stage"])
-    grid = list(r["lrs"])
-    extended = len(grid) - len(set(st.lrs) & set(grid))
-    _, why = lr_grid.next_rate(st, grid, r["lr"], extended)
+    row = plan.get((r["stage"], r["size"], int(r["D_F"]), None if pd.isna(r["p"]) else int(r["p"])))
+    grid = row["grid"] if row else list(r["lrs"])
+    why = row["limit"] if row else "not decided yet (the sweep has not finished its runs)"
+    at_limit += bool(row and row["limit"])
     lines.append(f"| {r['stage']} | {r['size']} | {r['D_F']} | {r['p']} | {', '.join(f'{x:g}' for x in grid)} | "
                  f"{r['lr']:g} | {why or 'no (interior)'} |")
+  if at_limit:
+    lines += ["", f"{at_limit} cell(s) chose a rate still at a limit of the rounds: the best rate may lie beyond it "
+              "(raise `lr_rounds`, or move `lr_floor` / `lr_ceiling`, of the stage named)."]
   return lines + [""]
 
 
@@ -329,12 +335,26 @@ def _no_gain(t, cfg) -> list:
 
 def _brackets(t, cfg) -> list:
   how = "" if cfg.origin else "; the sweep's bracketing decided on validation losses"  # runs from a file had no sweep
+  swept = t.bracketing is not None  # the sweep's rounds, from its plan.json
   lines = [f"From-scratch coverage (test losses{how}):", "",
-           f"| size | measured D ({cfg.units}) | points | D_E not bracketed |", "|---|---|---|---|"]
+           f"| size | measured D ({cfg.units}) | points | D_E not bracketed |"
+           + (" bracketing rounds |" if swept else ""),
+           "|---|---|---|---|" + ("---|" if swept else "")]
   for size, b in t.brackets.items():
     out = "; ".join(f"D_F {k:,}: {v}" for k, v in b["outside"].items()) or "none"
-    lines.append(f"| {size} | {b['D'][0]:,} - {b['D'][1]:,} | {b['points']} | {out} |")
+    lines.append(f"| {size} | {b['D'][0]:,} - {b['D'][1]:,} | {b['points']} | {out} |"
+                 + (f" {_rounds_of(t.bracketing.get(size))} |" if swept else ""))
   return lines + [""]
+
+
+def _rounds_of(b) -> str:
+  """A size's bracketing by the sweep: its rounds, the D they added, D_F still outside on validation."""
+  if b is None:
+    return "-"
+  text = f"{b['rounds']}" + (f" (added D {', '.join(f'{d:,}' for d in b['added'])})" if b["added"] else "")
+  if b["outside"]:
+    text += "; still outside on validation: " + ", ".join(f"D_F {int(d):,}" for d in b["outside"])
+  return text
 
 
 def _target(cfg, t, figs, config=None) -> list:

@@ -2,6 +2,8 @@
 
 A workdir swept before sweeps wrote plan.json: its plan is made again from study.json (the
 config and the corpora's hashes and sizes) and the records, as those sweeps made it, and written.
+A plan.json written before plans held their bracketing and learning-rate rounds gets them the
+same way; its runs, settledness and sizes are kept as the sweep wrote them.
 """
 import json
 
@@ -11,9 +13,18 @@ from transfer_scaling.study import workdir as workdir_lib
 
 
 def ensure_plan(workdir) -> None:
-  """Writes workdir/plan.json if a study there has none (nothing to do for a runs file's workdir)."""
+  """Writes workdir/plan.json if a study there has none, or adds the rounds an older one lacks (nothing to do for a
+  runs file's workdir)."""
   path = fileio.path(workdir_lib.study_path(workdir))
-  if fileio.path(workdir_lib.plan_path(workdir)).exists() or not path.exists():
+  old = None
+  if fileio.path(workdir_lib.plan_path(workdir)).exists():
+    try:
+      old = json.loads(fileio.path(workdir_lib.plan_path(workdir)).read_text())
+    except ValueError:
+      return  # read_plan names the damage
+    if not isinstance(old, dict) or ("brackets" in old and "lrs" in old):
+      return
+  if not path.exists():
     return
   try:
     meta = json.loads(path.read_text())
@@ -27,4 +38,7 @@ def ensure_plan(workdir) -> None:
     p = plan.make_plan(cfg, corpora["hashes"], train_bytes, workdir_lib.read_records(workdir))
   except (UsageError, KeyError):
     return  # workdir_report.load names what is wrong with study.json or the records
-  runner.write_plan(cfg, p, workdir)
+  if old is None:
+    runner.write_plan(cfg, p, workdir)
+  else:
+    workdir_lib.write_plan(workdir, {**old, **plan.record(p)})

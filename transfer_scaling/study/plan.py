@@ -129,6 +129,17 @@ def make_plan(cfg: StudyConfig, hashes: dict, train_bytes: dict, records: dict) 
   return Plan(runs=all_runs, groups=groups, settled=settled, brackets=brackets, lrs=lrs)
 
 
+def record(p: Plan) -> dict:
+  """Plan.brackets and Plan.lrs as plan.json holds them (JSON: lists of rows, D_F keys as strings), for the report."""
+  return {
+      "brackets": [{"target": t, "size": s, "rounds": int(b["rounds"]), "added": [int(d) for d in b["added"]],
+                    "outside": {str(d): why for d, why in b["outside"].items()}}
+                   for (t, s), b in sorted(p.brackets.items())],
+      "lrs": [{"stage": k[0], "target": k[1], "size": k[2], "D_F": int(k[3]), "p": k[4],
+               "grid": [float(x) for x in v["grid"]], "limit": v["limit"]}
+              for k, v in sorted(p.lrs.items(), key=lambda kv: repr(kv[0]))]}
+
+
 def _units(runs) -> list:
   """Trained runs -> lists of one (stage, target, size, p): the cells whose rate rounds are decided together."""
   by = {}

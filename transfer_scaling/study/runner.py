@@ -57,10 +57,11 @@ def current_plan(cfg: StudyConfig, found: Corpora, workdir) -> plan.Plan:
 
 
 def plan_record(cfg: StudyConfig, p: plan.Plan) -> dict:
-  """What the analysis reads of a plan (plan.json): its runs, whether more may come, and N of every size."""
+  """What the analysis reads of a plan (plan.json): its runs, whether more may come, N of every size, and the
+  bracketing and learning-rate rounds it decided (plan.record)."""
   sizes = dict.fromkeys(cfg.sizes + tuple(cfg.gap.sizes) + (cfg.analysis.example_size,))
   return {"runs": sorted(r.id for r in p.runs), "settled": bool(p.settled),
-          "sizes": {s: ladder.n_params(cfg.model_config(s)) for s in sizes}}
+          "sizes": {s: ladder.n_params(cfg.model_config(s)) for s in sizes}, **plan.record(p)}
 
 
 def write_plan(cfg: StudyConfig, p: plan.Plan, workdir) -> None:

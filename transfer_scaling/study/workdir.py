@@ -28,7 +28,9 @@ def plan_path(workdir) -> str:
 
 
 def read_plan(workdir) -> dict:
-  """The plan the last sweep wrote: {"runs": [ids], "settled": bool, "sizes": {name: N}}."""
+  """The plan the last sweep wrote: {"runs": [ids], "settled": bool, "sizes": {name: N}, "brackets": [...],
+  "lrs": [...]} (plan.record's rows; None in a plan.json written before they were, until legacy.ensure_plan
+  adds them)."""
   p = fileio.path(plan_path(workdir))
   if not p.exists():
     raise UsageError(f"{workdir} has no plan.json (sweeps write it since this version); run "
@@ -36,10 +38,19 @@ def read_plan(workdir) -> dict:
   try:
     d = json.loads(p.read_text())
     return {"runs": [str(r) for r in d["runs"]], "settled": bool(d["settled"]),
-            "sizes": {str(k): int(v) for k, v in d["sizes"].items()}}
+            "sizes": {str(k): int(v) for k, v in d["sizes"].items()},
+            "brackets": _rows(d.get("brackets")), "lrs": _rows(d.get("lrs"))}
   except (ValueError, KeyError, TypeError, AttributeError) as e:
     raise UsageError(f"{p} is damaged ({type(e).__name__}); delete it and run `transfer-scaling sweep` (or "
                      f"`analyze`) with the study's config there to write it again") from None
+
+
+def _rows(rows):
+  if rows is None:
+    return None
+  if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+    raise TypeError("not a list of rows")
+  return rows
 
 
 def write_plan(workdir, plan: dict) -> None:
