@@ -48,9 +48,9 @@ class _Timed:
 def _engine_run(corpus: str, size: str, K: int, B: int, T: int, steps: int):
   """(tokens/s of the engine after compilation, share of the engine's wall time spent in train_batch)."""
   import tempfile
-  from transfer_scaling import ladder
+  from transfer_scaling.study.config import model_config
   from transfer_scaling.train import engine
-  spec = engine.EnsembleSpec(step=engine.StepConfig(model=ladder.model_config(size, seq_len=T), batch_size=B),
+  spec = engine.EnsembleSpec(step=engine.StepConfig(model=model_config(size, {"seq_len": T}), batch_size=B),
                              members=tuple(engine.MemberSpec(seed=k, lr=1e-3, warmup=10) for k in range(K)),
                              ceiling=steps, eval_every=10**9, patience=0, eval_at_start=False)
   loop = engine.LoopOptions(ckpt_every=0, progress=False, tensorboard=False)

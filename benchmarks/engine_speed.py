@@ -11,14 +11,14 @@ import time
 
 import jax
 
-from transfer_scaling import ladder
+from transfer_scaling.study.config import model_config
 from transfer_scaling.data import markov
 from transfer_scaling.train import engine
 
 
 def step_time(size: str, k: int, batch: int, seq_len: int, dtype: str, steps_per_call: int, repeats: int) -> float:
   """Median steady-state seconds per training step of a k-member ensemble."""
-  cfg = ladder.model_config(size, seq_len=seq_len, dtype=dtype)
+  cfg = model_config(size, {"seq_len": seq_len, "dtype": dtype})
   members = [engine.MemberSpec(seed=i, lr=1e-3, warmup=5) for i in range(k)]
   batches = markov.MarkovBatches(range(k), batch, seq_len)
 

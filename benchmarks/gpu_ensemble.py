@@ -56,7 +56,7 @@ def main():
   p.add_argument("--out", default="")
   a = p.parse_args()
   import jax
-  from transfer_scaling import ladder
+  from transfer_scaling.study.config import model_config
   kind = jax.devices()[0].device_kind
   print(f"jax {jax.__version__}, {jax.devices()}", flush=True)
   results = {"device": kind, "jax": jax.__version__, "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
@@ -64,7 +64,7 @@ def main():
 
   for dtype in a.dtypes.split(","):
     for size in filter(None, a.sizes.split(",")):
-      cfg = ladder.model_config(size, dtype=dtype)
+      cfg = model_config(size, {"dtype": dtype})
       try:
         one = measure(cfg, 32, 1, a.steps_per_call, a.calls)
         many = measure(cfg, 32, a.members, a.steps_per_call, a.calls)
@@ -81,7 +81,7 @@ def main():
 
   for step in a.mfu_steps.split(","):
     for batch in map(int, a.mfu_batches.split(",")):
-      cfg = ladder.model_config(a.mfu_size, dtype="bfloat16")
+      cfg = model_config(a.mfu_size, {"dtype": "bfloat16"})
       try:
         r = measure(cfg, batch, 1, max(2, a.steps_per_call // 4), a.calls, step)
         r["mfu"] = r["model_flops_per_s"] / peak_flops(kind)

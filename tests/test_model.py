@@ -10,6 +10,7 @@ from transfer_scaling import ladder
 from transfer_scaling.errors import UsageError
 from transfer_scaling import model as model_lib
 from transfer_scaling.model import ModelConfig, Transformer, count_params, init_params
+from transfer_scaling.study.config import model_config
 
 
 def _closed_form_n_params(cfg, non_embedding=True):
@@ -21,7 +22,7 @@ def _closed_form_n_params(cfg, non_embedding=True):
 
 @pytest.mark.parametrize("name", list(ladder.LADDER))
 def test_n_params_from_the_parameter_shapes_matches_the_closed_form_for_every_ladder_entry(name):
-  cfg = ladder.model_config(name)
+  cfg = model_config(name, {})
   assert ladder.n_params(cfg) == _closed_form_n_params(cfg)
   assert ladder.n_params(cfg, non_embedding=False) == _closed_form_n_params(cfg, non_embedding=False)
   assert count_params(jax.eval_shape(lambda k: init_params(cfg, k), jax.random.key(0))) == ladder.n_params(cfg)
@@ -29,7 +30,7 @@ def test_n_params_from_the_parameter_shapes_matches_the_closed_form_for_every_la
 
 def test_ladder_names_are_rounded_counts():
   for name in ladder.LADDER:
-    n = ladder.n_params(ladder.model_config(name))
+    n = ladder.n_params(model_config(name, {}))
     value = float(name[:-1]) * {"k": 1e3, "M": 1e6}[name[-1]]
     assert abs(n - value) / value < 0.05, (name, n)
 
@@ -65,12 +66,12 @@ def test_heads_not_dividing_d_model_is_rejected_with_the_fix():
 
 def test_unknown_ladder_name_is_a_usage_error():
   with pytest.raises(UsageError, match="not on the ladder"):
-    ladder.model_config("7B")
+    model_config("7B", {})
 
 
 def test_flops_per_token_is_at_least_six_n():
   for name in ladder.LADDER:
-    cfg = ladder.model_config(name)
+    cfg = model_config(name, {})
     assert 6 * ladder.n_params(cfg) < ladder.flops_per_token(cfg) < 12 * ladder.n_params(cfg) + 1e6
 
 

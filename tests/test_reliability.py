@@ -389,9 +389,10 @@ def test_study_records_of_another_config_are_said_so_and_no_csv_line_is_named_fo
 def test_advise_takes_any_ladder_name_and_numbers_with_a_suffix():
   from transfer_scaling import ladder
   from transfer_scaling.commands import advise
+  from transfer_scaling.study.config import model_config
   fits = {"sizes": {"13k": 13_000}}
   assert advise._size("13k", fits) == 13_000
-  assert advise._size("85M", fits) == ladder.n_params(ladder.model_config("85M"))
+  assert advise._size("85M", fits) == ladder.n_params(model_config("85M", {}))
   assert advise._size("85e6", fits) == advise._size("85000k", fits) == 85e6
   assert advise._number("5k", "--d-f") == 5000.0
   from transfer_scaling.report import advice

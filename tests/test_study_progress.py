@@ -8,6 +8,7 @@ import pytest
 from transfer_scaling import ladder
 from transfer_scaling.study import estimate, plan, progress, runs as runs_lib, toy
 from transfer_scaling.study.config import StudyConfig
+from transfer_scaling.study.config import model_config
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def test_run_tokens_and_the_table(study):
   assert estimate.run_tokens(next(r for r in runs if r.stage == "zeroshot")) == 0
   # A size in the table runs at its measured FLOP/s; one beyond it at the largest size's FLOP/s.
   big = dataclasses.replace(scratch, size="1.8M", model=(("seq_len", 64),))
-  flops = lambda s: ladder.flops_per_token(ladder.model_config(s, seq_len=64))
+  flops = lambda s: ladder.flops_per_token(model_config(s, {"seq_len": 64}))
   assert estimate.table_rate(big) == pytest.approx(estimate.CPU_TOKENS_PER_S["56k"] * flops("56k") / flops("1.8M"))
   at64 = dataclasses.replace(scratch, model=(("seq_len", 64),))
   assert estimate.table_rate(at64) == pytest.approx(estimate.CPU_TOKENS_PER_S["13k"])
