@@ -187,16 +187,15 @@ def report(result, figs: dict) -> str:
 def _setup(result) -> str:
   cfg = result.config
   counts = result.table.groupby("stage")["id"].count().to_dict()
-  pt = cfg.pretrain
   lrs = lambda st: ", ".join(f"{x:g}" for x in st.lrs) + (f" (warm-up {', '.join(map(str, st.warmups))})")
   return "\n".join([
       f"Model sizes {', '.join(cfg.sizes)} (non-embedding parameters N, transfer_scaling/ladder.py); byte-level, "
       f"context {cfg.seq_len}, batch {cfg.batch_size}; seeds {list(cfg.seeds)} (each: its own initialisation, "
       f"batch order and D_F subsets; data_seed {cfg.data_seed}).",
-      f"Pre-training: {pt.steps} steps on {cfg.source} (lr {pt.lr:g}, {pt.schedule}), checkpoints kept at p = "
-      f"{pt.first_kept_step} ... {pt.steps} for the pre-training axis.",
+      _pretraining(cfg),
       f"From scratch (lr {lrs(cfg.scratch)}) and fine-tuned (lr {lrs(cfg.finetune)}): each cell keeps the setting "
-      f"with the lowest mean validation loss over its seeds{_rounds(cfg)}; runs stop early on the validation split "
+      f"with the lowest mean validation loss over its {_tuning(cfg)}{_rounds(cfg)}; runs stop early on the "
+      "validation split "
       f"({_cadence(cfg)}, patience {cfg.patience} such evaluations); a run still improving at its step budget "
       "continues, the "
       f"budget doubling up to the ceiling ({cfg.scratch.ceiling} steps from scratch, {cfg.finetune.ceiling} "
@@ -204,6 +203,27 @@ def _setup(result) -> str:
       f"Losses are test-split losses (nats per byte) of each run's best parameters; no decision reads the test split.",
       "Runs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in arms.STAGES) + ".",
   ])
+
+
+def _pretraining(cfg) -> str:
+  pt = cfg.pretrain
+  seeds = f"seeds {', '.join(map(str, pt.seeds))}" if len(pt.seeds) > 1 else f"seed {pt.seeds[0]}"
+  if pt.schedule == "wsd":
+    return (f"Pre-training: one run per size and pre-training seed ({seeds}; fine-tuning seed i starts from the "
+            f"i-th modulo {len(pt.seeds)}) on {cfg.source}, lr {pt.lr:g} constant after a {pt.warmup}-step warm-up; "
+            f"each kept p = {pt.first_kept_step} ... {pt.steps} is a model that finished at p (a cool-down of "
+            f"{pt.cooldown:.0%} of p to a rate of 0, branched from that run).")
+  return (f"Pre-training: {pt.steps} steps on {cfg.source} ({seeds}, lr {pt.lr:g}, {pt.schedule}), checkpoints "
+          f"kept at p = {pt.first_kept_step} ... {pt.steps} for the pre-training axis (mid-schedule snapshots of one "
+          "run).")
+
+
+def _tuning(cfg) -> str:
+  n = {st.tune_seeds for st in (cfg.scratch, cfg.finetune) if st.tune_seeds}
+  if not n:
+    return "seeds"
+  return (f"first {', '.join(map(str, sorted(n)))} seeds (the others then train at the chosen setting and take "
+          "no part in the choice)")
 
 
 def _rounds(cfg) -> str:
