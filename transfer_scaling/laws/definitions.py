@@ -235,3 +235,61 @@ register(Law(
            "G": Param(log_scale=True, headline=True, explain=_gap_reach), "beta": Param(fmt=".2f"),
            "E": Param(log_scale=True, profile=False)},
 ))
+
+
+def _pretrain_joint(scratch: str, log_fn, rename: dict, grid: dict) -> Law:
+  """The joint law with the pre-training amount p as a covariate: D_T = k D_F^alpha N^beta p^gamma.
+
+  One model for advise's two options (more fine-tuning data D_F, more pre-training p), fitted to every
+  fine-tuned run at every kept p and every size together with the from-scratch runs it shares its scratch
+  law with. gamma is the elasticity of the transferred data in p: doubling pre-training multiplies D_T by
+  2^gamma. From-scratch rows carry p = 1 (unused: their D is their data).
+  """
+  s = get_law(scratch)
+  names = tuple(rename.get(p, p) for p in s.params)
+
+  def log_dt(q, lN, lDF, lp):
+    return _transfer_log(q, lN, lDF) + q["gamma"] * lp
+
+  def log_predict(q, lx):
+    sq = {p: q[rename.get(p, p)] for p in s.params}
+    l_eff = logaddexp(lx["D"], log_dt(q, lx["N"], lx["D"], lx["p"]))  # log(D_F + D_T)
+    return log_fn(sq, lx["N"], jnp.where(lx["pretrained"] > 0.5, l_eff, lx["D"]))
+
+  def inputs(N, D_F, p):
+    N, D_F, p = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (N, D_F, p)))
+    return {"N": N, "D": D_F, "p": p, "pretrained": np.ones(N.shape)}
+
+  def d_t(params, N, D_F, p):
+    # Replicates' parameters [B] against inputs [n] give [B, n], as law.predict does.
+    col = lambda v: np.asarray(v, np.float64)[..., None] if np.ndim(v) else np.asarray(v, np.float64)
+    q = {"k": np.log(col(params["k"])), **{k: col(params[k]) for k in ("alpha", "beta", "gamma")}}
+    with np.errstate(over="ignore"):
+      return np.exp(log_dt(q, *(np.log(np.asarray(v, np.float64)) for v in (N, D_F, p))))
+
+  law = Law(
+      name=f"pretrain_{scratch}",
+      doc=f"{s.doc.split(' (')[0]} from scratch; fine-tuned from p pre-training steps: the same with "
+          "D = D_F + k D_F^alpha N^beta p^gamma, both arms and every p fitted together",
+      params=names + ("k", "alpha", "beta", "gamma"),
+      log_params=tuple(rename.get(p, p) for p in s.log_params) + ("k",),
+      covariates=("N", "D", "p", "pretrained"), linear_covariates=("pretrained",), target="loss",
+      log_predict=log_predict, grid=grid,
+      derived={"beta/alpha": lambda p: p["beta"] / p["alpha"]},
+      functions={
+          "D_T": d_t,
+          "multiplier": lambda params, N, D_F, p: 1.0 + d_t(params, N, D_F, p) / np.asarray(D_F, np.float64),
+          "finetuned_loss": lambda params, N, D_F, p: law.predict(params, inputs(N, D_F, p)),
+          "scratch_params": lambda p: {o: p[rename.get(o, o)] for o in s.params}},
+  )
+  return law
+
+
+register(_pretrain_joint("chinchilla", _chinchilla_log, {"alpha": "alpha_N", "beta": "beta_D"},
+                         {"E": [-0.5, 0.5], "A": [0.0, 5.0, 10.0], "B": [0.0, 5.0, 10.0], "alpha_N": [0.25, 0.75],
+                          "beta_D": [0.25, 0.75], "k": [-5.0, 0.0, 5.0], "alpha": [0.2, 0.6], "beta": [0.2, 0.6],
+                          "gamma": [0.0, 0.5]}))
+register(_pretrain_joint("kaplan", _kaplan_log, {},
+                         {"N_c": [10.0, 20.0, 30.0], "D_c": [10.0, 20.0, 30.0], "alpha_N": np.log([0.05, 0.2]),
+                          "alpha_D": np.log([0.05, 0.2]), "k": [-5.0, 0.0, 5.0], "alpha": [0.2, 0.6],
+                          "beta": [0.2, 0.6], "gamma": [0.0, 0.5]}))

@@ -13,6 +13,7 @@ the figures are drawn from the result by markdown.py and figures.py. Per target:
               reference point, with bootstrap and profile intervals and identifiability verdicts
   held out    the largest size predicted from the others
   gap law     the study's gap law L(p, f) (config.analysis.gap_law) on the (p, f) grid of the gap size
+  decision    the fine-tuned loss in (N, D_F, p) fitted to every fine-tuned run (laws/pretrain.py): advise's model
 
 The laws are the config's (analysis.scratch_law, transfer_law, gap_law); what is profiled and judged
 of each is what its registry entry's hints say (laws/registry.py), so no law is named here.
@@ -76,6 +77,8 @@ class TargetResult:
   # What the sweep decided, as its plan.json says (None for runs read from a file, or a plan written before):
   lr_grids: Optional[list] = None   # per tuned cell: stage, size, D_F, p, its final grid and the limit that stopped it
   bracketing: Optional[dict] = None  # size -> rounds, the D added, D_F still outside on validation
+  decision: Optional[object] = None       # laws.pretrain.PretrainFit: advise's (N, D_F, p) model
+  decision_note: str = ""                 # why there is none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -244,6 +247,7 @@ def _target(cfg: Setting, df: pd.DataFrame, target: str) -> TargetResult:
   _law_free(cfg, res, sc_runs, at_last(ft_every))  # the gain counts every cell: not fine-tuning is an outcome
   _joint(cfg, res, sc_runs, ft_runs)
   _gap(cfg, res, ft_all, zs)
+  _decision(cfg, res, sc_runs, ft_all)
   return res
 
 
@@ -297,6 +301,26 @@ def _joint(cfg: Setting, res: TargetResult, sc_runs, ft_runs) -> None:
     res.heldout = joint.heldout_size_check(sc, ft, bootstrap=min(a.bootstrap, 200), seed=0, **kw)
   except UsageError as e:
     res.notes.append(f"held-out-size check not made: {e}")
+
+
+def _decision(cfg: Setting, res: TargetResult, sc_runs, ft_all) -> None:
+  """advise's model: every fine-tuned run that fine-tuning helped, at every p and size, with the scratch runs."""
+  from transfer_scaling.laws import pretrain
+  if "p" not in ft_all or ft_all["p"].isna().any() or ft_all["p"].nunique() < 2:
+    res.decision_note = "the runs start from one pre-training amount (or do not say which)"
+    return
+  a = cfg.analysis
+  sc = pd.DataFrame({"N": sc_runs["N"].astype(float), "D": sc_runs["D_F"].astype(float),
+                     "loss": sc_runs["loss"].astype(float), "seed": sc_runs["seed"].astype(int)})
+  ft = pd.DataFrame({"N": ft_all["N"].astype(float), "D_F": ft_all["D_F"].astype(float), "p": ft_all["p"].astype(float),
+                     "loss": ft_all["loss"].astype(float), "seed": ft_all["seed"].astype(int)})
+  if "pretrain_seed" in ft_all:
+    ft["pretrain_seed"] = ft_all["pretrain_seed"].to_numpy()
+  try:
+    res.decision = pretrain.fit_pretrain(sc, ft, scratch_law=a.scratch_law, bootstrap=a.bootstrap, seed=0,
+                                         max_D_F=a.low_data_max_d_f or None)
+  except UsageError as e:
+    res.decision_note = str(e)
 
 
 def _gap(cfg: Setting, res: TargetResult, ft_all, zs) -> None:

@@ -93,7 +93,8 @@ def fits_json(result, t) -> dict:
          "rule": identify.rule(t.joint.law), "centre": t.joint.at_centre(),
          "noise": t.joint.noise.to_dict() if t.joint.noise is not None else None,
          "check": t.joint.check,
-         "cost_ratio": cfg.analysis.cost_ratio, "pretrain_steps": cfg.last_p}
+         "cost_ratio": cfg.analysis.cost_ratio, "pretrain_steps": cfg.last_p,
+         "decision": t.decision.to_json() if t.decision is not None else None, "decision_note": t.decision_note}
   g = t.gap
   if g is not None and g.fit is not None:  # verdicts on the gap law's headline parameters (advise reads them)
     law = get_law(g.fit.law)

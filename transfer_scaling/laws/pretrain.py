@@ -1,0 +1,157 @@
+"""One model for both of advise's options: the fine-tuned loss as a function of (N, D_F, p).
+
+The joint law (joint.py) is fitted to the fine-tuned runs of one pre-training amount; whether to
+pre-train more or collect more fine-tuning data needs the loss at another p too. The `pretrain_<scratch>`
+law (definitions.py) adds p to the transferred data, D_T = k D_F^alpha N^beta p^gamma, and is fitted
+here to every fine-tuned run (every kept p, every size) together with the from-scratch runs whose law
+it shares. Both options are then evaluated with the same parameters at the user's N, and the interval
+of any quantity is over the same bootstrap replicates.
+
+Noise model and intervals are the joint fit's (mixed.py): GLS under the seed structure (a seed's runs
+share their luck at a D_F across sizes, arms and pre-training amounts, since the seed fixes the D_F
+subset), with a parametric bootstrap under the fitted covariance, widened for the few seeds the
+components are estimated from. The pre-training seed: runs fine-tuned from one checkpoint share its luck.
+Records may name it (`pretrain_seed`; a record without one counts as pre-training seed 0); with one
+pre-training seed per (size, p), as in a study that pre-trains once, that luck cannot be told apart
+from the law's p-dependence, and `pretrain_seeds` says so to the reader.
+"""
+import dataclasses
+import itertools
+import warnings
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from transfer_scaling.errors import UsageError
+from transfer_scaling.laws import mixed
+from transfer_scaling.laws.fitting import FitResult, fit
+from transfer_scaling.laws.measurements import check_columns
+from transfer_scaling.laws.registry import get_law
+from transfer_scaling.laws.transfer import data_for_saturation
+
+# Starts for the transfer part, around the scratch law fitted alone (fitted coordinates: log k).
+STARTS = {"k": [-10.0, -5.0, 0.0, 5.0], "alpha": [0.25, 0.5, 1.0], "beta": [0.0, 0.5], "gamma": [0.0, 0.3, 1.0]}
+
+
+@dataclasses.dataclass
+class PretrainFit:
+  fit: FitResult                    # the pretrain_<scratch> law, with its bootstrap replicates
+  rows: pd.DataFrame                # every fine-tuned run offered: used, or why not
+  ranges: dict                      # axis (N, D_F, p) -> [lo, hi] over the fine-tuned runs used
+  p_by_size: dict                   # N -> the pre-training amounts measured at that size
+  pretrain_seeds: int = 1           # distinct pre-training seeds among the runs used
+  noise: Optional[mixed.Components] = None
+  sd_log_loss: float = np.nan       # one fine-tuned run's noise (sd of log loss), all components but lack of fit
+
+  @property
+  def law(self):
+    return get_law(self.fit.law)
+
+  def to_json(self) -> dict:
+    """What advise reads (fits/<target>.json, key `decision`)."""
+    b = self.fit.bootstrap
+    return {"law": self.fit.law, "params": self.fit.params, "resample": self.fit.resample,
+            "bootstrap": {k: b[k].tolist() for k in b.columns} if b is not None else {},
+            "ranges": self.ranges, "p_by_size": {f"{n:g}": v for n, v in self.p_by_size.items()},
+            "pretrain_seeds": self.pretrain_seeds, "sd_log_loss": self.sd_log_loss,
+            "noise": self.noise.to_dict() if self.noise is not None else None,
+            "runs": int(self.rows["used"].sum())}
+
+
+def _starts(law, scratch_fit: FitResult) -> np.ndarray:
+  names = law.functions["scratch_params"]({p: p for p in law.params})  # scratch name -> this law's name
+  theta_s = dict(zip(get_law(scratch_fit.law).params, scratch_fit.theta))
+  base = {mine: theta_s[orig] for orig, mine in names.items()}
+  grid = [dict(zip(STARTS, row)) for row in itertools.product(*STARTS.values())]
+  return np.array([[base[p] if p in base else row[p] for p in law.params] for row in grid])
+
+
+def fit_pretrain(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: str = "kaplan",
+                 bootstrap: int = 1000, seed: int = 0, max_D_F: Optional[float] = None, fraction: float = 0.1,
+                 level: float = 0.99) -> PretrainFit:
+  """The (N, D_F, p) model of one target's runs; see the module docstring.
+
+  scratch: columns N, D, loss, seed; finetuned: N, D_F, p, loss, seed (and optionally pretrain_seed).
+  The low-data regime is the joint fit's: D_F <= max_D_F, or fraction * D(N) from the scratch law alone.
+  """
+  if scratch_law not in ("chinchilla", "kaplan"):
+    raise UsageError(f"scratch_law={scratch_law!r}; the (N, D_F, p) model takes chinchilla or kaplan")
+  sc = scratch.reset_index(drop=True)
+  check_columns(sc, ("N", "D", "loss"), "from-scratch runs", min_rows=4)
+  ft = finetuned.reset_index(drop=True)
+  check_columns(ft, ("N", "D_F", "p", "loss"), "fine-tuned runs")
+  law = get_law(f"pretrain_{scratch_law}")
+  scratch_fit = fit(scratch_law, sc[["N", "D", "loss"]], bootstrap=0)
+  if not scratch_fit.converged:
+    raise UsageError(f"the {scratch_law} law fitted to the from-scratch runs alone did not converge")
+  limit = (np.full(len(ft), float(max_D_F)) if max_D_F is not None
+           else fraction * data_for_saturation(scratch_fit, ft["N"].to_numpy(np.float64), level))
+  rows = ft.copy()
+  rows["used"] = rows["D_F"].to_numpy(np.float64) <= limit
+  rows["excluded_because"] = np.where(rows["used"], "", "outside the low-data regime")
+  used = rows[rows["used"]]
+  if used["p"].nunique() < 2:
+    raise UsageError(f"the fine-tuned runs in the low-data regime start from {used['p'].nunique()} pre-training "
+                     "amount(s); the value of more pre-training needs runs fine-tuned from 2 or more checkpoints "
+                     "(a study's gap grid gives them)")
+  if used["D_F"].nunique() < 2 or len(used) < 6:
+    raise UsageError(f"only {len(used)} fine-tuned runs at {used['D_F'].nunique()} D_F in the low-data regime; "
+                     "the (N, D_F, p) model needs runs at 2 or more D_F")
+  data = pd.concat([pd.DataFrame({"N": sc["N"], "D": sc["D"], "p": 1.0, "pretrained": 0.0, "loss": sc["loss"]}),
+                    pd.DataFrame({"N": used["N"], "D": used["D_F"], "p": used["p"], "pretrained": 1.0,
+                                  "loss": used["loss"]})], ignore_index=True).astype(np.float64)
+  cells = np.concatenate([[f"s|{n:g}|{d:g}" for n, d in zip(sc["N"], sc["D"])],
+                          [f"f|{n:g}|{d:g}|{p:g}" for n, d, p in zip(used["N"], used["D_F"], used["p"])]])
+  clusters = (np.concatenate([sc["seed"].astype(str), used["seed"].astype(str)])
+              if "seed" in sc and "seed" in used else None)
+  starts = _starts(law, scratch_fit)
+  from transfer_scaling.laws import joint
+  gls = joint._use_gls("auto", cells, clusters)
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)  # convergence is judged below
+    f = fit(law, data, bootstrap=0 if gls else bootstrap, seed=seed, grid=starts, keep=len(starts),
+            cells=cells, clusters=clusters, delta="auto", refit_iter=500)
+  if not f.converged:
+    raise UsageError("the (N, D_F, p) model did not converge from any start; the law may not describe these runs")
+  noise = None
+  if gls:
+    f, noise = joint._gls(law, f, cells, clusters, bootstrap, seed, starts)
+  ps = used["pretrain_seed"].fillna(0).nunique() if "pretrain_seed" in used else 1
+  ranges = {"N": [float(used["N"].min()), float(used["N"].max())],
+            "D_F": [float(used["D_F"].min()), float(used["D_F"].max())],
+            "p": [float(used["p"].min()), float(used["p"].max())]}
+  p_by_size = {float(n): sorted(float(p) for p in g["p"].unique()) for n, g in used.groupby("N")}
+  sd = (np.sqrt(noise.seed + noise.seed_d + noise.run.get(1.0, 0.0)) if noise is not None
+        else float(np.sqrt(np.mean(f.residuals ** 2))))
+  return PretrainFit(fit=f, rows=rows, ranges=ranges, p_by_size=p_by_size, pretrain_seeds=int(ps), noise=noise,
+                     sd_log_loss=float(sd))
+
+
+@dataclasses.dataclass(frozen=True)
+class Grid:
+  """A study's design in (N, D, p): from-scratch runs at every (size, scratch_d), fine-tuned ones at every
+  (size, d_f, p) with p from `p` (one tuple per size; below a size's largest p, at gap_d_f when given, as a
+  study's gap grid), each with `seeds` seeds shared across cells."""
+  sizes: tuple
+  scratch_d: tuple
+  d_f: tuple
+  p: tuple
+  seeds: int
+  gap_d_f: tuple = ()
+
+
+def simulate(law: str, truth: dict, grid: Grid, noise: mixed.Components, rng) -> tuple:
+  """(scratch runs, fine-tuned runs) drawn from `truth` plus the noise model the GLS fit assumes (its seed-by-D,
+  seed, cell and per-arm run components), for simulated studies with known answers."""
+  rows = [(0.0, N, D, 1.0, s) for N in grid.sizes for D in grid.scratch_d for s in range(grid.seeds)]
+  rows += [(1.0, N, D, p, s) for N, ps in zip(grid.sizes, grid.p) for p in ps
+           for D in (grid.d_f if p == max(ps) or not grid.gap_d_f else grid.gap_d_f) for s in range(grid.seeds)]
+  df = pd.DataFrame(rows, columns=["pretrained", "N", "D", "p", "seed"])
+  cells = [f"{a:g}|{n:g}|{d:g}|{p:g}" for a, n, d, p in zip(df["pretrained"], df["N"], df["D"], df["p"])]
+  K = mixed.structure(cells, df["seed"].to_numpy(), df["D"].to_numpy(), df["pretrained"].to_numpy())
+  L = np.linalg.cholesky(mixed.covariance(noise, K) + 1e-12 * np.eye(len(df)))
+  df["loss"] = get_law(law).predict(truth, df) * np.exp(L @ rng.standard_normal(len(df)))
+  sc = df[df["pretrained"] == 0][["N", "D", "loss", "seed"]].reset_index(drop=True)
+  ft = df[df["pretrained"] == 1].rename(columns={"D": "D_F"})[["N", "D_F", "p", "loss", "seed"]]
+  return sc, ft.reset_index(drop=True)
