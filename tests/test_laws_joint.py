@@ -1,5 +1,7 @@
-"""The joint fit, its intervals and verdicts, the held-out-size check and advise, on studies with known answers."""
-import math
+"""The joint fit, its intervals and verdicts and the held-out-size check, on studies with known answers.
+
+advise, which reads them: test_advise.py.
+"""
 
 import numpy as np
 import pandas as pd
@@ -8,7 +10,6 @@ import pytest
 from transfer_scaling import laws
 from transfer_scaling.errors import UsageError
 from transfer_scaling.laws import coverage, identify, joint
-from transfer_scaling.report import advice
 
 # A Kaplan-form scratch law and a transfer law at the scale of the quickstart (bytes, nats/byte).
 TRUTH = dict(N_c=2.0e7, D_c=4.0e6, alpha_N=0.25, alpha_D=0.3, k=20.0, alpha=0.6, beta=0.3)
@@ -78,47 +79,6 @@ def test_the_held_out_size_is_predicted_when_the_law_holds(study):
   assert h.expected == (3, 4) and "0.35 decades of N" in h.verdict and "consistent with the law" in h.verdict
   with pytest.raises(UsageError, match="3 or more sizes"):
     joint.heldout_size_check(sc[sc["N"] < 30000], ft[ft["N"] < 30000], scratch_law="kaplan", bootstrap=10)
-
-
-def _fits(gap_truth):
-  """What analyze saves, built from known laws (bootstrap replicates: the truth with small noise)."""
-  rng = np.random.default_rng(2)
-  B = 200
-  jitter = lambda d: {k: (v * np.exp(rng.normal(0, 0.01, B))).tolist() for k, v in d.items()}
-  return {"target": "t", "joint": {"law": "transfer_kaplan", "params": TRUTH, "bootstrap": jitter(TRUTH)},
-          "N_range": [12768, 56640], "D_F_range": [1000, 10000], "sizes": {"56k": 56640}, "heldout": "fine",
-          "identified": {}, "pretrain_steps": 2000,
-          "gap": {"law": "barnett", "params": gap_truth, "bootstrap": jitter(gap_truth), "size": "56k", "N": 56640,
-                  "p_max": 2000, "G": {"status": "determined", "text": ""}}}
-
-
-def test_advise_picks_the_option_that_lowers_the_loss_more():
-  # A large gap G: pre-training has stopped paying; more fine-tuning data is better (and vice versa).
-  big_gap = dict(A=2.0, G=3.0, E=1.0, alpha=0.5, beta=0.2)
-  a = advice.advise(_fits(big_gap), d_f=4642, N=56640, cost_ratio=0.01)
-  loss = lambda p, f: laws.loss_at(big_gap, "barnett", p=[p], f=[f])[0]
-  want_data = loss(2000, 2 * 4642) < loss(2000 + 0.01 * 4642, 4642)
-  assert want_data and a.better == "more fine-tuning data" and a.agree > 0.8
-  # The user's words: pre-training in steps, the cost ratio with its unit and what it buys.
-  assert "doubling pre-training (2,000 -> 4,000 steps)" in a.text()
-  assert "cost ratio 0.01 pre-training steps per fine-tuning byte: 46 more steps" in a.text()
-  small = dict(A=50.0, G=1e-3, E=1.0, alpha=0.8, beta=0.05)
-  b = advice.advise(_fits(small), d_f=4642, N=56640, cost_ratio=1.0)
-  assert b.better == "more pre-training"
-  truth = laws.get_law("transfer_kaplan").functions["multiplier"](TRUTH, np.array([56640.0]), np.array([4642.0]))[0]
-  assert math.isclose(a.multiplier.value, truth)
-  far = advice.advise(_fits(big_gap), d_f=1e6, N=1e7)
-  assert any("outside the measured sizes" in w for w in far.warnings) and any("D_F" in w for w in far.warnings)
-
-
-@pytest.mark.parametrize("kw, match", [
-    (dict(d_f=0.0, N=1e5), "D_F must be a positive number"),
-    (dict(d_f=1e3, N=1e5, cost_ratio=float("inf")), "cost ratio must be a positive finite number"),
-    (dict(d_f=1e3, N=-1.0), "N must be a positive number"),
-])
-def test_advise_refuses_bad_input(kw, match):
-  with pytest.raises(UsageError, match=match):
-    advice.advise(_fits(dict(A=2.0, G=3.0, E=1.0, alpha=0.5, beta=0.2)), **kw)
 
 
 @pytest.mark.slow

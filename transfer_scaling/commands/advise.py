@@ -1,10 +1,12 @@
-"""`transfer-scaling advise --workdir W [--target T] --d-f D_F --size N [--cost-ratio C] [--json]`.
+"""`transfer-scaling advise --workdir W [--target T] --d-f D_F --size N [--cost-ratio C] [--extra-steps S] [--json]`.
 
-Pre-train more or collect more fine-tuning data? From the laws `analyze` fitted to the study
-in W (fits/T.json): the effective-data multiplier at (N, D_F), the loss change from doubling
-the fine-tuning data and from doubling pre-training (or, with --cost-ratio, from spending
-the same budget on pre-training), which is better with the share of bootstrap replicates
-that agree, and warnings where N or D_F lie outside what was measured. W is a study's workdir
+Pre-train more or collect more fine-tuning data? From the model `analyze` fitted to the study in W
+(fits/T.json: the fine-tuned loss in N, D_F and the pre-training amount p, fitted to every
+fine-tuned run), both options at the user's N: the predicted loss now, with 2x D_F and with 2x
+pre-training (or S more steps), the break-even cost ratio C_f/C_p below which more data is the
+better buy, with --cost-ratio the same-budget comparison, which is better with the share of
+bootstrap replicates that favour it (or "not determined" below the threshold), and a warning for
+every value outside what was measured (docs/advise.md). W is a study's workdir
 or one that `analyze --runs` wrote; --target may be left out when there is one target; D_F is
 in the units of the runs (bytes for a study). --size takes a measured size's name or any ladder name (100k) or a
 number of non-embedding parameters (85M, 85e6); --cost-ratio is the number of pre-training steps that cost
@@ -55,7 +57,9 @@ def main(argv) -> int:
   p.add_argument("--d-f", required=True, help="fine-tuning data you have, in the units of the runs (bytes for a study)")
   p.add_argument("--size", required=True, help="model size: a ladder name (e.g. 100k) or N (non-embedding parameters)")
   p.add_argument("--cost-ratio", help="pre-training steps that cost as much as one unit of fine-tuning data")
-  p.add_argument("--json", action="store_true", help="print the advice as JSON")
+  p.add_argument("--extra-steps", help="the pre-training option: this many more steps (default: double them)")
+  p.add_argument("--json", action="store_true", help="print the advice as JSON (keys better, probability, "
+                                                      "break_even_cost_ratio, multiplier, ...)")
   args = p.parse_args(argv)
   fileio.check_given(args.workdir, "--workdir")
   from transfer_scaling.report import advice
@@ -68,8 +72,13 @@ def main(argv) -> int:
     cost = _number(args.cost_ratio, "--cost-ratio")
     if not (math.isfinite(cost) and cost > 0):
       raise UsageError(f"--cost-ratio must be a positive finite number, got {args.cost_ratio}")
+  extra = None
+  if args.extra_steps is not None:
+    extra = _number(args.extra_steps, "--extra-steps", "; give a number of pre-training steps, e.g. 2000 or 2k")
+    if not (math.isfinite(extra) and extra > 0):
+      raise UsageError(f"--extra-steps must be a positive finite number of pre-training steps, got {args.extra_steps}")
   fits = advice.load(args.workdir, args.target)
   N = _size(args.size, fits)
-  a = advice.advise(fits, d_f, N, cost)
+  a = advice.advise(fits, d_f, N, cost, extra)
   print(json.dumps(a.to_json(), indent=2) if args.json else a.text())
   return 0

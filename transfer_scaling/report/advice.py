@@ -1,15 +1,22 @@
-"""Should you pre-train more or collect more fine-tuning data? The mission's question, answered from the fits.
+"""Should you pre-train more or collect more fine-tuning data? The mission's question, answered from one model.
 
-advise(fits, d_f, N, cost_ratio) reads the fitted laws a study's analysis saved (fits/<target>.json,
-every bootstrap replicate included) and returns, with 95% intervals:
-  - the effective-data multiplier (D_F + D_T) / D_F at (N, D_F), from the joint fit;
-  - the loss change from doubling the fine-tuning data, from the joint fit at N;
-  - the loss change from doubling pre-training, from the transfer-gap law (at the gap size);
-  - with a cost ratio (pre-training steps that cost as much as one fine-tuning byte): the loss
-    change from spending what doubling the data costs on pre-training instead;
-  - which option lowers the loss more, and the fraction of bootstrap replicates that agree;
-  - warnings where N or D_F lie outside the measured range, with the held-out-size verdict.
-Everything is evaluated through the law registry.
+advise(fits, d_f, N, cost_ratio) reads the laws a study's analysis saved (fits/<target>.json, every
+bootstrap replicate included) and evaluates both options with one model: the fine-tuned loss as a
+function of (N, D_F, p) (`decision`, the pretrain_<scratch> law of laws/pretrain.py, fitted to every
+fine-tuned run at every kept pre-training amount and size), at the user's N. It returns, with 95%
+intervals over the same replicates:
+  - the predicted loss now, with 2x D_F, and with 2x pre-training (or `extra_steps` more steps);
+  - the effective-data multiplier (D_F + D_T) / D_F at (N, D_F, p);
+  - the break-even cost ratio C_f/C_p: the pre-training steps per fine-tuning unit at which spending what
+    doubling D_F costs on pre-training instead buys the same loss. Below it more data is the better buy;
+  - with a cost ratio: the loss from spending the cost of doubling D_F on pre-training instead;
+  - `better`: the option that lowers the loss more (at the same budget when a cost ratio is given), when
+    at least THRESHOLD of the replicates favour it, else "not determined"; `probability` is that share
+    (docs/advise.md calibrates it on simulated studies with known answers);
+  - extrapolation flags for every axis the comparison touches (N, D_F, 2 D_F, p and the p it moves to).
+The transfer-gap law is a reading of the gap size's runs, printed beside, never the decision. Runs of one
+pre-training amount cannot value more pre-training: the joint law then gives the multiplier and the value
+of more data, and the decision is "not determined". Everything is evaluated through the law registry.
 """
 import dataclasses
 import json
@@ -22,6 +29,11 @@ from transfer_scaling import fileio
 from transfer_scaling.errors import UsageError
 from transfer_scaling.laws.registry import get_law
 
+# The share of replicates that must favour an option before advise names it (docs/advise.md: at a tie,
+# about 2 (1 - THRESHOLD) of studies name one when the replicates are calibrated).
+THRESHOLD = 0.95
+DATA, PRETRAIN, UNDECIDED = "more fine-tuning data", "more pre-training", "not determined"
+
 
 @dataclasses.dataclass
 class Interval:
@@ -32,6 +44,9 @@ class Interval:
   def text(self, fmt=".3g") -> str:
     return f"{self.value:{fmt}} [{self.lo:{fmt}}, {self.hi:{fmt}}]"
 
+  def triple(self) -> list:
+    return [self.value, self.lo, self.hi]
+
 
 @dataclasses.dataclass
 class Advice:
@@ -40,40 +55,72 @@ class Advice:
   d_f: float
   cost_ratio: Optional[float]
   multiplier: Interval
-  more_data: Interval             # loss change (nats/byte) from doubling D_F, at N
-  more_pretraining: Optional[Interval]        # from doubling pre-training p (gap law, gap size)
+  more_data: Interval                         # loss change (nats/unit) from doubling D_F, at N
+  more_pretraining: Optional[Interval]        # from pre-training extra_steps more (doubling by default)
   same_budget_pretraining: Optional[Interval]  # from the pre-training the cost of doubling D_F buys
-  better: str                     # "more fine-tuning data" | "more pre-training" | "not determined"
-  agree: float                    # fraction of bootstrap replicates that pick the same option
-  compared_at: str                # which law and size the comparison used
+  better: str                     # DATA | PRETRAIN | UNDECIDED
+  probability: float              # share of replicates favouring `better` (when undecided: the likelier option)
+  compared_at: str                # what the decision compared, and why it is undecided
   warnings: list
   units: str = "bytes"            # what D_F counts
-  pretrain_steps: Optional[float] = None  # the pre-training the study's fine-tuned runs started from
+  pretrain_steps: Optional[float] = None  # p: the pre-training the user's model starts from
+  extra_steps: Optional[float] = None     # the pre-training option: p -> p + extra_steps
+  loss_now: Optional[Interval] = None
+  loss_more_data: Optional[Interval] = None
+  loss_more_pretraining: Optional[Interval] = None
+  break_even_cost_ratio: Optional[Interval] = None
+  favours: str = UNDECIDED        # the option more replicates favour (= better when decided)
+  threshold: float = THRESHOLD
+  extrapolated: list = dataclasses.field(default_factory=list)  # axes outside the measured ranges
+  model: str = ""                 # the law both options were evaluated with
+  reading: str = ""               # the transfer-gap law's reading of the same runs (not the decision)
 
   def to_json(self) -> dict:
-    return json.loads(json.dumps(dataclasses.asdict(self)))
+    out = json.loads(json.dumps(dataclasses.asdict(self), default=float))
+    for k in ("multiplier", "break_even_cost_ratio", "more_data", "more_pretraining", "same_budget_pretraining",
+              "loss_now", "loss_more_data", "loss_more_pretraining"):
+      v = getattr(self, k)
+      out[k] = v.triple() if v is not None else None
+    return json.loads(json.dumps(out).replace("Infinity", "null").replace("NaN", "null"))
 
   def text(self) -> str:
-    per = f"nats/{self.units[:-1]}"
-    lines = [f"{self.target}: N = {self.N:,.0f}, D_F = {_amount(self.d_f)} {self.units}",
-             f"  effective-data multiplier (D_F + D_T) / D_F: {self.multiplier.text()}",
-             f"  loss change from doubling the fine-tuning data: {self.more_data.text('+.4f')} {per}"]
-    if self.more_pretraining is not None:
-      steps = (f" ({self.pretrain_steps:,.0f} -> {2 * self.pretrain_steps:,.0f} steps)"
-               if self.pretrain_steps else "")
-      lines.append(f"  loss change from doubling pre-training{steps}: {self.more_pretraining.text('+.4f')} {per}")
+    unit = self.units[:-1]
+    per = f"nats/{unit}"
+    lines = [f"{self.target}: N = {self.N:,.0f}, D_F = {_amount(self.d_f)} {self.units}"
+             + (f", fine-tuned from {self.pretrain_steps:,.0f} pre-training steps" if self.pretrain_steps else ""),
+             f"  effective-data multiplier (D_F + D_T) / D_F: {self.multiplier.text()}"]
+    if self.loss_now is not None:
+      lines.append(f"  predicted loss now: {self.loss_now.text('.4f')} {per}")
+      lines.append(f"    with 2x the fine-tuning data ({_amount(2 * self.d_f)} {self.units}): "
+                   f"{self.loss_more_data.text('.4f')} (change {self.more_data.text('+.4f')})")
+      p0, p1 = self.pretrain_steps, self.pretrain_steps + self.extra_steps
+      lines.append(f"    with pre-training {p0:,.0f} -> {p1:,.0f} steps: {self.loss_more_pretraining.text('.4f')} "
+                   f"(change {self.more_pretraining.text('+.4f')})")
+    else:
+      lines.append(f"  loss change from doubling the fine-tuning data: {self.more_data.text('+.4f')} {per}")
+    if self.break_even_cost_ratio is not None:
+      b = self.break_even_cost_ratio
+      lines.append(f"  break-even cost ratio C_f/C_p: {_ratio(b.value)} [{_ratio(b.lo)}, {_ratio(b.hi)}] pre-training "
+                   f"steps per fine-tuning {unit}: more data is the better buy unless a fine-tuning {unit} costs "
+                   f"more than {_ratio(b.value)} pre-training steps")
     if self.same_budget_pretraining is not None:
       extra = self.cost_ratio * self.d_f
       lines.append(f"  loss change from spending the cost of doubling the data on pre-training instead "
-                   f"(cost ratio {self.cost_ratio:g} pre-training steps per fine-tuning {self.units[:-1]}: "
+                   f"(cost ratio {self.cost_ratio:g} pre-training steps per fine-tuning {unit}: "
                    f"{extra:,.0f} more steps): {self.same_budget_pretraining.text('+.4f')} {per}")
-    if self.better == "not determined":
-      lines.append(f"  which is better: not determined ({self.compared_at})")
+    if self.better == UNDECIDED:
+      lines.append(f"  better: not determined ({self.compared_at})")
     else:
-      lines.append(f"  better: {self.better} ({100 * self.agree:.0f}% of bootstrap replicates agree; "
-                   f"{self.compared_at})")
+      lines.append(f"  better: {self.better} ({100 * self.probability:.0f}% of bootstrap replicates favour it, "
+                   f"threshold {100 * self.threshold:.0f}%; {self.compared_at})")
+    if self.reading:
+      lines.append(f"  reading, not the decision: {self.reading}")
     lines += [f"  warning: {w}" for w in self.warnings]
     return "\n".join(lines)
+
+
+def _ratio(x: float) -> str:
+  return "unbounded" if not math.isfinite(x) else f"{x:.3g}"
 
 
 def _amount(x: float) -> str:
@@ -127,17 +174,179 @@ def _interval(point, reps) -> Interval:
   return Interval(point, float(np.quantile(reps, 0.025)), float(np.quantile(reps, 0.975)))
 
 
-def advise(fits: dict, d_f: float, N: float, cost_ratio: Optional[float] = None) -> Advice:
-  """See the module docstring; fits: what `load` returns."""
-  for name, v in (("D_F", d_f), ("N", N)):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
-      raise UsageError(f"{name} must be a positive number, got {v!r}")
-  if cost_ratio is not None and (isinstance(cost_ratio, bool) or not isinstance(cost_ratio, (int, float))
-                                 or not (math.isfinite(cost_ratio) and cost_ratio > 0)):
-    raise UsageError(f"the cost ratio must be a positive finite number (pre-training steps per fine-tuning byte), "
-                     f"got {cost_ratio!r}")
+def _check(name: str, v, unit: str = "") -> None:
+  if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0)):
+    raise UsageError(f"{name} must be a positive finite number{unit}, got {v!r}")
+
+
+def advise(fits: dict, d_f: float, N: float, cost_ratio: Optional[float] = None,
+           extra_steps: Optional[float] = None) -> Advice:
+  """See the module docstring; fits: what `load` returns; extra_steps: the pre-training option adds these steps
+  (default: doubles the pre-training the study's runs started from)."""
+  _check("D_F", d_f)
+  _check("N", N)
+  _check("the cost ratio", cost_ratio, " (pre-training steps per fine-tuning byte)")
+  _check("the extra pre-training steps", extra_steps)
+  if fits.get("decision"):
+    return _decide(fits, float(d_f), float(N), cost_ratio, extra_steps)
+  return _joint_only(fits, float(d_f), float(N), cost_ratio)
+
+
+def _replicates(law_json: dict):
+  """(natural-scale point parameters, replicate parameters {name: [B]} or None)."""
+  b = law_json.get("bootstrap") or {}
+  reps = {k: np.asarray(v, np.float64) for k, v in b.items()} if b else None
+  return law_json["params"], (reps if reps and len(next(iter(reps.values()))) >= 2 else None)
+
+
+def _both(fn, point, reps):
+  """fn at the point ([n]) and at every replicate ([B, n] or None)."""
+  return np.atleast_1d(fn(point)), (np.atleast_2d(fn(reps)) if reps is not None else None)
+
+
+def _quantiles(x_B) -> tuple:
+  x = np.sort(np.asarray(x_B, np.float64))  # inverted_cdf: no interpolation between infinite replicates
+  return tuple(float(np.quantile(x, q, method="inverted_cdf")) for q in (0.025, 0.975))
+
+
+def _iv(point, reps) -> Interval:
+  point = float(np.ravel(point)[0])
+  if reps is None:
+    return Interval(point, math.nan, math.nan)
+  return Interval(point, *_quantiles(np.asarray(reps).reshape(len(reps), -1)[:, 0]))
+
+
+# Where the break-even ratio is searched: extra pre-training steps per fine-tuning unit.
+_RATIOS = np.geomspace(1e-8, 1e8, 801)
+
+
+def break_even(loss, params, N: float, d_f: float, p0: float) -> np.ndarray:
+  """C_f/C_p at which p0 -> p0 + ratio * d_f pre-training steps buys the loss that 2 d_f fine-tuning units buy.
+
+  loss: the law's finetuned_loss; params: natural-scale values, scalars (-> [1]) or [B] arrays (-> [B]).
+  inf where no pre-training within the searched 1e8 steps per unit reaches it (gamma <= 0 in a replicate).
+  """
+  target = np.atleast_2d(loss(params, N=np.array([N]), D_F=np.array([2 * d_f]), p=np.array([p0])))  # [B, 1]
+  p = p0 + _RATIOS * d_f
+  curve = np.atleast_2d(loss(params, N=np.full(len(p), N), D_F=np.full(len(p), d_f), p=p))  # [B, R]
+  below = curve <= target
+  first = np.where(below.any(1), below.argmax(1), -1)
+  out = np.full(len(curve), np.inf)
+  lr = np.log(_RATIOS)
+  for b in np.flatnonzero(first >= 0):
+    j = first[b]
+    if j == 0:
+      out[b] = _RATIOS[0]
+      continue
+    y0, y1, t = np.log(curve[b, j - 1]), np.log(curve[b, j]), np.log(target[b, 0])
+    out[b] = math.exp(lr[j - 1] + (lr[j] - lr[j - 1]) * (y0 - t) / (y0 - y1))
+  return out
+
+
+def _decide(fits: dict, d_f: float, N: float, cost_ratio, extra_steps) -> Advice:
+  dec = fits["decision"]
+  law = get_law(dec["law"])
+  loss = law.functions["finetuned_loss"]
+  point, reps = _replicates(dec)
+  p0 = float(fits.get("pretrain_steps") or dec["ranges"]["p"][1])
+  dp = float(extra_steps) if extra_steps else p0
+  at = lambda D, p: (lambda prm: loss(prm, N=np.array([N]), D_F=np.array([D]), p=np.array([p])))
+  if reps is not None:  # a replicate whose predictions overflow here says nothing about them: every quantity drops it
+    with np.errstate(all="ignore"):
+      ok = np.all([np.isfinite(at(d, p)(reps)[:, 0]) for d, p in ((d_f, p0), (2 * d_f, p0), (d_f, p0 + dp),
+                                                                    (d_f, p0 + (cost_ratio or 0) * d_f))], 0)
+    reps = {k: v[ok] for k, v in reps.items()} if ok.sum() >= 2 else None
+  now, data2, pre = _both(at(d_f, p0), point, reps), _both(at(2 * d_f, p0), point, reps), \
+      _both(at(d_f, p0 + dp), point, reps)
+  change = lambda a: (a[0] - now[0], a[1] - now[1] if a[1] is not None else None)
+  mult = _both(lambda prm: law.functions["multiplier"](prm, N=np.array([N]), D_F=np.array([d_f]),
+                                                        p=np.array([p0])), point, reps)
+  be_point = float(break_even(loss, point, N, d_f, p0)[0])
+  be = Interval(be_point, *(_quantiles(break_even(loss, reps, N, d_f, p0)) if reps is not None
+                            else (math.nan, math.nan)))
+  same = None
+  if cost_ratio is not None:
+    same = _both(at(d_f, p0 + cost_ratio * d_f), point, reps)
+    alt, what = same, f"at the same budget ({cost_ratio * d_f:,.0f} more pre-training steps against {_amount(d_f)} " \
+                      f"more {fits.get('units', 'bytes')})"
+  else:
+    alt, what = pre, ("doubling the data against the pre-training option, costs not counted (give a cost ratio "
+                      "to compare equal budgets; the break-even ratio says where the answer turns)")
+  better, prob, favours, where = _verdict(data2, alt, what)
+  warnings, flags = _flags(fits, dec, N, d_f, p0, p0 + dp, cost_ratio, be_point)
+  return Advice(fits["target"], N, d_f, cost_ratio, _iv(*mult), _iv(*change(data2)), _iv(*change(pre)),
+                _iv(*change(same)) if same is not None else None, better, prob, where, warnings,
+                fits.get("units", "bytes"), p0, dp, loss_now=_iv(*now), loss_more_data=_iv(*data2),
+                loss_more_pretraining=_iv(*pre), break_even_cost_ratio=be, favours=favours, extrapolated=flags,
+                model=f"{law.name}: {law.doc}", reading=_gap_reading(fits, d_f))
+
+
+def _verdict(data2, alt, what: str) -> tuple:
+  """(better, probability, favours, text): the share of replicates in which doubling the data gives the lower loss."""
+  if data2[1] is None or alt[1] is None:
+    return UNDECIDED, math.nan, UNDECIDED, f"{what}; no bootstrap replicates, so no probability"
+  share = float(np.mean(data2[1][:, 0] < alt[1][:, 0]))
+  favours, prob = (DATA, share) if share >= 0.5 else (PRETRAIN, 1 - share)
+  if prob >= THRESHOLD:
+    return favours, prob, favours, what
+  return UNDECIDED, prob, favours, (f"{100 * prob:.0f}% of bootstrap replicates favour {favours}, below the "
+                                    f"{100 * THRESHOLD:.0f}% threshold; {what}")
+
+
+def _flags(fits, dec, N, d_f, p0, p1, cost_ratio, be_point) -> tuple:
+  """(warnings, extrapolated axes): every value the comparison evaluates against the measured ranges."""
+  r = dec["ranges"]
+  units = fits.get("units", "bytes")
+  checks = [("N", N, r["N"], f"N = {N:,.0f}", "measured sizes"),
+            ("D_F", d_f, r["D_F"], f"D_F = {_amount(d_f)}", f"fitted D_F ({units})"),
+            ("2 D_F", 2 * d_f, r["D_F"], f"2 D_F = {_amount(2 * d_f)}", f"fitted D_F ({units})"),
+            ("p", p0, r["p"], f"p = {p0:,.0f} steps", "measured pre-training amounts"),
+            ("p + extra", p1, r["p"], f"the pre-training option's p = {p1:,.0f} steps",
+             "measured pre-training amounts")]
+  if cost_ratio is not None:
+    checks.append(("p at the same budget", p0 + cost_ratio * d_f, r["p"],
+                   f"the same budget's p = {p0 + cost_ratio * d_f:,.0f} steps", "measured pre-training amounts"))
+  warnings, flags = [], []
+  for axis, v, (lo, hi), what, where in checks:
+    if not lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9):
+      flags.append(axis)
+      warnings.append(f"{what} lies outside the {where} ({_amount(lo)}-{_amount(hi)}): an extrapolation"
+                      + (f"; {fits['heldout']}" if axis == "N" and fits.get("heldout") else ""))
+  varied = [float(n) for n, ps in dec.get("p_by_size", {}).items() if len(ps) > 1]
+  if varied and not any(math.isclose(N, n, rel_tol=1e-6) for n in varied):
+    warnings.append(f"pre-training was varied at N = {', '.join(f'{n:,.0f}' for n in varied)} only: at N = {N:,.0f} "
+                    "the value of more pre-training rests on the law's gamma not depending on N")
+  if dec.get("pretrain_seeds", 1) < 2:
+    warnings.append("each pre-training amount is one checkpoint of one pre-training run: its own luck is part of "
+                    "the measured effect of p, which the intervals do not hold")
+  return warnings, flags
+
+
+def _gap_reading(fits: dict, d_f: float) -> str:
+  """The transfer-gap law's effect of doubling p at its size: a reading of the same runs, not a second decision."""
+  gap = fits.get("gap")
+  if not gap:
+    return ""
+  g = get_law(gap["law"])
+  p0 = float(gap.get("p_max") or fits.get("pretrain_steps") or 1)
+  point, reps = _replicates(gap)
+  at = lambda pp: (lambda prm: g.predict(prm, {"p": np.array([pp]), "f": np.array([d_f])}))
+  a, b = _both(at(p0), point, reps), _both(at(2 * p0), point, reps)
+  d = _iv(b[0] - a[0], b[1] - a[1] if reps is not None else None)
+  from transfer_scaling.report.workdir_report import gap_verdicts
+  loose = [f"{k} {v['status']}" for k, v in gap_verdicts(gap).items() if v["status"] != "determined"]
+  return (f"the transfer-gap law at size {gap['size']} (N = {gap['N']:,.0f}) puts doubling pre-training at "
+          f"{d.text('+.4f')}" + (f" ({', '.join(loose)})" if loose else ""))
+
+
+def _joint_only(fits: dict, d_f: float, N: float, cost_ratio) -> Advice:
+  """Without the (N, D_F, p) model: the joint law's multiplier and value of more data; the decision undetermined."""
   joint = fits["joint"]
   law = get_law(joint["law"])
+  point, reps = _replicates(joint)
+  mult = _both(lambda prm: law.functions["multiplier"](prm, N=np.array([N]), D_F=np.array([d_f])), point, reps)
+  loss = lambda prm, D: law.predict(prm, {"N": np.array([N]), "D": np.array([D]), "pretrained": np.array([1.0])})
+  delta = _both(lambda prm: loss(prm, 2 * d_f) - loss(prm, d_f), point, reps)
   warnings = []
   lo_N, hi_N = fits["N_range"]
   lo_f, hi_f = fits["D_F_range"]
@@ -147,45 +356,9 @@ def advise(fits: dict, d_f: float, N: float, cost_ratio: Optional[float] = None)
   if not lo_f <= d_f <= hi_f:
     warnings.append(f"D_F = {_amount(d_f)} lies outside the fitted D_F ({_amount(lo_f)}-{_amount(hi_f)}): "
                     "an extrapolation")
-  for k, v in fits.get("identified", {}).items():
-    if v["status"] != "determined":
-      warnings.append(v["text"])
-  mult = _interval(*_values(joint, law.functions["multiplier"], N=np.array([N]), D_F=np.array([d_f])))
-  loss = lambda p, D: law.predict(p, {"N": np.array([N]), "D": np.array([D]), "pretrained": np.array([1.0])})
-  delta_f = _interval(*_values(joint, lambda p: loss(p, 2 * d_f) - loss(p, d_f)))
-  gap = fits.get("gap")
-  if gap is None:
-    return Advice(fits["target"], float(N), float(d_f), cost_ratio, mult, delta_f, None, None, "not determined",
-                  math.nan, "no transfer-gap law was fitted, so the value of more pre-training is not measured",
-                  warnings, fits.get("units", "bytes"))
-  g = get_law(gap["law"])
-  p0 = float(fits["pretrain_steps"])
-  at = lambda p, pp, f: g.predict(p, {"p": np.array([pp]), "f": np.array([f])})
-  d_data_pt, d_data = _values(gap, lambda p: at(p, p0, 2 * d_f) - at(p, p0, d_f))
-  d_pre_pt, d_pre = _values(gap, lambda p: at(p, 2 * p0, d_f) - at(p, p0, d_f))
-  more_pre = _interval(d_pre_pt, d_pre)
-  same = None
-  if cost_ratio is not None:
-    steps = cost_ratio * d_f  # what doubling the data costs, in pre-training steps
-    s_pt, s_reps = _values(gap, lambda p: at(p, p0 + steps, d_f) - at(p, p0, d_f))
-    same = _interval(s_pt, s_reps)
-    alt_pt, alt = s_pt, s_reps
-    compared = "same budget"
-  else:
-    alt_pt, alt = d_pre_pt, d_pre
-    compared = "doubling either, costs not counted (give a cost ratio to compare equal budgets)"
-  where = f"transfer-gap law at size {gap['size']} (N = {gap['N']:,.0f}), {compared}"
-  if abs(gap["N"] - N) > 1e-9 * N:
-    warnings.append(f"the value of pre-training is measured at size {gap['size']} only (N = {gap['N']:,.0f})")
-  from transfer_scaling.report.workdir_report import gap_verdicts
-  warnings += [v["text"] for v in gap_verdicts(gap).values() if v["status"] != "determined"]
-  data_wins = float(d_data_pt[0] < alt_pt[0])
-  if d_data is None or alt is None:
-    agree = math.nan
-  else:
-    agree = float(np.mean((d_data[:, 0] < alt[:, 0]) == bool(data_wins)))
-  better = "more fine-tuning data" if data_wins else "more pre-training"
-  if np.isfinite(agree) and agree < 0.8:
-    better, where = "not determined", where + f"; only {100 * max(agree, 1 - agree):.0f}% of replicates agree"
-  return Advice(fits["target"], float(N), float(d_f), cost_ratio, mult, delta_f, more_pre, same, better,
-                agree, where, warnings, fits.get("units", "bytes"), p0)
+  warnings += [v["text"] for v in fits.get("identified", {}).values() if v["status"] != "determined"]
+  why = fits.get("decision_note") or ("these fits predate the (N, D_F, p) model; rerun `transfer-scaling analyze` "
+                                      "to fit it")
+  return Advice(fits["target"], N, d_f, cost_ratio, _iv(*mult), _iv(*delta), None, None, UNDECIDED, math.nan,
+                f"the value of more pre-training is not measured: {why}", warnings, fits.get("units", "bytes"),
+                fits.get("pretrain_steps"), reading=_gap_reading(fits, d_f))
