@@ -23,6 +23,11 @@ def truth(gamma):
   return {**JOINT, "k": JOINT["k"] / P0 ** gamma, "gamma": gamma}
 
 
+GRID = pretrain.Grid(sizes=(12768, 25472, 56640), scratch_d=(1000, 2154, 4642, 10000, 21544), d_f=(1000, 2154, 4642),
+                     p=((10, 60, 340, 2000), (2000,), (2000,)), seeds=3, gap_d_f=(1000, 4642))
+NOISE = mixed.Components(seed_d=0.01 ** 2, seed=0.005 ** 2, run={0.0: 0.005 ** 2, 1.0: 0.005 ** 2})
+
+
 def fits(gamma, spread=0.01, B=400):
   """What analyze saves, built from a known law: the replicates are the truth with independent jitter."""
   rng = np.random.default_rng(3)
@@ -34,7 +39,17 @@ def fits(gamma, spread=0.01, B=400):
           "heldout": "held", "identified": {}, "pretrain_steps": P0, "units": "bytes",
           "decision": {"law": "pretrain_kaplan", "params": t, "bootstrap": reps,
                        "ranges": {"N": [12768, 56640], "D_F": [1000, 4642], "p": [10, 2000]},
-                       "p_by_size": {"12768": [10, 60, 340, 2000], "56640": [2000]}, "pretrain_seeds": 1}}
+                       "p_by_size": {"12768": [10, 60, 340, 2000], "56640": [2000]}, "pretrain_seeds": 1,
+                       "design": _design(), "noise": {**NOISE.to_dict(), "df": {"widening": 1.0}},
+                       "cost": {"scratch": {f"{n:g}": 10.0 for n in GRID.sizes},
+                                "finetune": {f"{n:g}": 5.0 for n in GRID.sizes},
+                                "pretrain_step": {f"{n:g}": 0.01 for n in GRID.sizes}}}}
+
+
+def _design():
+  sc, ft = pretrain.simulate("pretrain_kaplan", truth(0.5), GRID, NOISE, np.random.default_rng(0))
+  rows = [sc.assign(p=1.0, pretrained=0.0), ft.rename(columns={"D_F": "D"}).assign(pretrained=1.0)]
+  return {c: np.concatenate([r[c].to_numpy() for r in rows]).tolist() for c in pretrain.DESIGN}
 
 
 def test_the_pretrain_law_is_the_joint_law_at_the_studys_pretraining():
@@ -152,10 +167,7 @@ def test_bad_input_to_the_api_names_the_problem():
 
 
 def test_the_model_is_fitted_to_every_pretraining_amount_and_recovers_gamma():
-  grid = pretrain.Grid(sizes=(12768, 25472, 56640), scratch_d=(1000, 2154, 4642, 10000, 21544),
-                       d_f=(1000, 2154, 4642), p=((10, 60, 340, 2000), (2000,), (2000,)), seeds=3)
-  noise = mixed.Components(seed_d=0.01 ** 2, seed=0.005 ** 2, run={0.0: 0.005 ** 2, 1.0: 0.005 ** 2})
-  sc, ft = pretrain.simulate("pretrain_kaplan", truth(0.5), grid, noise, np.random.default_rng(0))
+  sc, ft = pretrain.simulate("pretrain_kaplan", truth(0.5), GRID, NOISE, np.random.default_rng(0))
   pf = pretrain.fit_pretrain(sc, ft, scratch_law="kaplan", bootstrap=40, max_D_F=1e4)
   assert pf.fit.resample == "gls" and pf.ranges["p"] == [10.0, 2000.0] and pf.pretrain_seeds == 1
   lo, hi = pf.fit.ci95["gamma"]
@@ -164,3 +176,18 @@ def test_the_model_is_fitted_to_every_pretraining_amount_and_recovers_gamma():
   one_p = ft[ft["p"] == 2000]
   with pytest.raises(UsageError, match="start from 1 pre-training amount"):
     pretrain.fit_pretrain(sc, one_p, scratch_law="kaplan", bootstrap=0, max_D_F=1e4)
+
+
+def test_an_undecided_answer_says_which_runs_would_narrow_it_and_what_they_cost():
+  a = advice.advise(fits(TIE), d_f=D_F, N=N)
+  assert a.better == advice.UNDECIDED and 1 <= len(a.next_runs) <= 3
+  after = [r["sd_after"] for r in a.next_runs]
+  assert after == sorted(after) and all(0 < x <= r["sd_now"] for x, r in zip(after, a.next_runs))
+  seed = advice.next_runs(fits(TIE), N, D_F, P0, 2 * P0, top=10)
+  more = next(r for r in seed if r["what"] == "one more seed on every cell")
+  design = fits(TIE)["decision"]["design"]
+  assert more["runs"] == len(design["N"])  # every cell once more, at the measured seconds per run
+  assert more["seconds"] == sum(5.0 if a else 10.0 for a in design["pretrained"])
+  further = next(r for r in seed if r["what"].startswith("pre-train 56,640 on to 4,000 steps"))
+  assert further["seconds"] == 2000 * 0.01 + further["runs"] * 5.0
+  assert "what to run next" in a.text() and advice.advise(fits(0.1), d_f=D_F, N=N).next_runs == []

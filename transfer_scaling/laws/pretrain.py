@@ -34,6 +34,9 @@ from transfer_scaling.laws.transfer import data_for_saturation
 STARTS = {"k": [-10.0, -5.0, 0.0, 5.0], "alpha": [0.25, 0.5, 1.0], "beta": [0.0, 0.5], "gamma": [0.0, 0.3, 1.0]}
 
 
+DESIGN = ("N", "D", "p", "pretrained", "seed")  # the columns of a fitted design, for the linearised variance
+
+
 @dataclasses.dataclass
 class PretrainFit:
   fit: FitResult                    # the pretrain_<scratch> law, with its bootstrap replicates
@@ -43,6 +46,8 @@ class PretrainFit:
   pretrain_seeds: int = 1           # distinct pre-training seeds among the runs used
   noise: Optional[mixed.Components] = None
   sd_log_loss: float = np.nan       # one fine-tuned run's noise (sd of log loss), all components but lack of fit
+  design: Optional[pd.DataFrame] = None  # the rows fitted: N, D, p, pretrained, seed
+  cost: dict = dataclasses.field(default_factory=dict)  # measured seconds per run (report.analysis.run_cost)
 
   @property
   def law(self):
@@ -56,7 +61,8 @@ class PretrainFit:
             "ranges": self.ranges, "p_by_size": {f"{n:g}": v for n, v in self.p_by_size.items()},
             "pretrain_seeds": self.pretrain_seeds, "sd_log_loss": self.sd_log_loss,
             "noise": self.noise.to_dict() if self.noise is not None else None,
-            "runs": int(self.rows["used"].sum())}
+            "runs": int(self.rows["used"].sum()), "cost": self.cost,
+            "design": ({c: self.design[c].tolist() for c in DESIGN} if self.design is not None else None)}
 
 
 def _starts(law, scratch_fit: FitResult) -> np.ndarray:
@@ -116,7 +122,11 @@ def fit_pretrain(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law:
     raise UsageError("the (N, D_F, p) model did not converge from any start; the law may not describe these runs")
   noise = None
   if gls:
-    f, noise = joint._gls(law, f, cells, clusters, bootstrap, seed, starts)
+    try:
+      f, noise = joint._gls(law, f, cells, clusters, bootstrap, seed, starts)
+    except UsageError:
+      raise UsageError("the (N, D_F, p) model's GLS step did not converge; the law may not describe these "
+                       "runs") from None
   ps = used["pretrain_seed"].fillna(0).nunique() if "pretrain_seed" in used else 1
   ranges = {"N": [float(used["N"].min()), float(used["N"].max())],
             "D_F": [float(used["D_F"].min()), float(used["D_F"].max())],
@@ -124,8 +134,9 @@ def fit_pretrain(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law:
   p_by_size = {float(n): sorted(float(p) for p in g["p"].unique()) for n, g in used.groupby("N")}
   sd = (np.sqrt(noise.seed + noise.seed_d + noise.run.get(1.0, 0.0)) if noise is not None
         else float(np.sqrt(np.mean(f.residuals ** 2))))
+  design = data.assign(seed=clusters if clusters is not None else "0")[list(DESIGN)]
   return PretrainFit(fit=f, rows=rows, ranges=ranges, p_by_size=p_by_size, pretrain_seeds=int(ps), noise=noise,
-                     sd_log_loss=float(sd))
+                     sd_log_loss=float(sd), design=design)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,3 +166,34 @@ def simulate(law: str, truth: dict, grid: Grid, noise: mixed.Components, rng) ->
   sc = df[df["pretrained"] == 0][["N", "D", "loss", "seed"]].reset_index(drop=True)
   ft = df[df["pretrained"] == 1].rename(columns={"D": "D_F"})[["N", "D_F", "p", "loss", "seed"]]
   return sc, ft.reset_index(drop=True)
+
+
+def cells_of(design: pd.DataFrame) -> np.ndarray:
+  return np.array([f"{a:g}|{n:g}|{d:g}|{p:g}" for a, n, d, p in
+                   zip(design["pretrained"], design["N"], design["D"], design["p"])])
+
+
+def linear_sd(law, params: dict, design: pd.DataFrame, noise: mixed.Components, quantity) -> float:
+  """The sd of quantity(params) that a GLS fit of `design` under `noise` gives, linearised: g' (J' S^-1 J)^+ g.
+
+  What a run added to a study would do to an interval, without drawing it: the design's rows enter J and
+  the covariance S (the noise model's seed structure), the gradient g of the quantity is numerical.
+  """
+  import jax
+  import jax.numpy as jnp
+  theta = law.to_coords(params)
+  with jax.enable_x64(True):
+    lx = {c: jnp.asarray(v) for c, v in law.covariate_coords(design).items()}
+    J = np.asarray(jax.jacfwd(lambda t: law.log_predict({p: t[i] for i, p in enumerate(law.params)}, lx))(
+        jnp.asarray(theta)))
+  K = mixed.structure(cells_of(design), design["seed"].astype(str).to_numpy(), design["D"].to_numpy(np.float64),
+                      design["pretrained"].to_numpy(np.float64))
+  S = mixed.covariance(noise, K)
+  V = np.linalg.pinv(J.T @ np.linalg.solve(S, J), rcond=1e-13, hermitian=True)
+  eps = 1e-5
+  g = np.zeros(len(theta))
+  for i in range(len(theta)):
+    e = np.zeros(len(theta))
+    e[i] = eps
+    g[i] = (quantity(law.from_coords(theta + e)) - quantity(law.from_coords(theta - e))) / (2 * eps)
+  return float(np.sqrt(max(g @ V @ g, 0.0)))

@@ -74,6 +74,7 @@ class Advice:
   extrapolated: list = dataclasses.field(default_factory=list)  # axes outside the measured ranges
   model: str = ""                 # the law both options were evaluated with
   reading: str = ""               # the transfer-gap law's reading of the same runs (not the decision)
+  next_runs: list = dataclasses.field(default_factory=list)  # when undecided: what would narrow it (next_runs)
 
   def to_json(self) -> dict:
     out = json.loads(json.dumps(dataclasses.asdict(self), default=float))
@@ -113,6 +114,13 @@ class Advice:
     else:
       lines.append(f"  better: {self.better} ({100 * self.probability:.0f}% of bootstrap replicates favour it, "
                    f"threshold {100 * self.threshold:.0f}%; {self.compared_at})")
+    if self.next_runs:
+      lines.append("  what to run next (the decision's interval, predicted from the fitted noise model; "
+                   "cost from the study's measured wall time):")
+      for r in self.next_runs:
+        cost = f"about {r['seconds'] / 60:,.0f} min" if r["seconds"] is not None else "cost unknown"
+        lines.append(f"    {r['what']}: {r['runs']} runs, {cost}; sd of the difference {r['sd_now']:.3g} -> "
+                     f"{r['sd_after']:.3g} nats/{unit}" + (" (would likely decide)" if r["decides"] else ""))
     if self.reading:
       lines.append(f"  reading, not the decision: {self.reading}")
     lines += [f"  warning: {w}" for w in self.warnings]
@@ -180,15 +188,15 @@ def _check(name: str, v, unit: str = "") -> None:
 
 
 def advise(fits: dict, d_f: float, N: float, cost_ratio: Optional[float] = None,
-           extra_steps: Optional[float] = None) -> Advice:
+           extra_steps: Optional[float] = None, plan: bool = True) -> Advice:
   """See the module docstring; fits: what `load` returns; extra_steps: the pre-training option adds these steps
-  (default: doubles the pre-training the study's runs started from)."""
+  (default: doubles the pre-training the study's runs started from); plan: say what to run next when undecided."""
   _check("D_F", d_f)
   _check("N", N)
   _check("the cost ratio", cost_ratio, " (pre-training steps per fine-tuning byte)")
   _check("the extra pre-training steps", extra_steps)
   if fits.get("decision"):
-    return _decide(fits, float(d_f), float(N), cost_ratio, extra_steps)
+    return _decide(fits, float(d_f), float(N), cost_ratio, extra_steps, plan)
   return _joint_only(fits, float(d_f), float(N), cost_ratio)
 
 
@@ -243,7 +251,7 @@ def break_even(loss, params, N: float, d_f: float, p0: float) -> np.ndarray:
   return out
 
 
-def _decide(fits: dict, d_f: float, N: float, cost_ratio, extra_steps) -> Advice:
+def _decide(fits: dict, d_f: float, N: float, cost_ratio, extra_steps, plan: bool) -> Advice:
   dec = fits["decision"]
   law = get_law(dec["law"])
   loss = law.functions["finetuned_loss"]
@@ -274,11 +282,73 @@ def _decide(fits: dict, d_f: float, N: float, cost_ratio, extra_steps) -> Advice
                       "to compare equal budgets; the break-even ratio says where the answer turns)")
   better, prob, favours, where = _verdict(data2, alt, what)
   warnings, flags = _flags(fits, dec, N, d_f, p0, p0 + dp, cost_ratio, be_point)
+  p_alt = p0 + (cost_ratio * d_f if cost_ratio is not None else dp)
+  nxt = next_runs(fits, N, d_f, p0, p_alt) if better == UNDECIDED and plan else []
   return Advice(fits["target"], N, d_f, cost_ratio, _iv(*mult), _iv(*change(data2)), _iv(*change(pre)),
                 _iv(*change(same)) if same is not None else None, better, prob, where, warnings,
                 fits.get("units", "bytes"), p0, dp, loss_now=_iv(*now), loss_more_data=_iv(*data2),
                 loss_more_pretraining=_iv(*pre), break_even_cost_ratio=be, favours=favours, extrapolated=flags,
-                model=f"{law.name}: {law.doc}", reading=_gap_reading(fits, d_f))
+                model=f"{law.name}: {law.doc}", reading=_gap_reading(fits, d_f), next_runs=nxt)
+
+
+def next_runs(fits: dict, N: float, d_f: float, p0: float, p_alt: float, top: int = 3) -> list:
+  """The runs that would most narrow the decision's interval, best first: for each candidate, the sd of the
+  difference (loss with 2 d_f minus loss at p_alt) that the GLS fit of the study plus those runs gives under the
+  fitted noise model (laws.pretrain.linear_sd), and its cost from the study's measured seconds per run.
+
+  Candidates, at the measured size nearest N: one more seed on every cell; fine-tuned runs from the gap size's
+  pre-training amounts (where p was not varied there); pre-training on to p_alt and fine-tuning from it; fine-tuned
+  and from-scratch runs at 2 d_f. [] without the design or the noise model (fits of an older analyze).
+  """
+  import pandas as pd
+  from transfer_scaling.laws import mixed, pretrain
+  dec = fits["decision"]
+  if not dec.get("design") or not dec.get("noise"):
+    return []
+  law = get_law(dec["law"])
+  n = dec["noise"]
+  noise = mixed.Components(seed_d=n["seed_d"], seed=n["seed"], run={0.0: n["run_scratch"], 1.0: n["run_finetuned"]},
+                           cell=n.get("cell", 0.0))
+  widen = float((n.get("df") or {}).get("widening", 1.0))
+  design = pd.DataFrame(dec["design"])
+  design["seed"] = design["seed"].astype(str)
+  loss = law.functions["finetuned_loss"]
+  at = lambda prm, D, p: float(np.ravel(loss(prm, N=np.array([N]), D_F=np.array([D]), p=np.array([p])))[0])
+  diff = lambda prm: at(prm, 2 * d_f, p0) - at(prm, d_f, p_alt)
+  sd = lambda extra: widen * pretrain.linear_sd(law, dec["params"], pd.concat([design, extra], ignore_index=True),
+                                                noise, diff)
+  now = sd(design.iloc[:0])
+  delta = abs(diff(dec["params"]))
+  sizes = sorted(design["N"].unique())
+  near = min(sizes, key=lambda x: abs(math.log(x / N)))
+  seeds = sorted(design["seed"].unique())
+  ft = design[design["pretrained"] == 1]
+  gap_p = sorted(set(ft["p"]) - {p0})
+  gap_d = sorted(set(ft[ft["p"] != p0]["D"])) or sorted(set(ft["D"]))
+  cost = dec.get("cost") or {}
+  key = f"{near:g}"
+  rows = lambda pre, Ds, ps: pd.DataFrame([(near, D, p, pre, s) for D in Ds for p in ps for s in seeds],
+                                          columns=list(pretrain.DESIGN))
+  cands = [("one more seed on every cell", design.assign(seed="next"), None)]
+  if gap_p and not (ft[ft["N"] == near]["p"].nunique() > 1):
+    cands.append((f"fine-tune at {near:,.0f} from {', '.join(f'{p:,.0f}' for p in gap_p)} pre-training steps "
+                  f"(D_F {', '.join(_amount(d) for d in gap_d)})", rows(1.0, gap_d, gap_p), None))
+  if p_alt > p0:
+    cands.append((f"pre-train {near:,.0f} on to {p_alt:,.0f} steps and fine-tune from there (D_F "
+                  f"{', '.join(_amount(d) for d in gap_d)})", rows(1.0, gap_d, [p_alt]), p_alt - p0))
+  cands.append((f"fine-tuned and from-scratch runs at {near:,.0f} with D_F = {_amount(2 * d_f)}",
+                pd.concat([rows(1.0, [2 * d_f], [p0]), rows(0.0, [2 * d_f], [1.0])]), None))
+  out = []
+  for what, extra, steps in cands:
+    each = [(cost.get("finetune" if a else "scratch") or {}).get(f"{n:g}") for a, n in
+            zip(extra["pretrained"], extra["N"])]
+    secs = None
+    if cost and None not in each:
+      secs = float(sum(each)) + (steps or 0) * ((cost.get("pretrain_step") or {}).get(key) or 0.0)
+    after = sd(extra)
+    out.append({"what": what, "runs": len(extra), "seconds": secs, "sd_now": now, "sd_after": after,
+                "decides": bool(delta >= 1.645 * after)})
+  return sorted(out, key=lambda r: r["sd_after"])[:top]
 
 
 def _verdict(data2, alt, what: str) -> tuple:

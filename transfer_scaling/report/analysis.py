@@ -247,7 +247,7 @@ def _target(cfg: Setting, df: pd.DataFrame, target: str) -> TargetResult:
   _law_free(cfg, res, sc_runs, at_last(ft_every))  # the gain counts every cell: not fine-tuning is an outcome
   _joint(cfg, res, sc_runs, ft_runs)
   _gap(cfg, res, ft_all, zs)
-  _decision(cfg, res, sc_runs, ft_all)
+  _decision(cfg, res, sc_runs, ft_all, df)
   return res
 
 
@@ -303,8 +303,9 @@ def _joint(cfg: Setting, res: TargetResult, sc_runs, ft_runs) -> None:
     res.notes.append(f"held-out-size check not made: {e}")
 
 
-def _decision(cfg: Setting, res: TargetResult, sc_runs, ft_all) -> None:
-  """advise's model: every fine-tuned run that fine-tuning helped, at every p and size, with the scratch runs."""
+def _decision(cfg: Setting, res: TargetResult, sc_runs, ft_all, records) -> None:
+  """advise's model: every fine-tuned run that fine-tuning helped, at every p and size, with the scratch runs;
+  and what a run cost (records: every record of the target, each learning rate tried included)."""
   from transfer_scaling.laws import pretrain
   if "p" not in ft_all or ft_all["p"].isna().any() or ft_all["p"].nunique() < 2:
     res.decision_note = "the runs start from one pre-training amount (or do not say which)"
@@ -321,6 +322,22 @@ def _decision(cfg: Setting, res: TargetResult, sc_runs, ft_all) -> None:
                                          max_D_F=a.low_data_max_d_f or None)
   except UsageError as e:
     res.decision_note = str(e)
+    return
+  res.decision.cost = run_cost(records, sc_runs, ft_all)
+
+
+def run_cost(records: pd.DataFrame, sc_runs, ft_all) -> dict:
+  """Measured wall seconds per kept run of each arm and size (the learning rates tried for it included), and per
+  pre-training step; {} where the records carry no times (runs trained elsewhere)."""
+  if "wall_s" not in records or records["wall_s"].isna().all():
+    return {}
+  out = {}
+  for arm, kept in ((arms.REFERENCE.name, sc_runs), (arms.TRANSFERRED.name, ft_all)):
+    spent = records[records["stage"] == arm].groupby("N")["wall_s"].sum()
+    out[arm] = {f"{n:g}": float(spent[n] / c) for n, c in kept.groupby("N").size().items() if n in spent}
+  pre = records[(records["stage"] == arms.PRETRAIN.name) & (records["steps"] > 0)]
+  out["pretrain_step"] = {f"{n:g}": float(g["wall_s"].sum() / g["steps"].sum()) for n, g in pre.groupby("N")}
+  return out
 
 
 def _gap(cfg: Setting, res: TargetResult, ft_all, zs) -> None:
