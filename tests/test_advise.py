@@ -191,3 +191,15 @@ def test_an_undecided_answer_says_which_runs_would_narrow_it_and_what_they_cost(
   further = next(r for r in seed if r["what"].startswith("pre-train 56,640 on to 4,000 steps"))
   assert further["seconds"] == 2000 * 0.01 + further["runs"] * 5.0
   assert "what to run next" in a.text() and advice.advise(fits(0.1), d_f=D_F, N=N).next_runs == []
+
+
+def test_records_naming_their_pretraining_seed_are_counted_and_old_ones_count_as_one():
+  import pandas as pd
+  assert pretrain.pretrain_seeds(pd.DataFrame({"seed": [0, 1]})) == 1
+  assert pretrain.pretrain_seeds(pd.DataFrame({"pretrain_seed": [None, None]})) == 1
+  assert pretrain.pretrain_seeds(pd.DataFrame({"pretrain_seed": [0, 1, 0, None]})) == 2
+  f = fits(0.8)
+  f["decision"]["pretrain_seeds"] = 2
+  a = advice.advise(f, d_f=D_F, N=N)
+  assert any("from 2 pre-training seeds" in w for w in a.warnings)
+  assert not any("one checkpoint of one pre-training run" in w for w in a.warnings)

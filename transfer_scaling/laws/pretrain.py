@@ -65,6 +65,13 @@ class PretrainFit:
             "design": ({c: self.design[c].tolist() for c in DESIGN} if self.design is not None else None)}
 
 
+def pretrain_seeds(runs: pd.DataFrame) -> int:
+  """Distinct pre-training seeds the runs were fine-tuned from; a run that names none counts as seed 0."""
+  if "pretrain_seed" not in runs:
+    return 1
+  return int(pd.to_numeric(pd.Series(runs["pretrain_seed"]), errors="coerce").fillna(0).nunique())
+
+
 def _starts(law, scratch_fit: FitResult) -> np.ndarray:
   names = law.functions["scratch_params"]({p: p for p in law.params})  # scratch name -> this law's name
   theta_s = dict(zip(get_law(scratch_fit.law).params, scratch_fit.theta))
@@ -127,7 +134,7 @@ def fit_pretrain(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law:
     except UsageError:
       raise UsageError("the (N, D_F, p) model's GLS step did not converge; the law may not describe these "
                        "runs") from None
-  ps = used["pretrain_seed"].fillna(0).nunique() if "pretrain_seed" in used else 1
+  ps = pretrain_seeds(used)
   ranges = {"N": [float(used["N"].min()), float(used["N"].max())],
             "D_F": [float(used["D_F"].min()), float(used["D_F"].max())],
             "p": [float(used["p"].min()), float(used["p"].max())]}

@@ -389,6 +389,9 @@ def _flags(fits, dec, N, d_f, p0, p1, cost_ratio, be_point) -> tuple:
   if dec.get("pretrain_seeds", 1) < 2:
     warnings.append("each pre-training amount is one checkpoint of one pre-training run: its own luck is part of "
                     "the measured effect of p, which the intervals do not hold")
+  else:
+    warnings.append(f"the runs start from {dec['pretrain_seeds']} pre-training seeds; the noise model does not yet "
+                    "give a checkpoint's luck its own component, so it counts as the fine-tuning seed's")
   return warnings, flags
 
 
