@@ -17,7 +17,7 @@ from jax.numpy import logaddexp
 
 import math
 
-from transfer_scaling.laws.registry import Law, Param, register
+from transfer_scaling.laws.registry import Law, Param, get_law, register
 
 
 def _chinchilla_log(q, lN, lD):
