@@ -26,6 +26,7 @@ class Design:
   d_f: tuple          # bytes
   seeds: int
   reference: tuple    # (N, D_F) of the multiplier
+  pretrain_seeds: int = 1  # pre-trained models per size; fine-tuning seed s starts from model s mod this
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +82,8 @@ def _rows(design: Design) -> pd.DataFrame:
 
 def _split(df: pd.DataFrame) -> tuple:
   sc = df[df["pretrained"] == 0][["N", "D", "loss", "seed"]].reset_index(drop=True)
-  ft = df[df["pretrained"] == 1].rename(columns={"D": "D_F"})[["N", "D_F", "loss", "seed"]].reset_index(drop=True)
+  cols = ["N", "D_F", "loss", "seed"] + (["pretrain_seed"] if "pretrain_seed" in df else [])
+  ft = df[df["pretrained"] == 1].rename(columns={"D": "D_F"})[cols].reset_index(drop=True)
   return sc, ft
 
 
@@ -95,6 +97,11 @@ def _simulate_components(law: str, truth: dict, design: Design, c, rng) -> tuple
        + np.sqrt(c.seed) * rng.standard_normal(design.seeds)[s]
        + np.sqrt(c.cell) * rng.standard_normal(cells.max() + 1)[cells]
        + np.sqrt(df["pretrained"].map(lambda a: c.run[float(a)]).to_numpy()) * rng.standard_normal(len(df)))
+  if design.pretrain_seeds > 1:  # one pre-trained model per size and pre-training seed, shared by its fine-tuned runs
+    df["pretrain_seed"] = np.where(df["pretrained"] == 1, df["seed"] % design.pretrain_seeds, -1)
+    sizes = np.searchsorted(np.sort(design.sizes), df["N"])
+    m_NxP = rng.standard_normal((len(design.sizes), design.pretrain_seeds))
+    z = z + np.where(df["pretrained"] == 1, np.sqrt(c.pretrain) * m_NxP[sizes, df["pretrain_seed"].clip(0)], 0.0)
   df["loss"] = mean * np.exp(z)
   return _split(df)
 
