@@ -162,7 +162,10 @@ def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: st
   law = definitions.joint_law(scratch_law, transfer_law)
   profiles = identify.profiled(law) if profiles is None else profiles
   scratch_fit = fit(scratch_law, sc[["N", "D", "loss"]], bootstrap=0)
-  if not scratch_fit.converged:
+  # Within `average` the scratch fit gives only the starts (the boundary is set): its best point serves even
+  # where it runs along a ridge (chinchilla's E -> 0, the flexible form's floor) without converging.
+  starts_only = _limit is not None and scratch_fit.theta is not None and np.isfinite(scratch_fit.theta).all()
+  if not scratch_fit.converged and not starts_only:
     raise UsageError(f"the {scratch_law} law fitted to the from-scratch runs alone did not converge; "
                      "check the from-scratch runs (failed or cut-off runs are left out) or use the kaplan form")
   if _limit is not None:
