@@ -329,8 +329,7 @@ def _seeds_of(jf: JointFit) -> np.ndarray:
 
 
 def _pool(boots: dict, w: dict, seed: int, params=TRANSFER_PARAMS) -> Optional[pd.DataFrame]:
-  """Replicates of the transfer law's params: as many as the forms have in all, drawn from each form in proportion
-  to its weight."""
+  """Replicates of the transfer law's params: as many as the forms have in all, each form's share its weight."""
   boots = {f: b for f, b in boots.items() if b is not None and len(b) >= 2 and w[f] > 0}
   if not boots:
     return None
