@@ -147,3 +147,18 @@ def test_a_scale_parameter_bounded_only_within_decades_is_not_determined():
   assert v.status == "bounded" and "design centre" in v.text
   fit.ci95["k"] = (0.4, 0.75)
   assert identify.parameter(laws.get_law("hernandez"), "k", fit, narrow, design).determined
+
+
+def test_the_average_keeps_every_form_the_runs_do_not_reject_with_equal_weight():
+  # Deviances (AIC less 2P) 100, 103 and 120 with 7, 8 and 12 parameters: the second is within chi2(1) of the
+  # best (3 < 3.84), the third is rejected (20 > chi2(5) = 11.07). Akaike weights would give the second 0.08.
+  from types import SimpleNamespace
+  fit = lambda P: SimpleNamespace(law=SimpleNamespace(params=tuple(range(P))))
+  fits = {"kaplan": fit(7), "chinchilla": fit(8), "flexible": fit(12)}
+  aic = {"kaplan": 100 + 14, "chinchilla": 103 + 16, "flexible": 120 + 24}
+  assert joint._weights(fits, aic) == {"kaplan": 0.5, "chinchilla": 0.5, "flexible": 0.0}
+  boots = {f: pd.DataFrame({"k": np.full(100, v), "alpha": v, "beta": 0.0}) for f, v in
+           (("kaplan", 1.0), ("chinchilla", 2.0), ("flexible", 3.0))}
+  pooled = joint._pool(boots, joint._weights(fits, aic), seed=0)
+  assert len(pooled) == 200 and set(pooled["alpha"]) == {1.0, 2.0}  # the kept forms' 100 + 100
+  assert abs((pooled["alpha"] == 2.0).mean() - 0.5) < 0.01
