@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import tqdm
 
-from transfer_scaling.laws import coverage, joint
+from transfer_scaling.laws import coverage, joint, registry
 from transfer_scaling.study import runner
 
 DESIGNS = {
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
   p.add_argument("--truth-form", choices=("stored", "chinchilla"), default="stored",
                  help="the truth: the study's stored joint fit, or a chinchilla-form joint fit of its runs "
                       "(a from-scratch curve the kaplan-form estimator does not assume)")
-  p.add_argument("--fit-form", choices=("average", "kaplan", "chinchilla", "flexible"), default="average",
+  p.add_argument("--fit-form", choices=registry.role_names("scratch"), default=registry.AVERAGE,
                  help="the estimator's scratch law (average: as analyze fits, over the forms the runs do not reject)")
   p.add_argument("--boundary", choices=("derived", "design"), default="derived",
                  help="the low-data boundary: derived from the from-scratch fit as analyze does, or the design's "
