@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import tqdm
 
-from transfer_scaling.laws import coverage, joint
+from transfer_scaling.laws import coverage, joint, registry
 from transfer_scaling.study import runner
 
 DESIGNS = {
@@ -33,6 +33,11 @@ DESIGNS = {
     "larger": dict(sizes=(12768, 25472, 56640, 100096, 335616),
                    scratch_d=tuple(int(round(1000 * 10 ** (j / 3))) for j in range(10)),
                    d_f=(1000, 2154, 4642, 10000, 21544, 46416), seeds=5, reference=(56640, 4642)),
+    # The decision scale (study_config.decision_scale): the quickstart's sizes, 8 seeds, D_F 600 B - 12.9 kB on
+    # 5 points (1.33 decades), from scratch 600 B - 50 kB at 3 per decade, fine-tuning seed i from pre-training
+    # seed i % 2.
+    "decision": dict(sizes=(12768, 25472, 56640), scratch_d=(600, 1293, 2785, 6000, 12927, 27850, 50000),
+                     d_f=(600, 1293, 2785, 6000, 12927), seeds=8, reference=(56640, 2785), pretrain_seeds=2),
 }
 
 
@@ -82,7 +87,12 @@ def main(argv=None) -> int:
   p.add_argument("--truth-form", choices=("stored", "chinchilla"), default="stored",
                  help="the truth: the study's stored joint fit, or a chinchilla-form joint fit of its runs "
                       "(a from-scratch curve the kaplan-form estimator does not assume)")
-  p.add_argument("--fit-form", choices=("kaplan", "chinchilla"), default="kaplan", help="the estimator's scratch law")
+  p.add_argument("--fit-form", choices=registry.role_names("scratch"), default=registry.AVERAGE,
+                 help="the estimator's scratch law (average: as analyze fits, over the forms the runs do not reject)")
+  p.add_argument("--boundary", choices=("derived", "design"), default="derived",
+                 help="the low-data boundary: derived from the from-scratch fit as analyze does, or the design's "
+                      "largest D_F")
+  p.add_argument("--shard", default="0/1", help="i/n: only studies j with j mod n = i (n processes, one CSV each)")
   p.add_argument("--design", choices=sorted(DESIGNS), default="quickstart")
   p.add_argument("--studies", type=int, default=200)
   p.add_argument("--bootstrap", type=int, default=1000)
@@ -102,7 +112,8 @@ def main(argv=None) -> int:
   table = coverage.coverage(law, truth, design, None, n_studies=a.studies, bootstrap=a.bootstrap,
                             resample=a.resample, noise=comp, progress=lambda i: bar.update(1),
                             fit_law=f"transfer_{a.fit_form}", profiles=joint.TRANSFER_PARAMS if a.profiles else (),
-                            out=a.out)
+                            out=a.out, max_D_F="derived" if a.boundary == "derived" else None,
+                            shard=tuple(int(x) for x in a.shard.split("/")))
   bar.close()
   table.to_csv(a.out, index=False)
   summary = coverage.summary(table)

@@ -3,6 +3,7 @@
 advise, which reads them: test_advise.py.
 """
 
+import math
 import numpy as np
 import pandas as pd
 import pytest
@@ -107,3 +108,46 @@ def test_a_scale_parameter_bounded_only_within_decades_is_not_determined():
   assert v.status == "bounded" and "design centre" in v.text
   fit.ci95["k"] = (0.4, 0.75)
   assert identify.parameter(laws.get_law("hernandez"), "k", fit, narrow, design).determined
+
+
+def test_the_average_keeps_every_form_the_runs_do_not_reject_with_equal_weight():
+  # Deviances (AIC less 2P) 100, 103 and 120 with 7, 8 and 12 parameters: the second is within chi2(1) of the
+  # best (3 < 3.84), the third is rejected (20 > chi2(5) = 11.07). Akaike weights would give the second 0.08.
+  from types import SimpleNamespace
+  fit = lambda P: SimpleNamespace(law=SimpleNamespace(params=tuple(range(P))))
+  fits = {"kaplan": fit(7), "chinchilla": fit(8), "flexible": fit(12)}
+  aic = {"kaplan": 100 + 14, "chinchilla": 103 + 16, "flexible": 120 + 24}
+  assert joint._weights(fits, aic) == {"kaplan": 0.5, "chinchilla": 0.5, "flexible": 0.0}
+  boots = {f: pd.DataFrame({"k": np.full(100, v), "alpha": v, "beta": 0.0}) for f, v in
+           (("kaplan", 1.0), ("chinchilla", 2.0), ("flexible", 3.0))}
+  pooled = joint._pool(boots, joint._weights(fits, aic), seed=0)
+  assert len(pooled) == 200 and set(pooled["alpha"]) == {1.0, 2.0}  # the kept forms' 100 + 100
+  assert abs((pooled["alpha"] == 2.0).mean() - 0.5) < 0.01
+
+
+def test_average_and_flexible_are_named_through_the_scratch_role(study):
+  from transfer_scaling.laws import registry
+  from transfer_scaling.study import config as study_config
+  # The config takes what the registry's scratch role offers, average included, and lists it when refusing.
+  for name in ("average", "flexible", "kaplan"):
+    assert study_config.StudyConfig.from_dict({"analysis": {"scratch_law": name}}).analysis.scratch_law == name
+  with pytest.raises(UsageError, match="no scratch law; use one of .*flexible.*average"):
+    study_config.StudyConfig.from_dict({"analysis": {"scratch_law": "hernandez"}})
+  # The flexible entry is built for the runs' sizes when fitted (3 coefficients a size); the built law stays out
+  # of the role's list, so the average fits each form once.
+  sc, _ = study
+  f = laws.fit("flexible", sc[["N", "D", "loss"]], bootstrap=0)
+  assert f.law.startswith("flexible[") and len(laws.get_law(f.law).params) == 9
+  assert f.law not in registry.law_names("scratch") and "flexible" in registry.law_names("scratch")
+  assert joint.scratch_forms()[:3] == ["kaplan", "chinchilla", "flexible"]
+
+
+def test_the_average_fits_every_scratch_form_and_pools_the_transfer_laws_replicates(study):
+  sc, ft = study
+  jf = joint.fit_joint(sc, ft, scratch_law="average", bootstrap=20, max_D_F=1e4, profiles=(), check=False)
+  assert set(jf.forms) == set(joint.scratch_forms())
+  assert math.isclose(sum(v["weight"] for v in jf.forms.values()), 1.0)
+  assert list(jf.pooled.columns) == list(laws.get_law("hernandez").params)
+  assert set(jf.identified) == set(identify.profiled(jf.law)) and "form weight" in jf.boundary
+  lo, hi = jf.fit.ci95["alpha"]
+  assert lo <= TRUTH["alpha"] <= hi

@@ -99,3 +99,39 @@ def test_the_reports_table_says_determined_only_under_the_rule():
   assert ("| design centre | 26,892 | 2,155 | 3,000 [2,500, 4,000] | 2.4 [1.1, 115] "
           "| D_T: determined; multiplier: bounded |") in md
   assert "| example (56k) |" in md and identify.rule(jf.law) in md
+
+
+# Fine-tuning seed s starts from pre-trained model s mod 2 of its size: two pre-trained models per size.
+DESIGN_P = coverage.Design(sizes=DESIGN.sizes, scratch_d=DESIGN.scratch_d, d_f=DESIGN.d_f, seeds=4,
+                           reference=DESIGN.reference, pretrain_seeds=2)
+NOISE_P = mixed.Components(seed_d=4e-4, seed=1e-4, run={0.0: 2e-4, 1.0: 1e-4}, pretrain=3e-4)
+
+
+
+def test_the_pre_trained_models_effect_is_recovered_beside_the_seeds():
+  est = []
+  for i in range(200):
+    sc, ft = coverage.simulate("transfer_kaplan", TRUTH, DESIGN_P, None, np.random.default_rng([8, i]), NOISE_P)
+    models = np.r_[np.full(len(sc), ""), [f"{n:g}|{p}" for n, p in zip(ft["N"], ft["pretrain_seed"])]]
+    c = mixed.estimate(*_rows(sc, ft), models=models)
+    est.append([c.seed_d, c.seed, c.run[0.0], c.run[1.0], c.pretrain])
+  mean = np.mean(est, 0)
+  want = np.array([NOISE_P.seed_d, NOISE_P.seed, NOISE_P.run[0.0], NOISE_P.run[1.0], NOISE_P.pretrain])
+  assert np.all(np.abs(mean / want - 1) < 0.25), (mean, want)
+  assert c.df["pretrain"] == 3  # (2 - 1) models per size, 3 sizes
+  # Without the labels (older records: one pre-training seed) there is no such component.
+  assert mixed.estimate(*_rows(sc, ft)).pretrain == 0.0
+
+
+def test_the_gls_fit_with_pre_training_seeds_recovers_parameters_and_resamples_the_models():
+  sc, ft = coverage.simulate("transfer_kaplan", TRUTH, DESIGN_P, None, np.random.default_rng(4), NOISE_P)
+  jf = joint.fit_joint(sc, ft, scratch_law="kaplan", bootstrap=100, max_D_F=1e4, profiles=(), check=False)
+  assert jf.noise.pretrain > 0 and jf.noise.df["pretrain"] == 3
+  for k in ("alpha", "beta"):
+    lo, hi = jf.fit.ci95[k]
+    assert lo <= TRUTH[k] <= hi, (k, lo, hi)
+  # The bootstrap draws the models' effect: the same runs labelled with one pre-training seed give narrower beta.
+  one = joint.fit_joint(sc, ft.drop(columns="pretrain_seed"), scratch_law="kaplan", bootstrap=100, max_D_F=1e4,
+                        profiles=(), check=False)
+  width = lambda j: j.fit.ci95["beta"][1] - j.fit.ci95["beta"][0]
+  assert one.noise.pretrain == 0.0 and width(jf) > width(one)

@@ -26,6 +26,7 @@ class Design:
   d_f: tuple          # bytes
   seeds: int
   reference: tuple    # (N, D_F) of the multiplier
+  pretrain_seeds: int = 1  # pre-trained models per size; fine-tuning seed s starts from model s mod this
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +82,8 @@ def _rows(design: Design) -> pd.DataFrame:
 
 def _split(df: pd.DataFrame) -> tuple:
   sc = df[df["pretrained"] == 0][["N", "D", "loss", "seed"]].reset_index(drop=True)
-  ft = df[df["pretrained"] == 1].rename(columns={"D": "D_F"})[["N", "D_F", "loss", "seed"]].reset_index(drop=True)
+  cols = ["N", "D_F", "loss", "seed"] + (["pretrain_seed"] if "pretrain_seed" in df else [])
+  ft = df[df["pretrained"] == 1].rename(columns={"D": "D_F"})[cols].reset_index(drop=True)
   return sc, ft
 
 
@@ -95,20 +97,27 @@ def _simulate_components(law: str, truth: dict, design: Design, c, rng) -> tuple
        + np.sqrt(c.seed) * rng.standard_normal(design.seeds)[s]
        + np.sqrt(c.cell) * rng.standard_normal(cells.max() + 1)[cells]
        + np.sqrt(df["pretrained"].map(lambda a: c.run[float(a)]).to_numpy()) * rng.standard_normal(len(df)))
+  if design.pretrain_seeds > 1:  # one pre-trained model per size and pre-training seed, shared by its fine-tuned runs
+    df["pretrain_seed"] = np.where(df["pretrained"] == 1, df["seed"] % design.pretrain_seeds, -1)
+    sizes = np.searchsorted(np.sort(design.sizes), df["N"])
+    m_NxP = rng.standard_normal((len(design.sizes), design.pretrain_seeds))
+    z = z + np.where(df["pretrained"] == 1, np.sqrt(c.pretrain) * m_NxP[sizes, df["pretrain_seed"].clip(0)], 0.0)
   df["loss"] = mean * np.exp(z)
   return _split(df)
 
 
 def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200, bootstrap: int = 1000,
              seed: int = 0, max_D_F=None, resample: str = "auto", noise: Noise = Noise(), progress=None,
-             fit_law: str = None, profiles=joint.TRANSFER_PARAMS, out=None) -> pd.DataFrame:
+             fit_law: str = None, profiles=joint.TRANSFER_PARAMS, out=None, shard=(0, 1)) -> pd.DataFrame:
   """One row per simulated study: estimates, bootstrap and profile 95% intervals, and whether each covers the truth.
 
   fit_law: the joint law the estimator fits (default `law`); another form (transfer_kaplan fitted to runs drawn
   from transfer_chinchilla) measures coverage under a misspecified from-scratch curve. D_T is also checked at
   the design's centre (the geometric centre of its sizes and D_F), and the seeds' t interval beside the GLS one.
   profiles: the parameters profiled (() skips them, and their coverage); out: a CSV path rewritten after every
-  study, so a run stopped early keeps what it measured.
+  study, so a run stopped early keeps what it measured. max_D_F: the low-data boundary ("derived": as `analyze`
+  derives it from the from-scratch fit; None: the design's largest D_F). shard (i, n): only the studies j with
+  j mod n = i, so n processes share one table (each study's draws depend on (seed, j) alone).
   """
   if not law.startswith("transfer_"):
     raise UsageError(f"coverage simulates a joint law (transfer_kaplan or transfer_chinchilla), not {law!r}")
@@ -122,7 +131,7 @@ def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200,
   centre = (float(np.sqrt(min(design.sizes) * max(design.sizes))), float(np.sqrt(min(design.d_f) * max(design.d_f))))
   true_dt = float(entry.functions["D_T"](truth, np.array([centre[0]]), np.array([centre[1]]))[0])
   rows = []
-  for i in range(n_studies):
+  for i in range(shard[0], n_studies, shard[1]):
     rng = np.random.default_rng([seed, i])
     sc, ft = simulate(law, truth, design, sigma, rng, noise)
     if resample == "cells":  # the seeds' ties ignored: each cell resampled on its own
@@ -131,7 +140,8 @@ def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200,
     row = {"study": i, **{f"true_{k}": v for k, v in {**truth, "multiplier": true_mult, "D_T": true_dt}.items()}}
     try:
       jf = joint.fit_joint(sc, ft, scratch_law=scratch_law, bootstrap=bootstrap, seed=i, resample=resample,
-                           max_D_F=max_D_F if max_D_F is not None else max(design.d_f), profiles=profiles)
+                           max_D_F=None if max_D_F == "derived" else max_D_F if max_D_F is not None
+                           else max(design.d_f), profiles=profiles)
     except UsageError as e:
       row["error"] = str(e)
       rows.append(row)
@@ -160,6 +170,9 @@ def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200,
         row[f"{k}_t_covered"] = c["t_lo"] <= t <= c["t_hi"]
       row.update({f"{k}_t_lo": c["t_lo"], f"{k}_t_hi": c["t_hi"]})
       row[f"{k}_disagree"] = c["disagree"]
+    if jf.forms:  # averaged over the from-scratch forms: which the runs did not reject
+      row["forms_kept"] = "+".join(f for f, v in jf.forms.items() if v["weight"] > 0)
+    row["max_D_F_used"] = float(jf.rows.loc[jf.rows["used"], "D_F"].max())
     if jf.noise is not None:
       row.update({f"noise_{k}": v for k, v in jf.noise.to_dict().items() if k != "df"})
       row["widening"] = jf.noise.df.get("widening", np.nan)

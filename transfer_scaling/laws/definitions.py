@@ -2,7 +2,8 @@
 
 A law in a study role is registered the same way with its `roles` and `hints` (registry.Param):
 register_scratch for a from-scratch form of the joint fit (it also gives the joint law's names and
-starts), register_transfer for the D_T(N, D_F) inside it, register for a gap law L(p, f). The joint
+starts), register_transfer for the D_T(N, D_F) inside it, register for a gap law L(p, f). A form that only the runs
+fix (the per-size `flexible` one) is an entry with a `build`, which registers the law for the runs at hand. The joint
 law of a scratch form and a transfer law is built from the two by joint_law, never typed.
 
 Grids are in fitted coordinates (log for log_params). The Chinchilla grid is the one of
@@ -17,6 +18,8 @@ from jax.numpy import logaddexp
 
 import math
 
+from transfer_scaling.errors import UsageError
+from transfer_scaling.laws import registry
 from transfer_scaling.laws.registry import Law, Param, get_law, register
 
 
@@ -45,7 +48,10 @@ def _chinchilla_opt(p):
   # Compute-optimal split of C = 6 N D (Hoffmann et al. 2022, eq. 4): N_opt = K (C/6)^a, D_opt = (C/6)^b / K.
   # The paper calls K "G"; here G is the transfer gap of the barnett law, so this one is K.
   s = p["alpha"] + p["beta"]
-  return {"a": p["beta"] / s, "b": p["alpha"] / s, "K": (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / s)}
+  # numpy's power: a negative base (an exponent fitted below 0) gives nan, where Python's gives a complex number
+  ratio = np.asarray(p["alpha"] * p["A"] / (p["beta"] * p["B"]), np.float64)
+  with np.errstate(invalid="ignore"):
+    return {"a": p["beta"] / s, "b": p["alpha"] / s, "K": np.power(ratio, 1 / np.asarray(s, np.float64))}
 
 
 def _compute_optimal(p, C):
@@ -102,6 +108,9 @@ def joint_law(scratch: str, transfer: str = TRANSFER) -> Law:
   if name in _LAWS:
     return _LAWS[name]
   s, t = in_role(scratch, "scratch", "scratch_law"), in_role(transfer, "transfer", "transfer_law")
+  if s.build:
+    raise UsageError(f"scratch_law={s.name!r} is built from the runs: join the law it builds for them "
+                     "(law.build(runs).name)")
   rename = _JOINT[s.name]["rename"]
   names = tuple(rename.get(p, p) for p in s.params)
 
@@ -217,6 +226,55 @@ def _gap_reach(v, fit, design):
     elif v.status == "not determined":
       v.text = "G is not determined by this grid"
   return v
+
+
+def flexible(sizes, centre: float) -> str:
+  """The name of the scratch law free per size for these sizes (registered on first use, with its joint law).
+
+  Per size N_s, L = exp(a_s) (exp(c_s) + (D / centre)^-r_s): a power law in D falling to a floor, with its
+  own scale, floor and exponent at every size, so no form is assumed across sizes and a transfer estimate
+  does not hinge on the kaplan or chinchilla shape (the curve is monotone in D, so a fine-tuned loss meets
+  it once). Between sizes the coefficients are interpolated in log N (beyond them, the nearest size's): the
+  form says nothing about sizes it was not fitted on. Fine-tuned: the same curve at D_F + D_T(N, D_F).
+  """
+  lN_S = tuple(sorted(float(np.log(n)) for n in set(map(float, sizes))))
+  lc = float(np.log(centre))
+  name = "flexible[" + ",".join(f"{np.exp(v):.0f}" for v in lN_S) + f"@{centre:.4g}]"
+  if name in registry._LAWS:
+    return name
+  S = len(lN_S)
+  coef = [f"{c}{i}" for i in range(S) for c in "acr"]
+  xp = jnp.asarray(lN_S)
+
+  def log_fn(q, lN, lD):
+    at = lambda c: jnp.interp(lN, xp, jnp.stack([q[f"{c}{i}"] for i in range(S)]))
+    return at("a") + logaddexp(at("c"), -jnp.exp(at("r")) * (lD - lc))
+
+  starts = {"a": [0.0], "c": [-1.0, 1.0], "r": [np.log(0.3)]}
+  register_scratch(Law(name=name, doc="L = exp(a_N) (exp(c_N) + (D / centre)^-r_N), free per size",
+                       params=tuple(coef), log_params=(), covariates=("N", "D"), target="loss",
+                       log_predict=lambda q, lx: log_fn(q, lx["N"], lx["D"]), grid={c: starts[c[0]] for c in coef},
+                       roles=("scratch",), built_from="flexible"),
+                   joint={"grid": {c: starts[c[0]][:1] for c in coef}})
+  joint_law(name)
+  return name
+
+
+def _built_only(q, lx):
+  raise UsageError("the flexible form is built from the runs it is fitted to: fit it (laws.fit, the joint "
+                            "fit) or build it with definitions.flexible(sizes, centre)")
+
+
+# The registry's entry of the per-size form: the sizes measured fix its parameters, so fitting builds it for the runs
+# (its centre: the runs' geometric mean D).
+register_scratch(Law(
+    name="flexible",
+    doc="L = exp(a_N) (exp(c_N) + (D / centre)^-r_N), free per size (built for the sizes measured)",
+    params=(), log_params=(), covariates=("N", "D"), target="loss", log_predict=_built_only, grid={},
+    roles=("scratch",),
+    build=lambda data: registry.get_law(flexible(data["N"], float(np.exp(np.log(np.asarray(data["D"],
+                                                                                       np.float64)).mean())))),
+), joint={"grid": {}})
 
 
 register(Law(

@@ -213,6 +213,8 @@ def fit(law, data, *, bootstrap: int = 1000, seed: int = 0, delta: float = 1e-3,
   holdout: a DataFrame of further measurements to report the held-out RMSE on.
   """
   law = get_law(law)
+  if law.build:  # a form the runs fix (registry.Law.build): fit the law built for these runs
+    law = law.build(check_columns(data, law.columns, f"law {law.name!r}"))
   bootstrap = _count(bootstrap, "bootstrap")
   seed = _count(seed, "seed")
   df = check_columns(data, law.columns, f"law {law.name!r}", linear=law.linear_covariates)

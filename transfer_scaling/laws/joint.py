@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from transfer_scaling.errors import UsageError
-from transfer_scaling.laws import definitions, fitting, identify, mixed
+from transfer_scaling.laws import definitions, fitting, identify, mixed, registry
 from transfer_scaling.laws.fitting import FitResult, fit, profile, residual_scale
 from transfer_scaling.laws.measurements import check_columns
 from transfer_scaling.laws.registry import get_law
@@ -50,6 +50,11 @@ class JointFit:
   noise: Optional[mixed.Components] = None  # the GLS fit's variance components
   seedwise: Optional[pd.DataFrame] = None   # one row per seed fitted alone
   check: dict = dataclasses.field(default_factory=dict)  # quantity -> the GLS interval beside the seeds' t interval
+  # With scratch_law="average": form -> {"weight", "aic", "fit"} of each scratch form fitted, and the replicates
+  # of k, alpha, beta pooled over the forms by weight (every interval of a transfer quantity reads them).
+  forms: dict = dataclasses.field(default_factory=dict)
+  pooled: Optional[pd.DataFrame] = None
+  seeds: Optional[np.ndarray] = dataclasses.field(default=None, repr=False)  # the seed of every row of fit.data
 
   @property
   def law(self):
@@ -62,21 +67,18 @@ class JointFit:
 
   def interval(self, name: str, N, D_F, level: float = 0.95):
     """(lo, hi) arrays of a function of the law over the bootstrap replicates, or None without a bootstrap."""
-    b = self.fit.bootstrap
-    if b is None or len(b) < 2:
+    vals = self.replicates(name, N, D_F)
+    if vals is None:
       return None
-    vals = self.law.functions[name]({k: b[k].to_numpy() for k in self.law.params},
-                                    np.atleast_1d(np.asarray(N, np.float64)),
-                                    np.atleast_1d(np.asarray(D_F, np.float64)))
     q = (1 - level) / 2
     return np.quantile(vals, q, axis=0), np.quantile(vals, 1 - q, axis=0)
 
   def replicates(self, name: str, N, D_F) -> Optional[np.ndarray]:
-    """[B, n] values of a function of the law, one row per bootstrap replicate."""
-    b = self.fit.bootstrap
+    """[B, n] values of a function of the law, one row per bootstrap replicate (pooled over the forms averaged)."""
+    b = self.pooled if self.pooled is not None else self.fit.bootstrap
     if b is None or len(b) < 2:
       return None
-    return np.asarray(self.law.functions[name]({k: b[k].to_numpy() for k in self.law.params},
+    return np.asarray(self.law.functions[name]({k: b[k].to_numpy() for k in b.columns if k in self.law.params},
                                                np.atleast_1d(np.asarray(N, np.float64)),
                                                np.atleast_1d(np.asarray(D_F, np.float64))))
 
@@ -114,10 +116,20 @@ def _clusters(sc, ft):
   return np.concatenate([sc["seed"].astype(str).to_numpy(), ft["seed"].astype(str).to_numpy()])
 
 
+def _models(sc, ft):
+  """Per row the pre-trained model a fine-tuned run starts from ('size|pre-training seed'; '' from scratch), where
+  the fine-tuned runs name a pretrain_seed; a missing one is the single pre-training seed of older records."""
+  if "pretrain_seed" not in ft:
+    return None
+  ps = ft["pretrain_seed"].astype(object).where(ft["pretrain_seed"].notna(), "single")
+  return np.concatenate([np.full(len(sc), ""), [f"{n:g}|{p}" for n, p in zip(ft["N"], ps)]]).astype(object)
+
+
 def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: str = "chinchilla",
               bootstrap: int = 1000, seed: int = 0, max_D_F: Optional[float] = None, fraction: float = 0.1,
               level: float = 0.99, profiles=None, resample: str = "auto", grid_note: dict = None,
-              units: str = "bytes", check: bool = True, transfer_law: str = definitions.TRANSFER) -> JointFit:
+              units: str = "bytes", check: bool = True, transfer_law: str = definitions.TRANSFER,
+              _limit=None) -> JointFit:
   """The joint fit of one target's runs; see the module docstring.
 
   scratch: columns N, D, loss (and optionally cell and seed); finetuned: N, D_F, loss (and cell, seed).
@@ -129,24 +141,37 @@ def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: st
   fitting.fit chooses), 'gls', or one of fitting.fit's ('seeds': the wild seed-cluster bootstrap, kept for
   comparison). check: also fit each seed alone for the model-free check (GLS only). profiles: the parameters
   profiled (default: those the law's hints give a verdict). transfer_law: a law in the transfer role.
+  scratch_law: a law in the scratch role, or "average": every scratch form fitted, the transfer quantities'
+  intervals pooled over those the runs do not reject (`average`), so the multiplier and D_T do not hinge on the
+  from-scratch curve being of one form.
   """
-  law = definitions.joint_law(scratch_law, transfer_law)  # both checked against the registry's roles
-  profiles = identify.profiled(law) if profiles is None else profiles
+  scratch_law = registry.check_role(scratch_law, "scratch", "scratch_law")
+  registry.in_role(transfer_law, "transfer", "transfer_law")
   sc = scratch.reset_index(drop=True)
   ft = finetuned.reset_index(drop=True)
   check_columns(sc, ("N", "D", "loss"), "from-scratch runs", min_rows=4)
   check_columns(ft, ("N", "D_F", "loss"), "fine-tuned runs")
+  kw = dict(bootstrap=bootstrap, seed=seed, max_D_F=max_D_F, fraction=fraction, level=level, profiles=profiles,
+            resample=resample, grid_note=grid_note, units=units, check=check, transfer_law=transfer_law)
+  if scratch_law == registry.AVERAGE:
+    return average(sc, ft, **kw)
+  if get_law(scratch_law).build:  # a form the runs fix: built for their sizes
+    if _limit is None:  # the boundary needs a form that saturates across sizes
+      _limit = _boundary(sc, ft, max_D_F, fraction, level, units)
+    scratch_law = get_law(scratch_law).build(sc).name
+  law = definitions.joint_law(scratch_law, transfer_law)
+  profiles = identify.profiled(law) if profiles is None else profiles
   scratch_fit = fit(scratch_law, sc[["N", "D", "loss"]], bootstrap=0)
-  if not scratch_fit.converged:
+  # Within `average` the scratch fit gives only the starts (the boundary is set): its best point serves even
+  # where it runs along a ridge (chinchilla's E -> 0, the flexible form's floor) without converging.
+  starts_only = _limit is not None and scratch_fit.theta is not None and np.isfinite(scratch_fit.theta).all()
+  if not scratch_fit.converged and not starts_only:
     raise UsageError(f"the {scratch_law} law fitted to the from-scratch runs alone did not converge; "
                      "check the from-scratch runs (failed or cut-off runs are left out) or use the kaplan form")
-  if max_D_F is not None:
-    limit = np.full(len(ft), float(max_D_F))
-    boundary = f"low-data regime: D_F <= {max_D_F:.4g} {units} (given)"
+  if _limit is not None:
+    limit, boundary = _limit
   else:
-    limit = fraction * data_for_saturation(scratch_fit, ft["N"].to_numpy(np.float64), level)
-    boundary = (f"low-data regime: D_F <= {fraction:g} * D(N), D(N) the data a from-scratch model needs for {level:g} "
-                f"of its infinite-data performance under the {scratch_law} law fitted to the from-scratch runs")
+    limit, boundary = low_data_limit(scratch_fit, ft, max_D_F, fraction, level, units)
   rows = ft.copy()
   rows["D_F_max"] = limit
   rows["used"] = rows["D_F"].to_numpy(np.float64) <= limit
@@ -162,6 +187,7 @@ def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: st
   cells = np.concatenate([_cells(sc, "s|", "D"), _cells(used, "f|", "D_F")])
   starts = _starts(law, scratch_fit)
   clusters = _clusters(sc, used)
+  models = _models(sc, used)
   gls = _use_gls(resample, cells, clusters)
   f = fit(law, data, bootstrap=0 if gls else bootstrap, seed=seed, grid=starts, keep=len(starts),
           resample="auto" if gls else resample, cells=cells, clusters=clusters, delta="auto", refit_iter=500)
@@ -172,17 +198,158 @@ def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: st
   centre = (float(np.sqrt(used["N"].min() * used["N"].max())), float(np.sqrt(used["D_F"].min() * used["D_F"].max())))
   noise, seedwise = None, None
   if gls:
-    f, noise = _gls(law, f, cells, clusters, bootstrap, seed, starts)
+    f, noise = _gls(law, f, cells, clusters, bootstrap, seed, starts, models)
     seedwise = _seedwise(law, data, clusters, np.vstack([f.theta, starts]), centre) if check else None
-  design = {"sizes": int(used["N"].nunique()), "d_f": int(used["D_F"].nunique()),
-            "d_f_decades": float(np.log10(used["D_F"].max() / used["D_F"].min())),
-            "n_decades": float(np.log10(used["N"].max() / used["N"].min())) if used["N"].nunique() > 1 else 0.0,
-            **(grid_note or {})}
+  design = _design_note(used, grid_note)
   verdicts = {name: identify.parameter(law, name, f, prof.get(name), design) for name in identify.profiled(law)}
   jf = JointFit(fit=f, scratch_fit=scratch_fit, rows=rows, boundary=boundary, profiles=prof, identified=verdicts,
-                centre=centre, noise=noise, seedwise=seedwise)
+                centre=centre, noise=noise, seedwise=seedwise, seeds=clusters)
   jf.check = model_free_check(jf)
   return jf
+
+
+def low_data_limit(scratch_fit: FitResult, ft: pd.DataFrame, max_D_F, fraction: float, level: float, units: str):
+  """(per fine-tuned row the largest D_F of the low-data regime, the sentence that says how it was set)."""
+  if max_D_F is not None:
+    return np.full(len(ft), float(max_D_F)), f"low-data regime: D_F <= {max_D_F:.4g} {units} (given)"
+  limit = fraction * data_for_saturation(scratch_fit, ft["N"].to_numpy(np.float64), level)
+  return limit, (f"low-data regime: D_F <= {fraction:g} * D(N), D(N) the data a from-scratch model needs for "
+                 f"{level:g} of its infinite-data performance under the {scratch_fit.law} law fitted to the "
+                 "from-scratch runs")
+
+
+def average(sc: pd.DataFrame, ft: pd.DataFrame, **kw) -> JointFit:
+  """The joint fit averaged over the from-scratch forms (scratch_forms()), weighted by how well each fits the runs.
+
+  D_T and the multiplier rest on where a fine-tuned loss meets the from-scratch curve, so a form that bends
+  the curve wrongly biases them, and its GLS interval, narrow around the wrong value, does not say so
+  (docs/coverage.md: a chinchilla-form truth fitted in the kaplan form). Each form is fitted with its own GLS
+  and parametric bootstrap on the same runs (the low-data boundary from the first form whose scratch fit
+  converges); its weight is the Akaike weight of its Gaussian log-likelihood under one covariance shared by
+  the forms (the seed and run components, no lack of fit), so a form that misses the cell means loses weight.
+  The replicates of k, alpha and beta are pooled, each form contributing in proportion to its weight, and every
+  interval of a transfer quantity (ci95 of k, alpha, beta; D_T, D_E, the multiplier) is read from the pool:
+  where the forms fit alike it spans both, where the runs tell them apart it follows the better. The point
+  estimates, the loss predictions and the model-free check are the heaviest form's.
+  """
+  limit = _boundary(sc, ft, kw["max_D_F"], kw["fraction"], kw["level"], kw["units"])
+  fits, errors = {}, []
+  for form in scratch_forms():
+    try:
+      fits[form] = fit_joint(sc, ft, scratch_law=form, _limit=limit, **{**kw, "check": False, "profiles": ()})
+    except UsageError as e:
+      errors.append(f"{form}: {e}")
+  if not fits:
+    raise UsageError("the joint fit failed in every from-scratch form (" + "; ".join(errors) + ")")
+  aic = _aic(fits)
+  w = _weights(fits, aic)
+  best = min((f for f in fits if w[f] > 0), key=aic.get)  # the point estimates: the kept form of least AIC
+  jf = fits[best]
+  jf.forms = {f: {"weight": w[f], "aic": aic[f], "fit": fits[f].fit} for f in fits}
+  for e in errors:
+    jf.forms[e.split(":")[0]] = {"weight": 0.0, "aic": math.inf, "fit": None, "error": e}
+  jf.pooled = _pool({f: fits[f].fit.bootstrap for f in fits}, w, kw["seed"],
+                    get_law(jf.law.parts["transfer"]).params)
+  profiles = identify.profiled(jf.law) if kw["profiles"] is None else kw["profiles"]
+  if profiles:
+    jf.profiles = profile(jf.fit, list(profiles))
+  if kw["check"] and jf.seeds is not None and jf.noise is not None:
+    jf.seedwise = _seedwise(jf.law, jf.fit.data, jf.seeds, np.asarray([jf.fit.theta]), jf.centre)
+  design = _design_note(jf.rows[jf.rows["used"]], kw["grid_note"])
+  if jf.pooled is not None and jf.fit.ci95 is not None:
+    ci = {k: (float(jf.pooled[k].quantile(0.025)), float(jf.pooled[k].quantile(0.975))) for k in jf.pooled}
+    jf.fit = dataclasses.replace(jf.fit, ci95={**jf.fit.ci95, **ci},
+                                 stderr={**(jf.fit.stderr or {}), **{k: float(jf.pooled[k].std(ddof=1))
+                                                                      for k in jf.pooled}})
+  jf.identified = {n: identify.parameter(jf.law, n, jf.fit, jf.profiles.get(n), design)
+                   for n in identify.profiled(jf.law)}
+  jf.check = model_free_check(jf)
+  jf.boundary += "; " + ", ".join(f"{f} form weight {w[f]:.2f}" for f in fits)
+  return jf
+
+
+def scratch_forms() -> list:
+  """The forms `average` fits: every law in the scratch role, the fewest parameters first (the first sets the
+  covariance the forms are compared under), forms the runs fix (a build) last."""
+  return sorted(registry.law_names("scratch"),
+                key=lambda n: (get_law(n).build is not None, len(get_law(n).params), n))
+
+
+def _boundary(sc, ft, max_D_F, fraction, level, units):
+  """low_data_limit from the first scratch form across sizes whose fit to the from-scratch runs alone converges: the
+  boundary needs a form that saturates, and one the runs fix per size says nothing of D(N) between them."""
+  for form in scratch_forms():
+    if get_law(form).build is None:
+      sf = fit(form, sc[["N", "D", "loss"]], bootstrap=0)
+      if sf.converged:
+        return low_data_limit(sf, ft, max_D_F, fraction, level, units)
+  raise UsageError("no from-scratch form across sizes fitted to the from-scratch runs alone converged; check the "
+                   "from-scratch runs (failed or cut-off runs are left out)")
+
+
+def _weights(fits: dict, aic: dict) -> dict:
+  """Equal weights on the forms the runs do not reject, 0 on the others.
+
+  A form is rejected when its -2 log-likelihood exceeds the best one's by more than the chi-square 95% quantile
+  at the difference of their parameter counts (at least 1 degree of freedom). Akaike weights would not do: where
+  the runs cannot tell the forms apart (the quickstart's design) they still favour the form with fewer
+  parameters by exp(-dP), and so keep the interval of a form that may be the wrong one.
+  """
+  from scipy import stats
+  dev = {f: aic[f] - 2 * len(j.law.params) for f, j in fits.items()}
+  best = min(dev, key=dev.get)
+  keep = {f for f in fits if dev[f] - dev[best] <= stats.chi2.ppf(
+      0.95, max(abs(len(fits[best].law.params) - len(fits[f].law.params)), 1))}
+  return {f: (1.0 / len(keep) if f in keep else 0.0) for f in fits}
+
+
+def _aic(fits: dict) -> dict:
+  """Akaike's criterion of each form's fit, under one covariance (the first form's seed and run components)."""
+  first = next(iter(fits.values()))
+  data = first.fit.data
+  n = len(data)
+  if first.noise is not None:
+    cells = [f"{a:g}|{x:g}|{d:g}" for a, x, d in zip(data["pretrained"], data["N"], data["D"])]
+    K = mixed.structure(np.asarray(cells), _seeds_of(first), data["D"].to_numpy(np.float64),
+                        data["pretrained"].to_numpy(np.float64))
+    sigma = mixed.covariance(dataclasses.replace(first.noise, cell=0.0), K)
+  else:
+    s2 = min(float(np.sum(j.fit.residuals ** 2)) / max(n - len(j.law.params), 1) for j in fits.values())
+    sigma = s2 * np.eye(n)
+  L = np.linalg.cholesky(sigma)
+  out = {}
+  for form, j in fits.items():
+    z = np.linalg.solve(L, np.asarray(j.fit.residuals, np.float64))
+    out[form] = float(z @ z + 2 * len(j.law.params))  # -2 log-likelihood up to a constant shared by the forms
+  return out
+
+
+def _seeds_of(jf: JointFit) -> np.ndarray:
+  return jf.seeds if jf.seeds is not None else np.arange(len(jf.fit.data)).astype(str)
+
+
+def _pool(boots: dict, w: dict, seed: int, params=TRANSFER_PARAMS) -> Optional[pd.DataFrame]:
+  """Replicates of the transfer law's params: as many as the forms have in all, each form's share its weight."""
+  boots = {f: b for f, b in boots.items() if b is not None and len(b) >= 2 and w[f] > 0}
+  if not boots:
+    return None
+  total = sum(len(b) for b in boots.values())
+  rng = np.random.default_rng([seed, 7])
+  wsum = sum(w[f] for f in boots)
+  parts = []
+  for f, b in boots.items():
+    m = int(round(total * w[f] / wsum))
+    if m:
+      idx = rng.choice(len(b), m, replace=m > len(b))
+      parts.append(b[list(params)].iloc[idx])
+  return pd.concat(parts, ignore_index=True) if parts else None
+
+
+def _design_note(used: pd.DataFrame, grid_note) -> dict:
+  return {"sizes": int(used["N"].nunique()), "d_f": int(used["D_F"].nunique()),
+          "d_f_decades": float(np.log10(used["D_F"].max() / used["D_F"].min())),
+          "n_decades": float(np.log10(used["N"].max() / used["N"].min())) if used["N"].nunique() > 1 else 0.0,
+          **(grid_note or {})}
 
 
 def _use_gls(resample: str, cells, clusters) -> bool:
@@ -195,13 +362,14 @@ def _use_gls(resample: str, cells, clusters) -> bool:
   return many
 
 
-def _gls(law, f: FitResult, cells, clusters, bootstrap: int, seed: int, starts=None):
+def _gls(law, f: FitResult, cells, clusters, bootstrap: int, seed: int, starts=None, models=None):
   """(FitResult at the GLS optimum with its parametric-bootstrap replicates, the variance components)."""
   df = f.data
   with jax.enable_x64(True):
     lx, ly, _, _ = fitting.design(law, df)
     g = mixed.fit(law, lx, ly, len(df), np.asarray([f.theta]), cells, clusters, df["D"].to_numpy(np.float64),
-                  df["pretrained"].to_numpy(np.float64), bootstrap=bootstrap, seed=seed, fallback=starts)
+                  df["pretrained"].to_numpy(np.float64), bootstrap=bootstrap, seed=seed, fallback=starts,
+                  models=models)
   if not g.converged:
     raise UsageError("the joint fit's GLS step did not converge; the transfer law may not describe these runs "
                      "(see the law-free effective data in the report)")

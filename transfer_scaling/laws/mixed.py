@@ -3,11 +3,13 @@
 A seed fixes the initialisation, the batch order and the D_F subset (nested across D) of runs of every
 size and of both arms. So the log loss of run i (seed s, design point c at data D, arm a) is modelled as
 
-  log L_i = law(x_i) + u[s, D] + v[s] + g[c] + e_i
+  log L_i = law(x_i) + u[s, D] + v[s] + g[c] + m[N, p] + e_i
 
   u[s, D]  seed-by-subset effect, shared by every size and both arms at that D   variance seed_d
   v[s]     seed effect, shared by all the seed's runs (so u + v correlate across nested D)   seed
   g[c]     the cell's departure from the law, shared by its seeds (lack of fit)   cell
+  m[N, p]  the pre-trained model's effect, shared by every fine-tuned run from the model of size N and
+           pre-training seed p (only with 2 or more pre-training seeds; with one it is part of the law)   pretrain
   e_i      the run's own noise, per arm (heteroscedastic)   run[a]
 
 The seed components and the run variances are moment (ANOVA) estimates from the runs' deviations from
@@ -43,24 +45,32 @@ class Components:
   run: dict            # arm (0 from scratch, 1 fine-tuned) -> variance of a run's own noise
   cell: float = 0.0
   seeds: int = 0
+  pretrain: float = 0.0  # the pre-trained model's effect on its fine-tuned runs (2 or more pre-training seeds)
   df: dict = dataclasses.field(default_factory=dict)  # component -> degrees of freedom
 
   def to_dict(self) -> dict:
     return {"seed_d": self.seed_d, "seed": self.seed, "run_scratch": self.run.get(0.0, math.nan),
             "run_finetuned": self.run.get(1.0, math.nan), "cell": self.cell, "seeds": self.seeds,
+            "pretrain": self.pretrain,
             "df": dict(self.df)}
 
   def text(self) -> str:
     sd = lambda v: f"{math.sqrt(max(v, 0.0)):.3g}"
     return (f"standard deviations of log loss: seed x D {sd(self.seed_d)}, seed {sd(self.seed)}, "
             f"run {sd(self.run.get(0.0, 0.0))} (from scratch) / {sd(self.run.get(1.0, 0.0))} (fine-tuned), "
-            f"lack of fit per cell {sd(self.cell)}; {self.seeds} seeds")
+            f"lack of fit per cell {sd(self.cell)}"
+            + (f", pre-trained model {sd(self.pretrain)}" if self.pretrain else "") + f"; {self.seeds} seeds")
 
 
-def estimate(y, cells, seeds, D, arm) -> Components:
-  """Moment estimates of seed_d, seed and run[arm] from the runs' deviations from their cell means."""
+def estimate(y, cells, seeds, D, arm, models=None) -> Components:
+  """Moment estimates of seed_d, seed, pretrain and run[arm] from the runs' deviations from their cell means.
+
+  models: per run the pre-trained model it was fine-tuned from ("" for a from-scratch run), or None; the
+  pretrain component is estimated only where some size has 2 or more pre-trained models.
+  """
   y, cells, seeds = np.asarray(y, np.float64), np.asarray(cells), np.asarray(seeds)
   D, arm = np.asarray(D, np.float64), np.asarray(arm, np.float64)
+  models = _models(models, len(y))
   codes, inv, m_c = np.unique(cells, return_inverse=True, return_counts=True)
   mean_c = np.bincount(inv, y) / m_c
   d = y - mean_c[inv]
@@ -70,13 +80,24 @@ def estimate(y, cells, seeds, D, arm) -> Components:
   other_cell = inv[:, None] != inv[None, :]
   multi = (m > 1)[:, None] & (m > 1)[None, :]
   prod = np.outer(d, d) / np.sqrt(np.outer(shrink, shrink).clip(1e-12))
-  pair = same_seed & other_cell & multi
+  same_model = (models[:, None] == models[None, :]) & (models != "")[:, None]
+  pair = same_seed & other_cell & multi & ~same_model
   same_d = pair & (D[:, None] == D[None, :])
   other_d = pair & (D[:, None] != D[None, :])
   seed = float(prod[other_d].mean()) if other_d.any() else 0.0
   both = float(prod[same_d].mean()) if same_d.any() else seed
   seed = max(seed, 0.0)
   seed_d = max(both - seed, 0.0)
+  pretrain, n_models, P = 0.0, 0, np.ones(len(y))
+  if _several_models(models):
+    # Pairs of one pre-trained model's fine-tuned runs in two cells (so at two D_F): they share the model's
+    # effect, and the seed's where the fine-tuning seeds are the same. A cell's mean holds 1/P of a model's
+    # effect (P models in it), which the (1 - 1/P) below undoes, as shrink does for the seeds.
+    P = np.array([len(set(models[inv == c])) for c in range(len(codes))], np.float64)[inv]
+    mp = same_model & other_cell & multi
+    adj = np.outer(d, d) / np.sqrt(np.outer(1 - 1 / P, 1 - 1 / P).clip(1e-12))
+    pretrain = max(float((adj - seed * same_seed)[mp].mean()), 0.0) if mp.any() else 0.0
+    n_models = len(set(models[models != ""]))
   run = {}
   for a in np.unique(arm):
     sel = (arm == a) & (m > 1)
@@ -86,28 +107,50 @@ def estimate(y, cells, seeds, D, arm) -> Components:
     mine = same_d & sel[:, None]
     shared = float(prod[mine].mean()) if mine.any() else seed + seed_d
     # A floor keeps the covariance invertible where a seed's runs seem to share everything.
-    run[float(a)] = max(total - max(shared, 0.0), 0.01 * total, 1e-10)
+    # A fine-tuned run's deviation holds its model's effect too, less the 1/P of it in its cell's mean.
+    own = pretrain * float(np.sum((1 - 1 / P)[sel]) / np.sum(shrink[sel])) if a == 1.0 and pretrain else 0.0
+    run[float(a)] = max(total - max(shared, 0.0) - own, 0.01 * total, 1e-10)
   S = len(np.unique(seeds))
   n_D = len(np.unique(D))
   df = {"seed": max(S - 1, 1), "seed_d": max((S - 1) * (n_D - 1), 1),
         "run": max(int(np.sum(m_c - 1)) - (S - 1) * n_D, 1)}
-  return Components(seed_d=seed_d, seed=seed, run=run, seeds=S, df=df)
+  if n_models:
+    df["pretrain"] = max(n_models - _sizes_with_models(models), 1)  # (P - 1) per size
+  return Components(seed_d=seed_d, seed=seed, run=run, seeds=S, df=df, pretrain=pretrain)
 
 
-def structure(cells, seeds, D, arm) -> dict:
+def _models(models, n: int) -> np.ndarray:
+  return np.full(n, "", dtype=object) if models is None else np.asarray(models, dtype=object).astype(str)
+
+
+def _several_models(models) -> bool:
+  """True when some size has 2 or more pre-trained models (the model label is 'size|pre-training seed')."""
+  used = models[models != ""]
+  sizes = {m.split("|")[0] for m in used}
+  return len(set(used)) > len(sizes)
+
+
+def _sizes_with_models(models) -> int:
+  return len({m.split("|")[0] for m in models[models != ""]})
+
+
+def structure(cells, seeds, D, arm, models=None) -> dict:
   """The 0/1 matrices each component multiplies: Sigma = sum_j var_j K_j."""
   cells, seeds = np.asarray(cells), np.asarray(seeds)
   D, arm = np.asarray(D, np.float64), np.asarray(arm, np.float64)
+  models = _models(models, len(cells))
   same_seed = (seeds[:, None] == seeds[None, :]).astype(np.float64)
   K = {"seed": same_seed, "seed_d": same_seed * (D[:, None] == D[None, :]),
-       "cell": (cells[:, None] == cells[None, :]).astype(np.float64)}
+       "cell": (cells[:, None] == cells[None, :]).astype(np.float64),
+       "pretrain": ((models[:, None] == models[None, :]) & (models != "")[:, None]).astype(np.float64)}
   for a in np.unique(arm):
     K[f"run{a:g}"] = np.diag((arm == a).astype(np.float64))
   return K
 
 
 def covariance(c: Components, K: dict) -> np.ndarray:
-  var = {"seed": c.seed, "seed_d": c.seed_d, "cell": c.cell, **{f"run{a:g}": v for a, v in c.run.items()}}
+  var = {"seed": c.seed, "seed_d": c.seed_d, "cell": c.cell, "pretrain": c.pretrain,
+         **{f"run{a:g}": v for a, v in c.run.items()}}
   return sum(var[name] * k for name, k in K.items() if name in var)
 
 
@@ -164,14 +207,14 @@ class GLS:
 
 
 def fit(law: Law, lx, ly, n: int, theta0_SxP, cells, seeds, D, arm, *, bootstrap: int, seed: int,
-        max_iter: int = 500, refit_iter: int = 500, fallback=None) -> GLS:
+        max_iter: int = 500, refit_iter: int = 500, fallback=None, models=None) -> GLS:
   """GLS of `law` on the padded arrays (fitting.design) with the estimated covariance, and its parametric bootstrap.
 
   theta0_SxP: the starts (the unweighted fit's optimum); fallback: further starts, tried where none of those converges.
   """
   y = np.asarray(ly)[:n]
-  comp = estimate(y, cells, seeds, D, arm)
-  K = structure(cells, seeds, D, arm)
+  comp = estimate(y, cells, seeds, D, arm, models)
+  K = structure(cells, seeds, D, arm, models)
   n_pad = len(np.asarray(ly))
   theta0 = np.asarray(theta0_SxP, np.float64)
   dof = len(np.unique(np.asarray(cells))) - theta0.shape[1]
@@ -268,7 +311,7 @@ def _satterthwaite(law, theta, lx, n, sigma, K, comp) -> float:
     G = np.linalg.solve(J.T @ Si @ J, J.T @ Si)
   except np.linalg.LinAlgError:
     return math.inf
-  var = {"seed": comp.seed, "seed_d": comp.seed_d, "cell": comp.cell}
+  var = {"seed": comp.seed, "seed_d": comp.seed_d, "cell": comp.cell, "pretrain": comp.pretrain}
   parts = {name: var[name] * np.einsum("pi,ij,pj->p", G, K[name], G) for name in var}
   parts["run"] = sum(v * np.einsum("pi,ij,pj->p", G, K[f"run{a:g}"], G) for a, v in comp.run.items())
   total = sum(parts.values())

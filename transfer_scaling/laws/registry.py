@@ -37,6 +37,10 @@ from transfer_scaling.errors import UsageError
 
 # The roles a law fills in a study, and the covariates and target each needs.
 ROLES = {"scratch": (("N", "D"), "loss"), "transfer": (("N", "D_F"), "D_T"), "gap": (("p", "f"), "loss")}
+# A name that fills a role by combining its laws instead of naming one: scratch_law "average" fits every law in the
+# scratch role and pools the transfer quantities over the forms the runs do not reject (laws/joint.py).
+AVERAGE = "average"
+COMBINED = {"scratch": (AVERAGE,)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +86,10 @@ class Law:
   hints: Mapping[str, Param] = dataclasses.field(default_factory=dict)
   template: str = ""     # the formula with {param} slots, for a figure's title
   parts: Mapping[str, str] = dataclasses.field(default_factory=dict)  # a joint law: role -> the law it is built of
+  # A form that only the runs fix (the per-size flexible form: its parameters are per size measured): build(data)
+  # -> the Law fitted to them, registered under its own name with built_from set; fit() and the joint fit call it.
+  build: Optional[Callable] = None
+  built_from: str = ""   # the entry whose build made this law (law_names lists that entry, not this one)
 
   def __post_init__(self):
     object.__setattr__(self, "params", tuple(self.params))
@@ -172,8 +180,13 @@ def get_law(name) -> Law:
 
 
 def law_names(role: str = "") -> list:
-  """The registered laws, or those that may fill `role` (ROLES)."""
-  return sorted(n for n, law in _LAWS.items() if not role or role in law.roles)
+  """The registered laws, or those that may fill `role` (ROLES); a law built from runs is listed as its entry."""
+  return sorted(n for n, law in _LAWS.items() if (not role or role in law.roles) and not law.built_from)
+
+
+def role_names(role: str) -> list:
+  """What a config may name for `role`: its laws, and the names that combine them (COMBINED)."""
+  return law_names(role) + list(COMBINED.get(role, ()))
 
 
 def in_role(name, role: str, where: str) -> Law:
@@ -183,6 +196,17 @@ def in_role(name, role: str, where: str) -> Law:
     raise UsageError(f"{where}={law.name!r} is no {role} law; use one of {', '.join(law_names(role))} (or register "
                      f"a Law with roles=({role!r},))")
   return law
+
+
+def check_role(name, role: str, where: str) -> str:
+  """`name` checked to be a law in `role` or a name that combines them (COMBINED); `where` names the setting."""
+  if name in COMBINED.get(role, ()):
+    return name
+  try:
+    return in_role(name, role, where).name
+  except UsageError:
+    raise UsageError(f"{where}={name!r} is no {role} law; use one of {', '.join(role_names(role))} (or register "
+                     f"a Law with roles=({role!r},))") from None
 
 
 def unregister(name: str) -> None:

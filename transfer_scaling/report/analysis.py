@@ -266,6 +266,8 @@ def _runs_for_fit(runs: pd.DataFrame, d: str) -> pd.DataFrame:
   out = pd.DataFrame({"N": runs["N"].astype(float), d: runs["D_F"].astype(float), "loss": runs["loss"].astype(float)})
   out["cell"] = [f"{n:g}|{x:g}" for n, x in zip(out["N"], out[d])]
   out["seed"] = runs["seed"].astype(int).to_numpy()
+  if "pretrain_seed" in runs and runs["pretrain_seed"].notna().any():  # the noise model's pre-trained-model part
+    out["pretrain_seed"] = runs["pretrain_seed"].to_numpy()
   return out
 
 

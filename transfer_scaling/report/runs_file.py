@@ -258,8 +258,8 @@ def setting(t: pd.DataFrame, name: str, units: str, origin: str, **analysis_opti
     if k not in {f.name for f in dataclasses.fields(Analysis)} - {"example_size"}:
       raise UsageError(f"unknown analysis option {k!r}")
   for role in ("scratch", "transfer", "gap"):
-    laws.registry.in_role(analysis_options.get(f"{role}_law", getattr(Analysis, f"{role}_law")), role,
-                          f"--{role}-law")
+    laws.registry.check_role(analysis_options.get(f"{role}_law", getattr(Analysis, f"{role}_law")), role,
+                             f"--{role}-law")
   ok = t[t["status"] == "done"]
   ft = ok[ok["stage"] == arms.TRANSFERRED.name]
   sizes = dict(sorted(zip(t["size"], t["N"]), key=lambda kv: kv[1]))
@@ -320,8 +320,8 @@ def add_arguments(p) -> None:
   g.add_argument("--units", choices=UNITS, help="what D counts in --runs (or the file's units column)")
   g.add_argument("--name", help="the name in the report's title (default: the file's name)")
   g.add_argument("--bootstrap", type=int, help=f"bootstrap replicates (default {Analysis.bootstrap})")
-  g.add_argument("--scratch-law", choices=laws.law_names("scratch"), help="the from-scratch form of the joint fit "
-                 f"(default {Analysis.scratch_law})")
+  g.add_argument("--scratch-law", choices=laws.registry.role_names("scratch"),
+                 help=f"the from-scratch form of the joint fit, or average over them (default {Analysis.scratch_law})")
   g.add_argument("--cost-ratio", type=float, help="pre-training amount (units of p) that costs as much as one unit "
                  f"of fine-tuning data (default {Analysis.cost_ratio})")
   g.add_argument("--low-data-max-d-f", type=int, help="the largest D_F of the joint fit's low-data regime "

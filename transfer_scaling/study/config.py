@@ -95,8 +95,10 @@ Optimizer = optim.AdamW  # one definition of the optimizer's settings and defaul
 @dataclasses.dataclass(frozen=True)
 class Analysis:
   bootstrap: int = 1000        # replicates of the cluster (or parametric) bootstrap
-  # The laws of the study's roles, by registry name (laws/definitions.py; `laws.law_names(role)` lists them):
-  scratch_law: str = "kaplan"      # the from-scratch form of the joint fit (Hernandez eq. 6.1 uses kaplan)
+  # The laws of the study's roles, by registry name (laws/definitions.py; `laws.registry.role_names(role)` lists
+  # them): scratch_law is the from-scratch form of the joint fit (Hernandez eq. 6.1 uses kaplan), or "average" over
+  # the scratch forms (laws/joint.py)
+  scratch_law: str = "kaplan"
   transfer_law: str = "hernandez"  # D_T(N, D_F) inside the joint fit
   gap_law: str = "barnett"         # L(p, f) on the gap sizes' (p, f) grid
   example_size: str = "4.7M"   # the reference point of the headline multiplier
@@ -273,8 +275,8 @@ class StudyConfig:
     a = self.analysis
     _need(isinstance(a.bootstrap, int) and a.bootstrap >= 0,
           f"config.analysis.bootstrap={a.bootstrap} must be an integer >= 0")
-    for role in ("scratch", "transfer", "gap"):
-      laws.registry.in_role(getattr(a, f"{role}_law"), role, f"config.analysis.{role}_law")
+    for role in ("scratch", "transfer", "gap"):  # a law in the role, or a name combining them (scratch: average)
+      laws.registry.check_role(getattr(a, f"{role}_law"), role, f"config.analysis.{role}_law")
     _need(a.example_size in ladder.LADDER, f"config.analysis.example_size={a.example_size!r} is not on the ladder")
     _positive(a.example_d_f, "config.analysis.example_d_f")
     _need(a.cost_ratio > 0 and math.isfinite(a.cost_ratio),
