@@ -73,7 +73,19 @@ def test_allocate_budget_and_compute(tmp_path, capsys):
   assert "a = 0.5139" in capsys.readouterr().out
   assert main(["allocate", "budget", "--fit", str(tmp_path / "fit.json"), "--budget", "1",
                "--cost-p", "1", "--cost-f", "1"]) == 2
-  assert "needs a barnett fit" in capsys.readouterr().err
+  assert "holds a 'chinchilla' fit; this needs a gap law's fit (barnett)" in capsys.readouterr().err
+
+
+def test_allocate_budget_takes_the_law_of_the_fit(tmp_path, capsys, second_gap_law):
+  # Any law in the gap role: its own parameters, intervals and figure, named by the fit, not by the command.
+  (tmp_path / "fit.json").write_text(json.dumps({"law": "test_gap_form", "params": dict(A=5.0, C=0.0, E=1.0, a=0.3,
+                                                                                       b=0.5),
+                                                 "ci95": {"C": [0.0, 0.1], "a": [0.2, 0.4]}}))
+  assert main(["allocate", "budget", "--fit", str(tmp_path / "fit.json"), "--budget", "1e6", "--cost-p", "1",
+               "--cost-f", "10", "--plot", str(tmp_path / "b.png")]) == 0
+  out = capsys.readouterr().out
+  assert "37.5% of the budget on pre-training" in out  # a / (a + b) with no gap
+  assert "95% intervals of the fit: C [0, 0.1], a [0.2, 0.4]" in out and (tmp_path / "b.png").exists()
 
 
 def test_fit_that_does_not_converge_prints_no_numbers(tmp_path, capsys):

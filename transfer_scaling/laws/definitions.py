@@ -68,7 +68,9 @@ def _transfer_functions(t: Law):
 
 # The joint fit: its scratch form's parameter names there and its starts, per scratch and transfer law.
 _JOINT = {}
-TRANSFER = "hernandez"  # the transfer law of the joint fit unless a study names another
+# The laws of the study's roles unless a study (config.analysis) or a caller names others: named here only.
+TRANSFER = "hernandez"  # D_T(N, D_F) inside the joint fit
+GAP = "barnett"         # L(p, f): the study's gap law, and budget allocation's and the notebooks' law
 
 
 def register_scratch(law: Law, joint: dict, overwrite: bool = False) -> Law:
@@ -232,7 +234,7 @@ register(Law(
     roles=("gap",),
     template="L(p,f) = ({A} p^-{alpha} + {G}) f^-{beta} + {E}",
     hints={"A": Param(log_scale=True, profile=False), "alpha": Param(fmt=".2f"),
-           "G": Param(log_scale=True, headline=True, explain=_gap_reach), "beta": Param(fmt=".2f"),
+           "G": Param(log_scale=True, headline=True, zero=True, explain=_gap_reach), "beta": Param(fmt=".2f"),
            "E": Param(log_scale=True, profile=False)},
 ))
 

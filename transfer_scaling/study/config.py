@@ -97,8 +97,8 @@ class Analysis:
   bootstrap: int = 1000        # replicates of the cluster (or parametric) bootstrap
   # The laws of the study's roles, by registry name (laws/definitions.py; `laws.law_names(role)` lists them):
   scratch_law: str = "kaplan"      # the from-scratch form of the joint fit (Hernandez eq. 6.1 uses kaplan)
-  transfer_law: str = "hernandez"  # D_T(N, D_F) inside the joint fit
-  gap_law: str = "barnett"         # L(p, f) on the gap sizes' (p, f) grid
+  transfer_law: str = laws.definitions.TRANSFER  # D_T(N, D_F) inside the joint fit
+  gap_law: str = laws.definitions.GAP            # L(p, f) on the gap sizes' (p, f) grid
   example_size: str = "4.7M"   # the reference point of the headline multiplier
   example_d_f: int = 300_000
   cost_ratio: float = 0.01     # pre-training steps that cost as much as one fine-tuning byte
