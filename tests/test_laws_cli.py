@@ -44,6 +44,13 @@ def test_fit_with_a_seed_column_resamples_whole_seeds(tmp_path):
   assert out["resample"] == "seeds" and out["n_points"] == 35
 
 
+def test_fit_help_lists_every_registered_law_with_its_columns(capsys, second_gap_law):
+  with pytest.raises(SystemExit):
+    main(["fit", "--help"])
+  out = " ".join(capsys.readouterr().out.split())
+  assert "hernandez (N,D_F,D_T)" in out and "test_gap_form (p,f,loss)" in out
+
+
 def test_fit_bad_input_exits_2_naming_the_problem(tmp_path, capsys):
   df = _hernandez_csv(tmp_path / "t.csv")
   df.loc[4, "D_T"] = -3.0
