@@ -17,6 +17,7 @@ import json
 import os
 
 import numpy as np
+import pandas as pd
 
 from transfer_scaling import fileio
 from transfer_scaling.errors import UsageError
@@ -88,7 +89,6 @@ def _study_fit(path: str, d: dict, problem: str) -> Fit:
     raise UsageError(f"{path} has no transfer-gap fit (its study has no gap grid, or the fit failed); "
                      "set config.gap.sizes and sweep again, or give --params")
   law = _check_law(problem, gap.get("law", definitions.GAP), path)  # a study's fits name their gap law
-  import pandas as pd
   reps = pd.DataFrame(gap.get("bootstrap") or {})
   notes = []
   from transfer_scaling.report.workdir_report import gap_verdicts

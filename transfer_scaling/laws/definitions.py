@@ -17,7 +17,7 @@ from jax.numpy import logaddexp
 
 import math
 
-from transfer_scaling.laws.registry import Law, Param, get_law, register
+from transfer_scaling.laws.registry import _LAWS, Law, Param, get_law, in_role, register
 
 
 def _chinchilla_log(q, lN, lD):
@@ -99,7 +99,6 @@ def joint_law(scratch: str, transfer: str = TRANSFER) -> Law:
   jointly to both arms: rows with pretrained = 0 are from-scratch runs on D bytes, rows with
   pretrained = 1 fine-tuned runs on D = D_F bytes.
   """
-  from transfer_scaling.laws.registry import _LAWS, in_role
   name = joint_name(scratch, transfer)
   if name in _LAWS:
     return _LAWS[name]
