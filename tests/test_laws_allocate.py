@@ -53,3 +53,14 @@ def test_bad_parameters():
     laws.allocate_budget(dict(A=5.0, G=0.0, E=1.0, alpha=0.3, beta=0.4), -1.0, 1.0, 1.0)
   with pytest.raises(UsageError, match="must be positive"):
     laws.compute_optimal(dict(CHINCHILLA, alpha=-0.1), [1e21])
+
+
+def test_allocation_reads_the_laws_zero_and_any_gap_law(second_gap_law):
+  # The gap may be 0 because the law's hint says so (Param.zero), not because it is called G.
+  q = dict(A=5.0, C=0.0, E=1.0, a=0.3, b=0.5)
+  best = laws.allocate_budget(q, 1e6, 1.0, 10.0, law="test_gap_form")
+  assert abs(best.share_p - 0.3 / 0.8) < 1e-8
+  with pytest.raises(UsageError, match=r"parameters E must be positive and finite \(C may be 0\)"):
+    laws.allocate_budget(dict(q, E=0.0), 1e6, 1.0, 10.0, law="test_gap_form")
+  with pytest.raises(UsageError, match=r"parameters E must be positive and finite \(G may be 0\)"):
+    laws.allocate_budget(dict(A=5.0, G=0.0, E=0.0, alpha=0.3, beta=0.4), 1e6, 1.0, 1.0)

@@ -44,6 +44,13 @@ def test_fit_with_a_seed_column_resamples_whole_seeds(tmp_path):
   assert out["resample"] == "seeds" and out["n_points"] == 35
 
 
+def test_fit_help_lists_every_registered_law_with_its_columns(capsys, second_gap_law):
+  with pytest.raises(SystemExit):
+    main(["fit", "--help"])
+  out = " ".join(capsys.readouterr().out.split())
+  assert "hernandez (N,D_F,D_T)" in out and "test_gap_form (p,f,loss)" in out
+
+
 def test_fit_bad_input_exits_2_naming_the_problem(tmp_path, capsys):
   df = _hernandez_csv(tmp_path / "t.csv")
   df.loc[4, "D_T"] = -3.0
@@ -73,7 +80,19 @@ def test_allocate_budget_and_compute(tmp_path, capsys):
   assert "a = 0.5139" in capsys.readouterr().out
   assert main(["allocate", "budget", "--fit", str(tmp_path / "fit.json"), "--budget", "1",
                "--cost-p", "1", "--cost-f", "1"]) == 2
-  assert "needs a barnett fit" in capsys.readouterr().err
+  assert "holds a 'chinchilla' fit; this needs a gap law's fit (barnett)" in capsys.readouterr().err
+
+
+def test_allocate_budget_takes_the_law_of_the_fit(tmp_path, capsys, second_gap_law):
+  # Any law in the gap role: its own parameters, intervals and figure, named by the fit, not by the command.
+  (tmp_path / "fit.json").write_text(json.dumps({"law": "test_gap_form", "params": dict(A=5.0, C=0.0, E=1.0, a=0.3,
+                                                                                       b=0.5),
+                                                 "ci95": {"C": [0.0, 0.1], "a": [0.2, 0.4]}}))
+  assert main(["allocate", "budget", "--fit", str(tmp_path / "fit.json"), "--budget", "1e6", "--cost-p", "1",
+               "--cost-f", "10", "--plot", str(tmp_path / "b.png")]) == 0
+  out = capsys.readouterr().out
+  assert "37.5% of the budget on pre-training" in out  # a / (a + b) with no gap
+  assert "95% intervals of the fit: C [0, 0.1], a [0.2, 0.4]" in out and (tmp_path / "b.png").exists()
 
 
 def test_fit_that_does_not_converge_prints_no_numbers(tmp_path, capsys):

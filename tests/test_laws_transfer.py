@@ -91,6 +91,12 @@ def test_regime_boundary_follows_the_definition(eff):
   assert set(tf.rows.loc[~tf.rows["used"], "excluded_because"]) == {"outside the low-data regime"}
 
 
+def test_fit_transfer_fits_a_law_of_the_transfer_role(eff):
+  assert laws.fit_transfer(eff, max_D_F=1e8, bootstrap=0).fit.law == "hernandez"  # definitions.TRANSFER
+  with pytest.raises(UsageError, match="law='kaplan' is no transfer law; use one of hernandez"):
+    laws.fit_transfer(eff, max_D_F=1e8, bootstrap=0, law="kaplan")
+
+
 def test_ossification_is_reported_not_dropped():
   scratch, finetuned = _study()
   worse = pd.DataFrame({"N": [1e6], "D_F": [1e7], "loss": [_loss(1e6, 3e6)]})  # as good as scratch with 3e6

@@ -40,6 +40,22 @@ def test_first_cell_installs_the_project_only_when_missing(path):
   assert "REPO_URL = " in first and 'find_spec("transfer_scaling") is None' in first and "pip" in first
 
 
+def test_budget_plots_draw_any_gap_law(second_gap_law):
+  # The notebooks' budget figures read the law through the registry: its title, its gap (Param.zero), its loss.
+  import matplotlib
+  matplotlib.use("Agg")
+  from transfer_scaling.report import notebook_plots
+  q = dict(A=20.0, C=0.3, E=1.5, a=0.4, b=0.15)
+  fig, best = notebook_plots.isoloss(q, 1e5, 1.0, 0.01, law="test_gap_form", n=20)
+  assert fig.axes[0].get_title() == "L = 1.5 + (20 p^-0.4 + 0.3) f^-0.15" and 0 < best.share_p < 1
+  fig = notebook_plots.share_vs_gap(q, budgets=(1e3, 1e5), law="test_gap_form", gaps=[1e-3, 1.0])
+  ax = fig.axes[0]
+  assert ax.get_xlabel() == "transfer gap C"
+  assert abs(ax.lines[1].get_ydata()[0] - 0.4 / 0.55) < 1e-8  # the optimum with no gap: a / (a + b)
+  fig, _ = notebook_plots.isoloss(dict(A=20.0, G=0.3, E=1.5, alpha=0.4, beta=0.15), 1e5, 1.0, 0.01, n=20)
+  assert fig.axes[0].get_title() == "L(p,f) = (20 p^-0.40 + 0.3) f^-0.15 + 1.5"
+
+
 def _setup_url() -> str:
   import re
   return re.search(r'^URL = "(.*)"$', open(os.path.join(ROOT, "setup.py")).read(), re.M).group(1)

@@ -1,6 +1,6 @@
 """`transfer-scaling fit LAW --csv FILE --json OUT`: fit a scaling law to measurements.
 
-Columns: N,D,loss (kaplan, chinchilla); N,D_F,D_T (hernandez); p,f,loss (barnett). With a `seed` column the
+Columns: the law's covariates and target, as `law` below lists them for each law. With a `seed` column the
 bootstrap resamples seeds, one draw for every design point (runs of one seed share their data, so their
 deviations move together). Example (the Chinchilla replication; under a minute on 2 CPU cores):
   transfer-scaling fit chinchilla --csv chinchilla_svg_extracted.csv --drop-highest 5 --bootstrap 4000 --json fit.json
@@ -17,7 +17,8 @@ from transfer_scaling.laws.registry import get_law, law_names
 def main(argv) -> int:
   ap = argparse.ArgumentParser(prog="transfer-scaling fit", description=__doc__,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
-  ap.add_argument("law", help=f"one of: {', '.join(law_names())}")
+  ap.add_argument("law", help="one of (with its columns): " + "; ".join(
+      f"{name} ({','.join(get_law(name).columns)})" for name in law_names()))
   ap.add_argument("--csv", required=True, help="measurements, one row per run, a header line with the law's columns")
   ap.add_argument("--json", required=True, help="where to write the result")
   ap.add_argument("--drop-highest", type=int, default=0, help="drop the K rows with the highest target value first")

@@ -4,6 +4,7 @@ A split's stream is its documents' UTF-8 bytes joined by SEP (byte 0, which clea
 removes from every document). `offsets` has one entry per document start plus the
 end, so document i is stream[offsets[i] : offsets[i+1] - 1].
 """
+import io
 import json
 import os
 
@@ -79,7 +80,6 @@ def load_documents(name: str, split: str = "train") -> tuple[np.ndarray, np.ndar
 
 
 def _save_npy(path: str, array: np.ndarray) -> None:
-  import io
   buf = io.BytesIO()
   np.save(buf, array)
   fileio.write_bytes_atomic(path, buf.getvalue())

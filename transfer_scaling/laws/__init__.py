@@ -5,10 +5,9 @@
   eff = laws.effective_data(scratch_df, finetuned_df)   # DataFrame: D_E, D_T, multiplier, flags, ossified
   tf = laws.fit_transfer(eff)                            # D_T = k D_F^alpha N^beta on the low-data regime
   laws.compute_optimal(fit, [1e21, 1e23])                # N_opt(C), D_opt(C)
-  laws.allocate_budget(barnett_params, budget, cost_p, cost_f)  # loss-minimising (p, f)
+  laws.allocate_budget(gap_params, budget, cost_p, cost_f)  # loss-minimising (p, f) under the gap law
 
-Built-in laws (laws/definitions.py): chinchilla, kaplan, hernandez, barnett, and the joint fit's
-transfer_kaplan and transfer_chinchilla;
+Built-in laws: laws/definitions.py; laws.law_names() lists them, laws.law_names(role) those of a study role;
 add one with laws.register(laws.Law(...)) (see laws/registry.py). Command line:
 `transfer-scaling fit LAW --csv FILE --json OUT` and `transfer-scaling allocate compute|budget ...`.
 """

@@ -2,11 +2,11 @@
 
 compute_optimal: the chinchilla entry's `compute_optimal` function (N_opt(C), D_opt(C) for
   C = 6 N D, Hoffmann et al. 2022) and its predicted loss there.
-allocate_budget: the (p, f) minimising a law in (p, f) (default barnett) subject to
+allocate_budget: the (p, f) minimising a law in (p, f) (default: definitions.GAP, the gap law) subject to
   C_p p + C_f f = budget. The share s = C_p p / budget is found where d log L / d logit(s),
   taken by autodiff of the law's own log_predict, changes sign (Brent's method): exact to
   machine precision where L is nearly flat, and valid for any law registered in (p, f).
-  Under barnett with G = 0 the optimum is s = alpha / (alpha + beta).
+  Under the built-in gap law with G = 0 the optimum is s = alpha / (alpha + beta).
 """
 import dataclasses
 
@@ -17,8 +17,11 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from transfer_scaling.errors import UsageError
+from transfer_scaling.laws.definitions import GAP
 from transfer_scaling.laws.fitting import FitResult
 from transfer_scaling.laws.registry import get_law
+
+COMPUTE = "chinchilla"  # the law whose `compute_optimal` function compute_optimal reads
 
 
 def law_params(fit_or_params, law: str) -> dict:
@@ -38,17 +41,20 @@ def law_params(fit_or_params, law: str) -> dict:
     raise UsageError(f"{entry.name} has no parameter(s) {', '.join(unknown)}; "
                      f"its parameters are {', '.join(entry.params)}")
   p = {k: float(fit_or_params[k]) for k in entry.params}
-  # Allocation is meaningful for positive parameters only (exponents included); a zero gap G is allowed.
-  bad = [k for k, v in p.items() if not np.isfinite(v) or v < 0 or (v == 0 and k != "G")]
+  # Allocation is meaningful for positive parameters only (exponents included), and 0 where the law means it
+  # (Param.zero: the gap law's G).
+  zero = [k for k, h in entry.hints.items() if h.zero]
+  bad = [k for k, v in p.items() if not np.isfinite(v) or v < 0 or (v == 0 and k not in zero)]
   if bad:
-    raise UsageError(f"{entry.name} parameters {', '.join(bad)} must be positive and finite (G may be 0): got {p}")
+    may = f" ({' and '.join(zero)} may be 0)" if zero else ""
+    raise UsageError(f"{entry.name} parameters {', '.join(bad)} must be positive and finite{may}: got {p}")
   return p
 
 
 def compute_optimal(fit_or_params, flops) -> pd.DataFrame:
   """N_opt, D_opt and the predicted loss for each compute budget C (FLOPs, C = 6 N D)."""
-  law = get_law("chinchilla")
-  p = law_params(fit_or_params, "chinchilla")
+  law = get_law(COMPUTE)
+  p = law_params(fit_or_params, COMPUTE)
   C = np.atleast_1d(np.asarray(flops, np.float64))
   if not np.all(np.isfinite(C) & (C > 0)):
     raise UsageError(f"compute budgets must be positive and finite, got {C.tolist()}")
@@ -85,7 +91,7 @@ _value = jax.jit(jax.vmap(_log_loss, in_axes=(None, 0, None, None, None)), stati
 _slope = jax.jit(jax.vmap(jax.grad(_log_loss, argnums=1), in_axes=(None, 0, None, None, None)), static_argnums=0)
 
 
-def allocate_budget(fit_or_params, budget: float, cost_p: float, cost_f: float, law: str = "barnett") -> Allocation:
+def allocate_budget(fit_or_params, budget: float, cost_p: float, cost_f: float, law: str = GAP) -> Allocation:
   """The (p, f) minimising `law` subject to cost_p p + cost_f f = budget."""
   entry = get_law(law)
   if tuple(entry.covariates) != ("p", "f"):
@@ -111,7 +117,7 @@ def allocate_budget(fit_or_params, budget: float, cost_p: float, cost_f: float, 
                     loss=float(entry.predict(q, {"p": [p], "f": [f]})[0]), share_p=s)
 
 
-def isoloss_grid(fit_or_params, p_range, f_range, n: int = 100, law: str = "barnett") -> pd.DataFrame:
+def isoloss_grid(fit_or_params, p_range, f_range, n: int = 100, law: str = GAP) -> pd.DataFrame:
   """The law on a log-spaced n x n (p, f) grid (long format: p, f, loss) for isoloss contour plots."""
   q = law_params(fit_or_params, law)
   (p0, p1), (f0, f1) = p_range, f_range
@@ -123,6 +129,6 @@ def isoloss_grid(fit_or_params, p_range, f_range, n: int = 100, law: str = "barn
 
 
 def loss_at(fit_or_params, law: str, **covariates) -> np.ndarray:
-  """The law's predicted target at the given covariates (arrays), e.g. loss_at(fit, "barnett", p=..., f=...)."""
+  """The law's predicted target at the given covariates (arrays), e.g. loss_at(fit, GAP, p=..., f=...)."""
   return get_law(law).predict(law_params(fit_or_params, law), covariates)
 

@@ -20,7 +20,7 @@ import math
 
 from transfer_scaling.errors import UsageError
 from transfer_scaling.laws import registry
-from transfer_scaling.laws.registry import Law, Param, get_law, register
+from transfer_scaling.laws.registry import _LAWS, Law, Param, get_law, in_role, register
 
 
 def _chinchilla_log(q, lN, lD):
@@ -74,7 +74,9 @@ def _transfer_functions(t: Law):
 
 # The joint fit: its scratch form's parameter names there and its starts, per scratch and transfer law.
 _JOINT = {}
-TRANSFER = "hernandez"  # the transfer law of the joint fit unless a study names another
+# The laws of the study's roles unless a study (config.analysis) or a caller names others: named here only.
+TRANSFER = "hernandez"  # D_T(N, D_F) inside the joint fit
+GAP = "barnett"         # L(p, f): the study's gap law, and budget allocation's and the notebooks' law
 
 
 def register_scratch(law: Law, joint: dict, overwrite: bool = False) -> Law:
@@ -103,7 +105,6 @@ def joint_law(scratch: str, transfer: str = TRANSFER) -> Law:
   jointly to both arms: rows with pretrained = 0 are from-scratch runs on D bytes, rows with
   pretrained = 1 fine-tuned runs on D = D_F bytes.
   """
-  from transfer_scaling.laws.registry import _LAWS, in_role
   name = joint_name(scratch, transfer)
   if name in _LAWS:
     return _LAWS[name]
@@ -290,7 +291,7 @@ register(Law(
     roles=("gap",),
     template="L(p,f) = ({A} p^-{alpha} + {G}) f^-{beta} + {E}",
     hints={"A": Param(log_scale=True, profile=False), "alpha": Param(fmt=".2f"),
-           "G": Param(log_scale=True, headline=True, explain=_gap_reach), "beta": Param(fmt=".2f"),
+           "G": Param(log_scale=True, headline=True, zero=True, explain=_gap_reach), "beta": Param(fmt=".2f"),
            "E": Param(log_scale=True, profile=False)},
 ))
 

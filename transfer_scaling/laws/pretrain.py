@@ -20,11 +20,13 @@ import itertools
 import warnings
 from typing import Optional
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
 from transfer_scaling.errors import UsageError
-from transfer_scaling.laws import mixed
+from transfer_scaling.laws import joint, mixed
 from transfer_scaling.laws.fitting import FitResult, fit
 from transfer_scaling.laws.measurements import check_columns
 from transfer_scaling.laws.registry import get_law
@@ -119,7 +121,6 @@ def fit_pretrain(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law:
   clusters = (np.concatenate([sc["seed"].astype(str), used["seed"].astype(str)])
               if "seed" in sc and "seed" in used else None)
   starts = _starts(law, scratch_fit)
-  from transfer_scaling.laws import joint
   gls = joint._use_gls("auto", cells, clusters)
   with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)  # convergence is judged below
@@ -186,8 +187,6 @@ def linear_sd(law, params: dict, design: pd.DataFrame, noise: mixed.Components, 
   What a run added to a study would do to an interval, without drawing it: the design's rows enter J and
   the covariance S (the noise model's seed structure), the gradient g of the quantity is numerical.
   """
-  import jax
-  import jax.numpy as jnp
   theta = law.to_coords(params)
   with jax.enable_x64(True):
     lx = {c: jnp.asarray(v) for c, v in law.covariate_coords(design).items()}

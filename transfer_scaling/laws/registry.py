@@ -54,7 +54,8 @@ class Param:
   interval only; headline: in the study's one-line summary; needs: (design key, least value, what is
   counted, the fix) a design must meet before the parameter can be determined; fix: what would determine
   it (formatted with the design); note: appended to a determined or bounded verdict; paper: the published
-  value beside it; explain(verdict, fit, design) -> verdict: the law's own reading of its verdict.
+  value beside it; explain(verdict, fit, design) -> verdict: the law's own reading of its verdict; zero: 0 is a
+  value the law means (a gap G of 0: no gap), where its other parameters must be positive (allocation checks).
   """
   rule: str = ""
   limit: float = 0.0
@@ -67,6 +68,7 @@ class Param:
   paper: str = ""
   fmt: str = ".3g"
   explain: Optional[Callable] = None
+  zero: bool = False
 
 
 @dataclasses.dataclass(frozen=True, eq=False)  # hashed by identity: a jit static argument

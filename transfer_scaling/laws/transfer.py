@@ -22,7 +22,8 @@ import pandas as pd
 from transfer_scaling.errors import UsageError
 from transfer_scaling.laws.measurements import check_columns
 from transfer_scaling.laws.fitting import FitResult, fit
-from transfer_scaling.laws.registry import get_law
+from transfer_scaling.laws.definitions import TRANSFER
+from transfer_scaling.laws.registry import get_law, in_role
 
 _LOG_D_RANGE = (-20.0, 120.0)  # bisection bracket for log D when inverting a law
 
@@ -172,14 +173,16 @@ class TransferFit:
 
 def fit_transfer(eff: pd.DataFrame, *, scratch_fit: Optional[FitResult] = None, fraction: float = 0.1,
                  level: float = 0.99, max_D_F: Optional[float] = None, use_law: bool = False,
-                 bootstrap: int = 1000, seed: int = 0, **fit_kwargs) -> TransferFit:
-  """Fit the hernandez law to effective_data(...) output, restricted to the low-data regime.
+                 bootstrap: int = 1000, seed: int = 0, law: str = TRANSFER, **fit_kwargs) -> TransferFit:
+  """Fit a transfer law D_T(N, D_F) (`law`, in the registry's transfer role) to effective_data(...) output,
+  restricted to the low-data regime.
 
   Low-data regime (Hernandez et al. 2021): D_F <= fraction * D(N), D(N) from data_for_saturation(level)
   on the from-scratch law (eff.attrs['scratch_fit'] unless scratch_fit is given); or D_F <= max_D_F
   if that is given instead. Rows with no D_E or with D_T <= 0 (ossified) cannot enter a log-space
   fit; they are kept in `rows` with the reason. use_law: take D_T from the law column, not interpolation.
   """
+  law = in_role(law, "transfer", "law")
   rows = eff.copy()
   col = "D_T_law" if use_law else "D_T"
   if col not in rows:
@@ -208,7 +211,7 @@ def fit_transfer(eff: pd.DataFrame, *, scratch_fit: Optional[FitResult] = None, 
   if len(used) < 4:
     raise UsageError(f"only {len(used)} fine-tuned runs are usable for the transfer law (need 4); "
                      f"{boundary}; add low-data runs or set max_D_F")
-  result = fit("hernandez", pd.DataFrame({"N": used["N"], "D_F": used["D_F"], "D_T": used[col]}),
+  result = fit(law, pd.DataFrame({"N": used["N"], "D_F": used["D_F"], "D_T": used[col]}),
                bootstrap=bootstrap, seed=seed, **fit_kwargs)
   D_max = {float(n): float(l) for n, l in zip(N, limit)}
   return TransferFit(fit=result, rows=rows, boundary=boundary, D_max=D_max)

@@ -24,10 +24,14 @@ import math
 from typing import Optional
 
 import numpy as np
+import pandas as pd
 
 from transfer_scaling import fileio
 from transfer_scaling.errors import UsageError
+from transfer_scaling.laws import mixed, pretrain
 from transfer_scaling.laws.registry import get_law
+from transfer_scaling.report import runs_file, workdir_report
+from transfer_scaling.study import workdir as workdir_lib
 
 # The share of replicates that must favour an option before advise names it (docs/advise.md: at a tie,
 # about 2 (1 - THRESHOLD) of studies name one when the replicates are calibrated).
@@ -139,8 +143,6 @@ def _amount(x: float) -> str:
 def load(workdir, target: Optional[str] = None) -> dict:
   """The fits `analyze` saved for `target` (None: the only one) in `workdir` (UsageError naming the fix when
   there are none)."""
-  from transfer_scaling.report import runs_file, workdir_report
-  from transfer_scaling.study import workdir as workdir_lib
   study = fileio.path(workdir_lib.study_path(workdir))
   targets = (workdir_lib.study_config(workdir, workdir_lib.read_study(workdir)).targets if study.exists()
              else runs_file.targets(workdir))
@@ -300,8 +302,6 @@ def next_runs(fits: dict, N: float, d_f: float, p0: float, p_alt: float, top: in
   pre-training amounts (where p was not varied there); pre-training on to p_alt and fine-tuning from it; fine-tuned
   and from-scratch runs at 2 d_f. [] without the design or the noise model (fits of an older analyze).
   """
-  import pandas as pd
-  from transfer_scaling.laws import mixed, pretrain
   dec = fits["decision"]
   if not dec.get("design") or not dec.get("noise"):
     return []
@@ -406,8 +406,7 @@ def _gap_reading(fits: dict, d_f: float) -> str:
   at = lambda pp: (lambda prm: g.predict(prm, {"p": np.array([pp]), "f": np.array([d_f])}))
   a, b = _both(at(p0), point, reps), _both(at(2 * p0), point, reps)
   d = _iv(b[0] - a[0], b[1] - a[1] if reps is not None else None)
-  from transfer_scaling.report.workdir_report import gap_verdicts
-  loose = [f"{k} {v['status']}" for k, v in gap_verdicts(gap).items() if v["status"] != "determined"]
+  loose = [f"{k} {v['status']}" for k, v in workdir_report.gap_verdicts(gap).items() if v["status"] != "determined"]
   return (f"the transfer-gap law at size {gap['size']} (N = {gap['N']:,.0f}) puts doubling pre-training at "
           f"{d.text('+.4f')}" + (f" ({', '.join(loose)})" if loose else ""))
 

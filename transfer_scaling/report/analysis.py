@@ -25,7 +25,10 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
+from transfer_scaling import laws
 from transfer_scaling.errors import UsageError
+from transfer_scaling.laws import fitting, identify, joint, pretrain
+from transfer_scaling.laws.fitting import few_cluster_factor, seed_resample
 from transfer_scaling.study import arms, bracket, results, selection
 from transfer_scaling.study.config import StudyConfig
 
@@ -141,7 +144,6 @@ def fine_tuning_gain(scratch_runs: pd.DataFrame, ft_runs: pd.DataFrame, n_boot: 
   on: their deviations move together, and the difference is measured on pairs. The interval is
   widened for the few seeds that carry it (fitting.few_cluster_factor).
   """
-  from transfer_scaling.laws.fitting import few_cluster_factor, seed_resample
   keys = ["N", "D_F"]
   pairs = sorted(set(map(tuple, scratch_runs[keys].to_numpy())) & set(map(tuple, ft_runs[keys].to_numpy())))
   if len(pairs) < 2:
@@ -252,7 +254,6 @@ def _target(cfg: Setting, df: pd.DataFrame, target: str) -> TargetResult:
 
 
 def _law_free(cfg, res: TargetResult, sc_runs, ft_every) -> None:
-  from transfer_scaling import laws
   sc = res.scratch.rename(columns={"D_F": "D"})[["N", "D", "loss"]].astype(float)
   with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -272,7 +273,6 @@ def _runs_for_fit(runs: pd.DataFrame, d: str) -> pd.DataFrame:
 
 
 def _joint(cfg: Setting, res: TargetResult, sc_runs, ft_runs) -> None:
-  from transfer_scaling.laws import joint
   a = cfg.analysis
   kw = dict(scratch_law=a.scratch_law, transfer_law=a.transfer_law, max_D_F=a.low_data_max_d_f or None,
             units=cfg.units)
@@ -308,7 +308,6 @@ def _joint(cfg: Setting, res: TargetResult, sc_runs, ft_runs) -> None:
 def _decision(cfg: Setting, res: TargetResult, sc_runs, ft_all, records) -> None:
   """advise's model: every fine-tuned run that fine-tuning helped, at every p and size, with the scratch runs;
   and what a run cost (records: every record of the target, each learning rate tried included)."""
-  from transfer_scaling.laws import pretrain
   if "p" not in ft_all or ft_all["p"].isna().any() or ft_all["p"].nunique() < 2:
     res.decision_note = "the runs start from one pre-training amount (or do not say which)"
     return
@@ -343,7 +342,6 @@ def run_cost(records: pd.DataFrame, sc_runs, ft_all) -> dict:
 
 
 def _gap(cfg: Setting, res: TargetResult, ft_all, zs) -> None:
-  from transfer_scaling import laws
   if not cfg.gap_size:
     return
   size = cfg.gap_size
@@ -369,7 +367,6 @@ def _gap(cfg: Setting, res: TargetResult, ft_all, zs) -> None:
   if not fit.converged:
     res.notes.append("transfer-gap law: the fit did not converge; figure 8 shows the measured points only")
     return
-  from transfer_scaling.laws import fitting, identify
   gap.fit = fit
   names = identify.profiled(law)
   gap.profiles = fitting.profile(fit, names)

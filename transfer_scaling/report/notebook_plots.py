@@ -1,13 +1,17 @@
 """Figures for the notebooks in colab/: each function draws on a new figure and returns it (shown inline).
 
-Inputs are the laws API's own outputs (FitResult, effective_data's table, TransferFit, Barnett
-parameters), so every figure is also one call from a script. The study report's saved figures
+Inputs are the laws API's own outputs (FitResult, effective_data's table, TransferFit, a gap law's
+parameters), so every figure is also one call from a script. Laws are read through the registry (the fit's
+own, or the gap role's default, definitions.GAP), never typed here. The study report's saved figures
 live in report/figures.py; these are the interactive, explore-your-own-data ones.
 """
 import numpy as np
 import pandas as pd
 
 from transfer_scaling import laws
+from transfer_scaling.errors import UsageError
+from transfer_scaling.laws import definitions
+from transfer_scaling.report.figures import law_title
 
 # Imported lazily by each function so that importing this module never picks a matplotlib backend.
 SCRATCH, FINETUNE, OPTIMUM = "tab:gray", "tab:blue", "tab:red"
@@ -131,6 +135,7 @@ def transfer_law(tf):
   """D_T against D_F per model size: runs used by the fit (filled), left out (open), and the fitted law (lines)."""
   plt = _plt()
   rows, fit = tf.rows, tf.fit
+  law = laws.get_law(fit.law)
   fig, ax = plt.subplots(figsize=(6, 4.3))
   colors = _colors(set(rows["N"]))
   for n, g in rows.groupby("N"):
@@ -141,7 +146,7 @@ def transfer_law(tf):
     ax.plot(g["D_F"][pos & ~used], g["D_T"][pos & ~used], "o", mfc="none", color=colors[n])
     if fit.converged:
       x = np.geomspace(g["D_F"].min(), g["D_F"].max(), 50)
-      d_t = laws.get_law("hernandez").functions["D_T"](fit.params, np.full(x.size, float(n)), x)
+      d_t = law.functions["D_T"](fit.params, np.full(x.size, float(n)), x)
       ax.plot(x, d_t, "-", color=colors[n], lw=1)
   ax.plot([], [], "o", mfc="none", color="k", label="left out of the fit")
   ax.set_xscale("log")
@@ -149,8 +154,7 @@ def transfer_law(tf):
   ax.set_xlabel("fine-tuning data D_F")
   ax.set_ylabel("effective data transferred D_T")
   if fit.converged:
-    p = fit.params
-    ax.set_title(f"D_T = {p['k']:.3g} D_F^{p['alpha']:.3f} N^{p['beta']:.3f}", fontsize=10)
+    ax.set_title(law_title(law, fit.params), fontsize=10)
   ax.legend(fontsize=7)
   ax.grid(alpha=0.3, which="both")
   return fig
@@ -162,19 +166,20 @@ def _default_ranges(alloc, budget, cost_p, cost_f):
   return (min(alloc.p, p_max) * 1e-3, p_max * 10), (min(alloc.f, f_max) * 1e-3, f_max * 10)
 
 
-def isoloss(params, budget: float, cost_p: float, cost_f: float, p_range=None, f_range=None, n: int = 120):
-  """Isoloss contours of the Barnett law over (p, f), the budget line C_p p + C_f f = budget and its optimum.
+def isoloss(params, budget: float, cost_p: float, cost_f: float, p_range=None, f_range=None, n: int = 120,
+            law: str = definitions.GAP):
+  """Isoloss contours of a gap law (registry name) over (p, f), the budget line C_p p + C_f f = budget and its optimum.
 
   Left: contours (log-log), the budget line, its loss-minimising (p, f) (red star) and the optimum for
   every budget (red dashed: the expansion path). Right: the loss along the budget line against the
   share of the budget spent on pre-training. Returns (figure, Allocation).
   """
   plt = _plt()
-  alloc = laws.allocate_budget(params, budget, cost_p, cost_f)
+  alloc = laws.allocate_budget(params, budget, cost_p, cost_f, law=law)
   if p_range is None or f_range is None:
     dp, df = _default_ranges(alloc, budget, cost_p, cost_f)
     p_range, f_range = p_range or dp, f_range or df
-  grid = laws.isoloss_grid(params, p_range, f_range, n=n)
+  grid = laws.isoloss_grid(params, p_range, f_range, n=n, law=law)
   P, F, L = (grid[c].to_numpy().reshape(n, n) for c in ("p", "f", "loss"))
   fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.3))
   levels = np.quantile(L, np.linspace(0.02, 0.98, 14))
@@ -183,7 +188,7 @@ def isoloss(params, budget: float, cost_p: float, cost_f: float, p_range=None, f
   s = np.linspace(1e-4, 1 - 1e-4, 400)
   ax.plot(s * budget / cost_p, (1 - s) * budget / cost_f, "k-", lw=1, label=f"budget line, B = {budget:.3g}")
   budgets = budget * np.geomspace(1e-3, 1e3, 25)
-  path = [laws.allocate_budget(params, b, cost_p, cost_f) for b in budgets]
+  path = [laws.allocate_budget(params, b, cost_p, cost_f, law=law) for b in budgets]
   ax.plot([a.p for a in path], [a.f for a in path], "--", color=OPTIMUM, lw=1, label="optimum for every budget")
   ax.plot([alloc.p], [alloc.f], "*", color=OPTIMUM, ms=14, label=f"optimum: p = {alloc.p:.3g}, f = {alloc.f:.3g}")
   ax.set_xscale("log")
@@ -192,10 +197,9 @@ def isoloss(params, budget: float, cost_p: float, cost_f: float, p_range=None, f
   ax.set_ylim(*f_range)
   ax.set_xlabel("pre-training p")
   ax.set_ylabel("fine-tuning data f")
-  ax.set_title(f"L(p, f) = ({params['A']:.3g} p^-{params['alpha']:.2f} + {params['G']:.3g}) f^-{params['beta']:.2f}"
-               f" + {params['E']:.3g}", fontsize=9)
+  ax.set_title(law_title(laws.get_law(law), params), fontsize=9)
   ax.legend(fontsize=7, loc="lower left")
-  loss = laws.loss_at(params, "barnett", p=s * budget / cost_p, f=(1 - s) * budget / cost_f)
+  loss = laws.loss_at(params, law, p=s * budget / cost_p, f=(1 - s) * budget / cost_f)
   ax2.plot(s, loss, "k-")
   ax2.axvline(alloc.share_p, color=OPTIMUM, lw=1)
   ax2.plot([alloc.share_p], [alloc.loss], "*", color=OPTIMUM, ms=14)
@@ -209,29 +213,41 @@ def isoloss(params, budget: float, cost_p: float, cost_f: float, p_range=None, f
   return fig, alloc
 
 
-def share_vs_gap(params, budgets=(1e3, 1e5, 1e7), cost_ratio: float = 1.0, gaps=None):
-  """Optimal pre-training share of the budget against the transfer gap G, one line per budget (units of C_p).
+def share_vs_gap(params, budgets=(1e3, 1e5, 1e7), cost_ratio: float = 1.0, gaps=None, law: str = definitions.GAP):
+  """Optimal pre-training share of the budget against a gap law's transfer gap, one line per budget (units of C_p).
 
-  The dotted line is alpha / (alpha + beta), the exact optimum at G = 0 for any budget and cost.
-  In this law f enters as a factor f^-beta, so the cost ratio C_f/C_p moves f and the loss but
+  The gap is the law's parameter that may be 0 (registry Param.zero: the built-in law's G); the dotted lines are
+  each budget's optimum with no gap, for the built-in law alpha / (alpha + beta) at any budget and cost.
+  In that law f enters as a factor f^-beta, so the cost ratio C_f/C_p moves f and the loss but
   not the optimal share; the budget does, because it sets A p^-alpha against G.
   """
   plt = _plt()
+  gap = _gap_param(law)
   gaps = np.geomspace(1e-4, 10, 60) if gaps is None else np.asarray(gaps, np.float64)
   fig, ax = plt.subplots(figsize=(6, 4))
   colors = _colors(budgets)
-  for b in budgets:
-    share = [laws.allocate_budget({**params, "G": g}, b, 1.0, cost_ratio).share_p for g in gaps]
+  for i, b in enumerate(budgets):
+    share = [laws.allocate_budget({**params, gap: g}, b, 1.0, cost_ratio, law=law).share_p for g in gaps]
     ax.plot(gaps, share, "-", color=colors[b], label=f"budget B = {b:.3g}")
-  ax.axhline(params["alpha"] / (params["alpha"] + params["beta"]), color="k", ls=":", lw=1,
-             label="alpha/(alpha+beta): G = 0")
+    at_zero = laws.allocate_budget({**params, gap: 0.0}, b, 1.0, cost_ratio, law=law).share_p
+    ax.axhline(at_zero, color=colors[b], ls=":", lw=1, label=f"{gap} = 0" if i == 0 else None)
   ax.set_xscale("log")
   ax.set_ylim(0, 1)
-  ax.set_xlabel("transfer gap G")
+  ax.set_xlabel(f"transfer gap {gap}")
   ax.set_ylabel("optimal share of the budget on pre-training")
   ax.legend(fontsize=7)
   ax.grid(alpha=0.3, which="both")
   return fig
+
+
+def _gap_param(law: str) -> str:
+  """The gap law's transfer gap: its parameter whose 0 the law means (registry Param.zero)."""
+  entry = laws.get_law(law)
+  names = [name for name, h in entry.hints.items() if h.zero]
+  if len(names) != 1:
+    raise UsageError(f"law {entry.name!r} names no single transfer gap; give one parameter Param(zero=True) in "
+                     "its hints")
+  return names[0]
 
 
 def example_transfer_runs(k: float = 1.9e4, alpha: float = 0.18, beta: float = 0.38, noise: float = 0.002,
@@ -245,7 +261,7 @@ def example_transfer_runs(k: float = 1.9e4, alpha: float = 0.18, beta: float = 0
   """
   rng = np.random.default_rng(seed)
   truth = dict(N_c=6.4e13, D_c=1.8e13, alpha_N=0.076, alpha_D=0.103, k=k, alpha=alpha, beta=beta)
-  law = laws.get_law("transfer_kaplan")
+  law = definitions.joint_law("kaplan")  # the default transfer law inside the kaplan form, as truth
   loss_of = lambda N, D, pre: law.predict(truth, {"N": N, "D": D, "pretrained": np.full(N.size, pre)})
   sizes = np.array([1e6, 3e6, 1e7, 3e7, 1e8])
   # 26 data sizes per model: a dense from-scratch curve to read D_E from, and 130 rows, which the

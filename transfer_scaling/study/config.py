@@ -99,8 +99,8 @@ class Analysis:
   # them): scratch_law is the from-scratch form of the joint fit (Hernandez eq. 6.1 uses kaplan), or "average" over
   # the scratch forms (laws/joint.py)
   scratch_law: str = "kaplan"
-  transfer_law: str = "hernandez"  # D_T(N, D_F) inside the joint fit
-  gap_law: str = "barnett"         # L(p, f) on the gap sizes' (p, f) grid
+  transfer_law: str = laws.definitions.TRANSFER  # D_T(N, D_F) inside the joint fit
+  gap_law: str = laws.definitions.GAP            # L(p, f) on the gap sizes' (p, f) grid
   example_size: str = "4.7M"   # the reference point of the headline multiplier
   example_d_f: int = 300_000
   cost_ratio: float = 0.01     # pre-training steps that cost as much as one fine-tuning byte

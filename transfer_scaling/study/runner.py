@@ -19,6 +19,8 @@ import os
 import sys
 import time
 
+import jax
+
 from transfer_scaling import fileio, interrupt, ladder
 from transfer_scaling.errors import UsageError
 from transfer_scaling.study import arms, corpora, plan, pretrained, progress, results as results_lib, throughput
@@ -147,13 +149,11 @@ def _sweep(config, workdir, shard, poll_s, shown) -> dict:
 
 def devices() -> dict:
   """This process's device layout, as devices.json pins it."""
-  import jax
   return {"backend": jax.default_backend(), "devices": jax.device_count()}
 
 
 def compilation_cache() -> None:
   # Restarts, other shards and later studies reuse compiled steps (a small model compiles for seconds).
-  import jax
   if not jax.config.jax_compilation_cache_dir:
     jax.config.update("jax_compilation_cache_dir",
                       os.environ.get("JAX_COMPILATION_CACHE_DIR")

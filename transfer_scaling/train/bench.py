@@ -12,7 +12,16 @@ import os
 import statistics
 import time
 
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from transfer_scaling import ladder
 from transfer_scaling.errors import UsageError
+from transfer_scaling.model import Transformer, init_params
+from transfer_scaling.train import engine, optim, state as state_lib, step as step_lib
+from transfer_scaling.train import mesh as mesh_lib
 
 
 class Runner:
@@ -20,8 +29,6 @@ class Runner:
 
   def __init__(self, cfg, batch: int, members: int = 1, steps_per_call: int = 10, seed: int = 0,
                step: str = "engine"):
-    import jax
-    import numpy as np
     self.cfg, self.batch, self.members, self.steps_per_call, self.step = cfg, batch, members, steps_per_call, step
     if step == "engine":
       self.state, self.multi_step = _engine_step(cfg, members, seed)
@@ -30,7 +37,6 @@ class Runner:
       self.multi_step = _make_multi_step(cfg)
     else:
       raise UsageError(f"unknown step {step!r}; choose engine or minimal")
-    from transfer_scaling.train import mesh as mesh_lib
     mesh = mesh_lib.make_mesh()
     # As in the engine: members split over the devices when they divide evenly, else data parallel.
     split = mesh_lib.split_members(members, mesh)
@@ -49,7 +55,6 @@ class Runner:
 
   def call(self) -> float:
     """Runs one call; returns its wall time in seconds (its CPU time goes to self.cpu_seconds)."""
-    import jax
     t0, c0 = time.perf_counter(), time.process_time()
     self.state, self.loss = self.multi_step(self.state, self.data[self.calls % 2])
     jax.block_until_ready((self.state, self.loss))
@@ -59,9 +64,6 @@ class Runner:
 
   def result(self, call_seconds) -> dict:
     """The bench JSON dict from the wall times of several calls."""
-    import jax
-    import numpy as np
-    from transfer_scaling import ladder
     step_s = statistics.median(call_seconds) / self.steps_per_call
     tokens = self.members * self.batch * self.cfg.seq_len
     device = jax.devices()[0]
@@ -93,9 +95,6 @@ def bench_train(cfg, batch: int, steps: int, members: int = 1, steps_per_call: i
 
 def _engine_step(cfg, members: int, seed: int):
   """The engine's own jitted chunk of steps (what `train_ensemble` runs), with its default optimizer."""
-  import jax
-  import jax.numpy as jnp
-  from transfer_scaling.train import engine, optim, state as state_lib, step as step_lib
   s = engine.StepConfig(model=cfg, batch_size=1)  # its optimizer defaults
   tx = optim.adamw_direction(s.clip_norm, s.b1, s.b2, s.eps, s.weight_decay)
   # Built under jit, as the engine does, so that params and best_params are distinct (donatable) buffers.
@@ -114,28 +113,21 @@ def _engine_step(cfg, members: int, seed: int):
 # A minimal AdamW step: no clipping, schedule or divergence bookkeeping (shows what those cost).
 
 def _loss(cfg, params, tokens_BxT1):
-  import optax
-  from transfer_scaling.model import Transformer
   logits_BxTxV = Transformer(cfg).apply({"params": params}, tokens_BxT1[:, :-1])
   return optax.softmax_cross_entropy_with_integer_labels(logits_BxTxV, tokens_BxT1[:, 1:]).mean()
 
 
 def _optimizer():
-  import optax
   return optax.adamw(1e-3, weight_decay=0.1)
 
 
 def _init_state(cfg, keys_M):
-  import jax
-  from transfer_scaling.model import init_params
   params = jax.vmap(lambda k: init_params(cfg, k))(keys_M)
   return params, jax.vmap(_optimizer().init)(params)
 
 
 def _make_multi_step(cfg):
   """jit(scan over steps of vmap over members of one AdamW step), state donated."""
-  import jax
-  import optax
   tx = _optimizer()
 
   def train_step(state, tokens_BxT1):

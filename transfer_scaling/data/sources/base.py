@@ -8,6 +8,7 @@ import dataclasses
 import glob
 import gzip
 import hashlib
+import json
 import os
 import re
 import sysconfig
@@ -112,7 +113,6 @@ SITE_PACKAGES = Source("site-packages", (), "licences of the installed packages 
 def local_files(pattern: str) -> Source:
   """A user's own files: a glob, or a directory of .txt/.jsonl/.md files."""
   def extract(_roots):
-    import json
     if os.path.isdir(pattern):
       paths = files(pattern, "*.txt", "*.jsonl", "*.md")
     else:
