@@ -3,7 +3,7 @@
   python -m experiments.publish_results --workdir runs/quickstart --name quickstart
 
 Only the records of the runs the study's plan defines are copied (a workdir may hold records
-of earlier config versions), with study.json and each ensemble's throughput.json (for the
+of earlier config versions), with study.json, the plan (plan.json) and each ensemble's throughput.json (for the
 report's throughput section), so results/NAME can be re-analysed without retraining:
 `transfer-scaling analyze --workdir results/NAME`. Checkpoints stay behind.
 """
@@ -13,7 +13,7 @@ import os
 import shutil
 
 from transfer_scaling.report import markdown, workdir_report
-from transfer_scaling.study import plan as plan_lib, workdir as workdir_lib
+from transfer_scaling.study import plan as plan_lib, runner, workdir as workdir_lib
 from transfer_scaling.study.config import StudyConfig
 
 
@@ -44,6 +44,7 @@ def main(argv=None) -> int:
     if os.path.exists(t):
       os.makedirs(os.path.join(out, "groups", g))
       shutil.copy(t, os.path.join(out, "groups", g))
+  runner.write_plan(cfg, plan, out)  # what the analysis reads of the plan, as the sweep writes it
   print(f"{len(wanted)} of {len(plan.runs)} runs copied to {out}")
   if args.copy_report:
     for name in os.listdir(args.workdir):
