@@ -45,53 +45,39 @@ def test_the_optimizer_defaults_are_one_definition():
   assert {f.name: getattr(step, f.name) for f in dataclasses.fields(optim.AdamW)} == dataclasses.asdict(optim.DEFAULTS)
 
 
-def test_a_new_gap_law_is_one_registry_entry(monkeypatch):
+def test_a_new_gap_law_is_one_registry_entry(second_gap_law):
   # A second gap-law form, registered in a temporary entry: the config accepts it, and the analysis, identify,
   # the report's table, headline words and figure title handle it with no edit anywhere else.
   from types import SimpleNamespace
 
-  import jax.numpy as jnp
   import numpy as np
   import pandas as pd
   import pytest
 
-  from transfer_scaling import laws
   from transfer_scaling.errors import UsageError
-  from transfer_scaling.laws.registry import Param, unregister
   from transfer_scaling.report import analysis, figures, markdown
 
-  law = laws.Law(
-      name="test_gap_form", doc="L(p, f) = E + (A p^-a + C) f^-b (a test's form)", params=("A", "C", "E", "a", "b"),
-      log_params=("A", "C", "E"), covariates=("p", "f"), target="loss", roles=("gap",),
-      log_predict=lambda q, lx: jnp.logaddexp(jnp.logaddexp(q["A"] - q["a"] * lx["p"], q["C"]) - q["b"] * lx["f"],
-                                              q["E"]),
-      grid={"A": [0.0, 2.0], "C": [-4.0, 0.0], "E": [0.0], "a": [0.3, 1.0], "b": [0.3, 1.0]},
-      template="L = {E} + ({A} p^-{a} + {C}) f^-{b}",
-      hints={"A": Param(log_scale=True, profile=False), "a": Param(), "C": Param(log_scale=True, headline=True),
-             "b": Param(), "E": Param(log_scale=True, profile=False)})
-  laws.register(law)
-  try:
-    cfg = study_config.StudyConfig.from_dict({"analysis": {"gap_law": "test_gap_form"}})
-    with pytest.raises(UsageError, match="no gap law"):
-      study_config.StudyConfig.from_dict({"analysis": {"gap_law": "kaplan"}})
-    truth = dict(A=4.0, C=0.3, E=1.0, a=0.5, b=0.3)
-    rng = np.random.default_rng(0)
-    rows = pd.DataFrame([(p, f, s) for p in (10, 100, 1000) for f in (1e3, 1e4, 1e5) for s in range(2)],
-                        columns=["p", "D_F", "seed"])
-    rows["loss"] = law.predict(truth, {"p": rows["p"], "f": rows["D_F"]}) * np.exp(rng.normal(0, 0.003, len(rows)))
-    rows["size"] = "13k"
-    setting = analysis.Setting(study="s", source="a", targets=("b",), sizes={"13k": 1e4}, gap_size="13k",
-                               analysis=dataclasses.replace(cfg.analysis, bootstrap=20))
-    res = SimpleNamespace(gap=None, notes=[])
-    analysis._gap(setting, res, rows, None)
-    g = res.gap
-    assert g.fit is not None and g.fit.law == "test_gap_form", res.notes
-    assert set(g.identified) == {"a", "C", "b"}  # the hinted, profiled parameters
-    md = "\n".join(markdown._gap(setting, SimpleNamespace(gap=g), {8: "fig8"}))
-    assert "L(p, f) = E + (A p^-a + C) f^-b" in md
-    for name in ("A", "a", "C", "b", "E"):
-      assert f"| {name} | " in md
-    title = figures.law_title(law, g.fit.params, {k: v.status for k, v in g.identified.items()})
-    assert title.startswith("L = ") and "{" not in title
-  finally:
-    unregister("test_gap_form")
+  # The law: conftest.second_gap_law, registered for this test only.
+  cfg = study_config.StudyConfig.from_dict({"analysis": {"gap_law": "test_gap_form"}})
+  with pytest.raises(UsageError, match="no gap law"):
+    study_config.StudyConfig.from_dict({"analysis": {"gap_law": "kaplan"}})
+  truth = dict(A=4.0, C=0.3, E=1.0, a=0.5, b=0.3)
+  rng = np.random.default_rng(0)
+  rows = pd.DataFrame([(p, f, s) for p in (10, 100, 1000) for f in (1e3, 1e4, 1e5) for s in range(2)],
+                      columns=["p", "D_F", "seed"])
+  noise = np.exp(rng.normal(0, 0.003, len(rows)))
+  rows["loss"] = second_gap_law.predict(truth, {"p": rows["p"], "f": rows["D_F"]}) * noise
+  rows["size"] = "13k"
+  setting = analysis.Setting(study="s", source="a", targets=("b",), sizes={"13k": 1e4}, gap_size="13k",
+                             analysis=dataclasses.replace(cfg.analysis, bootstrap=20))
+  res = SimpleNamespace(gap=None, notes=[])
+  analysis._gap(setting, res, rows, None)
+  g = res.gap
+  assert g.fit is not None and g.fit.law == "test_gap_form", res.notes
+  assert set(g.identified) == {"a", "C", "b"}  # the hinted, profiled parameters
+  md = "\n".join(markdown._gap(setting, SimpleNamespace(gap=g), {8: "fig8"}))
+  assert "L(p, f) = E + (A p^-a + C) f^-b" in md
+  for name in ("A", "a", "C", "b", "E"):
+    assert f"| {name} | " in md
+  title = figures.law_title(second_gap_law, g.fit.params, {k: v.status for k, v in g.identified.items()})
+  assert title.startswith("L = ") and "{" not in title
