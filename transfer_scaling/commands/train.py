@@ -7,7 +7,7 @@ from transfer_scaling.config import load_config, split_config_args
 from transfer_scaling.errors import UsageError
 from transfer_scaling.model_config import ModelConfig
 from transfer_scaling.study.config import SHAPE_FIELDS, model_config, typed
-from transfer_scaling.train import mesh
+from transfer_scaling.train import mesh, optim
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,8 +18,8 @@ class Train:
   eval_every: int = 100
   patience: int = 3
   min_delta: float = 0.0
-  weight_decay: float = 0.1
-  clip_norm: float = 1.0
+  weight_decay: float = optim.DEFAULTS.weight_decay  # the optimizer's defaults are defined once, in optim.AdamW
+  clip_norm: float = optim.DEFAULTS.clip_norm
   min_lr_ratio: float = 0.1
   steps_per_call: int = 20
   ckpt_every: int = 200
