@@ -22,5 +22,5 @@ def get_config():
   c.study = "decision_python_redraw"
   c.seeds = tuple(range(8, 16))
   c.data_seed = 1
-  c.pretrain.seeds = (2, 3)
+  c.pretrain.seeds = (4, 5, 6, 7)
   return c

@@ -215,3 +215,22 @@ def test_tune_seeds_must_cover_every_pre_trained_model():
   c.finetune.tune_seeds = 1
   with pytest.raises(UsageError, match="config.finetune.tune_seeds=1 must be 0 .* or at least 2"):
     StudyConfig.from_dict(c)
+
+
+def test_from_scratch_tuners_fewer_than_the_pre_trained_models_still_plan_every_follower():
+  # Followers from scratch start from no model: one tuner's setting serves every seed.
+  c = toy.config()
+  c.seeds = (0, 1, 2, 3, 4, 5)
+  c.pretrain.seeds = (0, 1, 2)
+  c.scratch.update(lrs=(1e-3, 3e-3), lr_rounds=1, tune_seeds=1)
+  c.finetune.update(lrs=(1e-3, 3e-3), lr_rounds=1, tune_seeds=3)
+  cfg = StudyConfig.from_dict(c)
+  p, _ = _sweep(cfg, lambda r: 2.0 + (np.log10(r.lr) + 3) ** 2 if r.lr else 2.5)
+  assert p.settled
+  for stage in ("scratch", "finetune"):
+    runs = [r for r in p.runs if r.stage == stage]
+    assert {r.seed for r in runs} == set(c.seeds)
+    assert {r.lr for r in runs if r.follows} == {1e-3}
+  ft = [r for r in p.runs if r.stage == "finetune" and r.follows]
+  models = {r.seed: r.init_run for r in p.runs if r.stage == "finetune" and not r.follows}
+  assert all(r.init_run == models[r.seed % 3] for r in ft)   # seed i fine-tunes pre-trained model seeds[i % 3]

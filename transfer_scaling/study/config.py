@@ -258,7 +258,7 @@ class StudyConfig:
             and (st.tune_seeds == 0 or st.tune_seeds >= n),
             f"config.{name}.tune_seeds={st.tune_seeds!r} must be 0 (every seed tunes) or at least {n} "
             + ("(one per pre-training seed, so that every pre-trained model is tuned on)" if n > 1 else "")
-            + "; e.g. 3")
+            + f"; e.g. {max(n, 3)}")
     b = self.bracket
     _positive(b.per_decade, "config.bracket.per_decade")
     _need(b.max_gap > 0, f"config.bracket.max_gap={b.max_gap} must be positive (decades)")
@@ -424,19 +424,23 @@ def decision_scale(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
 
   Eight seeds; D_F on 5 points over 1.33 decades (600 B - 12.9 kB, on the from-scratch grid);
   from-scratch runs 600 B - 50 kB at 3 per decade (the bracketing adds more where a D_E needs
-  them); learning rates on half-decade grids extended until interior, chosen on three seeds (the
-  other five train at the choice); evaluation at least 4 times per epoch; pre-training 2,000 steps
-  per size for two seeds, each kept p (100 - 2,000 steps) a model that finished there
-  (warmup-stable-decay with 20% cool-downs).
+  them); learning rates on half-decade grids extended until interior (three rounds for fine-tuning),
+  chosen on three seeds from scratch and four fine-tuned (one per pre-trained model; the others train
+  at the choice); evaluation at least 4 times per epoch; pre-training 2,000 steps
+  per size for four seeds (the pre-trained model's own variance is the largest single component of
+  the multiplier's), each kept p (100 - 2,000 steps) a model that finished there (warmup-stable-decay
+  with 20% cool-downs).
   """
   c = cpu_scale(c)
   c.seeds = tuple(range(8))
   c.d_f.min, c.d_f.max, c.d_f.num = 600, 12_927, 5   # 600 * 10^(j/3): 600, 1,293, 2,785, 6,000, 12,927
   c.scratch_d_max = 50_000
   c.evals_per_epoch = 4.0
-  c.pretrain.update(schedule="wsd", seeds=(0, 1), cooldown=0.2, warmup=50, first_kept_step=100, num_kept=4)
+  c.pretrain.update(schedule="wsd", seeds=(0, 1, 2, 3), cooldown=0.2, warmup=50, first_kept_step=100, num_kept=4)
   c.scratch.update(lrs=(1e-3, 3e-3), lr_rounds=2, tune_seeds=3)
-  c.finetune.update(lrs=(3e-4, 1e-3), lr_rounds=2, tune_seeds=3)
+  # Fine-tuning the longest-trained models at 600 B wants rates down to 3e-5 and below (the first
+  # decision_python draws stopped at a floor of 1e-5 in 3 and 7 cells), short ones up to 1e-2.
+  c.finetune.update(lrs=(3e-4, 1e-3), lr_rounds=3, tune_seeds=4, lr_floor=1e-6)
   c.gap.d_f.min, c.gap.d_f.max, c.gap.d_f.num = 600, 12_927, 3
   c.analysis.update(example_size="56k", example_d_f=2_785)
   return c

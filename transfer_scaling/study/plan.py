@@ -187,9 +187,12 @@ def _followers(cfg: StudyConfig, runs: list, choices) -> list:
   out = []
   for _, c in choices.iterrows():
     cell = [r for r in runs if r.d_f == int(c["D_F"]) and r.lr == float(c["lr"]) and r.warmup == int(c["warmup"])]
-    by_model = {runs_lib.pretrain_seed(cfg, r.seed): r for r in cell}  # a follower starts from its own model
+    # A fine-tuned follower starts from its own pre-trained model; a from-scratch one from any tuning run's
+    # setting (keying those by pre-training seed too broke studies with more pre-training seeds than tuners).
+    model = (lambda seed, r: runs_lib.pretrain_seed(cfg, seed) if r.init_run else None)
+    by_model = {model(r.seed, r): r for r in cell}
     for s in rest:
-      r = by_model[runs_lib.pretrain_seed(cfg, s)]
+      r = by_model[model(s, cell[0])]
       out.append(dataclasses.replace(r, seed=s, follows="chosen"))
   return out
 
