@@ -11,6 +11,7 @@ import os
 
 import ml_collections
 
+from transfer_scaling import fileio
 from transfer_scaling.errors import UsageError
 
 _REPO_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
@@ -25,6 +26,20 @@ def configs_dir() -> str:
   except ImportError:
     found = None
   return list(found.submodule_search_locations)[0] if found and found.submodule_search_locations else _REPO_CONFIGS
+
+
+def _saved_study(path: str) -> ml_collections.ConfigDict:
+  """The config a sweep saved in WORKDIR/study.json: a study extended (advise's `what to run next`) or resumed
+  without its config file."""
+  p = fileio.path(path)
+  if not p.exists():
+    raise UsageError(f"config {path} does not exist; give a workdir's study.json (written by `transfer-scaling "
+                     "sweep`) or a config file")
+  meta = fileio.read_json_checked(p, "give a config file instead")
+  if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+    raise UsageError(f"{path} is not a study.json written by `transfer-scaling sweep` (no config section); "
+                     "give a config file instead")
+  return ml_collections.ConfigDict(meta["config"])
 
 
 def resolve_config_path(path: str) -> str:
@@ -46,6 +61,10 @@ def resolve_config_path(path: str) -> str:
 
 
 def load_config(spec: str, overrides=()) -> ml_collections.ConfigDict:
+  if spec.endswith("study.json"):
+    config = _saved_study(spec)
+    apply_overrides(config, overrides)
+    return config
   path, _, arg = spec.partition(":")
   path = resolve_config_path(path)
   module_spec = importlib.util.spec_from_file_location(f"_config_{abs(hash(path))}", path)
@@ -129,6 +148,8 @@ def _parse(raw: str, old):
     value = float(value)
   if isinstance(old, tuple) and isinstance(value, list):
     value = tuple(value)
+  if isinstance(old, list):  # a study.json's sequences are lists
+    value = list(value) if isinstance(value, (tuple, list)) else [value]
   if isinstance(old, tuple) and not isinstance(value, tuple):
     value = (value,)
   return value

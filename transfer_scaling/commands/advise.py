@@ -79,6 +79,6 @@ def main(argv) -> int:
       raise UsageError(f"--extra-steps must be a positive finite number of pre-training steps, got {args.extra_steps}")
   fits = advice.load(args.workdir, args.target)
   N = _size(args.size, fits)
-  a = advice.advise(fits, d_f, N, cost, extra)
+  a = advice.advise(fits, d_f, N, cost, extra, workdir=args.workdir)
   print(json.dumps(a.to_json(), indent=2) if args.json else a.text())
   return 0

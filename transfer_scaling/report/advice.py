@@ -125,6 +125,8 @@ class Advice:
         cost = f"about {r['seconds'] / 60:,.0f} min" if r["seconds"] is not None else "cost unknown"
         lines.append(f"    {r['what']}: {r['runs']} runs, {cost}; sd of the difference {r['sd_now']:.3g} -> "
                      f"{r['sd_after']:.3g} nats/{unit}" + (" (would likely decide)" if r["decides"] else ""))
+        if r.get("command"):
+          lines.append(f"      {r['command']}")
     if self.reading:
       lines.append(f"  reading, not the decision: {self.reading}")
     lines += [f"  warning: {w}" for w in self.warnings]
@@ -190,15 +192,16 @@ def _check(name: str, v, unit: str = "") -> None:
 
 
 def advise(fits: dict, d_f: float, N: float, cost_ratio: Optional[float] = None,
-           extra_steps: Optional[float] = None, plan: bool = True) -> Advice:
+           extra_steps: Optional[float] = None, plan: bool = True, workdir=None) -> Advice:
   """See the module docstring; fits: what `load` returns; extra_steps: the pre-training option adds these steps
-  (default: doubles the pre-training the study's runs started from); plan: say what to run next when undecided."""
+  (default: doubles the pre-training the study's runs started from); plan: say what to run next when undecided;
+  workdir: the study's, so that what to run next is a change to its config that `sweep` takes as it is."""
   _check("D_F", d_f)
   _check("N", N)
   _check("the cost ratio", cost_ratio, " (pre-training steps per fine-tuning byte)")
   _check("the extra pre-training steps", extra_steps)
   if fits.get("decision"):
-    return _decide(fits, float(d_f), float(N), cost_ratio, extra_steps, plan)
+    return _decide(fits, float(d_f), float(N), cost_ratio, extra_steps, plan, workdir)
   return _joint_only(fits, float(d_f), float(N), cost_ratio)
 
 
@@ -253,7 +256,7 @@ def break_even(loss, params, N: float, d_f: float, p0: float) -> np.ndarray:
   return out
 
 
-def _decide(fits: dict, d_f: float, N: float, cost_ratio, extra_steps, plan: bool) -> Advice:
+def _decide(fits: dict, d_f: float, N: float, cost_ratio, extra_steps, plan: bool, workdir=None) -> Advice:
   dec = fits["decision"]
   law = get_law(dec["law"])
   loss = law.functions["finetuned_loss"]
@@ -285,7 +288,7 @@ def _decide(fits: dict, d_f: float, N: float, cost_ratio, extra_steps, plan: boo
   better, prob, favours, where = _verdict(data2, alt, what)
   warnings, flags = _flags(fits, dec, N, d_f, p0, p0 + dp, cost_ratio, be_point)
   p_alt = p0 + (cost_ratio * d_f if cost_ratio is not None else dp)
-  nxt = next_runs(fits, N, d_f, p0, p_alt) if better == UNDECIDED and plan else []
+  nxt = next_runs(fits, N, d_f, p0, p_alt, workdir=workdir) if better == UNDECIDED and plan else []
   return Advice(fits["target"], N, d_f, cost_ratio, _iv(*mult), _iv(*change(data2)), _iv(*change(pre)),
                 _iv(*change(same)) if same is not None else None, better, prob, where, warnings,
                 fits.get("units", "bytes"), p0, dp, loss_now=_iv(*now), loss_more_data=_iv(*data2),
@@ -293,14 +296,17 @@ def _decide(fits: dict, d_f: float, N: float, cost_ratio, extra_steps, plan: boo
                 model=f"{law.name}: {law.doc}", reading=_gap_reading(fits, d_f), next_runs=nxt)
 
 
-def next_runs(fits: dict, N: float, d_f: float, p0: float, p_alt: float, top: int = 3) -> list:
+def next_runs(fits: dict, N: float, d_f: float, p0: float, p_alt: float, top: int = 3, workdir=None) -> list:
   """The runs that would most narrow the decision's interval, best first: for each candidate, the sd of the
   difference (loss with 2 d_f minus loss at p_alt) that the GLS fit of the study plus those runs gives under the
-  fitted noise model (laws.pretrain.linear_sd), and its cost from the study's measured seconds per run.
+  fitted noise model (laws.pretrain.linear_sd), and its cost.
 
-  Candidates, at the measured size nearest N: one more seed on every cell; fine-tuned runs from the gap size's
-  pre-training amounts (where p was not varied there); pre-training on to p_alt and fine-tuning from it; fine-tuned
-  and from-scratch runs at 2 d_f. [] without the design or the noise model (fits of an older analyze).
+  With the study's workdir (a study.json there), each candidate is a change to the study's config
+  (study/extend.py: more seeds, pre-training varied at another size, longer pre-training, more kept
+  checkpoints), judged on the cells `sweep` would then hold and priced from the workdir's measured throughput;
+  its `command` runs it. Without one (runs trained elsewhere), candidates are runs at the measured size nearest
+  N, priced from the seconds per run the analysis measured. [] without the design or the noise model (fits of an
+  older analyze).
   """
   dec = fits["decision"]
   if not dec.get("design") or not dec.get("noise"):
@@ -315,12 +321,48 @@ def next_runs(fits: dict, N: float, d_f: float, p0: float, p_alt: float, top: in
   loss = law.functions["finetuned_loss"]
   at = lambda prm, D, p: float(np.ravel(loss(prm, N=np.array([N]), D_F=np.array([D]), p=np.array([p])))[0])
   diff = lambda prm: at(prm, 2 * d_f, p0) - at(prm, d_f, p_alt)
-  sd = lambda extra: widen * pretrain.linear_sd(law, dec["params"], pd.concat([design, extra], ignore_index=True),
-                                                noise, diff)
-  now = sd(design.iloc[:0])
+  sd = lambda d: widen * pretrain.linear_sd(law, dec["params"], d, noise, diff)
+  now = sd(design)
   delta = abs(diff(dec["params"]))
   sizes = sorted(design["N"].unique())
   near = min(sizes, key=lambda x: abs(math.log(x / N)))
+  study = fileio.path(workdir_lib.study_path(workdir)) if workdir is not None else None
+  cands = (_extensions(fits, design, workdir, near, p_alt) if study is not None and study.exists()
+           else _runs_at(fits, design, near, p0, p_alt, d_f))
+  out = []
+  for c in cands:
+    after = sd(c.pop("design"))
+    out.append({**c, "sd_now": now, "sd_after": after, "decides": bool(delta >= 1.645 * after)})
+  return sorted(out, key=lambda r: r["sd_after"])[:top]
+
+
+def _extensions(fits, design, workdir, near: float, p_alt: float) -> list:
+  """Candidates as changes to the study's config (study/extend.py), each with the design the extended study fits."""
+  from transfer_scaling.study import extend
+  sizes = {v: k for k, v in fits["sizes"].items()}
+  hi = fits["decision"]["ranges"]["D_F"][1]
+  key = lambda row: (float(row.pretrained), float(row.N), float(row.D), float(row.p), str(row.seed))
+  have = [key(r) for r in design.itertuples()]
+  study = extend.Study.read(workdir)
+  planned = extend.keys(study.cfg, study.runs, fits["target"])
+  out = []
+  for e in extend.proposals(workdir, fits["target"], sizes.get(near, sizes[min(sizes)]), p_alt, study=study):
+    # What the change drops: fine-tuned cells from a checkpoint no longer kept (bracketing rounds the extended
+    # plan has not repeated yet drop nothing).
+    kept = {(k[1], k[3]) for k in e.keys if k[0] == 1.0}
+    keep = design[[k[0] == 0.0 or (k[1], k[3]) in kept for k in have]]
+    # cells the change adds, of the kind the fit uses (fine-tuned ones in the low-data regime it found)
+    add = sorted(k for k in e.keys - planned if k[0] == 0.0 or k[2] <= hi * (1 + 1e-9))
+    added = pd.DataFrame(add, columns=["pretrained", "N", "D", "p", "seed"])[list(pretrain.DESIGN)]
+    after = pd.concat([keep, added], ignore_index=True)
+    out.append({"what": e.what, "runs": len(e.runs), "seconds": e.seconds, "command": e.command(workdir),
+                "overrides": list(e.overrides), "design": after})
+  return out
+
+
+def _runs_at(fits, design, near: float, p0: float, p_alt: float, d_f: float) -> list:
+  """Candidates as runs at the measured size nearest the user's, priced from the analysis's seconds per run."""
+  dec = fits["decision"]
   seeds = sorted(design["seed"].unique())
   ft = design[design["pretrained"] == 1]
   gap_p = sorted(set(ft["p"]) - {p0})
@@ -345,10 +387,9 @@ def next_runs(fits: dict, N: float, d_f: float, p0: float, p_alt: float, top: in
     secs = None
     if cost and None not in each:
       secs = float(sum(each)) + (steps or 0) * ((cost.get("pretrain_step") or {}).get(key) or 0.0)
-    after = sd(extra)
-    out.append({"what": what, "runs": len(extra), "seconds": secs, "sd_now": now, "sd_after": after,
-                "decides": bool(delta >= 1.645 * after)})
-  return sorted(out, key=lambda r: r["sd_after"])[:top]
+    out.append({"what": what, "runs": len(extra), "seconds": secs, "command": None, "overrides": [],
+                "design": pd.concat([design, extra], ignore_index=True)})
+  return out
 
 
 def _verdict(data2, alt, what: str) -> tuple:

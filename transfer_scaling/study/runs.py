@@ -10,6 +10,7 @@ data_seed) which bytes form its D_F subset, nested across D_F within a seed; a r
 study changes data_seed or the seeds and keeps the protocol.
 """
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -49,7 +50,7 @@ class Run:
   # no part in that choice. Not part of the id: it changes no result.
   follows: str = ""
 
-  @property
+  @functools.cached_property  # a plan asks for ids thousands of times; a frozen run's id cannot change
   def id(self) -> str:
     return run_id(self)
 
