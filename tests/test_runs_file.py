@@ -165,3 +165,18 @@ def test_the_example_file_in_the_docs_is_read():
   here = os.path.join(os.path.dirname(__file__), "..", "docs", "examples", "runs.csv")
   setting, t = runs_file.load(here, units="tokens")
   assert setting.units == "tokens" and len(t) > 20 and set(t["stage"]) == {"scratch", "finetune"}
+
+
+def test_an_analysis_without_a_joint_fit_leaves_no_earlier_fits_behind(study_workdir, tmp_path, capsys):
+  csv = tmp_path / "runs.csv"
+  assert run(capsys, "results", "--workdir", str(study_workdir), "--csv", str(csv))[0] == 0
+  out = tmp_path / "out"
+  assert run(capsys, "analyze", "--runs", str(csv), "--workdir", str(out), "--bootstrap", "20")[0] == 0
+  assert (out / "fits" / "toy-code.json").exists()
+  runs = pd.read_csv(csv)
+  runs[runs["size"] == runs["size"].iloc[0]].to_csv(csv, index=False)  # one size: no joint fit
+  code, _, err = run(capsys, "analyze", "--runs", str(csv), "--workdir", str(out), "--bootstrap", "20")
+  assert code == 0, err
+  assert not (out / "fits" / "toy-code.json").exists()
+  code, _, err = run(capsys, "advise", "--workdir", str(out), "--d-f", "2000", "--size", "13k")
+  assert code != 0 and "no fitted laws for 'toy-code'" in err

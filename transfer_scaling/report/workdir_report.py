@@ -52,8 +52,11 @@ def write(workdir, result=None) -> analysis.StudyResult:
     if eff is not None:
       fileio.write_text_atomic(wd / f"effective_data_{target}.csv", eff.to_csv(index=False))
     fits = fits_json(result, t)
+    path = wd / "fits" / f"{_safe(target)}.json"
     if fits:
-      fileio.write_json_atomic(wd / "fits" / f"{_safe(target)}.json", fits)
+      fileio.write_json_atomic(path, fits)
+    elif path.exists():  # an earlier analysis's laws are not this one's: advise must not read them
+      path.unlink()
   return result
 
 
