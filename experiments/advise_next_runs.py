@@ -19,11 +19,13 @@ import argparse
 import json
 import os
 import shlex
+import subprocess
+import sys
 import time
 
 import numpy as np
 
-from transfer_scaling import cli, fileio
+from transfer_scaling import fileio
 from transfer_scaling.laws.registry import get_law
 from transfer_scaling.report import advice
 from transfer_scaling.study import toy
@@ -57,7 +59,8 @@ def _sd(fits: dict, N: float, d_f: float, p0: float, p_alt: float) -> float:
 
 
 def _run(*argv) -> None:
-  code = cli.main(list(argv))
+  # A process of its own, as the user runs it: the CLI chooses the device layout before JAX starts.
+  code = subprocess.call([sys.executable, "-m", "transfer_scaling.cli", *argv])
   if code:
     raise SystemExit(f"`transfer-scaling {' '.join(argv)}` exited with {code}")
 

@@ -37,7 +37,7 @@ DESIGNS = {
     # 5 points (1.33 decades), from scratch 600 B - 50 kB at 3 per decade, fine-tuning seed i from pre-training
     # seed i % 2.
     "decision": dict(sizes=(12768, 25472, 56640), scratch_d=(600, 1293, 2785, 6000, 12927, 27850, 50000),
-                     d_f=(600, 1293, 2785, 6000, 12927), seeds=8, reference=(56640, 2785), pretrain_seeds=2),
+                     d_f=(600, 1293, 2785, 6000, 12927), seeds=8, reference=(56640, 2785), pretrain_seeds=4),
 }
 
 
@@ -54,8 +54,11 @@ def runs_of(workdir: str):
   chosen, _ = selection.choose(table[(table["target"] == fits["target"]) | (table["stage"] == "pretrain")])
   usable = chosen[(chosen["status"] == "done") & chosen["loss"].notna()]
   def frame(g, d):
-    return pd.DataFrame({"N": g["N"].astype(float), d: g["D_F"].astype(float), "loss": g["loss"].astype(float),
-                         "seed": g["seed"].astype(int)}).reset_index(drop=True)
+    out = pd.DataFrame({"N": g["N"].astype(float), d: g["D_F"].astype(float), "loss": g["loss"].astype(float),
+                        "seed": g["seed"].astype(int)})
+    if "pretrain_seed" in g and g["pretrain_seed"].notna().any():
+      out["pretrain_seed"] = g["pretrain_seed"].to_numpy()
+    return out.reset_index(drop=True)
   sc = frame(usable[usable["stage"] == "scratch"], "D")
   ft_all = usable[usable["stage"] == "finetune"]
   steps = fits.get("pretrain_steps") or ft_all["p"].max()
@@ -73,7 +76,10 @@ def measured(workdir: str, form: str = "stored"):
   arm = np.r_[np.zeros(len(sc)), np.ones(len(ft))]
   D = np.r_[sc["D"], ft["D_F"]]
   cells = np.array([f"{a:g}|{n:g}|{d:g}" for a, n, d in zip(arm, np.r_[sc["N"], ft["N"]], D)])
-  comp = mixed.estimate(y, cells, np.r_[sc["seed"], ft["seed"]], D, arm)
+  models = None  # a study with several pre-trained models per size measures their own variance too
+  if "pretrain_seed" in ft:
+    models = np.r_[np.full(len(sc), ""), [f"{n:g}|{p}" for n, p in zip(ft["N"], ft["pretrain_seed"])]].astype(object)
+  comp = mixed.estimate(y, cells, np.r_[sc["seed"], ft["seed"]], D, arm, models=models)
   if form == "stored":
     return fits["joint"]["law"], dict(fits["joint"]["params"]), comp
   jf = joint.fit_joint(sc, ft, scratch_law=form, bootstrap=0, profiles=(), check=False,
