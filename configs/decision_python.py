@@ -6,14 +6,15 @@ r"""Code-free English text -> Python at the decision scale: the study whose answ
 The pair of text_to_python (source `english-prose`, no code; target `python`) at
 study_config.decision_scale: sizes 13k, 25k, 56k; eight seeds; D_F 600 B - 12.9 kB on 5 points;
 from scratch 600 B - 50 kB (more where a D_E needs them); learning rates extended until interior;
-pre-training 2,000 steps for two seeds, every kept p a model that finished there.
+pre-training 2,000 steps for four seeds, every kept p a model that finished there.
 `decision_python_redraw` is the same study with other seeds and another data_seed.
 
-Runtime: 795 runs, 46.6 min of sweep and 80 s of analysis on a 2-core AMD EPYC shared with other
-jobs (2026-12-07), the corpora already prepared. Expected result (results/decision_python,
-docs/results.md): multiplier at the design centre (26,892 parameters, 2,785 bytes) 12.4 [10.6, 14.4];
-alpha 0.538 [0.438, 0.655], beta 0.514 [0.357, 0.672]; fine-tuning gain 0.483 [0.460, 0.506]
-nats/byte; every D_E bracketed; held-out size 5 of 5 inside.
+Runtime: about 55-60 min of sweep on 2 CPU cores with the corpora prepared (measured on a 2-core AMD
+EPYC shared with other jobs, 2026-12-07: the from-scratch runs took about 30 min in an earlier sweep
+of the same runs, the 512 others 21.0 min). Expected result (results/decision_python,
+docs/results.md): multiplier at the design centre (26,892 parameters, 2,785 bytes) 12.0 [10.3, 13.9];
+alpha 0.559 [0.458, 0.676], beta 0.502 [0.356, 0.647]; fine-tuning gain 0.477 [0.458, 0.496]
+nats/byte; every D_E bracketed.
 """
 from transfer_scaling.study import config as study_config
 

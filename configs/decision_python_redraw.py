@@ -3,14 +3,14 @@ r"""decision_python drawn again: other seeds and other D_F subsets, the same pro
   transfer-scaling sweep --config decision_python_redraw --workdir runs/decision_python_redraw
   transfer-scaling analyze --workdir runs/decision_python_redraw
 
-Seeds 8-15 (initialisations, batch orders, nested D_F subsets), data_seed 1 and pre-training seeds 2
-and 3: no run is shared with decision_python, so the two studies' estimates are independent draws
-of one protocol, and each should fall inside the other's interval.
+Seeds 8-15 (initialisations, batch orders, nested D_F subsets), data_seed 1 and pre-training seeds 4-7:
+no run is shared with decision_python, so the two studies' estimates are independent draws of one
+protocol, and each should fall inside the other's interval.
 
-Runtime: 828 runs, 50.0 min of sweep and 87 s of analysis on a 2-core AMD EPYC shared with other
-jobs (2026-12-07). Expected result (results/decision_python_redraw): multiplier at the design centre
-11.9 [9.12, 15.8]; alpha 0.569 [0.443, 0.736], beta 0.553 [0.257, 0.827]; each inside the other
-draw's interval.
+Runtime: about 55-60 min of sweep on 2 CPU cores (2-core AMD EPYC shared with other jobs, 2026-12-07:
+31.4 min for the 536 runs beside the from-scratch ones, which an earlier sweep had trained). Expected
+result (results/decision_python_redraw): multiplier at the design centre 11.6 [9.75, 13.9]; alpha
+0.562 [0.458, 0.696], beta 0.475 [0.333, 0.616]; each inside the other draw's interval.
 """
 from transfer_scaling.study import config as study_config
 
