@@ -1,9 +1,11 @@
 """advise decides from one model: both options from the (N, D_F, p) law, the break-even cost ratio, a thresholded
 probability, extrapolation flags, --json, and one line for bad input."""
+import dataclasses
 import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from transfer_scaling import cli, fileio, laws
@@ -170,6 +172,8 @@ def test_the_model_is_fitted_to_every_pretraining_amount_and_recovers_gamma():
   sc, ft = pretrain.simulate("pretrain_kaplan", truth(0.5), GRID, NOISE, np.random.default_rng(0))
   pf = pretrain.fit_pretrain(sc, ft, scratch_law="kaplan", bootstrap=40, max_D_F=1e4)
   assert pf.fit.resample == "gls" and pf.ranges["p"] == [10.0, 2000.0] and pf.pretrain_seeds == 1
+  # One pre-training seed: a model's luck cannot be told from the law's p-dependence, so it is no component.
+  assert pf.noise.pretrain == 0.0 and "pretrain" not in pf.noise.df and set(pf.design["model"]) == {""}
   lo, hi = pf.fit.ci95["gamma"]
   assert lo <= 0.5 <= hi and hi - lo < 1.0, (lo, hi)
   assert set(pf.to_json()) >= {"law", "params", "bootstrap", "ranges", "p_by_size"}
@@ -194,12 +198,68 @@ def test_an_undecided_answer_says_which_runs_would_narrow_it_and_what_they_cost(
 
 
 def test_records_naming_their_pretraining_seed_are_counted_and_old_ones_count_as_one():
-  import pandas as pd
   assert pretrain.pretrain_seeds(pd.DataFrame({"seed": [0, 1]})) == 1
   assert pretrain.pretrain_seeds(pd.DataFrame({"pretrain_seed": [None, None]})) == 1
   assert pretrain.pretrain_seeds(pd.DataFrame({"pretrain_seed": [0, 1, 0, None]})) == 2
   f = fits(0.8)
-  f["decision"]["pretrain_seeds"] = 2
+  f["decision"]["pretrain_seeds"] = 2  # fits without the component (an older analyze) say so
   a = advice.advise(f, d_f=D_F, N=N)
-  assert any("from 2 pre-training seeds" in w for w in a.warnings)
+  assert any("from 2 pre-training seeds" in w and "no component of its own" in w for w in a.warnings)
   assert not any("one checkpoint of one pre-training run" in w for w in a.warnings)
+  f["decision"]["noise"]["pretrain"] = 1e-4
+  f["decision"]["noise"]["df"]["pretrain"] = 3
+  a = advice.advise(f, d_f=D_F, N=N)
+  assert not any("pre-training seeds" in w or "one checkpoint" in w for w in a.warnings), a.warnings
+
+
+# Eight fine-tuning seeds from four pre-trained models per (size, p), as the decision scale runs them.
+GRID_P = dataclasses.replace(GRID, seeds=8, pretrain_seeds=4)
+NOISE_P = dataclasses.replace(NOISE, pretrain=0.01 ** 2)
+
+
+def test_the_decision_models_labels_give_an_unbiased_pretrained_model_component():
+  est = []
+  for i in range(60):
+    sc, ft = pretrain.simulate("pretrain_kaplan", truth(0.5), GRID_P, NOISE_P, np.random.default_rng([5, i]))
+    data = pd.concat([sc.assign(p=1.0, arm=0.0), ft.rename(columns={"D_F": "D"}).assign(arm=1.0)], ignore_index=True)
+    cells = [f"{a:g}|{n:g}|{d:g}|{p:g}" for a, n, d, p in zip(data["arm"], data["N"], data["D"], data["p"])]
+    c = mixed.estimate(np.log(data["loss"]), cells, data["seed"], data["D"], data["arm"], pretrain._models(sc, ft))
+    est.append(c.pretrain)
+  # Each p's model is its own (a cool-down finishes it): labels of size and seed alone would pool 4 models into one.
+  assert abs(np.mean(est) / NOISE_P.pretrain - 1) < 0.25, np.mean(est)
+  assert c.df["pretrain"] == 6 * 3  # (4 - 1) models at each of the 6 measured (size, p)
+
+
+def test_the_decision_model_estimates_and_resamples_the_pretrained_models_luck():
+  sc, ft = pretrain.simulate("pretrain_kaplan", truth(0.5), GRID_P, NOISE_P, np.random.default_rng(0))
+  pf = pretrain.fit_pretrain(sc, ft, scratch_law="kaplan", bootstrap=40, max_D_F=1e4)
+  assert pf.pretrain_seeds == 4 and pf.noise.df["pretrain"] == 18
+  # One study's moment estimate from 18 degrees of freedom: over 200 draws 90% lie within 0.28-1.9 of the truth.
+  assert 1 / 3 < pf.noise.pretrain / NOISE_P.pretrain < 3, pf.noise.pretrain
+  for k, v in truth(0.5).items():
+    lo, hi = pf.fit.ci95[k]
+    assert lo <= v <= hi, (k, lo, hi, v)
+  saved = pf.to_json()
+  assert saved["noise"]["pretrain"] == pf.noise.pretrain
+  models = set(saved["design"]["model"])
+  assert len(models) == 1 + 6 * 4 and "" in models  # from scratch, and 4 models at each measured (size, p)
+  # The bootstrap draws the models' luck: the same runs without their pre-training seeds give a narrower gamma.
+  one = pretrain.fit_pretrain(sc, ft.drop(columns="pretrain_seed"), scratch_law="kaplan", bootstrap=40, max_D_F=1e4)
+  width = lambda f: f.fit.ci95["gamma"][1] - f.fit.ci95["gamma"][0]
+  assert one.noise.pretrain == 0.0 and width(pf) > width(one), (width(pf), width(one))
+  # advise reads the component back: a run planned from one new pre-trained model carries its luck.
+  f = fits(0.5)
+  f["decision"].update(design=saved["design"], noise=saved["noise"])
+  plans = {r["what"]: r for r in advice.next_runs(f, N, D_F, P0, 2 * P0, top=10)}
+  f["decision"]["noise"] = {**saved["noise"], "pretrain": 0.0}
+  without = {r["what"]: r for r in advice.next_runs(f, N, D_F, P0, 2 * P0, top=10)}
+  further = next(w for w in plans if w.startswith("pre-train 56,640 on to 4,000 steps"))
+  assert plans[further]["sd_after"] > without[further]["sd_after"]
+
+
+def test_runs_planned_without_a_model_start_from_their_seeds_model_or_a_new_one():
+  design = pd.DataFrame({"N": [1.0, 1.0, 1.0, 1.0, 1.0], "D": [5.0, 5.0, 10.0, 10.0, 10.0], "p": [1.0, 2.0, 2.0, 2.0, 4.0],
+                         "pretrained": [0.0, 1.0, 1.0, 1.0, 1.0], "seed": ["0", "0", "0", "1", "0"],
+                         "model": ["", "1/2|0", None, None, None]})
+  assert pretrain.models_of(design).tolist() == ["", "1/2|0", "1/2|0", "1/2|new", "1/4|new"]
+  assert pretrain.models_of(design.drop(columns="model")).tolist() == [""] * 5  # fits of an older analyze

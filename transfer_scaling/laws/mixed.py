@@ -124,7 +124,8 @@ def _models(models, n: int) -> np.ndarray:
 
 
 def _several_models(models) -> bool:
-  """True when some size has 2 or more pre-trained models (the model label is 'size|pre-training seed')."""
+  """True when some group has 2 or more pre-trained models. The model label is 'group|pre-training seed', the group
+  the models that differ only by their seed: a size in the joint fit, a size and p in the (N, D_F, p) model."""
   used = models[models != ""]
   sizes = {m.split("|")[0] for m in used}
   return len(set(used)) > len(sizes)

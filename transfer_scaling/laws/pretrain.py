@@ -10,10 +10,13 @@ of any quantity is over the same bootstrap replicates.
 Noise model and intervals are the joint fit's (mixed.py): GLS under the seed structure (a seed's runs
 share their luck at a D_F across sizes, arms and pre-training amounts, since the seed fixes the D_F
 subset), with a parametric bootstrap under the fitted covariance, widened for the few seeds the
-components are estimated from. The pre-training seed: runs fine-tuned from one checkpoint share its luck.
-Records may name it (`pretrain_seed`; a record without one counts as pre-training seed 0); with one
-pre-training seed per (size, p), as in a study that pre-trains once, that luck cannot be told apart
-from the law's p-dependence, and `pretrain_seeds` says so to the reader.
+components are estimated from. The pre-training seed: runs fine-tuned from one pre-trained model share its
+luck. A model is one (size, pre-training seed, p): each kept p is a model finished on its own (its cool-down),
+so models of one seed at two p are two models. Records may name the seed (`pretrain_seed`; a record without
+one counts as the single seed of older records). With 2 or more pre-training seeds the models' luck is the
+noise model's `pretrain` component (mixed.py), estimated from the models of each (size, p) and drawn in the
+parametric bootstrap; with one pre-training seed per (size, p), as in a study that pre-trains once, that luck
+cannot be told apart from the law's p-dependence, and `pretrain_seeds` says so to the reader.
 """
 import dataclasses
 import itertools
@@ -37,6 +40,9 @@ STARTS = {"k": [-10.0, -5.0, 0.0, 5.0], "alpha": [0.25, 0.5, 1.0], "beta": [0.0,
 
 
 DESIGN = ("N", "D", "p", "pretrained", "seed")  # the columns of a fitted design, for the linearised variance
+# Saved beside them: per row the pre-trained model a fine-tuned run starts from (model_key; '' from scratch, and
+# '' everywhere where the noise model has no pretrain component). Fits of an older analyze have no such column.
+MODEL = "model"
 
 
 @dataclasses.dataclass
@@ -48,7 +54,7 @@ class PretrainFit:
   pretrain_seeds: int = 1           # distinct pre-training seeds among the runs used
   noise: Optional[mixed.Components] = None
   sd_log_loss: float = np.nan       # one fine-tuned run's noise (sd of log loss), all components but lack of fit
-  design: Optional[pd.DataFrame] = None  # the rows fitted: N, D, p, pretrained, seed
+  design: Optional[pd.DataFrame] = None  # the rows fitted: N, D, p, pretrained, seed, model
   cost: dict = dataclasses.field(default_factory=dict)  # measured seconds per run (report.analysis.run_cost)
 
   @property
@@ -64,7 +70,8 @@ class PretrainFit:
             "pretrain_seeds": self.pretrain_seeds, "sd_log_loss": self.sd_log_loss,
             "noise": self.noise.to_dict() if self.noise is not None else None,
             "runs": int(self.rows["used"].sum()), "cost": self.cost,
-            "design": ({c: self.design[c].tolist() for c in DESIGN} if self.design is not None else None)}
+            "design": ({c: self.design[c].tolist() for c in (*DESIGN, MODEL) if c in self.design}
+                       if self.design is not None else None)}
 
 
 def pretrain_seeds(runs: pd.DataFrame) -> int:
@@ -72,6 +79,23 @@ def pretrain_seeds(runs: pd.DataFrame) -> int:
   if "pretrain_seed" not in runs:
     return 1
   return int(pd.to_numeric(pd.Series(runs["pretrain_seed"]), errors="coerce").fillna(0).nunique())
+
+
+def model_key(N, p, pretrain_seed) -> str:
+  """The label of one finished pre-trained model: 'size/p|pre-training seed'. mixed.py groups models by the part
+  before '|': those of one (size, p) differ only by their seed, and the cell means absorb each group's mean."""
+  return f"{float(N):g}/{float(p):g}|{pretrain_seed}"
+
+
+def _models(sc: pd.DataFrame, used: pd.DataFrame):
+  """Per fitted row its model (model_key; '' from scratch), or None where the runs name fewer than 2 pre-training
+  seeds: then the models' luck cannot be told from the law's p-dependence. A missing seed is the single seed of
+  older records, as in the joint fit."""
+  if "pretrain_seed" not in used or pretrain_seeds(used) < 2:
+    return None
+  ps = used["pretrain_seed"].astype(object).where(used["pretrain_seed"].notna(), "single")
+  return np.concatenate([np.full(len(sc), ""),
+                         [model_key(n, p, s) for n, p, s in zip(used["N"], used["p"], ps)]]).astype(object)
 
 
 def _starts(law, scratch_fit: FitResult) -> np.ndarray:
@@ -121,6 +145,7 @@ def fit_pretrain(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law:
   clusters = (np.concatenate([sc["seed"].astype(str), used["seed"].astype(str)])
               if "seed" in sc and "seed" in used else None)
   starts = _starts(law, scratch_fit)
+  models = _models(sc, used)
   gls = joint._use_gls("auto", cells, clusters)
   with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)  # convergence is judged below
@@ -131,7 +156,7 @@ def fit_pretrain(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law:
   noise = None
   if gls:
     try:
-      f, noise = joint._gls(law, f, cells, clusters, bootstrap, seed, starts)
+      f, noise = joint._gls(law, f, cells, clusters, bootstrap, seed, starts, models)
     except UsageError:
       raise UsageError("the (N, D_F, p) model's GLS step did not converge; the law may not describe these "
                        "runs") from None
@@ -140,9 +165,10 @@ def fit_pretrain(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law:
             "D_F": [float(used["D_F"].min()), float(used["D_F"].max())],
             "p": [float(used["p"].min()), float(used["p"].max())]}
   p_by_size = {float(n): sorted(float(p) for p in g["p"].unique()) for n, g in used.groupby("N")}
-  sd = (np.sqrt(noise.seed + noise.seed_d + noise.run.get(1.0, 0.0)) if noise is not None
+  sd = (np.sqrt(noise.seed + noise.seed_d + noise.run.get(1.0, 0.0) + noise.pretrain) if noise is not None
         else float(np.sqrt(np.mean(f.residuals ** 2))))
-  design = data.assign(seed=clusters if clusters is not None else "0")[list(DESIGN)]
+  design = data.assign(seed=clusters if clusters is not None else "0",
+                       model=models if models is not None and gls else "")[[*DESIGN, MODEL]]
   return PretrainFit(fit=f, rows=rows, ranges=ranges, p_by_size=p_by_size, pretrain_seeds=int(ps), noise=noise,
                      sd_log_loss=float(sd), design=design)
 
@@ -151,34 +177,57 @@ def fit_pretrain(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law:
 class Grid:
   """A study's design in (N, D, p): from-scratch runs at every (size, scratch_d), fine-tuned ones at every
   (size, d_f, p) with p from `p` (one tuple per size; below a size's largest p, at gap_d_f when given, as a
-  study's gap grid), each with `seeds` seeds shared across cells."""
+  study's gap grid), each with `seeds` seeds shared across cells. Fine-tuning seed i starts from pre-training
+  seed i % pretrain_seeds, as a study assigns them (study.runs)."""
   sizes: tuple
   scratch_d: tuple
   d_f: tuple
   p: tuple
   seeds: int
   gap_d_f: tuple = ()
+  pretrain_seeds: int = 1
 
 
 def simulate(law: str, truth: dict, grid: Grid, noise: mixed.Components, rng) -> tuple:
   """(scratch runs, fine-tuned runs) drawn from `truth` plus the noise model the GLS fit assumes (its seed-by-D,
-  seed, cell and per-arm run components), for simulated studies with known answers."""
+  seed, cell, per-arm run and pre-trained model components), for simulated studies with known answers. The
+  fine-tuned runs name their pre-training seed (`pretrain_seed`)."""
   rows = [(0.0, N, D, 1.0, s) for N in grid.sizes for D in grid.scratch_d for s in range(grid.seeds)]
   rows += [(1.0, N, D, p, s) for N, ps in zip(grid.sizes, grid.p) for p in ps
            for D in (grid.d_f if p == max(ps) or not grid.gap_d_f else grid.gap_d_f) for s in range(grid.seeds)]
   df = pd.DataFrame(rows, columns=["pretrained", "N", "D", "p", "seed"])
   cells = [f"{a:g}|{n:g}|{d:g}|{p:g}" for a, n, d, p in zip(df["pretrained"], df["N"], df["D"], df["p"])]
-  K = mixed.structure(cells, df["seed"].to_numpy(), df["D"].to_numpy(), df["pretrained"].to_numpy())
+  df["pretrain_seed"] = df["seed"] % max(int(grid.pretrain_seeds), 1)
+  models = np.where(df["pretrained"] == 1, [model_key(n, p, s) for n, p, s in zip(df["N"], df["p"],
+                                                                                  df["pretrain_seed"])], "")
+  K = mixed.structure(cells, df["seed"].to_numpy(), df["D"].to_numpy(), df["pretrained"].to_numpy(), models)
   L = np.linalg.cholesky(mixed.covariance(noise, K) + 1e-12 * np.eye(len(df)))
   df["loss"] = get_law(law).predict(truth, df) * np.exp(L @ rng.standard_normal(len(df)))
   sc = df[df["pretrained"] == 0][["N", "D", "loss", "seed"]].reset_index(drop=True)
-  ft = df[df["pretrained"] == 1].rename(columns={"D": "D_F"})[["N", "D_F", "p", "loss", "seed"]]
+  ft = df[df["pretrained"] == 1].rename(columns={"D": "D_F"})[["N", "D_F", "p", "loss", "seed", "pretrain_seed"]]
   return sc, ft.reset_index(drop=True)
 
 
 def cells_of(design: pd.DataFrame) -> np.ndarray:
   return np.array([f"{a:g}|{n:g}|{d:g}|{p:g}" for a, n, d, p in
                    zip(design["pretrained"], design["N"], design["D"], design["p"])])
+
+
+def models_of(design: pd.DataFrame) -> np.ndarray:
+  """Per row of a design its pre-trained model, for the noise model: '' everywhere without a model column (fits of
+  an older analyze, or fewer than 2 pre-training seeds); a fine-tuned row added without one (a run not yet made)
+  starts from the model the design's runs of its (size, p) and fine-tuning seed start from, else from one new
+  model of its (size, p)."""
+  if MODEL not in design:
+    return np.full(len(design), "", dtype=object)
+  m = design[MODEL].astype(object).where(design[MODEL].notna(), None).to_numpy()
+  if all(x == "" for x in m if x is not None):
+    return np.where([x is None for x in m], "", m).astype(object)  # no component: nothing to assign
+  known = {(n, p, s): x for n, p, s, x in zip(design["N"], design["p"], design["seed"].astype(str), m) if x}
+  out = []
+  for n, p, s, a, x in zip(design["N"], design["p"], design["seed"].astype(str), design["pretrained"], m):
+    out.append(x if x is not None else "" if not a else known.get((n, p, s), model_key(n, p, "new")))
+  return np.asarray(out, dtype=object)
 
 
 def linear_sd(law, params: dict, design: pd.DataFrame, noise: mixed.Components, quantity) -> float:
@@ -193,7 +242,7 @@ def linear_sd(law, params: dict, design: pd.DataFrame, noise: mixed.Components, 
     J = np.asarray(jax.jacfwd(lambda t: law.log_predict({p: t[i] for i, p in enumerate(law.params)}, lx))(
         jnp.asarray(theta)))
   K = mixed.structure(cells_of(design), design["seed"].astype(str).to_numpy(), design["D"].to_numpy(np.float64),
-                      design["pretrained"].to_numpy(np.float64))
+                      design["pretrained"].to_numpy(np.float64), models_of(design))
   S = mixed.covariance(noise, K)
   V = np.linalg.pinv(J.T @ np.linalg.solve(S, J), rcond=1e-13, hermitian=True)
   eps = 1e-5

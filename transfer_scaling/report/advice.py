@@ -314,7 +314,7 @@ def next_runs(fits: dict, N: float, d_f: float, p0: float, p_alt: float, top: in
   law = get_law(dec["law"])
   n = dec["noise"]
   noise = mixed.Components(seed_d=n["seed_d"], seed=n["seed"], run={0.0: n["run_scratch"], 1.0: n["run_finetuned"]},
-                           cell=n.get("cell", 0.0))
+                           cell=n.get("cell", 0.0), pretrain=n.get("pretrain", 0.0))
   widen = float((n.get("df") or {}).get("widening", 1.0))
   design = pd.DataFrame(dec["design"])
   design["seed"] = design["seed"].astype(str)
@@ -430,9 +430,10 @@ def _flags(fits, dec, N, d_f, p0, p1, cost_ratio, be_point) -> tuple:
   if dec.get("pretrain_seeds", 1) < 2:
     warnings.append("each pre-training amount is one checkpoint of one pre-training run: its own luck is part of "
                     "the measured effect of p, which the intervals do not hold")
-  else:
-    warnings.append(f"the runs start from {dec['pretrain_seeds']} pre-training seeds; the noise model does not yet "
-                    "give a checkpoint's luck its own component, so it counts as the fine-tuning seed's")
+  elif "pretrain" not in ((dec.get("noise") or {}).get("df") or {}):  # with the component the intervals hold it
+    warnings.append(f"the runs start from {dec['pretrain_seeds']} pre-training seeds, but a pre-trained model's luck "
+                    "has no component of its own in these fits, so it counts as the fine-tuning seed's (rerun "
+                    "transfer-scaling analyze if they predate it)")
   return warnings, flags
 
 
