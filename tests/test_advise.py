@@ -263,3 +263,23 @@ def test_runs_planned_without_a_model_start_from_their_seeds_model_or_a_new_one(
                          "model": ["", "1/2|0", None, None, None]})
   assert pretrain.models_of(design).tolist() == ["", "1/2|0", "1/2|0", "1/2|new", "1/4|new"]
   assert pretrain.models_of(design.drop(columns="model")).tolist() == [""] * 5  # fits of an older analyze
+
+
+def test_the_decision_model_takes_any_form_with_a_pretrain_law_and_says_which_form_stands_in_for_the_average():
+  sc, ft = pretrain.simulate("pretrain_kaplan", truth(0.5), GRID, NOISE, np.random.default_rng(0))
+  assert pretrain.forms() == ["chinchilla", "kaplan"]
+  with pytest.raises(UsageError, match=r"scratch_law='flexible' has no \(N, D_F, p\) law; use one of chinchilla, "
+                                       r"kaplan, average"):
+    pretrain.fit_pretrain(sc, ft, scratch_law="flexible", bootstrap=0, max_D_F=1e4)
+  laws.register(dataclasses.replace(laws.get_law("pretrain_kaplan"), name="pretrain_flexible"))
+  try:
+    assert pretrain.forms() == ["chinchilla", "flexible", "kaplan"]  # a registered law is found, none listed by hand
+  finally:
+    laws.registry.unregister("pretrain_flexible")
+  pf = pretrain.fit_pretrain(sc, ft, scratch_law="average", bootstrap=0, max_D_F=1e4)
+  note = "decision model: pretrain_kaplan (the average of the from-scratch forms"
+  assert pf.fit.law == "pretrain_kaplan" and pf.to_json()["form_note"].startswith(note)
+  f = fits(0.8)
+  f["decision"]["form_note"] = pf.form_note
+  assert any(w.startswith(note) for w in advice.advise(f, d_f=D_F, N=N).warnings)
+  assert not any("decision model:" in w for w in advice.advise(fits(0.8), d_f=D_F, N=N).warnings)

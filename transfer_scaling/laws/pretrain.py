@@ -29,11 +29,16 @@ import numpy as np
 import pandas as pd
 
 from transfer_scaling.errors import UsageError
-from transfer_scaling.laws import joint, mixed
+from transfer_scaling.laws import joint, mixed, registry
 from transfer_scaling.laws.fitting import FitResult, fit
 from transfer_scaling.laws.measurements import check_columns
 from transfer_scaling.laws.registry import get_law
 from transfer_scaling.laws.transfer import data_for_saturation
+
+PREFIX = "pretrain_"  # the (N, D_F, p) law of scratch form F is registered as pretrain_F (definitions.py)
+# The form fitted where the joint fit averages the forms (registry.AVERAGE): the replicates advise reads are of
+# one law, so the (N, D_F, p) model is not averaged; it takes the study config's default form (Hernandez eq. 6.1).
+AVERAGE_FORM = "kaplan"
 
 # Starts for the transfer part, around the scratch law fitted alone (fitted coordinates: log k).
 STARTS = {"k": [-10.0, -5.0, 0.0, 5.0], "alpha": [0.25, 0.5, 1.0], "beta": [0.0, 0.5], "gamma": [0.0, 0.3, 1.0]}
@@ -52,6 +57,7 @@ class PretrainFit:
   ranges: dict                      # axis (N, D_F, p) -> [lo, hi] over the fine-tuned runs used
   p_by_size: dict                   # N -> the pre-training amounts measured at that size
   pretrain_seeds: int = 1           # distinct pre-training seeds among the runs used
+  form_note: str = ""               # why the law is not of the scratch form asked for (scratch_law "average")
   noise: Optional[mixed.Components] = None
   sd_log_loss: float = np.nan       # one fine-tuned run's noise (sd of log loss), all components but lack of fit
   design: Optional[pd.DataFrame] = None  # the rows fitted: N, D, p, pretrained, seed, model
@@ -67,11 +73,28 @@ class PretrainFit:
     return {"law": self.fit.law, "params": self.fit.params, "resample": self.fit.resample,
             "bootstrap": {k: b[k].tolist() for k in b.columns} if b is not None else {},
             "ranges": self.ranges, "p_by_size": {f"{n:g}": v for n, v in self.p_by_size.items()},
-            "pretrain_seeds": self.pretrain_seeds, "sd_log_loss": self.sd_log_loss,
+            "pretrain_seeds": self.pretrain_seeds, "sd_log_loss": self.sd_log_loss, "form_note": self.form_note,
             "noise": self.noise.to_dict() if self.noise is not None else None,
             "runs": int(self.rows["used"].sum()), "cost": self.cost,
             "design": ({c: self.design[c].tolist() for c in (*DESIGN, MODEL) if c in self.design}
                        if self.design is not None else None)}
+
+
+def forms() -> list:
+  """The scratch forms that have an (N, D_F, p) law: every registered pretrain_<form> whose form is a scratch law."""
+  scratch = set(registry.law_names("scratch"))
+  return sorted(n[len(PREFIX):] for n in registry.law_names() if n.startswith(PREFIX) and n[len(PREFIX):] in scratch)
+
+
+def _form(scratch_law: str) -> tuple:
+  """(the scratch form fitted, the note that says why it is not the one asked for, or '')."""
+  if scratch_law == registry.AVERAGE:
+    return AVERAGE_FORM, (f"decision model: {PREFIX}{AVERAGE_FORM} (the average of the from-scratch forms, which "
+                          "the joint fit uses, is not fitted for the (N, D_F, p) model)")
+  if scratch_law not in forms():
+    raise UsageError(f"scratch_law={scratch_law!r} has no (N, D_F, p) law; use one of "
+                     f"{', '.join(forms() + [registry.AVERAGE])} (or register a {PREFIX}<form> law)")
+  return scratch_law, ""
 
 
 def pretrain_seeds(runs: pd.DataFrame) -> int:
@@ -113,9 +136,9 @@ def fit_pretrain(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law:
 
   scratch: columns N, D, loss, seed; finetuned: N, D_F, p, loss, seed (and optionally pretrain_seed).
   The low-data regime is the joint fit's: D_F <= max_D_F, or fraction * D(N) from the scratch law alone.
+  scratch_law: a form with a pretrain_<form> law (forms()), or "average", which fits AVERAGE_FORM and says so.
   """
-  if scratch_law not in ("chinchilla", "kaplan"):
-    raise UsageError(f"scratch_law={scratch_law!r}; the (N, D_F, p) model takes chinchilla or kaplan")
+  scratch_law, note = _form(scratch_law)
   sc = scratch.reset_index(drop=True)
   check_columns(sc, ("N", "D", "loss"), "from-scratch runs", min_rows=4)
   ft = finetuned.reset_index(drop=True)
@@ -170,7 +193,7 @@ def fit_pretrain(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law:
   design = data.assign(seed=clusters if clusters is not None else "0",
                        model=models if models is not None and gls else "")[[*DESIGN, MODEL]]
   return PretrainFit(fit=f, rows=rows, ranges=ranges, p_by_size=p_by_size, pretrain_seeds=int(ps), noise=noise,
-                     sd_log_loss=float(sd), design=design)
+                     sd_log_loss=float(sd), design=design, form_note=note)
 
 
 @dataclasses.dataclass(frozen=True)

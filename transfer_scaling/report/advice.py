@@ -434,6 +434,8 @@ def _flags(fits, dec, N, d_f, p0, p1, cost_ratio, be_point) -> tuple:
     warnings.append(f"the runs start from {dec['pretrain_seeds']} pre-training seeds, but a pre-trained model's luck "
                     "has no component of its own in these fits, so it counts as the fine-tuning seed's (rerun "
                     "transfer-scaling analyze if they predate it)")
+  if dec.get("form_note"):  # the model is not of the scratch form the study asked for
+    warnings.append(dec["form_note"])
   return warnings, flags
 
 
