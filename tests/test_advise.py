@@ -258,8 +258,9 @@ def test_the_decision_model_estimates_and_resamples_the_pretrained_models_luck()
 
 
 def test_runs_planned_without_a_model_start_from_their_seeds_model_or_a_new_one():
-  design = pd.DataFrame({"N": [1.0, 1.0, 1.0, 1.0, 1.0], "D": [5.0, 5.0, 10.0, 10.0, 10.0], "p": [1.0, 2.0, 2.0, 2.0, 4.0],
-                         "pretrained": [0.0, 1.0, 1.0, 1.0, 1.0], "seed": ["0", "0", "0", "1", "0"],
+  design = pd.DataFrame({"N": [1.0, 1.0, 1.0, 1.0, 1.0], "D": [5.0, 5.0, 10.0, 10.0, 10.0],
+                         "p": [1.0, 2.0, 2.0, 2.0, 4.0], "pretrained": [0.0, 1.0, 1.0, 1.0, 1.0],
+                         "seed": ["0", "0", "0", "1", "0"],
                          "model": ["", "1/2|0", None, None, None]})
   assert pretrain.models_of(design).tolist() == ["", "1/2|0", "1/2|0", "1/2|new", "1/4|new"]
   assert pretrain.models_of(design.drop(columns="model")).tolist() == [""] * 5  # fits of an older analyze
