@@ -201,6 +201,11 @@ def test_records_naming_their_pretraining_seed_are_counted_and_old_ones_count_as
   assert pretrain.pretrain_seeds(pd.DataFrame({"seed": [0, 1]})) == 1
   assert pretrain.pretrain_seeds(pd.DataFrame({"pretrain_seed": [None, None]})) == 1
   assert pretrain.pretrain_seeds(pd.DataFrame({"pretrain_seed": [0, 1, 0, None]})) == 2
+  # The noise model's labels: a model per (size, p, pre-training seed), a missing seed the joint fit's single one.
+  sc = pd.DataFrame({"N": [1.0]})
+  ft = lambda seeds: pd.DataFrame({"N": [1.0, 1.0, 2.0], "p": [10.0, 20.0, 10.0], "pretrain_seed": seeds})
+  assert pretrain._models(sc, ft([0, 1, None])).tolist() == ["", "1/10|0", "1/20|1", "2/10|single"]
+  assert pretrain._models(sc, ft([0, 0, 0])) is None and pretrain._models(sc, ft([None] * 3)) is None
   f = fits(0.8)
   f["decision"]["pretrain_seeds"] = 2  # fits without the component (an older analyze) say so
   a = advice.advise(f, d_f=D_F, N=N)

@@ -107,6 +107,8 @@ def pretrain_seeds(runs: pd.DataFrame) -> int:
 def model_key(N, p, pretrain_seed) -> str:
   """The label of one finished pre-trained model: 'size/p|pre-training seed'. mixed.py groups models by the part
   before '|': those of one (size, p) differ only by their seed, and the cell means absorb each group's mean."""
+  if isinstance(pretrain_seed, (int, float, np.number)) and float(pretrain_seed).is_integer():
+    pretrain_seed = int(pretrain_seed)  # seed 0 of a column that also holds a missing one (floats) is still 0
   return f"{float(N):g}/{float(p):g}|{pretrain_seed}"
 
 
@@ -114,9 +116,11 @@ def _models(sc: pd.DataFrame, used: pd.DataFrame):
   """Per fitted row its model (model_key; '' from scratch), or None where the runs name fewer than 2 pre-training
   seeds: then the models' luck cannot be told from the law's p-dependence. A missing seed is the single seed of
   older records, as in the joint fit."""
-  if "pretrain_seed" not in used or pretrain_seeds(used) < 2:
+  if "pretrain_seed" not in used:
     return None
   ps = used["pretrain_seed"].astype(object).where(used["pretrain_seed"].notna(), "single")
+  if ps.astype(str).nunique() < 2:
+    return None
   return np.concatenate([np.full(len(sc), ""),
                          [model_key(n, p, s) for n, p, s in zip(used["N"], used["p"], ps)]]).astype(object)
 
