@@ -262,13 +262,15 @@ def test_the_decision_model_estimates_and_resamples_the_pretrained_models_luck()
   assert plans[further]["sd_after"] > without[further]["sd_after"]
 
 
-def test_runs_planned_without_a_model_start_from_their_seeds_model_or_a_new_one():
-  design = pd.DataFrame({"N": [1.0, 1.0, 1.0, 1.0, 1.0], "D": [5.0, 5.0, 10.0, 10.0, 10.0],
-                         "p": [1.0, 2.0, 2.0, 2.0, 4.0], "pretrained": [0.0, 1.0, 1.0, 1.0, 1.0],
-                         "seed": ["0", "0", "0", "1", "0"],
-                         "model": ["", "1/2|0", None, None, None]})
-  assert pretrain.models_of(design).tolist() == ["", "1/2|0", "1/2|0", "1/2|new", "1/4|new"]
-  assert pretrain.models_of(design.drop(columns="model")).tolist() == [""] * 5  # fits of an older analyze
+def test_runs_planned_without_a_model_start_from_their_pretraining_seeds_model():
+  design = pd.DataFrame({"N": 1.0, "D": [5.0, 5.0, 5.0, 10.0, 10.0, 10.0, 10.0],
+                         "p": [1.0, 2.0, 2.0, 4.0, 2.0, 2.0, 1.0], "pretrained": [0.0, 1, 1, 1, 1, 1, 0],
+                         "seed": ["0", "0", "1", "0", "2", "10", "2"],
+                         "model": ["", "1/2|a", "1/2|b", None, None, None, None]})
+  # Seed 0's model finished at p = 4; new seeds 2 and 10 take the pre-training seeds in turn after seeds 0 and 1.
+  want = ["", "1/2|a", "1/2|b", "1/4|a", "1/2|a", "1/2|b", ""]
+  assert pretrain.models_of(design).tolist() == want
+  assert pretrain.models_of(design.drop(columns="model")).tolist() == [""] * 7  # fits of an older analyze
 
 
 def test_the_decision_model_takes_any_form_with_a_pretrain_law_and_says_which_form_stands_in_for_the_average():

@@ -242,19 +242,26 @@ def cells_of(design: pd.DataFrame) -> np.ndarray:
 
 def models_of(design: pd.DataFrame) -> np.ndarray:
   """Per row of a design its pre-trained model, for the noise model: '' everywhere without a model column (fits of
-  an older analyze, or fewer than 2 pre-training seeds); a fine-tuned row added without one (a run not yet made)
-  starts from the model the design's runs of its (size, p) and fine-tuning seed start from, else from one new
-  model of its (size, p)."""
+  an older analyze, or fewer than 2 pre-training seeds). A fine-tuned row added without one (a run not yet made)
+  starts from its fine-tuning seed's pre-training seed's model of its (size, p), finished there if not yet; a
+  fine-tuning seed the design does not hold gets the pre-training seeds in turn after the design's seeds, as a
+  study assigns them (the i-th seed from pre-training seed i mod n)."""
   if MODEL not in design:
     return np.full(len(design), "", dtype=object)
   m = design[MODEL].astype(object).where(design[MODEL].notna(), None).to_numpy()
   if all(x == "" for x in m if x is not None):
     return np.where([x is None for x in m], "", m).astype(object)  # no component: nothing to assign
-  known = {(n, p, s): x for n, p, s, x in zip(design["N"], design["p"], design["seed"].astype(str), m) if x}
-  out = []
-  for n, p, s, a, x in zip(design["N"], design["p"], design["seed"].astype(str), design["pretrained"], m):
-    out.append(x if x is not None else "" if not a else known.get((n, p, s), model_key(n, p, "new")))
-  return np.asarray(out, dtype=object)
+  seeds = design["seed"].astype(str).to_numpy()
+  label = {}  # fine-tuning seed -> the label of its pre-training seed
+  for s, x in zip(seeds, m):
+    if x:
+      label.setdefault(s, x.split("|", 1)[1])
+  pool, held = sorted(set(label.values())), len(label)
+  order = lambda s: (not s.isdigit(), int(s) if s.isdigit() else 0, s)
+  new = sorted({s for s, x, a in zip(seeds, m, design["pretrained"]) if a and x is None and s not in label}, key=order)
+  label.update({s: pool[(held + j) % len(pool)] for j, s in enumerate(new)})
+  return np.asarray([x if x is not None else "" if not a else model_key(n, p, label[s])
+                     for n, p, s, a, x in zip(design["N"], design["p"], seeds, design["pretrained"], m)], dtype=object)
 
 
 def linear_sd(law, params: dict, design: pd.DataFrame, noise: mixed.Components, quantity) -> float:
