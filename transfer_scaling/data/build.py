@@ -19,7 +19,8 @@ import time
 from tqdm import tqdm
 
 from transfer_scaling import fileio
-from transfer_scaling.data import catalog, fetch, paths, prepared, text
+from transfer_scaling.data import catalog, fetch, overlap, paths, prepared, text
+from transfer_scaling.data.sources.multilingual import translation_key
 from transfer_scaling.errors import UsageError
 
 SPLITS = ("train", "validation", "test")
@@ -112,21 +113,39 @@ def _documents(corpus, report):
   if corpus.synthetic_knob is not None:
     yield from _synthetic_documents(corpus, seen, report)
     return
+  shared = _shared_keys(corpus, report)
   for source in corpus.sources:
     try:
-      yield from _source_documents(corpus, source, seen, report)
+      yield from _source_documents(corpus, source, seen, report, shared)
     except fetch.SourceMissing as e:
       print(f"warning: source {source.name} skipped: {e}", file=sys.stderr)
       report["missing"].append({"source": source.name, "package": e.package, "command": e.command})
 
 
-def _source_documents(corpus, source, seen, report):
+def _shared_keys(corpus, report) -> set:
+  """Translation keys of the corpus whose pages this one leaves out (corpus.without_shared), prepared if need be."""
+  if not corpus.without_shared:
+    return set()
+  other = corpus.without_shared
+  if not prepared.is_prepared(other):
+    prepare(other)
+  # What was left out depends on that build: another build of it can hold other pages.
+  report["without_shared"] = {"corpus": other, "content_hash": prepared.content_hash(other)}
+  return overlap.keys(overlap.corpus_documents(other))
+
+
+def _source_documents(corpus, source, seen, report, shared=frozenset()):
   roots = source.fetch()
   used = {"source": source.name, "packages": list(source.packages), "licence": source.licence,
           "docs": 0, "bytes": 0, "duplicates": 0, "filtered": 0, "undecodable_bytes": 0, "binary_skipped": []}
+  if corpus.without_shared:
+    used["shared"] = 0
   bar = tqdm(total=source.cap_bytes, desc=f"{corpus.name}: {source.name}", unit="B", unit_scale=True,
              disable=None, file=sys.stderr)
   for doc in source.extract(roots):
+    if shared and translation_key(doc.id) in shared:
+      used["shared"] += 1  # a version of a page the other corpus holds
+      continue
     body = doc.body
     if isinstance(body, bytes):
       raw = body

@@ -12,6 +12,23 @@ import subprocess
 from transfer_scaling.data import fetch, text
 from transfer_scaling.data.sources.base import Doc, Source, files, read, rel
 
+# Sources whose documents are translations of one another: their ids are KIND/LANGUAGE/PAGE.
+TRANSLATED = ("libreoffice", "gimp", "debian-reference", "man", "ddtp", "lilypond")
+
+
+def translation_key(doc_id: str) -> str | None:
+  """The page a document is a version of, the same in every language (None for documents of other sources).
+
+  Split groups are not used for this: they are only as aligned as a split needs, and a prepared corpus
+  keeps each document's id, not its group.
+  """
+  kind, _, rest = doc_id.partition("/")
+  if kind not in TRANSLATED:
+    return None
+  _lang, _, page = rest.partition("/")
+  return f"{kind}:{page}"
+
+
 GPL = "GPL/GFDL-style free documentation licence (see the package's copyright file)"
 
 
