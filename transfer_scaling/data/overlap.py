@@ -6,7 +6,7 @@ Two detectors, one stated and one as a check on it:
           manual section, package Description-md5 or man page name, without the language) is the key
           of a source document. Exact where the packages align their pages; blind to anything else.
   tokens  a target document whose language-independent tokens (runs of ASCII letters, digits and
-          _ . / - of at least 6 characters with a digit or one of _ . / -: numbers, paths, URLs,
+          _ . / - of at least 6 characters with a digit or one of _ . /: numbers, paths, URLs,
           options, identifiers) are mostly (CONTAINMENT) found in one single source document. Keys
           play no part, so it catches a translation whatever its key; a document with fewer than
           MIN_TOKENS such tokens (a short package description, a poem) cannot be judged and is
@@ -28,7 +28,7 @@ CONTAINMENT = 0.5     # share of a target document's tokens found in one source 
 MAX_SOURCE_DOCS = 50  # a token in more source documents than this (a licence URL, "/usr/bin") says nothing
 
 _RUN = re.compile(r"[A-Za-z0-9_./-]{6,}")
-_MARK = re.compile(r"[0-9_./-]")
+_MARK = re.compile(r"[0-9_./]")  # a hyphen alone makes a compound word (CSV-Dateien), not a token
 
 
 def tokens(body: str) -> set[str]:

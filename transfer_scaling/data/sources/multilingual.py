@@ -20,12 +20,17 @@ def translation_key(doc_id: str) -> str | None:
   """The page a document is a version of, the same in every language (None for documents of other sources).
 
   Split groups are not used for this: they are only as aligned as a split needs, and a prepared corpus
-  keeps each document's id, not its group.
+  keeps each document's id, not its group. A LilyPond section's position is not aligned (a translation
+  drops or adds a section, so section 40 of notation in German is section 43 in English), but every
+  section of a translated manual translates a section of the English manual of that name: the key is
+  the manual.
   """
   kind, _, rest = doc_id.partition("/")
   if kind not in TRANSLATED:
     return None
   _lang, _, page = rest.partition("/")
+  if kind == "lilypond":
+    page = page.split("/")[0]
   return f"{kind}:{page}"
 
 
