@@ -1,9 +1,14 @@
 """Overlap between corpora (translation keys, shared tokens) and the corpora built without it."""
+import json
+
 import pytest
+
+from transfer_scaling.commands import corpora as corpora_cmd
 
 from transfer_scaling.data import build, catalog, overlap, prepared
 from transfer_scaling.data.sources import base as S
 from transfer_scaling.data.sources.multilingual import translation_key
+from transfer_scaling.errors import UsageError
 
 PATHS = "see /usr/share/doc/foo-1.2/README and https://example.org/a_b.html with --max_depth=3 and v2.6.32 "
 
@@ -65,15 +70,22 @@ def _source(name, docs):
   return S.Source(name, (), "test", lambda _roots: iter([S.Doc(i, b, g) for i, b, g in docs]))
 
 
-def test_own_corpus_drops_documents_whose_page_the_source_holds(tmp_path, monkeypatch):
+@pytest.fixture
+def pair(tmp_path, monkeypatch):
+  """A source corpus "src" of four GIMP pages and a target "tgt" of five versions of GIMP pages (two of them
+  pages src holds) and three man pages; "tgt-own" is tgt without the pages src holds."""
   monkeypatch.setenv("TRANSFER_SCALING_DATA", str(tmp_path / "data"))
   body = "x" * 100
   english = [(f"gimp/en/p{i}.html", f"page {i} " + body, f"gimp:p{i}.html") for i in range(4)]
   german = [(f"gimp/de/p{i}.html", f"Seite {i} " + body, f"gimp:p{i}.html") for i in (0, 1, 7, 8, 9)]
   german += [(f"man/de/ls.{i}", f"Handbuch {i} " + body, f"man:ls.{i}") for i in range(3)]
   monkeypatch.setitem(catalog.BUILTIN, "src", catalog.Corpus("src", "test source", (_source("en", english),)))
+  monkeypatch.setitem(catalog.BUILTIN, "tgt", catalog.Corpus("tgt", "test target", (_source("de", german),)))
   monkeypatch.setitem(catalog.BUILTIN, "tgt-own", catalog.Corpus(
       "tgt-own", "test target", (_source("de", german),), without_shared="src"))
+
+
+def test_own_corpus_drops_documents_whose_page_the_source_holds(pair):
   meta = build.prepare("tgt-own")  # prepares src first
   ids = {i for i, _ in overlap.corpus_documents("tgt-own")}
   assert ids == {"gimp/de/p7.html", "gimp/de/p8.html", "gimp/de/p9.html", "man/de/ls.0", "man/de/ls.1", "man/de/ls.2"}
@@ -87,3 +99,24 @@ def test_language_own_corpora_are_registered_against_english():
     own = catalog.get(f"{lang}-own")
     assert own.without_shared == "english" and own.sources == catalog.get(lang).sources
     assert own.lang == catalog.get(lang).lang and own.min_chars == catalog.get(lang).min_chars
+
+
+def test_overlap_command_prints_each_target_before_and_after(pair, capsys):
+  with pytest.raises(UsageError, match=r"corpus src, tgt are not prepared .*; run `transfer-scaling corpora "
+                     r"prepare src tgt`"):
+    corpora_cmd.main(["overlap", "--source", "src", "--targets", "tgt"])
+  with pytest.raises(UsageError, match=r"unknown corpus 'nope'"):
+    corpora_cmd.main(["overlap", "--source", "src", "--targets", "nope"])
+  build.prepare("tgt")
+  build.prepare("tgt-own")
+  capsys.readouterr()
+  assert corpora_cmd.main(["overlap", "--source", "src", "--targets", "tgt", "tgt-own", "--by-source", "--json"]) == 0
+  rows = {(r["target"], r["part"]): r for r in json.loads(capsys.readouterr().out)["rows"]}
+  # two of five "Seite i " + 100 bytes; three "Handbuch i " + 100 bytes hold no key src has
+  assert rows["tgt", "all"]["key_share"] == pytest.approx(2 * 108 / (5 * 108 + 3 * 111))
+  assert rows["tgt", "gimp"]["documents"] == 5 and rows["tgt", "man"]["key_share"] == 0
+  assert rows["tgt-own", "all"]["key_share"] == 0 and rows["tgt-own", "all"]["documents"] == 6
+  assert corpora_cmd.main(["overlap", "--source", "src", "--targets", "tgt"]) == 0
+  assert "tgt" in capsys.readouterr().out
+  with pytest.raises(UsageError, match="--containment 2.0"):
+    corpora_cmd.main(["overlap", "--source", "src", "--targets", "tgt", "--containment", "2"])

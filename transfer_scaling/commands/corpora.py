@@ -129,8 +129,13 @@ def _overlap(args) -> int:
   if not 0 < args.containment <= 1 or args.min_tokens < 1:
     raise UsageError(f"--containment {args.containment} / --min-tokens {args.min_tokens}: give a containment "
                      "in (0, 1] and at least 1 token")
-  for name in [args.source] + args.targets:
-    prepared.content_hash(name)  # every corpus prepared before any is read: one line naming the command
+  names = [args.source] + args.targets
+  for name in names:
+    catalog.get(name)  # unknown name -> UsageError listing the known ones
+  missing = [n for n in dict.fromkeys(names) if not prepared.is_prepared(n)]
+  if missing:  # before any is read (the source takes a minute): one line naming them all
+    raise UsageError(f"corpus {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not prepared (or by an "
+                     f"older version); run `transfer-scaling corpora prepare {' '.join(missing)}`")
   source = overlap.corpus_documents(args.source)
   kw = {"min_tokens": args.min_tokens, "threshold": args.containment}
   rows = []
