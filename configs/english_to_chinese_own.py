@@ -1,0 +1,24 @@
+r"""English -> Chinese without shared documents (#34): `english_to_chinese` with the target `chinese-own`.
+
+  transfer-scaling corpora prepare english chinese-own
+  transfer-scaling sweep   --config configs/english_to_chinese_own.py:decision --workdir runs/chinese_own_decision
+  transfer-scaling analyze --workdir runs/chinese_own_decision
+
+CN_BEFORE of the bytes of `chinese` translate pages that `english` holds (same translation key);
+`chinese-own` keeps only the documents with no version in `english` (CN_AFTER; what is left:
+CN_WHAT; docs/corpora.md, "Targets without shared documents"). The source stays `english`, so
+against `english_to_chinese` only the target's shared documents differ. `:decision` is the decision
+scale (as decision_python), `:cpu` the quickstart's; without a scale, the GPU scale.
+Runtime: not run yet (decision_python took 46.6 min of sweep on 2 shared cores).
+Expected: less transfer than `english_to_chinese` (a smaller multiplier and fine-tuning gain), since
+that pair's target held the source's own pages in translation; how much less is what this study
+measures.
+"""
+from transfer_scaling.study import config as study_config
+
+
+def get_config(scale=None):
+  c = study_config.defaults()
+  c.study, c.source, c.targets = "english_to_chinese_own", "english", ("chinese-own",)
+  c.d_f.max, c.scratch_d_max = 3_000_000, 12_000_000  # as english_to_chinese
+  return study_config.at_scale(c, scale)  # ":decision" / ":cpu": the same pair at those scales

@@ -1,0 +1,27 @@
+r"""English -> Spanish without shared documents (#34): `english_to_spanish` with the target `spanish-own`.
+
+  transfer-scaling corpora prepare english spanish-own
+  transfer-scaling sweep   --config configs/english_to_spanish_own.py:decision --workdir runs/spanish_own_decision
+  transfer-scaling analyze --workdir runs/spanish_own_decision
+
+76% of the bytes of `spanish` translate pages that `english` holds (same translation key);
+`spanish-own` keeps only the documents with no version in `english` (0.0% by either detector; what
+is left: man pages, fortunes and the package descriptions english does not hold: 3.2 of 13.1 MB;
+docs/corpora.md, "Targets without shared documents"). The source stays `english`, so against
+`english_to_spanish` only the target's shared documents differ. `:decision` is the decision scale
+(as decision_python), `:cpu` the quickstart's; without a scale, the GPU scale.
+Runtime: not run yet (decision_python took 46.6 min of sweep on 2 shared cores).
+Expected: less transfer than `english_to_spanish` (a smaller multiplier and fine-tuning gain), since
+that pair's target held the source's own pages in translation; how much less is what this study
+measures.
+"""
+from transfer_scaling.study import config as study_config
+
+
+def get_config(scale=None):
+  c = study_config.defaults()
+  c.study, c.source, c.targets = "english_to_spanish_own", "english", ("spanish-own",)
+  # ~3.2 MB in all: held-out splits of a quarter each (~0.8 MB), ~1.6 MB to train on
+  c.valid_bytes = c.test_bytes = 500_000
+  c.d_f.max, c.scratch_d_max = 1_000_000, 1_500_000
+  return study_config.at_scale(c, scale)  # ":decision" / ":cpu": the same pair at those scales
