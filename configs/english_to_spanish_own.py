@@ -23,5 +23,5 @@ def get_config(scale=None):
   c.study, c.source, c.targets = "english_to_spanish_own", "english", ("spanish-own",)
   # ~3.2 MB in all: held-out splits of a quarter each (~0.8 MB), ~1.6 MB to train on
   c.valid_bytes = c.test_bytes = 500_000
-  c.d_f.max, c.scratch_d_max = 1_000_000, 1_500_000
+  c.d_f.max, c.gap.d_f.max, c.scratch_d_max = 1_000_000, 1_000_000, 1_500_000
   return study_config.at_scale(c, scale)  # ":decision" / ":cpu": the same pair at those scales
