@@ -92,7 +92,7 @@ def main():
   a.add_argument("--margin", type=float, default=1.0,
                  help="quickstart: gamma of the clear scenarios, the tie's -/+ this")
   a.add_argument("--alpha", type=float, default=0.3, help="quickstart: the data exponent of the last scenario")
-  a.add_argument("--scenario", default="", help="run only the scenarios whose name contains this")
+  a.add_argument("--scenario", default="", help="run only the scenarios whose name starts with this")
   a.add_argument("--out", default="advise_calibration.csv")
   args = a.parse_args()
   grid, point, workdir = DESIGNS[args.design]
@@ -114,7 +114,7 @@ def main():
                  ("tie", advice.UNDECIDED, None, g_tie),
                  ("data better (gamma mirrored about the tie)", advice.DATA, None, 2 * g_tie - g_fit)]
   # a scenario's draws depend on its place in the full list, so that a filtered run draws the same studies
-  scenarios = [(j, x) for j, x in enumerate(scenarios) if args.scenario in x[0]]
+  scenarios = [(j, x) for j, x in enumerate(scenarios) if x[0].startswith(args.scenario)]
   out = pathlib.Path(args.out)
   done = pd.read_csv(out) if out.exists() else pd.DataFrame(columns=["scenario", "study"])
   rows = done.to_dict("records")
