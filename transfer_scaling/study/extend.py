@@ -58,6 +58,7 @@ class Study:
   train: dict
   records: dict
   runs: list
+  rates: dict   # measured tokens/s per model (estimate.measured), read once for every extension priced
 
   @staticmethod
   def read(workdir) -> "Study":
@@ -67,7 +68,8 @@ class Study:
     hashes = corpora.get("hashes") or {}
     train = {k: v["train"] for k, v in (corpora.get("sizes") or {}).items()}
     records = workdir_lib.read_records(workdir)
-    return Study(str(workdir), cfg, hashes, train, records, plan.make_plan(cfg, hashes, train, records).runs)
+    return Study(str(workdir), cfg, hashes, train, records, plan.make_plan(cfg, hashes, train, records).runs,
+                 estimate.measured(workdir))
 
 
 def extension(study: Study, target: str, what: str, changes: dict) -> Extension:
@@ -91,7 +93,7 @@ def extension(study: Study, target: str, what: str, changes: dict) -> Extension:
       first.setdefault(cell(r), r)
   followers = [dataclasses.replace(r, seed=s, follows="chosen") for c, r in first.items()
                for s in cfg.seeds if s not in seeds[c]]
-  cost = estimate.estimate(new + followers, estimate.measured(study.workdir))
+  cost = estimate.estimate(new + followers, study.rates)
   return Extension(what, overrides, new + followers, cost.seconds, keys(cfg, runs + followers, target))
 
 
