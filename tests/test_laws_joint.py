@@ -91,7 +91,7 @@ def test_the_95_percent_intervals_cover_the_truth_on_simulated_studies():
   assert (table["resample"] == "gls").all()
   s = coverage.summary(table).set_index("quantity")
   for k in ("alpha", "beta", "multiplier"):
-    assert 0.8 <= s.loc[k, "bootstrap coverage"] <= 1.0, s
+    assert 0.8 <= s.loc[k, "coverage"] <= 1.0, s
 
 
 def test_a_scale_parameter_bounded_only_within_decades_is_not_determined():

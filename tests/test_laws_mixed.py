@@ -135,3 +135,29 @@ def test_the_gls_fit_with_pre_training_seeds_recovers_parameters_and_resamples_t
                         profiles=(), check=False)
   width = lambda j: j.fit.ci95["beta"][1] - j.fit.ci95["beta"][0]
   assert one.noise.pretrain == 0.0 and width(jf) > width(one)
+
+
+def test_a_replicate_fitted_over_cells_has_the_optimum_of_the_fit_over_runs(monkeypatch):
+  # The bootstrap refits each replicate as a least-squares problem over cells (GLS cell means, whitened by the
+  # Cholesky factor of A Q A'); it must land where the GLS fit over every run lands, with the same weights.
+  import jax
+  import jax.numpy as jnp
+  import pandas as pd
+  from transfer_scaling.laws import fitting
+  sc, ft = coverage.simulate("transfer_kaplan", TRUTH, DESIGN, None, np.random.default_rng(11), NOISE)
+  y, cells, seeds, D, arm = _rows(sc, ft)
+  law = laws.get_law("transfer_kaplan")
+  runs = pd.DataFrame({"N": np.r_[sc["N"], ft["N"]], "D": D, "pretrained": arm, "loss": np.exp(y)})
+  with jax.enable_x64(True):
+    lx, ly, _, n_pad = fitting.design(law, runs)
+  K = mixed.structure(cells, seeds, D, arm)
+  W, _ = mixed.whitener(mixed.covariance(NOISE, K), n_pad)
+  monkeypatch.setattr(mixed, "estimate", lambda *a, **k: NOISE)  # both problems weighted by the same components
+  lx_C, ly_BxC, W_BxCxC = mixed._replicate_problems(y[None], NOISE, cells, seeds, D, arm, None, K, lx)
+  with jax.enable_x64(True):
+    start = jnp.asarray([law.to_coords(TRUTH)])
+    over_runs = jax.device_get(mixed._solve(law, start, lx, ly, jnp.asarray(W), 500))
+    over_cells = jax.device_get(mixed._solve(law, start, lx_C, jnp.asarray(ly_BxC), jnp.asarray(W_BxCxC), 500,
+                                             ly_batched=True))
+  assert over_runs.converged[0] and over_cells.converged[0]
+  np.testing.assert_allclose(over_cells.theta[0], over_runs.theta[0], rtol=1e-5)

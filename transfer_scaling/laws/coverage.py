@@ -149,6 +149,9 @@ def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200,
     f = jf.fit
     for k in ("k", "alpha", "beta"):
       lo, hi = f.ci95[k] if f.ci95 else (np.nan, np.nan)
+      if f.ci95_gls and k in f.ci95_gls:  # the GLS interval alone, before its hull with the seeds' t interval
+        glo, ghi = f.ci95_gls[k]
+        row.update({f"{k}_gls_lo": glo, f"{k}_gls_hi": ghi, f"{k}_gls_covered": glo <= truth[k] <= ghi})
       p = jf.profiles.get(k)
       row.update({k: f.params[k], f"{k}_lo": lo, f"{k}_hi": hi, f"{k}_covered": lo <= truth[k] <= hi,
                   f"{k}_determined": jf.identified[k].determined})
@@ -195,9 +198,10 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     if f"{k}_covered" not in ok:
       continue
     r = {"quantity": k, "truth": truth.get(k), "studies": len(ok), "failed fits": len(table) - len(ok),
-         "bootstrap coverage": float(ok[f"{k}_covered"].mean()),
-         "median bootstrap width": float((ok[f"{k}_hi"] - ok[f"{k}_lo"]).median()),
+         "coverage": float(ok[f"{k}_covered"].mean()),
+         "median width": float((ok[f"{k}_hi"] - ok[f"{k}_lo"]).median()),
          "median estimate": float(ok[k].median())}
+    r["GLS alone"] = float(ok[f"{k}_gls_covered"].mean()) if f"{k}_gls_covered" in ok else np.nan
     r["seeds' t coverage"] = float(ok[f"{k}_t_covered"].mean()) if f"{k}_t_covered" in ok else np.nan
     if f"{k}_profile_covered" in ok:
       r["profile coverage"] = float(ok[f"{k}_profile_covered"].mean())

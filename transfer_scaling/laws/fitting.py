@@ -73,6 +73,7 @@ class FitResult:
   bootstrap: Optional[pd.DataFrame] = None  # one row per converged refit: params and derived
   loo_rmse_log: Optional[float] = None      # leave-one-out RMSE in log target, when asked
   holdout_rmse_log: Optional[float] = None  # on held-out data, when given
+  ci95_gls: Optional[dict] = None           # the GLS bootstrap's intervals, where ci95 holds their hull with others
 
   def predict(self, data) -> np.ndarray:
     """The fitted law's target (e.g. loss) at the covariates in `data`."""

@@ -201,10 +201,12 @@ def fit_joint(scratch: pd.DataFrame, finetuned: pd.DataFrame, *, scratch_law: st
     f, noise = _gls(law, f, cells, clusters, bootstrap, seed, starts, models)
     seedwise = _seedwise(law, data, clusters, np.vstack([f.theta, starts]), centre) if check else None
   design = _design_note(used, grid_note)
-  verdicts = {name: identify.parameter(law, name, f, prof.get(name), design) for name in identify.profiled(law)}
-  jf = JointFit(fit=f, scratch_fit=scratch_fit, rows=rows, boundary=boundary, profiles=prof, identified=verdicts,
+  jf = JointFit(fit=f, scratch_fit=scratch_fit, rows=rows, boundary=boundary, profiles=prof, identified={},
                 centre=centre, noise=noise, seedwise=seedwise, seeds=clusters)
   jf.check = model_free_check(jf)
+  _hull(jf)
+  jf.identified = {name: identify.parameter(law, name, jf.fit, prof.get(name), design)
+                   for name in identify.profiled(law)}
   return jf
 
 
@@ -261,9 +263,10 @@ def average(sc: pd.DataFrame, ft: pd.DataFrame, **kw) -> JointFit:
     jf.fit = dataclasses.replace(jf.fit, ci95={**jf.fit.ci95, **ci},
                                  stderr={**(jf.fit.stderr or {}), **{k: float(jf.pooled[k].std(ddof=1))
                                                                       for k in jf.pooled}})
+  jf.check = model_free_check(jf)
+  _hull(jf)
   jf.identified = {n: identify.parameter(jf.law, n, jf.fit, jf.profiles.get(n), design)
                    for n in identify.profiled(jf.law)}
-  jf.check = model_free_check(jf)
   jf.boundary += "; " + ", ".join(f"{f} form weight {w[f]:.2f}" for f in fits)
   return jf
 
@@ -446,6 +449,24 @@ def model_free_check(jf: JointFit) -> dict:
     out[name] = {"estimate": est, "lo": float(ci[0]), "hi": float(ci[1]), "seeds_mean": t_mean, "t_lo": t_lo,
                  "t_hi": t_hi, "seeds": G, "disagree": disagree}
   return out
+
+
+def _hull(jf: JointFit) -> None:
+  """The exponents' reported interval: the hull of the GLS bootstrap interval and the seeds' t interval.
+
+  At the decision design the GLS percentile interval's width follows its own estimate (a low alpha gets a
+  short interval above it), so alpha's alone held the truth in 86% of simulated studies; the seeds' t interval
+  (Ibragimov and Mueller) does not lean on the noise model and held it in 91%. An interval that holds both
+  covers at least as often as either (docs/coverage.md). The GLS interval stays in fit.ci95_gls and in the check.
+  """
+  if not jf.check or jf.fit.ci95 is None:
+    return
+  ci, gls = dict(jf.fit.ci95), {}
+  for name, c in jf.check.items():
+    if name in ci and name in jf.fit.params and all(map(math.isfinite, (c["lo"], c["hi"], c["t_lo"], c["t_hi"]))):
+      gls[name] = ci[name]
+      ci[name] = (min(c["lo"], c["t_lo"]), max(c["hi"], c["t_hi"]))
+  jf.fit = dataclasses.replace(jf.fit, ci95=ci, ci95_gls=gls)
 
 
 def _starts(law, scratch_fit: FitResult) -> np.ndarray:

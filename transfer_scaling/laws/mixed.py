@@ -20,7 +20,8 @@ law that misses the cell means widens the intervals instead of hiding in them.
 
 The law is then fitted by generalised least squares with that covariance (every parameter at once),
 and its intervals come from a parametric bootstrap under the fitted covariance: new losses drawn from
-the fitted law plus correlated noise, each refitted with the same weights. The variance components
+the fitted law plus correlated noise, each refitted with weights from the components re-estimated on its
+own losses (the weights are estimated, so the estimator's spread includes theirs). The variance components
 are themselves estimated from few seeds, so the replicates' deviations from the estimate are widened
 by t_df / z, df the Satterthwaite degrees of freedom of the estimator's variance (linearised).
 """
@@ -178,8 +179,9 @@ def _gls_objective(law: Law):
 
 @functools.partial(jax.jit, static_argnames=("law", "ly_batched"))
 def _solve(law, theta_BxP, lx, ly, W, max_iter, ly_batched=False):
+  """ly_batched: one row of ly per member, and one whitener per member (W [B, n, n])."""
   _, objective = _gls_objective(law)
-  args, axes = (lx, ly, W), (None, 0 if ly_batched else None, None)
+  args, axes = (lx, ly, W), (None, 0 if ly_batched else None, 0 if ly_batched else None)
   s = solver.init(objective, theta_BxP, args, axes)
   if not ly_batched:
     return solver.run(objective, s, args, axes, max_iter=max_iter)
@@ -251,14 +253,48 @@ def fit(law: Law, lx, ly, n: int, theta0_SxP, cells, seeds, D, arm, *, bootstrap
     rng = np.random.default_rng(seed)
     fitted = y + r[:n]
     sim = fitted[None, :] + rng.standard_normal((bootstrap, n)) @ L.T
-    ly_B = np.concatenate([sim, np.broadcast_to(np.asarray(ly)[n:], (bootstrap, n_pad - n))], 1)
+    lx_C, ly_BxC, W_BxCxC = _replicate_problems(sim, comp, cells, seeds, D, arm, models, K, lx)
     with jax.enable_x64(True):
-      b = jax.device_get(_solve(law, jnp.broadcast_to(jnp.asarray(theta), (bootstrap, len(theta))), lx,
-                                jnp.asarray(ly_B), jnp.asarray(W), refit_iter, ly_batched=True))
+      b = jax.device_get(_solve(law, jnp.broadcast_to(jnp.asarray(theta), (bootstrap, len(theta))), lx_C,
+                                jnp.asarray(ly_BxC), jnp.asarray(W_BxCxC), refit_iter, ly_batched=True))
     ok = b.converged & np.isfinite(b.theta).all(1)
     out.replicates = theta + out.factor * (b.theta[ok] - theta)
     out.n_bootstrap = bootstrap
   return out
+
+
+def _replicate_problems(sim_BxN, comp, cells, seeds, D, arm, models, K, lx) -> tuple:
+  """Each replicate's GLS fit as a whitened least-squares problem over cells: (lx_C, ly_BxC, W_BxCxC).
+
+  Weights: each replicate's covariance comes from the components re-estimated on its own runs. The
+  estimate's weights come from components estimated from few seeds; refitting every replicate with the
+  estimate's weights would treat them as known and leave out the variance their estimation adds to the
+  estimator (Kackar and Harville 1984), which under-covered alpha at the decision design. The lack-of-fit
+  component is kept at the estimate's (its moment equation needs each replicate's GLS residuals).
+
+  Cells: the law predicts one value f_c per cell, so with r = A' f - y (A: cells x runs, 0/1) and Q the
+  inverse covariance, r' Q r = (f - y_c)' M (f - y_c) + const with M = A Q A' and y_c = M^-1 A Q y, the
+  GLS cell means. With M = R' R the replicate is a least-squares fit of C cells, not n runs, whitened by R.
+  Padded cells (to a power of two, as fitting.design pads runs) weigh 0.
+  """
+  n = len(cells)
+  _, first, inv = np.unique(np.asarray(cells), return_index=True, return_inverse=True)
+  C = len(first)
+  c_pad = max(16, 1 << (C - 1).bit_length())
+  A = np.zeros((C, n))
+  A[inv, np.arange(n)] = 1.0
+  idx = np.concatenate([first, np.full(c_pad - C, first[0])])
+  lx_C = {k: jnp.asarray(np.asarray(v)[idx]) for k, v in lx.items()}
+  ly_BxC = np.zeros((len(sim_BxN), c_pad))
+  W_BxCxC = np.zeros((len(sim_BxN), c_pad, c_pad))
+  for b, y in enumerate(sim_BxN):
+    c = dataclasses.replace(estimate(y, cells, seeds, D, arm, models), cell=comp.cell)
+    QA = np.linalg.solve(covariance(c, K), A.T)  # Q A', n x C
+    M = A @ QA
+    ly_BxC[b, :C] = np.linalg.solve(M, QA.T @ y)
+    ly_BxC[b, C:] = ly_BxC[b, 0]
+    W_BxCxC[b, :C, :C] = np.linalg.cholesky(M).T
+  return lx_C, ly_BxC, W_BxCxC
 
 
 def _best(law, theta0_SxP, lx, ly, W, max_iter):
