@@ -51,6 +51,11 @@ def test_the_gls_fit_recovers_known_parameters_and_its_intervals_hold_them():
   # The model-free check: every seed fitted alone, a t interval over the three beside the GLS one.
   assert len(jf.seedwise) == 3 and set(jf.check) == {"alpha", "beta", "multiplier", "D_T"}
   assert all(r["t_lo"] < r["seeds_mean"] < r["t_hi"] for r in jf.check.values())
+  # The exponents' reported interval holds both the GLS interval and the seeds' t interval, and no more.
+  for k in ("alpha", "beta"):
+    c = jf.check[k]
+    assert f.ci95_gls[k] == (c["lo"], c["hi"])
+    assert jf.fit.ci95[k] == (min(c["lo"], c["t_lo"]), max(c["hi"], c["t_hi"]))
 
 
 def test_a_misspecified_from_scratch_curve_is_absorbed_as_lack_of_fit():

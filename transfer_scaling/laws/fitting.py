@@ -89,6 +89,8 @@ class FitResult:
                                          "resample", "loo_rmse_log", "holdout_rmse_log")}
     if out["ci95"] is not None:
       out["ci95"] = {k: list(v) for k, v in out["ci95"].items()}
+    if self.ci95_gls:
+      out["ci95_gls"] = {k: list(v) for k, v in self.ci95_gls.items()}
     return out
 
   def table(self) -> str:

@@ -85,6 +85,9 @@ def _noise_and_check(jf) -> list:
       md.append(f"| {name} | {r['estimate']:.3g} [{r['lo']:.3g}, {r['hi']:.3g}] | {r['seeds_mean']:.3g} "
                 f"[{r['t_lo']:.3g}, {r['t_hi']:.3g}] | {'DISAGREE: read both' if r['disagree'] else 'yes'} |")
     md.append("")
+    if jf.fit.ci95_gls:
+      md += ["The exponents' reported intervals (" + ", ".join(sorted(jf.fit.ci95_gls)) + ") are the hull of the two: "
+             "at the decision design the GLS interval alone under-covers alpha (docs/coverage.md).", ""]
   return md
 
 
