@@ -51,11 +51,20 @@ def test_the_gls_fit_recovers_known_parameters_and_its_intervals_hold_them():
   # The model-free check: every seed fitted alone, a t interval over the three beside the GLS one.
   assert len(jf.seedwise) == 3 and set(jf.check) == {"alpha", "beta", "multiplier", "D_T"}
   assert all(r["t_lo"] < r["seeds_mean"] < r["t_hi"] for r in jf.check.values())
-  # The exponents' reported interval holds both the GLS interval and the seeds' t interval, and no more.
+  # With 3 seeds the reported interval is the GLS one (the seeds' t_2 interval is too wide to add anything).
+  assert not f.ci95_gls and f.ci95["alpha"] == (jf.check["alpha"]["lo"], jf.check["alpha"]["hi"])
+
+
+def test_with_five_or_more_seeds_the_exponents_interval_holds_the_gls_and_the_seeds_t_intervals():
+  design = coverage.Design(sizes=DESIGN.sizes, scratch_d=DESIGN.scratch_d, d_f=DESIGN.d_f, seeds=joint.HULL_MIN_SEEDS,
+                           reference=DESIGN.reference)
+  sc, ft = coverage.simulate("transfer_kaplan", TRUTH, design, None, np.random.default_rng(3), NOISE)
+  jf = joint.fit_joint(sc, ft, scratch_law="kaplan", bootstrap=100, max_D_F=1e4, profiles=())
   for k in ("alpha", "beta"):
     c = jf.check[k]
-    assert f.ci95_gls[k] == (c["lo"], c["hi"])
+    assert jf.fit.ci95_gls[k] == (c["lo"], c["hi"])
     assert jf.fit.ci95[k] == (min(c["lo"], c["t_lo"]), max(c["hi"], c["t_hi"]))
+  assert jf.identified["alpha"].text.find(f"{jf.fit.ci95['alpha'][0]:.3g}") >= 0  # the words read the hull
 
 
 def test_a_misspecified_from_scratch_curve_is_absorbed_as_lack_of_fit():

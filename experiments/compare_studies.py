@@ -1,0 +1,103 @@
+"""Studies compared on paired intervals, and one figure of every study's multiplier (docs/results.md).
+
+  python -m experiments.compare_studies --workdir results/decision_python \
+      --workdir results/text_code_to_python_decision --workdir results/text_docs_to_python_decision \
+      --pairs decision_python/text_code_to_python_decision,decision_python/text_docs_to_python_decision \
+      --figure docs/figures/multipliers_decision.png
+
+Each study is fitted as `analyze` fits it (its stored joint law's from-scratch form, GLS, the seeds fitted
+alone) on the runs its analysis chose. Every study's multiplier and D_T are read at one common point (the
+first study's design centre, or --N and --D-F). A comparison A / B is the ratio of the two, and alpha's
+difference, with a t interval over the seeds both studies hold (seed s of each shares its D_F subsets, and
+its from-scratch runs where the target is the same: laws/compare.py); with m comparisons each interval is at
+1 - 0.05 / m. The figure is what a reader looks at first: one marker and 95% interval per study, on a log
+scale, sorted.
+"""
+import argparse
+import math
+import pathlib
+import sys
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from experiments.coverage import runs_of
+from transfer_scaling.laws import compare, joint
+
+
+def fit(workdir: str, bootstrap: int):
+  fits, sc, ft = runs_of(workdir)
+  form = fits["joint"]["law"][len("transfer_"):]
+  return joint.fit_joint(sc, ft, scratch_law=form, bootstrap=bootstrap, profiles=())
+
+
+def alpha_difference(fa, fb, level: float) -> dict:
+  """alpha(A) - alpha(B): the joint fits' difference, with a t interval over the paired seeds' fits."""
+  a = fa.seedwise.set_index(fa.seedwise["seed"].astype(str))["alpha"]
+  b = fb.seedwise.set_index(fb.seedwise["seed"].astype(str))["alpha"]
+  d = (a - b).dropna()
+  est = fa.fit.params["alpha"] - fb.fit.params["alpha"]
+  if len(d) < 2:
+    return {"alpha_diff": est, "alpha_diff_lo": math.nan, "alpha_diff_hi": math.nan}
+  half = float(stats.t.ppf(1 - (1 - level) / 2, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d)))
+  return {"alpha_diff": est, "alpha_diff_lo": est - half, "alpha_diff_hi": est + half}
+
+
+def figure(fits: dict, N: float, D_F: float, path: str) -> None:
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  rows = sorted(((k, jf.at(N, D_F)["multiplier"]) for k, jf in fits.items()), key=lambda r: r[1]["value"])
+  fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(rows) + 1.2))
+  for i, (label, q) in enumerate(rows):
+    ax.errorbar(q["value"], i, xerr=[[q["value"] - q["lo"]], [q["hi"] - q["value"]]], fmt="o", capsize=3)
+  ax.set_yticks(range(len(rows)), [r[0] for r in rows])
+  ax.set_xscale("log")
+  ax.set_xlabel(f"effective-data multiplier (D_F + D_T) / D_F at N = {N:,.0f}, D_F = {D_F:,.0f} B (95%)")
+  ax.grid(axis="x", alpha=0.3)
+  fig.tight_layout()
+  pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+  fig.savefig(path, dpi=120)
+
+
+def main(argv=None) -> int:
+  p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--workdir", action="append", required=True, help="a finished, analysed study (2 or more)")
+  p.add_argument("--pairs", help="A/B,C/D: the comparisons by study name (default: the first against each other)")
+  p.add_argument("--N", type=float, help="the common point's size (default: the first study's design centre)")
+  p.add_argument("--D-F", type=float, dest="D_F", help="the common point's D_F in bytes (default: as --N)")
+  p.add_argument("--bootstrap", type=int, default=200)
+  p.add_argument("--figure", help="PNG of every study's multiplier at the common point")
+  p.add_argument("--csv", help="the comparisons as a table")
+  a = p.parse_args(argv)
+  if len(a.workdir) < 2:
+    sys.exit("give 2 or more --workdir to compare")
+  fits = {pathlib.Path(w).name: fit(w, a.bootstrap) for w in a.workdir}
+  labels = list(fits)
+  pairs = ([tuple(x.split("/")) for x in a.pairs.split(",")] if a.pairs
+           else [(labels[0], other) for other in labels[1:]])
+  first = fits[labels[0]]
+  N, D_F = a.N or first.centre[0], a.D_F or first.centre[1]
+  level = 1 - 0.05 / len(pairs)
+  table = pd.concat([compare.ratios(fits, q, N, D_F, pairs) for q in compare.QUANTITIES], ignore_index=True)
+  alpha = pd.DataFrame([{"a": x, "b": y, **alpha_difference(fits[x], fits[y], level)} for x, y in pairs])
+  print(f"common point N = {N:,.0f}, D_F = {D_F:,.0f} B; {len(pairs)} comparison(s), each at {100 * level:.3g}%")
+  for label, jf in fits.items():
+    q = jf.at(N, D_F)["multiplier"]
+    lo, hi = jf.fit.ci95["alpha"]
+    print(f"  {label}: multiplier {q['value']:.3g} [{q['lo']:.3g}, {q['hi']:.3g}]; alpha {jf.fit.params['alpha']:.3g} "
+          f"[{lo:.3g}, {hi:.3g}]")
+  print(compare.text(table))
+  for _, r in alpha.iterrows():
+    print(f"  alpha {r['a']} - {r['b']}: {r['alpha_diff']:.3g} [{r['alpha_diff_lo']:.3g}, {r['alpha_diff_hi']:.3g}]"
+          " (paired by seed, t)")
+  if a.csv:
+    table.merge(alpha, on=["a", "b"]).to_csv(a.csv, index=False)
+  if a.figure:
+    figure(fits, N, D_F, a.figure)
+  return 0
+
+
+if __name__ == "__main__":
+  raise SystemExit(main())
