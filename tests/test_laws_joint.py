@@ -151,3 +151,13 @@ def test_the_average_fits_every_scratch_form_and_pools_the_transfer_laws_replica
   assert set(jf.identified) == set(identify.profiled(jf.law)) and "form weight" in jf.boundary
   lo, hi = jf.fit.ci95["alpha"]
   assert lo <= TRUTH["alpha"] <= hi
+
+
+def test_a_stopped_coverage_run_resumes_from_its_csv(tmp_path):
+  out = str(tmp_path / "cov.csv")
+  kw = dict(bootstrap=20, max_D_F=1e4, profiles=(), out=out, noise=coverage.Noise(same_d=0.85, across_d=0.3))
+  first = coverage.coverage("transfer_kaplan", TRUTH, DESIGN, 0.01, n_studies=1, **kw)
+  both = coverage.coverage("transfer_kaplan", TRUTH, DESIGN, 0.01, n_studies=2, **kw)
+  assert list(both["study"]) == [0, 1]
+  # study 0 is kept as measured (its own timing), not drawn and fitted again
+  assert both.loc[0, "seconds"] == first.loc[0, "seconds"] and both.loc[0, "alpha"] == first.loc[0, "alpha"]

@@ -8,6 +8,7 @@ its bootstrap and profiles on each, and counts how often the 95% intervals conta
 k, alpha, beta and multiplier.
 """
 import dataclasses
+import os
 import time
 
 import numpy as np
@@ -115,7 +116,7 @@ def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200,
   from transfer_chinchilla) measures coverage under a misspecified from-scratch curve. D_T is also checked at
   the design's centre (the geometric centre of its sizes and D_F), and the seeds' t interval beside the GLS one.
   profiles: the parameters profiled (() skips them, and their coverage); out: a CSV path rewritten after every
-  study, so a run stopped early keeps what it measured. max_D_F: the low-data boundary ("derived": as `analyze`
+  study, so a run stopped early keeps what it measured, and run again with the same `out` it resumes. max_D_F: the low-data boundary ("derived": as `analyze`
   derives it from the from-scratch fit; None: the design's largest D_F). shard (i, n): only the studies j with
   j mod n = i, so n processes share one table (each study's draws depend on (seed, j) alone).
   """
@@ -131,7 +132,12 @@ def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200,
   centre = (float(np.sqrt(min(design.sizes) * max(design.sizes))), float(np.sqrt(min(design.d_f) * max(design.d_f))))
   true_dt = float(entry.functions["D_T"](truth, np.array([centre[0]]), np.array([centre[1]]))[0])
   rows = []
+  if out is not None and os.path.exists(out):  # a stopped run resumes: its studies are kept, not redrawn
+    rows = pd.read_csv(out).to_dict("records")
+  done = {int(r["study"]) for r in rows}
   for i in range(shard[0], n_studies, shard[1]):
+    if i in done:
+      continue
     rng = np.random.default_rng([seed, i])
     sc, ft = simulate(law, truth, design, sigma, rng, noise)
     if resample == "cells":  # the seeds' ties ignored: each cell resampled on its own
