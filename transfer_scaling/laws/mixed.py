@@ -69,55 +69,98 @@ def estimate(y, cells, seeds, D, arm, models=None) -> Components:
   models: per run the pre-trained model it was fine-tuned from ("" for a from-scratch run), or None; the
   pretrain component is estimated only where some size has 2 or more pre-trained models.
   """
-  y, cells, seeds = np.asarray(y, np.float64), np.asarray(cells), np.asarray(seeds)
+  return moments(cells, seeds, D, arm, models).estimate(np.asarray(y, np.float64)[None])[0]
+
+
+@dataclasses.dataclass
+class _Moments:
+  """The moment equations of `estimate` for one design, as quadratic forms d' W d of the deviations d from the
+  cell means: built once, then read for many loss vectors at once (the bootstrap's replicates)."""
+  inv: np.ndarray       # run -> cell
+  m_c: np.ndarray       # runs per cell
+  W: dict               # name -> [n, n] weights (each pair's product, divided by its count and shrinkage)
+  same_seed_share: float  # share of the pretrain pairs that also share a seed
+  arms: dict            # arm -> (total weights [n], shared weight name, own factor)
+  several: bool
+  df: dict
+  seeds: int
+
+  def estimate(self, Y_BxN: np.ndarray) -> list:
+    mean_BxC = np.stack([np.bincount(self.inv, y, minlength=len(self.m_c)) for y in Y_BxN]) / self.m_c
+    d = Y_BxN - mean_BxC[:, self.inv]
+    q = {k: ((d @ w) * d).sum(1) for k, w in self.W.items()}
+    B = len(Y_BxN)
+    seed = q["other_d"] if "other_d" in q else np.zeros(B)
+    both = q["same_d"] if "same_d" in q else seed
+    seed = np.maximum(seed, 0.0)
+    seed_d = np.maximum(both - seed, 0.0)
+    pretrain = np.maximum(q["pretrain"] - seed * self.same_seed_share, 0.0) if "pretrain" in q else np.zeros(B)
+    run = {}
+    for a, (w_total, shared_name, own_factor) in self.arms.items():
+      total = (d ** 2) @ w_total
+      shared = q[shared_name] if shared_name else seed + seed_d
+      own = pretrain * own_factor
+      run[a] = np.maximum.reduce([total - np.maximum(shared, 0.0) - own, 0.01 * total, np.full(B, 1e-10)])
+    return [Components(seed_d=float(seed_d[b]), seed=float(seed[b]), run={a: float(v[b]) for a, v in run.items()},
+                       seeds=self.seeds, df=dict(self.df), pretrain=float(pretrain[b])) for b in range(B)]
+
+
+def moments(cells, seeds, D, arm, models=None) -> _Moments:
+  """The moment equations of `estimate` for the runs' labels (see the module docstring)."""
+  cells, seeds = np.asarray(cells), np.asarray(seeds)
   D, arm = np.asarray(D, np.float64), np.asarray(arm, np.float64)
-  models = _models(models, len(y))
+  models = _models(models, len(cells))
   codes, inv, m_c = np.unique(cells, return_inverse=True, return_counts=True)
-  mean_c = np.bincount(inv, y) / m_c
-  d = y - mean_c[inv]
   m = m_c[inv].astype(np.float64)
   shrink = 1.0 - 1.0 / m  # E[d_i d_j] = cov (1 - 1/m) for runs of one seed in two cells of m seeds
+  scale = 1.0 / np.sqrt(np.outer(shrink, shrink).clip(1e-12))
   same_seed = seeds[:, None] == seeds[None, :]
   other_cell = inv[:, None] != inv[None, :]
   multi = (m > 1)[:, None] & (m > 1)[None, :]
-  prod = np.outer(d, d) / np.sqrt(np.outer(shrink, shrink).clip(1e-12))
   same_model = (models[:, None] == models[None, :]) & (models != "")[:, None]
   pair = same_seed & other_cell & multi & ~same_model
   same_d = pair & (D[:, None] == D[None, :])
   other_d = pair & (D[:, None] != D[None, :])
-  seed = float(prod[other_d].mean()) if other_d.any() else 0.0
-  both = float(prod[same_d].mean()) if same_d.any() else seed
-  seed = max(seed, 0.0)
-  seed_d = max(both - seed, 0.0)
-  pretrain, n_models, P = 0.0, 0, np.ones(len(y))
-  if _several_models(models):
+  mean_of = lambda mask, sc: np.where(mask, sc, 0.0) / mask.sum()
+  W = {}
+  if other_d.any():
+    W["other_d"] = mean_of(other_d, scale)
+  if same_d.any():
+    W["same_d"] = mean_of(same_d, scale)
+  several, share, n_models = _several_models(models), 0.0, 0
+  P = np.ones(len(cells))
+  if several:
     # Pairs of one pre-trained model's fine-tuned runs in two cells (so at two D_F): they share the model's
     # effect, and the seed's where the fine-tuning seeds are the same. A cell's mean holds 1/P of a model's
     # effect (P models in it), which the (1 - 1/P) below undoes, as shrink does for the seeds.
     P = np.array([len(set(models[inv == c])) for c in range(len(codes))], np.float64)[inv]
     mp = same_model & other_cell & multi
-    adj = np.outer(d, d) / np.sqrt(np.outer(1 - 1 / P, 1 - 1 / P).clip(1e-12))
-    pretrain = max(float((adj - seed * same_seed)[mp].mean()), 0.0) if mp.any() else 0.0
+    if mp.any():
+      W["pretrain"] = mean_of(mp, 1.0 / np.sqrt(np.outer(1 - 1 / P, 1 - 1 / P).clip(1e-12)))
+      share = float(same_seed[mp].mean())
     n_models = len(set(models[models != ""]))
-  run = {}
+  arms = {}
   for a in np.unique(arm):
     sel = (arm == a) & (m > 1)
-    total = float(np.sum(d[sel] ** 2) / np.sum(shrink[sel])) if sel.any() else 0.0
+    w_total = np.where(sel, 1.0, 0.0) / np.sum(shrink[sel]) if sel.any() else np.zeros(len(cells))
     # The shared part from the pairs this arm's runs are in: the same draws of u[s, D] enter both
     # terms of the difference and cancel, where the pooled estimate would add their noise.
     mine = same_d & sel[:, None]
-    shared = float(prod[mine].mean()) if mine.any() else seed + seed_d
-    # A floor keeps the covariance invertible where a seed's runs seem to share everything.
+    name = None
+    if mine.any():
+      name = f"mine{a:g}"
+      W[name] = mean_of(mine, scale)
     # A fine-tuned run's deviation holds its model's effect too, less the 1/P of it in its cell's mean.
-    own = pretrain * float(np.sum((1 - 1 / P)[sel]) / np.sum(shrink[sel])) if a == 1.0 and pretrain else 0.0
-    run[float(a)] = max(total - max(shared, 0.0) - own, 0.01 * total, 1e-10)
+    own = float(np.sum((1 - 1 / P)[sel]) / np.sum(shrink[sel])) if a == 1.0 and several and sel.any() else 0.0
+    arms[float(a)] = (w_total, name, own)
   S = len(np.unique(seeds))
   n_D = len(np.unique(D))
   df = {"seed": max(S - 1, 1), "seed_d": max((S - 1) * (n_D - 1), 1),
         "run": max(int(np.sum(m_c - 1)) - (S - 1) * n_D, 1)}
   if n_models:
     df["pretrain"] = max(n_models - _sizes_with_models(models), 1)  # (P - 1) per size
-  return Components(seed_d=seed_d, seed=seed, run=run, seeds=S, df=df, pretrain=pretrain)
+  return _Moments(inv=inv, m_c=m_c.astype(np.float64), W=W, same_seed_share=share, arms=arms, several=several,
+                  df=df, seeds=S)
 
 
 def _models(models, n: int) -> np.ndarray:
@@ -151,9 +194,14 @@ def structure(cells, seeds, D, arm, models=None) -> dict:
 
 
 def covariance(c: Components, K: dict) -> np.ndarray:
-  var = {"seed": c.seed, "seed_d": c.seed_d, "cell": c.cell, "pretrain": c.pretrain,
-         **{f"run{a:g}": v for a, v in c.run.items()}}
+  var = _variances(c)
   return sum(var[name] * k for name, k in K.items() if name in var)
+
+
+def _variances(c: Components) -> dict:
+  """component name (as structure() names its matrix) -> variance."""
+  return {"seed": c.seed, "seed_d": c.seed_d, "cell": c.cell, "pretrain": c.pretrain,
+          **{f"run{a:g}": v for a, v in c.run.items()}}
 
 
 def whitener(sigma: np.ndarray, n_pad: int) -> tuple:
@@ -269,8 +317,9 @@ def _replicate_problems(sim_BxN, comp, cells, seeds, D, arm, models, K, lx) -> t
   Weights: each replicate's covariance comes from the components re-estimated on its own runs. The
   estimate's weights come from components estimated from few seeds; refitting every replicate with the
   estimate's weights would treat them as known and leave out the variance their estimation adds to the
-  estimator (Kackar and Harville 1984), which under-covered alpha at the decision design. The lack-of-fit
-  component is kept at the estimate's (its moment equation needs each replicate's GLS residuals).
+  estimator (Kackar and Harville 1984); at the decision design this widens alpha's interval by about 5%.
+  The lack-of-fit component is kept at the estimate's (its moment equation needs each replicate's GLS
+  residuals). The moment equations are built once and read for every replicate (`moments`).
 
   Cells: the law predicts one value f_c per cell, so with r = A' f - y (A: cells x runs, 0/1) and Q the
   inverse covariance, r' Q r = (f - y_c)' M (f - y_c) + const with M = A Q A' and y_c = M^-1 A Q y, the
@@ -285,16 +334,51 @@ def _replicate_problems(sim_BxN, comp, cells, seeds, D, arm, models, K, lx) -> t
   A[inv, np.arange(n)] = 1.0
   idx = np.concatenate([first, np.full(c_pad - C, first[0])])
   lx_C = {k: jnp.asarray(np.asarray(v)[idx]) for k, v in lx.items()}
-  ly_BxC = np.zeros((len(sim_BxN), c_pad))
-  W_BxCxC = np.zeros((len(sim_BxN), c_pad, c_pad))
-  for b, y in enumerate(sim_BxN):
-    c = dataclasses.replace(estimate(y, cells, seeds, D, arm, models), cell=comp.cell)
-    QA = np.linalg.solve(covariance(c, K), A.T)  # Q A', n x C
-    M = A @ QA
-    ly_BxC[b, :C] = np.linalg.solve(M, QA.T @ y)
-    ly_BxC[b, C:] = ly_BxC[b, 0]
-    W_BxCxC[b, :C, :C] = np.linalg.cholesky(M).T
+  B = len(sim_BxN)
+  comps = [dataclasses.replace(c, cell=comp.cell) for c in moments(cells, seeds, D, arm, models).estimate(sim_BxN)]
+  M, rhs = _cell_normal_equations(comps, A, sim_BxN, seeds, D, arm, models)
+  ly_BxC = np.zeros((B, c_pad))
+  W_BxCxC = np.zeros((B, c_pad, c_pad))
+  ly_BxC[:, :C] = np.linalg.solve(M, rhs[..., None])[..., 0]
+  W_BxCxC[:, :C, :C] = np.swapaxes(np.linalg.cholesky(M), 1, 2)
+  ly_BxC[:, C:] = ly_BxC[:, :1]
   return lx_C, ly_BxC, W_BxCxC
+
+
+def _cell_normal_equations(comps, A, Y_BxN, seeds, D, arm, models) -> tuple:
+  """(A Q_b A' [B, C, C], A Q_b y_b [B, C]) for every replicate b, Q_b its covariance's inverse.
+
+  Sigma = R + Z G Z': R holds the seed, seed-by-D and run components, which are block-diagonal by seed; Z the
+  cells' and the pre-trained models' indicators, G their variances. So only the seeds' blocks (about 40 runs
+  each) are solved, and Woodbury adds the shared parts: u' Sigma^-1 v = u'R^-1 v - u'R^-1 Z (I + G Z'R^-1 Z)^-1
+  G Z'R^-1 v. A replicate costs a few seed blocks instead of one solve over every run.
+  """
+  seeds, D, arm = np.asarray(seeds), np.asarray(D, np.float64), np.asarray(arm, np.float64)
+  models = _models(models, len(seeds))
+  B, n = Y_BxN.shape
+  C = A.shape[0]
+  labels = sorted(set(models[models != ""]))
+  Zm = (models[:, None] == np.array(labels, dtype=object)[None, :]).astype(np.float64) if labels else np.zeros((n, 0))
+  Z = np.concatenate([A.T, Zm], 1)  # [n, r]
+  g_BxR = np.concatenate([np.array([[c.cell] * C for c in comps]), np.array([[c.pretrain] * len(labels) for c in comps])
+                          if labels else np.zeros((B, 0))], 1)
+  v = lambda f: np.array([f(c) for c in comps])[:, None, None]
+  X = np.zeros((B, n, C + 1 + Z.shape[1]))  # R^-1 [A' | y | Z]
+  for s in np.unique(seeds):
+    i = np.flatnonzero(seeds == s)
+    same_d = (D[i][:, None] == D[i][None, :]).astype(np.float64)
+    run = np.stack([np.array([c.run[float(a)] for a in arm[i]]) for c in comps])  # [B, n_s]
+    R = v(lambda c: c.seed) + v(lambda c: c.seed_d) * same_d + run[:, :, None] * np.eye(len(i))
+    rhs = np.concatenate([np.broadcast_to(A.T[i], (B, len(i), C)), Y_BxN[:, i, None],
+                          np.broadcast_to(Z[i], (B, len(i), Z.shape[1]))], 2)
+    X[:, i] = np.linalg.solve(R, rhs)
+  U = np.concatenate([np.broadcast_to(A.T, (B, n, C)), Y_BxN[:, :, None], np.broadcast_to(Z, (B, n, Z.shape[1]))], 2)
+  H = np.swapaxes(U, 1, 2) @ X  # U' R^-1 U
+  k = C + 1
+  core = np.eye(Z.shape[1]) + g_BxR[:, :, None] * H[:, k:, k:]  # I + G Z'R^-1 Z
+  corr = H[:, :k, k:] @ np.linalg.solve(core, g_BxR[:, :, None] * H[:, k:, :k])
+  Q = H[:, :k, :k] - corr  # [A; y'] Sigma^-1 [A' | y]
+  return Q[:, :C, :C], Q[:, :C, C]
 
 
 def _best(law, theta0_SxP, lx, ly, W, max_iter):
