@@ -14,8 +14,8 @@ Result (docs/results.md, results/text_code_to_python_cpu): multiplier at 56k, D_
 size 3 of 3 inside. Expected (paper): alpha 0.096 against 0.18 for text -> Python, the same beta.
 `:decision` (results/text_code_to_python_decision; docs/results.md): 684 runs beside the 390 from-scratch
 runs of decision_python (same ids), 38.4 min of sweep on a 2-core AMD EPYC shared with two other sweeps
-(2026-12-07), 120 s of analysis; alpha 0.288 [0.043, 0.794], 0.21 [0.07, 0.35] below decision_python's
-paired by seed; multiplier at the design centre 219 [148, 580]; 0 of 5 held-out losses inside.
+(2026-12-07), 120 s of analysis; alpha 0.288 [0.042, 0.791], 0.21 [0.07, 0.35] below decision_python's
+paired by seed; multiplier at the design centre 219 [149, 584]; 0 of 5 held-out losses inside.
 Without `:cpu`: the GPU scale (not run yet). Several machines: add --shard i/n.
 """
 from transfer_scaling.study import config as study_config
