@@ -116,8 +116,9 @@ def coverage(law: str, truth: dict, design: Design, sigma, n_studies: int = 200,
   from transfer_chinchilla) measures coverage under a misspecified from-scratch curve. D_T is also checked at
   the design's centre (the geometric centre of its sizes and D_F), and the seeds' t interval beside the GLS one.
   profiles: the parameters profiled (() skips them, and their coverage); out: a CSV path rewritten after every
-  study, so a run stopped early keeps what it measured, and run again with the same `out` it resumes. max_D_F: the low-data boundary ("derived": as `analyze`
-  derives it from the from-scratch fit; None: the design's largest D_F). shard (i, n): only the studies j with
+  study, so a run stopped early keeps what it measured, and run again with the same `out` it resumes.
+  max_D_F: the low-data boundary ("derived": as `analyze` derives it from the from-scratch fit; None: the
+  design's largest D_F). shard (i, n): only the studies j with
   j mod n = i, so n processes share one table (each study's draws depend on (seed, j) alone).
   """
   if not law.startswith("transfer_"):
