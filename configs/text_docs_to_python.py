@@ -13,6 +13,11 @@ Result (docs/results.md, results/text_docs_to_python_cpu): multiplier at 56k, D_
 [15.9, 41.7], 4.7x code-free English's; fine-tuning gain 0.701 [0.548, 0.854] nats/byte; 46 of 54
 fine-tuned runs are best at step 0 at lr 1e-3 and 3e-3, so alpha (0.10) and beta (0.60) describe
 the pre-trained models, not transfer; held-out size 0 of 3 inside.
+`:decision` (results/text_docs_to_python_decision; docs/results.md): 1,062 runs, 390 of them decision_python's
+from-scratch runs (same ids); the other 672 in 19.8 min alone on a 2-core AMD EPYC after 44 at low priority beside
+other work (2026-12-07), 73 s to copy and analyse; alpha 0.311 [0.189, 0.602], 0.25 [0.15, 0.35] below
+decision_python's; multiplier at the design centre 86.5 [67.3, 118], 7.2x decision_python's; 5 of 5 held-out
+losses inside.
 """
 from transfer_scaling.study import config as study_config
 
