@@ -169,7 +169,7 @@ def test_a_replicate_fitted_over_cells_has_the_optimum_of_the_fit_over_runs(monk
   class Fixed:  # both problems weighted by the same components
     estimate = staticmethod(lambda Y: [NOISE] * len(Y))
   monkeypatch.setattr(mixed, "moments", lambda *a, **k: Fixed)
-  lx_C, ly_BxC, W_BxCxC = mixed._replicate_problems(y[None], NOISE, cells, seeds, D, arm, None, K, lx)
+  lx_C, ly_BxC, W_BxCxC = mixed._replicate_problems(y[None], NOISE, cells, seeds, D, arm, None, lx)
   with jax.enable_x64(True):
     start = jnp.asarray([law.to_coords(TRUTH)])
     over_runs = jax.device_get(mixed._solve(law, start, lx, ly, jnp.asarray(W), 500))

@@ -81,7 +81,6 @@ class _Moments:
   W: dict               # name -> [n, n] weights (each pair's product, divided by its count and shrinkage)
   same_seed_share: float  # share of the pretrain pairs that also share a seed
   arms: dict            # arm -> (total weights [n], shared weight name, own factor)
-  several: bool
   df: dict
   seeds: int
 
@@ -159,7 +158,7 @@ def moments(cells, seeds, D, arm, models=None) -> _Moments:
         "run": max(int(np.sum(m_c - 1)) - (S - 1) * n_D, 1)}
   if n_models:
     df["pretrain"] = max(n_models - _sizes_with_models(models), 1)  # (P - 1) per size
-  return _Moments(inv=inv, m_c=m_c.astype(np.float64), W=W, same_seed_share=share, arms=arms, several=several,
+  return _Moments(inv=inv, m_c=m_c.astype(np.float64), W=W, same_seed_share=share, arms=arms,
                   df=df, seeds=S)
 
 
@@ -194,14 +193,9 @@ def structure(cells, seeds, D, arm, models=None) -> dict:
 
 
 def covariance(c: Components, K: dict) -> np.ndarray:
-  var = _variances(c)
+  var = {"seed": c.seed, "seed_d": c.seed_d, "cell": c.cell, "pretrain": c.pretrain,
+         **{f"run{a:g}": v for a, v in c.run.items()}}
   return sum(var[name] * k for name, k in K.items() if name in var)
-
-
-def _variances(c: Components) -> dict:
-  """component name (as structure() names its matrix) -> variance."""
-  return {"seed": c.seed, "seed_d": c.seed_d, "cell": c.cell, "pretrain": c.pretrain,
-          **{f"run{a:g}": v for a, v in c.run.items()}}
 
 
 def whitener(sigma: np.ndarray, n_pad: int) -> tuple:
@@ -301,7 +295,7 @@ def fit(law: Law, lx, ly, n: int, theta0_SxP, cells, seeds, D, arm, *, bootstrap
     rng = np.random.default_rng(seed)
     fitted = y + r[:n]
     sim = fitted[None, :] + rng.standard_normal((bootstrap, n)) @ L.T
-    lx_C, ly_BxC, W_BxCxC = _replicate_problems(sim, comp, cells, seeds, D, arm, models, K, lx)
+    lx_C, ly_BxC, W_BxCxC = _replicate_problems(sim, comp, cells, seeds, D, arm, models, lx)
     with jax.enable_x64(True):
       b = jax.device_get(_solve(law, jnp.broadcast_to(jnp.asarray(theta), (bootstrap, len(theta))), lx_C,
                                 jnp.asarray(ly_BxC), jnp.asarray(W_BxCxC), refit_iter, ly_batched=True))
@@ -311,7 +305,7 @@ def fit(law: Law, lx, ly, n: int, theta0_SxP, cells, seeds, D, arm, *, bootstrap
   return out
 
 
-def _replicate_problems(sim_BxN, comp, cells, seeds, D, arm, models, K, lx) -> tuple:
+def _replicate_problems(sim_BxN, comp, cells, seeds, D, arm, models, lx) -> tuple:
   """Each replicate's GLS fit as a whitened least-squares problem over cells: (lx_C, ly_BxC, W_BxCxC).
 
   Weights: each replicate's covariance comes from the components re-estimated on its own runs. The
