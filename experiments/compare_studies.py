@@ -10,8 +10,10 @@ alone) on the runs its analysis chose. Every study's multiplier and D_T are read
 first study's design centre, or --N and --D-F). A comparison A / B is the ratio of the two, and alpha's
 difference, with a t interval over the seeds both studies hold (seed s of each shares its D_F subsets, and
 its from-scratch runs where the target is the same: laws/compare.py); with m comparisons each interval is at
-1 - 0.05 / m. The figure is what a reader looks at first: one marker and 95% interval per study, on a log
-scale, sorted.
+1 - 0.05 / m. With --per-character each study is read at D_F characters of its target (D_F times the target's
+bytes per character, from its prepared corpus) and D_T is counted in characters: languages compared at equal
+text rather than equal bytes. The figure is what a reader looks at first: one marker and 95% interval per
+study, on a log scale, sorted.
 """
 import argparse
 import math
@@ -23,13 +25,26 @@ import pandas as pd
 from scipy import stats
 
 from experiments.coverage import runs_of
+from transfer_scaling.data import prepared
+from transfer_scaling.errors import UsageError
 from transfer_scaling.laws import compare, joint
+from transfer_scaling.study import workdir as study_workdir
 
 
 def fit(workdir: str, bootstrap: int):
   fits, sc, ft = runs_of(workdir)
   form = fits["joint"]["law"][len("transfer_"):]
   return joint.fit_joint(sc, ft, scratch_law=form, bootstrap=bootstrap, seed=0, profiles=())
+
+
+def bytes_per_character(workdir: str) -> float:
+  """Bytes per character of the study's one target (its prepared corpus's training split)."""
+  targets = study_workdir.read_study(workdir)["config"]["targets"]
+  if len(targets) != 1:
+    raise UsageError(f"{workdir} has {len(targets)} targets; --per-character compares studies of one target each")
+  if not prepared.is_prepared(targets[0]):
+    raise UsageError(f"corpus {targets[0]} is not prepared here; run `transfer-scaling corpora prepare {targets[0]}`")
+  return prepared.bytes_per_character(targets[0])
 
 
 def alpha_difference(fa, fb, level: float) -> dict:
@@ -51,17 +66,18 @@ def alpha_difference(fa, fb, level: float) -> dict:
           "alpha_method": f"paired by seed (t), {len(d)} seeds"}
 
 
-def figure(fits: dict, N: float, D_F: float, path: str) -> None:
+def figure(fits: dict, N: float, D_F: float, path: str, u: dict) -> None:
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
-  rows = sorted(((k, jf.at(N, D_F)["multiplier"]) for k, jf in fits.items()), key=lambda r: r[1]["value"])
+  rows = sorted(((k, jf.at(N, D_F * u[k])["multiplier"]) for k, jf in fits.items()), key=lambda r: r[1]["value"])
   fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(rows) + 1.2))
   for i, (label, q) in enumerate(rows):
     ax.errorbar(q["value"], i, xerr=[[q["value"] - q["lo"]], [q["hi"] - q["value"]]], fmt="o", capsize=3)
   ax.set_yticks(range(len(rows)), [r[0] for r in rows])
   ax.set_xscale("log")
-  ax.set_xlabel(f"effective-data multiplier (D_F + D_T) / D_F, 95% interval\nat N = {N:,.0f}, D_F = {D_F:,.0f} bytes")
+  unit = "bytes" if all(v == 1.0 for v in u.values()) else "characters"
+  ax.set_xlabel(f"effective-data multiplier (D_F + D_T) / D_F, 95% interval\nat N = {N:,.0f}, D_F = {D_F:,.0f} {unit}")
   ax.grid(axis="x", alpha=0.3)
   fig.tight_layout()
   pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -74,12 +90,15 @@ def main(argv=None) -> int:
   p.add_argument("--pairs", help="A/B,C/D: the comparisons by study name (default: the first against each other)")
   p.add_argument("--N", type=float, help="the common point's size (default: the first study's design centre)")
   p.add_argument("--D-F", type=float, dest="D_F", help="the common point's D_F in bytes (default: as --N)")
+  p.add_argument("--per-character", action="store_true",
+                 help="read each study at D_F characters of its target, D_T in characters (targets of unlike scripts)")
   p.add_argument("--bootstrap", type=int, default=1000, help="replicates per fit (analyze's default)")
   p.add_argument("--figure", help="PNG of every study's multiplier at the common point")
   p.add_argument("--csv", help="the comparisons as a table")
   a = p.parse_args(argv)
   if len(a.workdir) < 2:
     sys.exit("give 2 or more --workdir to compare")
+  u = {pathlib.Path(w).name: bytes_per_character(w) if a.per_character else 1.0 for w in a.workdir}
   fits = {pathlib.Path(w).name: fit(w, a.bootstrap) for w in a.workdir}
   labels = list(fits)
   pairs = ([tuple(x.split("/")) for x in a.pairs.split(",")] if a.pairs
@@ -87,13 +106,16 @@ def main(argv=None) -> int:
   first = fits[labels[0]]
   N, D_F = a.N or first.centre[0], a.D_F or first.centre[1]
   level = 1 - 0.05 / len(pairs)
-  table = pd.concat([compare.ratios(fits, q, N, D_F, pairs) for q in compare.QUANTITIES], ignore_index=True)
+  table = pd.concat([compare.ratios(fits, q, N, D_F, pairs, u if a.per_character else None)
+                     for q in compare.QUANTITIES], ignore_index=True)
   alpha = pd.DataFrame([{"a": x, "b": y, **alpha_difference(fits[x], fits[y], level)} for x, y in pairs])
-  print(f"common point N = {N:,.0f}, D_F = {D_F:,.0f} B; {len(pairs)} comparison(s), each at {100 * level:.3g}%")
+  unit = "characters" if a.per_character else "B"
+  print(f"common point N = {N:,.0f}, D_F = {D_F:,.0f} {unit}; {len(pairs)} comparison(s), each at {100 * level:.3g}%")
   for label, jf in fits.items():
-    q = jf.at(N, D_F)["multiplier"]
+    q = jf.at(N, D_F * u[label])["multiplier"]
     lo, hi = jf.fit.ci95["alpha"]
-    print(f"  {label}: multiplier {q['value']:.3g} [{q['lo']:.3g}, {q['hi']:.3g}]; alpha {jf.fit.params['alpha']:.3g} "
+    print(f"  {label} ({u[label]:.3f} bytes per character):" if a.per_character else f"  {label}:", end="")
+    print(f" multiplier {q['value']:.3g} [{q['lo']:.3g}, {q['hi']:.3g}]; alpha {jf.fit.params['alpha']:.3g} "
           f"[{lo:.3g}, {hi:.3g}]")
   print(compare.text(table))
   for _, r in alpha.iterrows():
@@ -102,7 +124,7 @@ def main(argv=None) -> int:
   if a.csv:
     table.merge(alpha, on=["a", "b"]).to_csv(a.csv, index=False)
   if a.figure:
-    figure(fits, N, D_F, a.figure)
+    figure(fits, N, D_F, a.figure, u)
   return 0
 
 

@@ -266,3 +266,15 @@ def test_add_prints_no_tfds_progress_or_notes(data_dir, capfd):
   from absl import logging as absl_logging
   from tensorflow_datasets.core.utils import tqdm_utils
   assert tqdm_utils._active and absl_logging.get_verbosity() != absl_logging.ERROR  # as they were after the build
+
+
+
+def test_bytes_per_character_counts_utf8(data_dir):
+  # 3-byte CJK characters with a few ASCII digits and a newline per document: just under 3 bytes per character.
+  os.makedirs(data_dir / "zh", exist_ok=True)
+  for i in range(40):
+    (data_dir / "zh" / f"d{i:02d}.txt").write_text(f"{i}\n" + "中文字符" * (200 + i), encoding="utf-8")
+  assert corpora_cmd.main(["add", "zh", "--files", str(data_dir / "zh" / "*.txt")]) == 0
+  s = prepared.read_meta("zh")["splits"]["train"]
+  assert prepared.bytes_per_character("zh") == s["bytes"] / s["characters"]
+  assert 2.98 < prepared.bytes_per_character("zh") < 3.0

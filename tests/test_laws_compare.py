@@ -48,3 +48,19 @@ def test_the_number_of_comparisons_sets_the_level_and_no_shared_seed_falls_back_
   assert t["method"].str.startswith("independent").all()  # one seed each: no pairs to take a t interval over
   with pytest.raises(UsageError, match="give one of"):
     compare.ratios(fits, "alpha")
+
+
+def test_at_equal_characters_each_study_is_read_at_its_own_bytes_and_D_T_counts_characters():
+  # Two targets with the same law in bytes: at equal bytes they are equal; a target of 3 bytes per character
+  # read at 1,000 characters sits at 3,000 bytes (a smaller multiplier under D_T ~ D_F^0.5) and its D_T,
+  # counted in characters, is sqrt(3) / 3 of the other's.
+  rng = np.random.default_rng(2)
+  fits = {x: _Fit(10.0, [10.0] * 4, rng) for x in ("latin", "cjk")}
+  same = compare.ratios(fits, "D_T", N=1e4, D_F=1e3)
+  assert np.isclose(same.iloc[0]["ratio"], 1.0) and same.iloc[0]["unit"] == "bytes"
+  u = {"latin": 1.0, "cjk": 3.0}
+  d_t = compare.ratios(fits, "D_T", N=1e4, D_F=1e3, bytes_per_unit=u).iloc[0]
+  mult = compare.ratios(fits, "multiplier", N=1e4, D_F=1e3, bytes_per_unit=u).iloc[0]
+  assert d_t["unit"] == "characters" and np.isclose(d_t["ratio"], 3 / np.sqrt(3))
+  assert np.isclose(mult["ratio"], (1 + 10 / np.sqrt(1e3)) / (1 + 10 / np.sqrt(3e3)))
+  assert "characters" in compare.text(pd.DataFrame([d_t]))

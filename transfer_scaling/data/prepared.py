@@ -106,6 +106,14 @@ def split_bytes(name: str) -> dict:
   return {s: int(v["bytes"]) for s, v in read_meta(name)["splits"].items()}
 
 
+def bytes_per_character(name: str, split: str = "train") -> float:
+  """UTF-8 bytes per character of a prepared corpus's split (about 1.0 for German, 2-3 for Chinese): the factor
+  between a D counted in bytes and one counted in characters."""
+  _check_prepared(name)
+  s = read_meta(name)["splits"][split]
+  return int(s["bytes"]) / int(s["characters"])
+
+
 def read_documents(name: str) -> dict[str, list[tuple[str, str]]]:
   """{split: [(text, id), ...]} in ArrayRecord order, for building mixtures."""
   out = {}

@@ -10,6 +10,10 @@ over those G pairs (Ibragimov and Mueller 2010) is valid with or without shared 
 are independent of each other. Where fewer than 2 seeds are shared, the bootstrap replicates of the two
 fits are paired at random, which is valid only when the studies share no runs (the result says so).
 
+Across targets whose bytes hold different numbers of characters (a Chinese character is about 3 bytes), the
+comparison is made at equal characters: with `bytes_per_unit`, each study is read at D_F characters (D_F times
+its bytes per character in bytes) and its D_T is counted in characters; the multiplier has no unit.
+
 With m comparisons, each interval is at level 1 - 0.05 / m (Bonferroni), so that all hold together in
 95% of cases; the number is stated with every row.
 """
@@ -25,8 +29,8 @@ from transfer_scaling.laws.registry import get_law
 QUANTITIES = ("multiplier", "D_T")
 
 
-def _per_seed(jf, name: str, N: float, D_F: float) -> pd.Series:
-  """log of `name` at (N, D_F) from each seed's own fit, indexed by seed."""
+def _per_seed(jf, name: str, N: float, D_F: float, unit: float = 1.0) -> pd.Series:
+  """log of `name` at (N, D_F) from each seed's own fit, indexed by seed (D_T counted in units of `unit` bytes)."""
   sw = jf.seedwise
   if sw is None or not len(sw):
     return pd.Series(dtype=float)
@@ -34,14 +38,26 @@ def _per_seed(jf, name: str, N: float, D_F: float) -> pd.Series:
   v = np.asarray(fn({k: sw[k].to_numpy(np.float64) for k in ("k", "alpha", "beta")}, np.array([float(N)]),
                     np.array([float(D_F)])), np.float64).reshape(len(sw), -1)[:, 0]
   with np.errstate(divide="ignore", invalid="ignore"):
-    return pd.Series(np.log(v), index=sw["seed"].astype(str).to_numpy())
+    return pd.Series(np.log(v / _scale(name, unit)), index=sw["seed"].astype(str).to_numpy())
 
 
-def ratios(fits: dict, name: str = "multiplier", N: float = None, D_F: float = None, pairs=None) -> pd.DataFrame:
+def _scale(name: str, unit: float) -> float:
+  return unit if name == "D_T" else 1.0
+
+
+def _value(jf, name: str, N: float, D_F: float, unit: float) -> float:
+  """`name` at D_F units of `unit` bytes, D_T counted in those units."""
+  return float(jf.value(name, N, D_F * unit)) / _scale(name, unit)
+
+
+def ratios(fits: dict, name: str = "multiplier", N: float = None, D_F: float = None, pairs=None,
+           bytes_per_unit: dict = None) -> pd.DataFrame:
   """One row per comparison A / B of `name` at (N, D_F): the ratio of the fits' values and its interval.
 
   fits: label -> laws.joint.JointFit (with seedwise fits for the paired interval); pairs: the (A, B) labels to
-  compare (default: every pair, in the order given); N, D_F: the point (default: the first fit's design centre).
+  compare (default: every pair, in the order given); N, D_F: the point (default: the first fit's design centre);
+  bytes_per_unit: label -> bytes per unit of D (bytes per character for a comparison at equal characters; D_F
+  is then in that unit; default 1, bytes).
   """
   if name not in QUANTITIES:
     raise UsageError(f"compare {name!r}: give one of {', '.join(QUANTITIES)}")
@@ -57,26 +73,29 @@ def ratios(fits: dict, name: str = "multiplier", N: float = None, D_F: float = N
   level = 1 - 0.05 / m
   from scipy import stats
   rows = []
+  u = {x: float((bytes_per_unit or {}).get(x, 1.0)) for x in labels}
   for a, b in pairs:
     fa, fb = fits[a], fits[b]
-    est = float(fa.value(name, N, D_F) / fb.value(name, N, D_F))
-    la, lb = _per_seed(fa, name, N, D_F), _per_seed(fb, name, N, D_F)
+    est = float(_value(fa, name, N, D_F, u[a]) / _value(fb, name, N, D_F, u[b]))
+    la, lb = _per_seed(fa, name, N, D_F * u[a], u[a]), _per_seed(fb, name, N, D_F * u[b], u[b])
     d = (la - lb).dropna()
     d = d[np.isfinite(d)]
-    row = {"a": a, "b": b, "quantity": name, "N": float(N), "D_F": float(D_F), "ratio": est,
+    row = {"a": a, "b": b, "quantity": name, "N": float(N), "D_F": float(D_F), "unit": "bytes" if bytes_per_unit is None
+           else "characters", "ratio": est,
            "comparisons": m, "level": level}
     if len(d) >= 2:
       half = float(stats.t.ppf(1 - (1 - level) / 2, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d)))
       # Centred on the joint fits' ratio; the spread is the paired seeds' (their mean is noisier than the GLS fits).
       row.update(lo=est * math.exp(-half), hi=est * math.exp(half), seeds=len(d), method="paired by seed (t)")
     else:
-      ra, rb = fa.replicates(name, N, D_F), fb.replicates(name, N, D_F)
+      ra, rb = fa.replicates(name, N, D_F * u[a]), fb.replicates(name, N, D_F * u[b])
       if ra is None or rb is None:
         row.update(lo=math.nan, hi=math.nan, seeds=len(d), method="no interval (no replicates)")
       else:
         rng = np.random.default_rng(0)
         B = min(len(ra), len(rb))
-        r = ra[rng.permutation(len(ra))[:B], 0] / rb[rng.permutation(len(rb))[:B], 0]
+        r = ((ra[rng.permutation(len(ra))[:B], 0] / _scale(name, u[a]))
+             / (rb[rng.permutation(len(rb))[:B], 0] / _scale(name, u[b])))
         q = (1 - level) / 2
         row.update(lo=float(np.quantile(r, q)), hi=float(np.quantile(r, 1 - q)), seeds=len(d),
                    method="independent replicates (valid only if the studies share no runs)")
@@ -92,7 +111,8 @@ def text(table: pd.DataFrame) -> str:
   m, level = int(table["comparisons"].iloc[0]), float(table["level"].iloc[0])
   out = [f"{m} comparison(s), each interval at {100 * level:.3g}% so that all hold together at 95% (Bonferroni):"]
   for _, r in table.iterrows():
-    out.append(f"  {r['quantity']} {r['a']} / {r['b']} at N = {r['N']:,.0f}, D_F = {r['D_F']:,.0f}: {r['ratio']:.3g} "
+    out.append(f"  {r['quantity']} {r['a']} / {r['b']} at N = {r['N']:,.0f}, "
+               f"D_F = {r['D_F']:,.0f} {r.get('unit', 'bytes')}: {r['ratio']:.3g} "
                f"[{r['lo']:.3g}, {r['hi']:.3g}] ({r['method']}, {r['seeds']} seeds)"
                + ("; excludes 1" if r["excludes_1"] else ""))
   return "\n".join(out)
