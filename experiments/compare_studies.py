@@ -7,8 +7,8 @@
 
 Each study is fitted as `analyze` fits it (its stored joint law's from-scratch form, GLS, the seeds fitted
 alone) on the runs its analysis chose. Every study's multiplier and D_T are read at one common point (the
-first study's design centre, or --N and --D-F). A comparison A / B is the ratio of the two, and alpha's
-difference, with a t interval over the seeds both studies hold (seed s of each shares its D_F subsets, and
+first study's design centre, or --N and --D-F). A comparison A / B is the ratio of the two, and alpha's and beta's
+differences, with a t interval over the seeds both studies hold (seed s of each shares its D_F subsets, and
 its from-scratch runs where the target is the same: laws/compare.py); with m comparisons each interval is at
 1 - 0.05 / m. With --per-character each study is read at D_F characters of its target (D_F times the target's
 bytes per character, from its prepared corpus) and D_T is counted in characters: languages compared at equal
@@ -47,23 +47,23 @@ def bytes_per_character(workdir: str) -> float:
   return prepared.bytes_per_character(targets[0])
 
 
-def alpha_difference(fa, fb, level: float) -> dict:
-  """alpha(A) - alpha(B): the joint fits' difference, with a t interval over the paired seeds' fits."""
-  a = fa.seedwise.set_index(fa.seedwise["seed"].astype(str))["alpha"]
-  b = fb.seedwise.set_index(fb.seedwise["seed"].astype(str))["alpha"]
+def exponent_difference(fa, fb, level: float, name: str = "alpha") -> dict:
+  """alpha(A) - alpha(B) (or beta's): the joint fits' difference, with a t interval over the paired seeds' fits."""
+  a = fa.seedwise.set_index(fa.seedwise["seed"].astype(str))[name]
+  b = fb.seedwise.set_index(fb.seedwise["seed"].astype(str))[name]
   d = (a - b).dropna()
-  est = fa.fit.params["alpha"] - fb.fit.params["alpha"]
+  est = fa.fit.params[name] - fb.fit.params[name]
   if len(d) < 2:  # no shared seeds: the bootstrap replicates paired at random (valid when no run is shared)
-    ra, rb = fa.fit.bootstrap["alpha"].to_numpy(), fb.fit.bootstrap["alpha"].to_numpy()
+    ra, rb = fa.fit.bootstrap[name].to_numpy(), fb.fit.bootstrap[name].to_numpy()
     rng = np.random.default_rng(0)
     B = min(len(ra), len(rb))
     r = ra[rng.permutation(len(ra))[:B]] - rb[rng.permutation(len(rb))[:B]]
     q = (1 - level) / 2
-    return {"alpha_diff": est, "alpha_diff_lo": float(np.quantile(r, q)), "alpha_diff_hi": float(np.quantile(r, 1 - q)),
-            "alpha_method": "independent replicates (GLS)"}
+    return {f"{name}_diff": est, f"{name}_diff_lo": float(np.quantile(r, q)),
+            f"{name}_diff_hi": float(np.quantile(r, 1 - q)), f"{name}_method": "independent replicates (GLS)"}
   half = float(stats.t.ppf(1 - (1 - level) / 2, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d)))
-  return {"alpha_diff": est, "alpha_diff_lo": est - half, "alpha_diff_hi": est + half,
-          "alpha_method": f"paired by seed (t), {len(d)} seeds"}
+  return {f"{name}_diff": est, f"{name}_diff_lo": est - half, f"{name}_diff_hi": est + half,
+          f"{name}_method": f"paired by seed (t), {len(d)} seeds"}
 
 
 def figure(fits: dict, N: float, D_F: float, path: str, u: dict) -> None:
@@ -108,7 +108,8 @@ def main(argv=None) -> int:
   level = 1 - 0.05 / len(pairs)
   table = pd.concat([compare.ratios(fits, q, N, D_F, pairs, u if a.per_character else None)
                      for q in compare.QUANTITIES], ignore_index=True)
-  alpha = pd.DataFrame([{"a": x, "b": y, **alpha_difference(fits[x], fits[y], level)} for x, y in pairs])
+  exps = pd.DataFrame([{"a": x, "b": y, **exponent_difference(fits[x], fits[y], level, "alpha"),
+                        **exponent_difference(fits[x], fits[y], level, "beta")} for x, y in pairs])
   unit = "characters" if a.per_character else "B"
   print(f"common point N = {N:,.0f}, D_F = {D_F:,.0f} {unit}; {len(pairs)} comparison(s), each at {100 * level:.3g}%")
   for label, jf in fits.items():
@@ -118,11 +119,12 @@ def main(argv=None) -> int:
     print(f" multiplier {q['value']:.3g} [{q['lo']:.3g}, {q['hi']:.3g}]; alpha {jf.fit.params['alpha']:.3g} "
           f"[{lo:.3g}, {hi:.3g}]")
   print(compare.text(table))
-  for _, r in alpha.iterrows():
-    print(f"  alpha {r['a']} - {r['b']}: {r['alpha_diff']:.3g} [{r['alpha_diff_lo']:.3g}, {r['alpha_diff_hi']:.3g}]"
-          f" ({r['alpha_method']})")
+  for _, r in exps.iterrows():
+    for e in ("alpha", "beta"):
+      print(f"  {e} {r['a']} - {r['b']}: {r[f'{e}_diff']:.3g} [{r[f'{e}_diff_lo']:.3g}, {r[f'{e}_diff_hi']:.3g}]"
+            f" ({r[f'{e}_method']})")
   if a.csv:
-    table.merge(alpha, on=["a", "b"]).to_csv(a.csv, index=False)
+    table.merge(exps, on=["a", "b"]).to_csv(a.csv, index=False)
   if a.figure:
     figure(fits, N, D_F, a.figure, u)
   return 0

@@ -1,0 +1,112 @@
+"""The law-free numbers behind Hernandez et al.'s observations 5-7 (docs/results.md), from a study's records.
+
+  python -m experiments.observations --workdir results/decision_python [--workdir results/NAME ...]
+
+Per study and target, on the runs its analysis chose (the learning rate picked on validation, failed runs left
+out), fine-tuned from the longest pre-training:
+  5. with little data, pre-trained models keep improving with N: the mean test loss of each arm at the smallest
+     D_F, from the smallest to the largest size, and its change with a t interval over the seeds (seed s trains
+     on the same bytes at every size, so its change is one paired observation);
+  6. fine-tuned models are more compute-efficient (pre-training not counted): per fine-tuned cell, the
+     training compute a from-scratch run of the same size needs to reach the cell's loss (interpolated on the
+     measured curve at D_E, log compute against log D) over the fine-tuned runs' compute, both to the step that
+     was best on validation; the median and range over the cells whose D_E lies on the curve;
+  7. ossification: the cells where the fine-tuned mean loss is above the from-scratch mean at the same size
+     and D_F.
+"""
+import argparse
+import pathlib
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from transfer_scaling.study import selection
+
+
+def _chosen(workdir: str) -> pd.DataFrame:
+  table = pd.read_csv(pathlib.Path(workdir) / "results.csv")
+  chosen, _ = selection.choose(table)
+  ok = chosen[(chosen["status"] == "done") & chosen["loss"].notna()].copy()
+  ok["flops_best"] = ok["flops"] * ok["best_step"].clip(lower=0) / ok["steps"].clip(lower=1)
+  return ok
+
+
+def _cells(runs: pd.DataFrame, d: str) -> pd.DataFrame:
+  return runs.groupby(["N", d]).agg(loss=("loss", "mean"), flops=("flops_best", "mean"),
+                                    seeds=("seed", "count")).reset_index()
+
+
+def _change(runs: pd.DataFrame, d: str, d0: float, n_lo: float, n_hi: float) -> tuple:
+  """Mean loss change from n_lo to n_hi at D = d0 over the seeds run at both, with its 95% t interval."""
+  at = runs[runs[d] == d0].groupby(["seed", "N"])["loss"].mean().unstack()
+  x = (at[n_hi] - at[n_lo]).dropna().to_numpy()
+  half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.nan
+  return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
+
+
+def observations(workdir: str) -> list[dict]:
+  """One row per target: the numbers of observations 5-7."""
+  runs = _chosen(workdir)
+  out = []
+  for target, g in runs[runs["stage"].isin(["scratch", "finetune"])].groupby("target"):
+    ft = g[g["stage"] == "finetune"]
+    ft = ft[ft["p"] == ft["p"].max()]
+    sc = _cells(g[g["stage"] == "scratch"].assign(D=lambda x: x["D_F"]), "D")
+    fc = _cells(ft, "D_F")
+    d0 = fc["D_F"].min()
+    n_lo, n_hi = fc["N"].min(), fc["N"].max()
+
+    def at(cells, d, n, col="D_F"):
+      return float(cells[(cells[col] == d) & (cells["N"] == n)]["loss"].iloc[0])
+
+    row = {"study": pathlib.Path(workdir).name, "target": target, "D_F_min": d0, "N_lo": n_lo, "N_hi": n_hi,
+           "ft_lo": at(fc, d0, n_lo), "ft_hi": at(fc, d0, n_hi), "sc_lo": at(sc, d0, n_lo, "D"),
+           "sc_hi": at(sc, d0, n_hi, "D")}
+    for arm, r, d in (("ft", ft, "D_F"), ("sc", g[g["stage"] == "scratch"], "D_F")):
+      row[f"{arm}_change"], row[f"{arm}_change_lo"], row[f"{arm}_change_hi"] = _change(r, d, d0, n_lo, n_hi)
+    ratios, worse = [], []
+    for c in fc.itertuples():
+      curve = sc[sc["N"] == c.N].sort_values("D")
+      same = curve[curve["D"] == c.D_F]
+      if len(same) and c.loss > float(same["loss"].iloc[0]):
+        worse.append(f"{c.N:.0f}/{c.D_F:.0f}")
+      # D_E: where the from-scratch curve (monotone part, log D) reaches the fine-tuned loss
+      L, D, F = curve["loss"].to_numpy(), np.log(curve["D"].to_numpy()), np.log(curve["flops"].to_numpy())
+      keep = np.r_[True, np.diff(np.minimum.accumulate(L)) < 0]
+      L, D, F = L[keep], D[keep], F[keep]
+      if not (L.min() <= c.loss <= L.max()):
+        continue
+      x = np.interp(c.loss, L[::-1], D[::-1])
+      ratios.append(float(np.exp(np.interp(x, D, F)) / c.flops))
+    row.update(cells=len(fc), compute_cells=len(ratios),
+               compute_median=float(np.median(ratios)) if ratios else np.nan,
+               compute_min=float(np.min(ratios)) if ratios else np.nan,
+               compute_max=float(np.max(ratios)) if ratios else np.nan,
+               ossified=len(worse), ossified_cells=" ".join(worse))
+    out.append(row)
+  return out
+
+
+def main(argv=None) -> int:
+  p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--workdir", action="append", required=True, help="an analysed study (results/NAME)")
+  p.add_argument("--csv", help="the rows as a table")
+  a = p.parse_args(argv)
+  rows = [r for w in a.workdir for r in observations(w)]
+  for r in rows:
+    print(f"{r['study']} -> {r['target']}: (5) at D_F = {r['D_F_min']:,.0f} B from N = {r['N_lo']:,.0f} to "
+          f"{r['N_hi']:,.0f}: fine-tuned {r['ft_lo']:.3f} -> {r['ft_hi']:.3f} ({r['ft_change']:+.3f} "
+          f"[{r['ft_change_lo']:+.3f}, {r['ft_change_hi']:+.3f}]), from scratch {r['sc_lo']:.3f} -> {r['sc_hi']:.3f} "
+          f"({r['sc_change']:+.3f} [{r['sc_change_lo']:+.3f}, {r['sc_change_hi']:+.3f}]) nats/byte; "
+          f"(6) from-scratch compute / fine-tuned compute to the same loss: median {r['compute_median']:.3g}x "
+          f"[{r['compute_min']:.3g}, {r['compute_max']:.3g}] over {r['compute_cells']} of {r['cells']} cells; "
+          f"(7) fine-tuned worse than from scratch in {r['ossified']} of {r['cells']} cells"
+          + (f" ({r['ossified_cells']})" if r["ossified"] else ""))
+  if a.csv:
+    pd.DataFrame(rows).to_csv(a.csv, index=False)
+  return 0
+
+
+if __name__ == "__main__":
+  raise SystemExit(main())
