@@ -32,14 +32,17 @@ from transfer_scaling.study import workdir as study_workdir
 
 
 def fit(workdir: str, bootstrap: int):
-  fits, sc, ft = runs_of(workdir)
+  """The joint fit of a study (DIR) or of one target of a study of several (DIR:TARGET)."""
+  workdir, _, target = workdir.partition(":")
+  fits, sc, ft = runs_of(workdir, target or None)
   form = fits["joint"]["law"][len("transfer_"):]
   return joint.fit_joint(sc, ft, scratch_law=form, bootstrap=bootstrap, seed=0, profiles=())
 
 
 def bytes_per_character(workdir: str) -> float:
   """Bytes per character of the study's one target (its prepared corpus's training split)."""
-  targets = study_workdir.read_study(workdir)["config"]["targets"]
+  workdir, _, target = workdir.partition(":")
+  targets = [target] if target else study_workdir.read_study(workdir)["config"]["targets"]
   if len(targets) != 1:
     raise UsageError(f"{workdir} has {len(targets)} targets; --per-character compares studies of one target each")
   if not prepared.is_prepared(targets[0]):
@@ -86,7 +89,8 @@ def figure(fits: dict, N: float, D_F: float, path: str, u: dict) -> None:
 
 def main(argv=None) -> int:
   p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  p.add_argument("--workdir", action="append", required=True, help="a finished, analysed study (2 or more)")
+  p.add_argument("--workdir", action="append", required=True,
+                 help="a finished, analysed study (2 or more); DIR:TARGET for one target of a study of several")
   p.add_argument("--pairs", help="A/B,C/D: the comparisons by study name (default: the first against each other)")
   p.add_argument("--N", type=float, help="the common point's size (default: the first study's design centre)")
   p.add_argument("--D-F", type=float, dest="D_F", help="the common point's D_F in bytes (default: as --N)")
@@ -98,8 +102,10 @@ def main(argv=None) -> int:
   a = p.parse_args(argv)
   if len(a.workdir) < 2:
     sys.exit("give 2 or more --workdir to compare")
-  u = {pathlib.Path(w).name: bytes_per_character(w) if a.per_character else 1.0 for w in a.workdir}
-  fits = {pathlib.Path(w).name: fit(w, a.bootstrap) for w in a.workdir}
+  names = {w: pathlib.Path(w.partition(":")[0]).name + (":" + w.partition(":")[2] if ":" in w else "")
+           for w in a.workdir}
+  u = {names[w]: bytes_per_character(w) if a.per_character else 1.0 for w in a.workdir}
+  fits = {names[w]: fit(w, a.bootstrap) for w in a.workdir}
   labels = list(fits)
   pairs = ([tuple(x.split("/")) for x in a.pairs.split(",")] if a.pairs
            else [(labels[0], other) for other in labels[1:]])

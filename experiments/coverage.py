@@ -41,12 +41,13 @@ DESIGNS = {
 }
 
 
-def runs_of(workdir: str):
-  """(fits, from-scratch runs, fine-tuned runs) of a finished study: its stored joint fit (fits/*.json) and the
-  runs the analysis chose (the learning rate picked on validation, failed and cut-off runs left out)."""
+def runs_of(workdir: str, target: str = None):
+  """(fits, from-scratch runs, fine-tuned runs) of a finished study: its stored joint fit (fits/TARGET.json, the
+  first target's by default) and the runs the analysis chose (the learning rate picked on validation, failed and
+  cut-off runs left out)."""
   from transfer_scaling.study import selection
   wd = pathlib.Path(workdir)
-  paths = sorted((wd / "fits").glob("*.json"))
+  paths = sorted((wd / "fits").glob("*.json" if target is None else f"{target}.json"))
   if not paths or not (wd / "results.csv").exists():
     sys.exit(f"{workdir}: no fits/*.json and results.csv to take the truth from; run `transfer-scaling analyze` there")
   fits = json.loads(paths[0].read_text())
