@@ -10,10 +10,11 @@ tokens; what is left: man pages, fortunes and the package descriptions english d
 of 26.3 MB; docs/corpora.md, "Targets without shared documents"). The source stays `english`, so
 against `english_to_german` only the target's shared documents differ. `:decision` is the decision
 scale (as decision_python), `:cpu` the quickstart's; without a scale, the GPU scale.
-Runtime: not run yet (decision_python took 46.6 min of sweep on 2 shared cores).
-Expected: less transfer than `english_to_german` (a smaller multiplier and fine-tuning gain), since
-that pair's target held the source's own pages in translation; how much less is what this study
-measures.
+Runtime (`:decision`): 938 runs (the bracketing took 25k's from-scratch curve to 6 MB), 44.4 min of
+sweep on a 2-core AMD EPYC (2026-12-07, beside a low-priority re-analysis), 3.0 min to copy and analyse.
+Expected result (`:decision`, results/english_to_german_own_decision): multiplier at the design centre
+(26,892 parameters, 2,785 B) 6.88 [5.19, 9.23]; alpha 1.02 [0.792, 1.28], beta 0.086 [-0.259, 0.442];
+fine-tuning gain 0.360 [0.342, 0.378] nats/byte; G <= 3.56.
 """
 from transfer_scaling.study import config as study_config
 
