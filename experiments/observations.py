@@ -10,7 +10,8 @@ out), fine-tuned from the longest pre-training:
   6. fine-tuned models are more compute-efficient (pre-training not counted): per fine-tuned cell, the
      training compute a from-scratch run of the same size needs to reach the cell's loss (interpolated on the
      measured curve at D_E, log compute against log D) over the fine-tuned runs' compute, both to the step that
-     was best on validation; the median and range over the cells whose D_E lies on the curve;
+     was best on validation; the median and range over the cells whose D_E lies on the curve (cells whose every
+     seed was best at step 0 need no fine-tuning compute at all and are counted apart);
   7. ossification: the cells where the fine-tuned mean loss is above the from-scratch mean at the same size
      and D_F.
 """
@@ -65,7 +66,7 @@ def observations(workdir: str) -> list[dict]:
            "sc_hi": at(sc, d0, n_hi, "D")}
     for arm, r, d in (("ft", ft, "D_F"), ("sc", g[g["stage"] == "scratch"], "D_F")):
       row[f"{arm}_change"], row[f"{arm}_change_lo"], row[f"{arm}_change_hi"] = _change(r, d, d0, n_lo, n_hi)
-    ratios, worse = [], []
+    ratios, worse, at_start = [], [], 0
     for c in fc.itertuples():
       curve = sc[sc["N"] == c.N].sort_values("D")
       same = curve[curve["D"] == c.D_F]
@@ -77,9 +78,12 @@ def observations(workdir: str) -> list[dict]:
       L, D, F = L[keep], D[keep], F[keep]
       if not (L.min() <= c.loss <= L.max()):
         continue
+      if c.flops <= 0:  # best at step 0 in every seed: the pre-trained model itself, no fine-tuning compute
+        at_start += 1
+        continue
       x = np.interp(c.loss, L[::-1], D[::-1])
       ratios.append(float(np.exp(np.interp(x, D, F)) / c.flops))
-    row.update(cells=len(fc), compute_cells=len(ratios),
+    row.update(cells=len(fc), compute_cells=len(ratios), compute_at_start=at_start,
                compute_median=float(np.median(ratios)) if ratios else np.nan,
                compute_min=float(np.min(ratios)) if ratios else np.nan,
                compute_max=float(np.max(ratios)) if ratios else np.nan,
@@ -100,7 +104,8 @@ def main(argv=None) -> int:
           f"[{r['ft_change_lo']:+.3f}, {r['ft_change_hi']:+.3f}]), from scratch {r['sc_lo']:.3f} -> {r['sc_hi']:.3f} "
           f"({r['sc_change']:+.3f} [{r['sc_change_lo']:+.3f}, {r['sc_change_hi']:+.3f}]) nats/byte; "
           f"(6) from-scratch compute / fine-tuned compute to the same loss: median {r['compute_median']:.3g}x "
-          f"[{r['compute_min']:.3g}, {r['compute_max']:.3g}] over {r['compute_cells']} of {r['cells']} cells; "
+          f"[{r['compute_min']:.3g}, {r['compute_max']:.3g}] over {r['compute_cells']} of {r['cells']} cells"
+          + (f" ({r['compute_at_start']} more at step 0)" if r["compute_at_start"] else "") + "; "
           f"(7) fine-tuned worse than from scratch in {r['ossified']} of {r['cells']} cells"
           + (f" ({r['ossified_cells']})" if r["ossified"] else ""))
   if a.csv:
