@@ -84,6 +84,7 @@ def observations(workdir: str) -> list[dict]:
       x = np.interp(c.loss, L[::-1], D[::-1])
       ratios.append(float(np.exp(np.interp(x, D, F)) / c.flops))
     row.update(cells=len(fc), compute_cells=len(ratios), compute_at_start=at_start,
+               compute_below_1=int(sum(x < 1 for x in ratios)),
                compute_median=float(np.median(ratios)) if ratios else np.nan,
                compute_min=float(np.min(ratios)) if ratios else np.nan,
                compute_max=float(np.max(ratios)) if ratios else np.nan,
@@ -105,7 +106,8 @@ def main(argv=None) -> int:
           f"({r['sc_change']:+.3f} [{r['sc_change_lo']:+.3f}, {r['sc_change_hi']:+.3f}]) nats/byte; "
           f"(6) from-scratch compute / fine-tuned compute to the same loss: median {r['compute_median']:.3g}x "
           f"[{r['compute_min']:.3g}, {r['compute_max']:.3g}] over {r['compute_cells']} of {r['cells']} cells"
-          + (f" ({r['compute_at_start']} more at step 0)" if r["compute_at_start"] else "") + "; "
+          + (f" ({r['compute_at_start']} more at step 0)" if r["compute_at_start"] else "")
+          + (f", below 1 in {r['compute_below_1']}" if r["compute_below_1"] else "") + "; "
           f"(7) fine-tuned worse than from scratch in {r['ossified']} of {r['cells']} cells"
           + (f" ({r['ossified_cells']})" if r["ossified"] else ""))
   if a.csv:
