@@ -7,10 +7,11 @@ r"""English -> Chinese (Kim 2021). A byte-level model sidesteps the tokenizer pe
 1 kB until every D_E is bracketed; lr chosen per cell on validation). Runtime: 207 runs, 655 s of
 sweep (the Chinese corpus prepared in it; another study shared the 2 cores throughout) and 73 s of
 analysis on a 2-core AMD EPYC (2026-12-02).
-Result (docs/results.md, results/english_to_chinese_cpu): multiplier at 56k, D_F = 4,642 B: 1.63
-[1.13, 11.4], the smallest of the languages; fine-tuning gain 0.365 [-0.116, 0.846] nats/byte (not
-comparable across targets: about 3 bytes per Chinese character); alpha -0.01 [-1.63, 3.61], beta
-0.32 [0.18, 0.49]; k and G not determined; held-out size 3 of 3 inside.
+Result (docs/results.md, results/english_to_chinese_cpu; re-analysed 2026-12-07): multiplier at the
+design centre (26,892 parameters, 2,155 B) 2.38 [1.78, 3.33], the smallest of the languages, at 56k
+and 4,642 B 1.95 [1.49, 3.00]; alpha 0.220 [-0.290, 0.885], beta 0.303 [0.109, 0.421]; fine-tuning
+gain 0.365 [-0.116, 0.846] nats/byte (2.29 bytes per character in this corpus); G not determined;
+held-out size 3 of 3 inside.
 Expected (Kim 2021): the smallest transfer of the languages.
 Without `:cpu`: the GPU scale (sizes up to 14M; not run yet). Several machines: add --shard i/n.
 """

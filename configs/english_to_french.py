@@ -7,9 +7,10 @@ r"""English -> French, the fourth language on the same documentation.
 1 kB until every D_E is bracketed; lr chosen per cell on validation). Runtime: 261 runs, 736 s of
 sweep (the French corpus prepared in it; another study shared the 2 cores) and 18 s of analysis on
 a 2-core AMD EPYC (2026-12-02).
-Result (docs/results.md, results/english_to_french_cpu): multiplier at 56k, D_F = 4,642 B: 9.03
-[6.45, 13.9]; fine-tuning gain 0.349 [0.339, 0.359] nats/byte; alpha 1.20 [0.91, 1.45], beta 0.29
-[-0.07, 0.60]; k and G not determined; held-out size 3 of 3 inside; every D_E bracketed.
+Result (docs/results.md, results/english_to_french_cpu; re-analysed 2026-12-07): multiplier at the
+design centre (26,892 parameters, 2,155 B) 5.77 [4.22, 8.28], at 56k and 4,642 B 7.28 [4.21, 14.1];
+alpha 1.16 [0.690, 1.74], beta 0.207 [-0.306, 0.670]; fine-tuning gain 0.349 [0.339, 0.359]
+nats/byte; G not determined; held-out size 3 of 3 inside; every D_E bracketed.
 Expected: transfer close to Spanish and German (Latin script, shared documentation).
 Without `:cpu`: the GPU scale (sizes up to 14M; not run yet). Several machines: add --shard i/n.
 """

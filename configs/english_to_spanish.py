@@ -7,9 +7,11 @@ r"""English -> Spanish (Kim 2021), byte-level on software documentation.
 1 kB until every D_E is bracketed; lr chosen per cell on validation). Runtime: 297 runs (the
 bracketing extended every size to 1 MB), 1,453 s of sweep (the Spanish corpus prepared in it;
 another study shared the 2 cores throughout) and 55 s of analysis on a 2-core AMD EPYC (2026-12-02).
-Result (docs/results.md, results/english_to_spanish_cpu): fine-tuning gain 0.408 [0.329, 0.486]
-nats/byte; multiplier at 56k, D_F = 4,642 B: 17.5 [8.57, 26.4]; alpha 0.92 [-0.17, 1.88], beta 0.39
-[-0.11, 0.76]; k and G not determined; held-out size 0 of 3 inside (do not extrapolate in N).
+Result (docs/results.md, results/english_to_spanish_cpu; re-analysed 2026-12-07): multiplier at the
+design centre (26,892 parameters, 2,155 B) 11.3 [7.82, 16.7], at 56k and 4,642 B 13.8 [8.19, 23.0];
+alpha 0.948 [0.556, 1.36], beta 0.341 [0.107, 0.551]; fine-tuning gain 0.408 [0.329, 0.486]
+nats/byte; G not determined; held-out size 1 of 3 inside (do not extrapolate in N). 76% of the
+target's bytes are versions of pages the source holds: `english_to_spanish_own` is the pair without them.
 Expected (Kim 2021): less transfer than German, more than Chinese; here Spanish gains more than German.
 Without `:cpu`: the GPU scale (sizes up to 14M; not run yet). Several machines: add --shard i/n.
 """

@@ -15,10 +15,10 @@ pre-training 2,000 steps of 16 sequences with p kept at 10, 60, 340, 2,000; D_F 
 Runtime: 227 s of sweep and 74 s of analysis (5.0 minutes) on a 2-core AMD EPYC (2026-12-06), with
 the two corpora already prepared; from a fresh clone add `make venv` (about a minute) and the
 corpora's preparation (8.7 minutes in all when measured on 2026-12-03, at 207 runs).
-Expected result (2026-12-06): alpha 1.23 [0.928, 2.02] and beta -0.081 [-0.331, 0.179] (both
-bounded: 95% GLS parametric bootstrap under the seed-structured noise model, docs/estimation.md);
-at the design centre (26,892 parameters, 2,155 bytes) D_T 3,163 [2,283, 4,717] bytes and the
-multiplier 2.47 [2.06, 3.19] (determined); multiplier at 56k, D_F = 4,642 bytes 2.65 [2.08, 4.72];
+Expected result (results/quickstart, 2026-12-07): alpha 1.22 [0.911, 2.04] and beta -0.076 [-0.333,
+0.142] (bounded and determined: 95% GLS parametric bootstrap under the seed-structured noise model,
+docs/estimation.md); at the design centre (26,892 parameters, 2,155 bytes) D_T 3,172 [2,319, 4,532]
+bytes and the multiplier 2.47 [2.08, 3.10] (determined); multiplier at 56k, D_F = 4,642 bytes 2.65 [2.12, 4.54];
 fine-tuning gain 0.221 [0.198, 0.245] nats/byte; the transfer gap G not determined by this grid;
 held-out size 3 of 3 inside (0.35 decades of N); every D_E bracketed by measured from-scratch runs.
 """

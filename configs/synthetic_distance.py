@@ -9,11 +9,11 @@ the vocabulary, templates and facts), each at the quickstart's scale (sizes 13k,
 0-2; D_F 1.0-4.6 kB; from scratch from 1 kB until every D_E is bracketed).
 Runtime: 855 runs, 3,222 s of sweep (the five corpora prepared in it; another study shared the 2
 cores throughout) and 105 s of analysis on a 2-core AMD EPYC (2026-12-02).
-Result (docs/results.md, results/synthetic_distance): the multiplier at 56k, D_F = 4,642 B falls
-with the knob, 3.18 [2.49, 4.30], 2.21 [1.96, 2.90], 1.32 [1.11, 2.15], 1.00 [1.00, 1.01], and so
-does the fine-tuning gain, 0.438, 0.340, 0.160, 0.009 nats/byte (extremes' intervals disjoint for
-both); alpha does not rise with the knob (1.08, 0.90, 0.90, not determined); G is not determined
-at any knob (2,000 pre-training steps are too few).
+Result (docs/results.md, results/synthetic_distance; re-analysed 2026-12-07): the multiplier at the
+design centre (26,892 parameters, 2,155 B) falls with the knob, 2.69 [2.30, 3.15], 2.27 [1.90, 2.68],
+1.42 [1.26, 1.58], 1.02 [1.00, 1.17], and so does the fine-tuning gain, 0.438, 0.340, 0.160, 0.009
+nats/byte; paired by seed only the step 0.75 -> 1 is separated (3 seeds); alpha does not rise with
+the knob (1.14, 1.01, 1.04, not determined); G is not determined at any knob.
 """
 from transfer_scaling.study import config as study_config
 

@@ -7,11 +7,10 @@ r"""50% English + 50% non-Python code -> Python (Hernandez et al. 2021, Table 1 
 915 s of sweep with the quickstart's 108 from-scratch runs (same ids) already in the workdir, the
 two corpora prepared in it and another study sharing the 2 cores, and 35 s of analysis on a 2-core
 AMD EPYC (2026-12-02).
-Result (docs/results.md, results/text_code_to_python_cpu): multiplier at 56k, D_F = 4,642 B: 85 [36,
-1,270]; fine-tuning gain 0.828 [0.663, 0.992] nats/byte; alpha 0.01 [-0.02, 0.07] and beta 0.82 [0.57,
-1.91], but 51 of 54 fine-tuned runs are best at step 0 (the pre-trained model itself) at lr 1e-3 and
-3e-3, so alpha ~ 0 says that these rates cannot fine-tune it, not how close the source is; held-out
-size 3 of 3 inside. Expected (paper): alpha 0.096 against 0.18 for text -> Python, the same beta.
+Result (docs/results.md, results/text_code_to_python_cpu; re-analysed 2026-12-07): fine-tuning gain
+0.828 [0.663, 0.992] nats/byte; 51 of 54 fine-tuned runs are best at step 0 (the pre-trained model
+itself) at lr 1e-3 and 3e-3, and too few fine-tuned runs lie in the low-data regime for a transfer
+law: no joint fit. Use `:decision`. Expected (paper): alpha 0.096 against 0.18 for text -> Python, the same beta.
 `:decision` (results/text_code_to_python_decision; docs/results.md): 684 runs beside the 390 from-scratch
 runs of decision_python (same ids), 38.4 min of sweep on a 2-core AMD EPYC shared with two other sweeps
 (2026-12-07), 120 s of analysis; alpha 0.288 [0.042, 0.791], 0.21 [0.07, 0.35] below decision_python's

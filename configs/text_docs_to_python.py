@@ -9,10 +9,9 @@ English) it measures what a little Python in the source is worth (Hernandez et a
 Runtime (`:cpu`, the quickstart's scale): 297 runs (the bracketing extended every size to 1 MB),
 839 s of sweep with the quickstart's 108 from-scratch runs (same ids) already in the workdir and
 another study sharing the 2 cores, and 31 s of analysis on a 2-core AMD EPYC (2026-12-02).
-Result (docs/results.md, results/text_docs_to_python_cpu): multiplier at 56k, D_F = 4,642 B: 26.5
-[15.9, 41.7], 4.7x code-free English's; fine-tuning gain 0.701 [0.548, 0.854] nats/byte; 46 of 54
-fine-tuned runs are best at step 0 at lr 1e-3 and 3e-3, so alpha (0.10) and beta (0.60) describe
-the pre-trained models, not transfer; held-out size 0 of 3 inside.
+Result (docs/results.md, results/text_docs_to_python_cpu; re-analysed 2026-12-07): fine-tuning gain
+0.701 [0.548, 0.854] nats/byte; 46 of 54 fine-tuned runs are best at step 0 at lr 1e-3 and 3e-3, and
+too few fine-tuned runs lie in the low-data regime for a transfer law: no joint fit. Use `:decision`.
 `:decision` (results/text_docs_to_python_decision; docs/results.md): 1,062 runs, 390 of them decision_python's
 from-scratch runs (same ids); the other 672 in 19.8 min alone on a 2-core AMD EPYC after 44 at low priority beside
 other work (2026-12-07), 73 s to copy and analyse; alpha 0.311 [0.189, 0.602], 0.25 [0.15, 0.35] below

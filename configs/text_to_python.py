@@ -10,10 +10,11 @@ Runtime (`:cpu`, the quickstart's scale): 243 runs (the bracketing extended ever
 430 s of sweep with its 108 initial from-scratch runs (the quickstart's, same ids) already in the
 workdir, and 42 s of analysis, on a 2-core AMD EPYC shared with another study (2026-12-02); the
 quickstart trained those 108 runs in 204 s of ensemble time. Result (docs/results.md,
-results/text_to_python_cpu): fine-tuning gain 0.437 [0.316, 0.559] nats/byte; multiplier at 56k,
-D_F = 4,642 B: 5.63 [2.19, 17.9]; alpha 0.59 [-0.59, 1.94], beta 0.23 [-0.00, 0.51]; k and G not
-determined; held-out size 3 of 3 inside; every D_E bracketed. Without `:cpu`, the GPU scale (sizes
-335k-14M), not run yet. Several machines: add --shard i/n to split the runs.
+results/text_to_python_cpu; re-analysed 2026-12-07): multiplier at the design centre (26,892
+parameters, 2,155 B) 6.55 [4.96, 8.89], at 56k and 4,642 B 6.11 [4.60, 9.20]; alpha 0.695 [0.363,
+1.19], beta 0.205 [0.021, 0.363]; fine-tuning gain 0.437 [0.316, 0.559] nats/byte; G not
+determined; held-out size 2 of 2 inside; every D_E bracketed. The decision-scale pair is
+`decision_python`. Without `:cpu`, the GPU scale (sizes 335k-14M), not run yet. Several machines: add --shard i/n to split the runs.
 Expected outcome: the paper (BPE tokens, characters) has alpha 0.18, beta 0.38; a smaller multiplier
 than text_docs_to_python and text_code_to_python (Appendix F: 0.3% Python in pre-training raised
 effective data 4.5x).

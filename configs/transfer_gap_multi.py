@@ -10,10 +10,11 @@ Runtime (`:cpu`, the quickstart's scale): 741 runs, 1,039 s of sweep with the 21
 from-scratch runs of Python and German (same ids, from the quickstart and english_to_german)
 already in the workdir and another study sharing the 2 cores part of the time, and 48 s of
 analysis on a 2-core AMD EPYC (2026-12-02).
-Result (docs/results.md, results/transfer_gap_multi_cpu): G not determined for any target (at
-p = 2,000 pre-training's term is still 3.6-4.1 nats/byte for Python and German); multipliers at
-56k, 4,642 B: Python 26.5, German 5.24, DNA 1.00 (gain -0.004 [-0.009, 0.001]: English
-pre-training gives DNA nothing). Without `:cpu`: the GPU scale (sizes 793k-4.7M; not run yet).
+Result (docs/results.md, results/transfer_gap_multi_cpu; re-analysed 2026-12-07): G not determined
+for any target; multipliers at the design centre (26,892 parameters, 2,155 B): German 5.34, DNA
+1.00 [1.00, 1.46] (gain -0.004 [-0.009, 0.001]: English pre-training gives DNA nothing); Python: no
+joint fit (its fine-tuned runs are best at step 0), gain 0.701. Without `:cpu`: the GPU scale (sizes
+793k-4.7M; not run yet).
 Expected outcome (Barnett): a small G for German, a larger one for Python, the largest for DNA.
 """
 from transfer_scaling.study import config as study_config
