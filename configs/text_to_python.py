@@ -14,7 +14,8 @@ results/text_to_python_cpu; re-analysed 2026-12-07): multiplier at the design ce
 parameters, 2,155 B) 6.55 [4.96, 8.89], at 56k and 4,642 B 6.11 [4.60, 9.20]; alpha 0.695 [0.363,
 1.19], beta 0.205 [0.021, 0.363]; fine-tuning gain 0.437 [0.316, 0.559] nats/byte; G not
 determined; held-out size 2 of 2 inside; every D_E bracketed. The decision-scale pair is
-`decision_python`. Without `:cpu`, the GPU scale (sizes 335k-14M), not run yet. Several machines: add --shard i/n to split the runs.
+`decision_python`. Without `:cpu`, the GPU scale (sizes 335k-14M), not run yet. Several machines:
+add --shard i/n to split the runs.
 Expected outcome: the paper (BPE tokens, characters) has alpha 0.18, beta 0.38; a smaller multiplier
 than text_docs_to_python and text_code_to_python (Appendix F: 0.3% Python in pre-training raised
 effective data 4.5x).
