@@ -16,8 +16,9 @@ Runtime: the quickstart's, whatever the target: 189 runs before the bracketing, 
 sweep by the dry run's estimate; the quickstart's sweep measured 299-360 s on a 2-core AMD EPYC
 (2026-12-03, docs/benchmarks.md), and the analysis takes about a minute more.
 Expected result: depends on your text. For English -> Python at this scale (the quickstart,
-docs/results.md) the fine-tuning gain is 0.221 [0.198, 0.245] nats/byte and the multiplier at 56k,
-D_F = 4,642 bytes 2.41 [1.14, 115]; the closer your text is to the source, the larger both are.
+docs/results.md) the fine-tuning gain is 0.221 [0.198, 0.245] nats/byte and the multiplier at the
+design centre (26,892 parameters, 2,155 bytes) 2.47 [2.08, 3.10]; the closer your text is to the
+source, the larger both are.
 """
 from transfer_scaling.study import config as study_config
 
