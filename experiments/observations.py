@@ -5,8 +5,8 @@
 Per study and target, on the runs its analysis chose (the learning rate picked on validation, failed runs left
 out), fine-tuned from the longest pre-training:
   5. with little data, pre-trained models keep improving with N: the mean test loss of each arm at the smallest
-     D_F, from the smallest to the largest size, and its change with a t interval over the seeds (seed s trains
-     on the same bytes at every size, so its change is one paired observation);
+     D_F, from the smallest to the largest size, over the seeds run at both, and its change with a t interval
+     over those seeds (seed s trains on the same bytes at every size, so its change is one paired observation);
   6. fine-tuned models are more compute-efficient (pre-training not counted): per fine-tuned cell, the
      training compute a from-scratch run of the same size needs to reach the cell's loss (interpolated on the
      measured curve at D_E, log compute against log D) over the fine-tuned runs' compute, both to the step that
@@ -38,12 +38,14 @@ def _cells(runs: pd.DataFrame, d: str) -> pd.DataFrame:
                                     seeds=("seed", "count")).reset_index()
 
 
-def _change(runs: pd.DataFrame, d: str, d0: float, n_lo: float, n_hi: float) -> tuple:
-  """Mean loss change from n_lo to n_hi at D = d0 over the seeds run at both, with its 95% t interval."""
+def _change(runs: pd.DataFrame, d: str, d0: float, n_lo: float, n_hi: float) -> dict:
+  """Mean loss at n_lo and n_hi at D = d0 over the seeds run at both, and the change with its 95% t interval."""
   at = runs[runs[d] == d0].groupby(["seed", "N"])["loss"].mean().unstack()
-  x = (at[n_hi] - at[n_lo]).dropna().to_numpy()
+  both = at[[n_lo, n_hi]].dropna()
+  x = (both[n_hi] - both[n_lo]).to_numpy()
   half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.nan
-  return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
+  return {"lo": float(both[n_lo].mean()), "hi": float(both[n_hi].mean()), "change": float(x.mean()),
+          "change_lo": float(x.mean() - half), "change_hi": float(x.mean() + half), "seeds": len(x)}
 
 
 def observations(workdir: str) -> list[dict]:
@@ -58,14 +60,9 @@ def observations(workdir: str) -> list[dict]:
     d0 = fc["D_F"].min()
     n_lo, n_hi = fc["N"].min(), fc["N"].max()
 
-    def at(cells, d, n, col="D_F"):
-      return float(cells[(cells[col] == d) & (cells["N"] == n)]["loss"].iloc[0])
-
-    row = {"study": pathlib.Path(workdir).name, "target": target, "D_F_min": d0, "N_lo": n_lo, "N_hi": n_hi,
-           "ft_lo": at(fc, d0, n_lo), "ft_hi": at(fc, d0, n_hi), "sc_lo": at(sc, d0, n_lo, "D"),
-           "sc_hi": at(sc, d0, n_hi, "D")}
-    for arm, r, d in (("ft", ft, "D_F"), ("sc", g[g["stage"] == "scratch"], "D_F")):
-      row[f"{arm}_change"], row[f"{arm}_change_lo"], row[f"{arm}_change_hi"] = _change(r, d, d0, n_lo, n_hi)
+    row = {"study": pathlib.Path(workdir).name, "target": target, "D_F_min": d0, "N_lo": n_lo, "N_hi": n_hi}
+    for arm, r in (("ft", ft), ("sc", g[g["stage"] == "scratch"])):
+      row.update({f"{arm}_{k}": v for k, v in _change(r, "D_F", d0, n_lo, n_hi).items()})
     ratios, worse, at_start = [], [], 0
     for c in fc.itertuples():
       curve = sc[sc["N"] == c.N].sort_values("D")
@@ -102,8 +99,9 @@ def main(argv=None) -> int:
   for r in rows:
     print(f"{r['study']} -> {r['target']}: (5) at D_F = {r['D_F_min']:,.0f} B from N = {r['N_lo']:,.0f} to "
           f"{r['N_hi']:,.0f}: fine-tuned {r['ft_lo']:.3f} -> {r['ft_hi']:.3f} ({r['ft_change']:+.3f} "
-          f"[{r['ft_change_lo']:+.3f}, {r['ft_change_hi']:+.3f}]), from scratch {r['sc_lo']:.3f} -> {r['sc_hi']:.3f} "
-          f"({r['sc_change']:+.3f} [{r['sc_change_lo']:+.3f}, {r['sc_change_hi']:+.3f}]) nats/byte; "
+          f"[{r['ft_change_lo']:+.3f}, {r['ft_change_hi']:+.3f}], {r['ft_seeds']} seeds), "
+          f"from scratch {r['sc_lo']:.3f} -> {r['sc_hi']:.3f} ({r['sc_change']:+.3f} "
+          f"[{r['sc_change_lo']:+.3f}, {r['sc_change_hi']:+.3f}], {r['sc_seeds']} seeds) nats/byte; "
           f"(6) from-scratch compute / fine-tuned compute to the same loss: median {r['compute_median']:.3g}x "
           f"[{r['compute_min']:.3g}, {r['compute_max']:.3g}] over {r['compute_cells']} of {r['cells']} cells"
           + (f" ({r['compute_at_start']} more at step 0)" if r["compute_at_start"] else "")
