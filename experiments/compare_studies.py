@@ -80,7 +80,7 @@ def figure(fits: dict, N: float, D_F: float, path: str, u: dict) -> None:
   ax.set_yticks(range(len(rows)), [r[0] for r in rows])
   ax.set_xscale("log")
   unit = "bytes" if all(v == 1.0 for v in u.values()) else "characters"
-  ax.set_xlabel(f"effective-data multiplier (D_F + D_T) / D_F, 95% interval\nat N = {N:,.0f}, D_F = {D_F:,.0f} {unit}")
+  ax.set_xlabel(f"effective-data multiplier (D_F + D_T) / D_F\n95% interval at N = {N:,.0f}, D_F = {D_F:,.0f} {unit}")
   ax.grid(axis="x", alpha=0.3)
   fig.tight_layout()
   pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
