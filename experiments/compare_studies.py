@@ -31,17 +31,27 @@ from transfer_scaling.laws import compare, joint
 from transfer_scaling.study import workdir as study_workdir
 
 
-def fit(workdir: str, bootstrap: int):
+def _split(spec: str) -> tuple:
+  """(workdir, target or None) of DIR or DIR:TARGET, one target of a study of several."""
+  workdir, _, target = spec.partition(":")
+  return workdir, target or None
+
+
+def _label(spec: str) -> str:
+  workdir, target = _split(spec)
+  return pathlib.Path(workdir).name + (f":{target}" if target else "")
+
+
+def fit(spec: str, bootstrap: int):
   """The joint fit of a study (DIR) or of one target of a study of several (DIR:TARGET)."""
-  workdir, _, target = workdir.partition(":")
-  fits, sc, ft = runs_of(workdir, target or None)
+  fits, sc, ft = runs_of(*_split(spec))
   form = fits["joint"]["law"][len("transfer_"):]
   return joint.fit_joint(sc, ft, scratch_law=form, bootstrap=bootstrap, seed=0, profiles=())
 
 
-def bytes_per_character(workdir: str) -> float:
+def bytes_per_character(spec: str) -> float:
   """Bytes per character of the study's one target (its prepared corpus's training split)."""
-  workdir, _, target = workdir.partition(":")
+  workdir, target = _split(spec)
   targets = [target] if target else study_workdir.read_study(workdir)["config"]["targets"]
   if len(targets) != 1:
     raise UsageError(f"{workdir} has {len(targets)} targets; --per-character compares studies of one target each")
@@ -102,10 +112,8 @@ def main(argv=None) -> int:
   a = p.parse_args(argv)
   if len(a.workdir) < 2:
     sys.exit("give 2 or more --workdir to compare")
-  names = {w: pathlib.Path(w.partition(":")[0]).name + (":" + w.partition(":")[2] if ":" in w else "")
-           for w in a.workdir}
-  u = {names[w]: bytes_per_character(w) if a.per_character else 1.0 for w in a.workdir}
-  fits = {names[w]: fit(w, a.bootstrap) for w in a.workdir}
+  u = {_label(w): bytes_per_character(w) if a.per_character else 1.0 for w in a.workdir}
+  fits = {_label(w): fit(w, a.bootstrap) for w in a.workdir}
   labels = list(fits)
   pairs = ([tuple(x.split("/")) for x in a.pairs.split(",")] if a.pairs
            else [(labels[0], other) for other in labels[1:]])

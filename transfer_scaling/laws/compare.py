@@ -74,14 +74,14 @@ def ratios(fits: dict, name: str = "multiplier", N: float = None, D_F: float = N
   from scipy import stats
   rows = []
   u = {x: float((bytes_per_unit or {}).get(x, 1.0)) for x in labels}
+  unit = "bytes" if bytes_per_unit is None else "characters"
   for a, b in pairs:
     fa, fb = fits[a], fits[b]
     est = float(_value(fa, name, N, D_F, u[a]) / _value(fb, name, N, D_F, u[b]))
     la, lb = _per_seed(fa, name, N, D_F * u[a], u[a]), _per_seed(fb, name, N, D_F * u[b], u[b])
     d = (la - lb).dropna()
     d = d[np.isfinite(d)]
-    row = {"a": a, "b": b, "quantity": name, "N": float(N), "D_F": float(D_F), "unit": "bytes" if bytes_per_unit is None
-           else "characters", "ratio": est,
+    row = {"a": a, "b": b, "quantity": name, "N": float(N), "D_F": float(D_F), "unit": unit, "ratio": est,
            "comparisons": m, "level": level}
     if len(d) >= 2:
       half = float(stats.t.ppf(1 - (1 - level) / 2, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d)))
