@@ -112,8 +112,11 @@ def main(argv=None) -> int:
   a = p.parse_args(argv)
   if len(a.workdir) < 2:
     sys.exit("give 2 or more --workdir to compare")
-  u = {_label(w): bytes_per_character(w) if a.per_character else 1.0 for w in a.workdir}
-  fits = {_label(w): fit(w, a.bootstrap) for w in a.workdir}
+  try:
+    u = {_label(w): bytes_per_character(w) if a.per_character else 1.0 for w in a.workdir}
+    fits = {_label(w): fit(w, a.bootstrap) for w in a.workdir}
+  except UsageError as e:  # a study or corpus the user named is not there: one line, as the CLI says it
+    sys.exit(f"error: {e}")
   labels = list(fits)
   pairs = ([tuple(x.split("/")) for x in a.pairs.split(",")] if a.pairs
            else [(labels[0], other) for other in labels[1:]])

@@ -8,10 +8,11 @@ out), fine-tuned from the longest pre-training:
      D_F, from the smallest to the largest size, over the seeds run at both, and its change with a t interval
      over those seeds (seed s trains on the same bytes at every size, so its change is one paired observation);
   6. fine-tuned models are more compute-efficient (pre-training not counted): per fine-tuned cell, the
-     training compute a from-scratch run of the same size needs to reach the cell's loss (interpolated on the
-     measured curve at D_E, log compute against log D) over the fine-tuned runs' compute, both to the step that
-     was best on validation; the median and range over the cells whose D_E lies on the curve (cells whose every
-     seed was best at step 0 need no fine-tuning compute at all and are counted apart);
+     training compute a from-scratch run of the same size needs to reach the cell's loss (at D_E, found as the
+     reports find it by laws.transfer.interpolate_data; its compute read off the measured curve, log-log) over
+     the fine-tuned runs' compute, both to the step that was best on validation; the median and range over the
+     cells whose D_E lies on the curve (cells whose every seed was best at step 0 need no fine-tuning compute at
+     all and are counted apart);
   7. ossification: the cells where the fine-tuned mean loss is above the from-scratch mean at the same size
      and D_F.
 """
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from transfer_scaling.laws import transfer
 from transfer_scaling.study import selection
 
 
@@ -69,17 +71,15 @@ def observations(workdir: str) -> list[dict]:
       same = curve[curve["D"] == c.D_F]
       if len(same) and c.loss > float(same["loss"].iloc[0]):
         worse.append(f"{c.N:.0f}/{c.D_F:.0f}")
-      # D_E: where the from-scratch curve (monotone part, log D) reaches the fine-tuned loss
-      L, D, F = curve["loss"].to_numpy(), np.log(curve["D"].to_numpy()), np.log(curve["flops"].to_numpy())
-      keep = np.r_[True, np.diff(np.minimum.accumulate(L)) < 0]
-      L, D, F = L[keep], D[keep], F[keep]
-      if not (L.min() <= c.loss <= L.max()):
+      # D_E as the reports find it (laws.transfer.interpolate_data); the compute at D_E on the same curve, log-log
+      (d_e,), (flag,) = transfer.interpolate_data(curve["D"], curve["loss"], c.loss)
+      if flag != "ok":
         continue
       if c.flops <= 0:  # best at step 0 in every seed: the pre-trained model itself, no fine-tuning compute
         at_start += 1
         continue
-      x = np.interp(c.loss, L[::-1], D[::-1])
-      ratios.append(float(np.exp(np.interp(x, D, F)) / c.flops))
+      F = np.exp(np.interp(np.log(d_e), np.log(curve["D"]), np.log(curve["flops"])))
+      ratios.append(float(F / c.flops))
     row.update(cells=len(fc), compute_cells=len(ratios), compute_at_start=at_start,
                compute_below_1=int(sum(x < 1 for x in ratios)),
                compute_median=float(np.median(ratios)) if ratios else np.nan,

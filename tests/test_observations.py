@@ -33,4 +33,6 @@ def test_known_effective_data_compute_and_ossification(tmp_path):
   assert r["ossified"] == 1 and r["ossified_cells"] == "2/200"
   # 20x where D_E = 4 D_F; 5 * 10^0.2 * 4 where the loss is 0.1 lower; 5 * 10^-0.1 in the ossified cell
   assert r["compute_cells"] == 4 and np.isclose(r["compute_median"], 20.0)
-  assert np.isclose(r["compute_max"], 20 * 10 ** 0.2) and np.isclose(r["compute_min"], 5 * 10 ** -0.1)
+  # (D_E between measured points is interpolated in log loss, as the reports do, so those two are within 1%)
+  assert np.isclose(r["compute_max"], 20 * 10 ** 0.2, rtol=0.01)
+  assert np.isclose(r["compute_min"], 5 * 10 ** -0.1, rtol=0.01)

@@ -1,0 +1,19 @@
+"""experiments/compare_studies: what a user who names the wrong thing is told."""
+import pytest
+
+from experiments import compare_studies
+
+RESULTS = "results/synthetic_distance"  # a committed study of four synthetic targets
+
+
+@pytest.mark.parametrize("spec, says", [
+    (RESULTS, "has 4 targets; --per-character compares studies of one target each"),
+    (f"{RESULTS}:synthetic-0.5", "corpus synthetic-0.5 is not prepared here"),
+    ("no/such/study", "holds no study (no study.json)"),
+])
+def test_per_character_on_a_study_it_cannot_read_exits_with_one_line(spec, says, tmp_path, monkeypatch):
+  monkeypatch.setenv("TRANSFER_SCALING_DATA", str(tmp_path))  # no corpus prepared
+  with pytest.raises(SystemExit) as e:
+    compare_studies.main(["--workdir", spec, "--workdir", "results/decision_python", "--per-character"])
+  message = str(e.value.code)
+  assert says in message and message.startswith("error: ") and "\n" not in message
