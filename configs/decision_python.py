@@ -13,7 +13,7 @@ Runtime: about 55-60 min of sweep on 2 CPU cores with the corpora prepared (meas
 EPYC shared with other jobs, 2026-12-07: the from-scratch runs took about 30 min in an earlier sweep
 of the same runs, the 512 others 21.0 min). Expected result (results/decision_python,
 docs/results.md): multiplier at the design centre (26,892 parameters, 2,785 bytes) 12.0 [10.3, 13.9];
-alpha 0.559 [0.458, 0.676], beta 0.502 [0.356, 0.647]; fine-tuning gain 0.477 [0.458, 0.496]
+alpha 0.559 [0.458, 0.743], beta 0.502 [0.353, 0.67]; fine-tuning gain 0.477 [0.458, 0.496]
 nats/byte; every D_E bracketed.
 """
 from transfer_scaling.study import config as study_config

@@ -9,8 +9,9 @@ protocol, and each should fall inside the other's interval.
 
 Runtime: about 55-60 min of sweep on 2 CPU cores (2-core AMD EPYC shared with other jobs, 2026-12-07:
 31.4 min for the 536 runs beside the from-scratch ones, which an earlier sweep had trained). Expected
-result (results/decision_python_redraw): multiplier at the design centre 11.6 [9.75, 13.9]; alpha
-0.562 [0.458, 0.696], beta 0.475 [0.333, 0.616]; each inside the other draw's interval.
+result (results/decision_python_redraw): multiplier at the design centre 11.6 [9.76, 13.9]; alpha
+0.562 [0.232, 0.828] (bounded: the profile's [0.498, 0.663] is narrower), beta 0.475 [0.332, 0.626]; each
+inside the other draw's interval.
 """
 from transfer_scaling.study import config as study_config
 

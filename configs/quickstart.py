@@ -10,7 +10,7 @@ Scale (study_config.cpu_scale): sizes 13k, 25k, 56k; context 64 bytes, batch 8; 
 pre-training 2,000 steps of 16 sequences with p kept at 10, 60, 340, 2,000; D_F 1,000, 2,155 and
 4,642 bytes; from scratch 1 kB - 22 kB at 3 per decade (more where a D_E needs them; the grid's
 2,154 is the D_F 2,155); lr 1e-3 and 3e-3 for both arms, chosen per cell on the validation split.
-189 runs.
+189 runs planned, 207 run (18 more from scratch, where a D_E needed the curve extended).
 
 Runtime: 227 s of sweep and 74 s of analysis (5.0 minutes) on a 2-core AMD EPYC (2026-12-06), with
 the two corpora already prepared; from a fresh clone add `make venv` (about a minute) and the
