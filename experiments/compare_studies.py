@@ -13,7 +13,8 @@ its from-scratch runs where the target is the same: laws/compare.py); with m com
 1 - 0.05 / m. With --per-character each study is read at D_F characters of its target (D_F times the target's
 bytes per character, from its prepared corpus) and D_T is counted in characters: languages compared at equal
 text rather than equal bytes. The figure is what a reader looks at first: one marker and 95% interval per
-study, on a log scale, sorted.
+study, on a log scale, sorted, and beside it G (the stored transfer-gap fit's, bootstrap percentiles as in the
+report) where any study determines it.
 """
 import argparse
 import math
@@ -43,10 +44,22 @@ def _label(spec: str) -> str:
 
 
 def fit(spec: str, bootstrap: int):
-  """The joint fit of a study (DIR) or of one target of a study of several (DIR:TARGET)."""
+  """The joint fit of a study (DIR) or of one target of a study of several (DIR:TARGET), and its stored
+  transfer-gap fit (None where the study has none)."""
   fits, sc, ft = runs_of(*_split(spec))
   form = fits["joint"]["law"][len("transfer_"):]
-  return joint.fit_joint(sc, ft, scratch_law=form, bootstrap=bootstrap, seed=0, profiles=())
+  return joint.fit_joint(sc, ft, scratch_law=form, bootstrap=bootstrap, seed=0, profiles=()), fits.get("gap")
+
+
+def gap_G(gap) -> dict:
+  """G of a stored transfer-gap fit as its report gives it: the estimate, the bootstrap's 95% percentiles and
+  the verdict ('determined', 'upper bound only', ...; 'no gap fit' where the study fitted none)."""
+  if not gap or not isinstance(gap.get("identified", {}).get("G"), dict):
+    return {"status": "no gap fit"}
+  reps = np.asarray(gap["bootstrap"]["G"], np.float64)
+  lo, hi = np.nanpercentile(reps, [2.5, 97.5]) if np.isfinite(reps).any() else (np.nan, np.nan)
+  return {"status": gap["identified"]["G"]["status"], "value": float(gap["params"]["G"]), "lo": float(lo),
+          "hi": float(hi), "size": gap.get("size")}
 
 
 def bytes_per_character(spec: str) -> float:
@@ -79,12 +92,17 @@ def exponent_difference(fa, fb, level: float, name: str = "alpha") -> dict:
           f"{name}_method": f"paired by seed (t), {len(d)} seeds"}
 
 
-def figure(fits: dict, N: float, D_F: float, path: str, u: dict) -> None:
+def figure(fits: dict, N: float, D_F: float, path: str, u: dict, gaps: dict | None = None) -> None:
+  """One row per study, sorted by the multiplier; beside it G (where any study determines it), else its verdict."""
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
   rows = sorted(((k, jf.at(N, D_F * u[k])["multiplier"]) for k, jf in fits.items()), key=lambda r: r[1]["value"])
-  fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(rows) + 1.2))
+  G = {k: gap_G((gaps or {}).get(k)) for k in fits}
+  with_G = any(g["status"] == "determined" for g in G.values())
+  fig, axes = plt.subplots(1, 2 if with_G else 1, figsize=(9.6 if with_G else 6.4, 0.5 * len(rows) + 1.2),
+                           sharey=True, squeeze=False, gridspec_kw={"width_ratios": [3, 2][:1 + with_G]})
+  ax = axes[0, 0]
   for i, (label, q) in enumerate(rows):
     ax.errorbar(q["value"], i, xerr=[[q["value"] - q["lo"]], [q["hi"] - q["value"]]], fmt="o", capsize=3)
   ax.set_yticks(range(len(rows)), [r[0] for r in rows])
@@ -92,6 +110,19 @@ def figure(fits: dict, N: float, D_F: float, path: str, u: dict) -> None:
   unit = "bytes" if all(v == 1.0 for v in u.values()) else "characters"
   ax.set_xlabel(f"effective-data multiplier (D_F + D_T) / D_F\n95% interval at N = {N:,.0f}, D_F = {D_F:,.0f} {unit}")
   ax.grid(axis="x", alpha=0.3)
+  if with_G:
+    gx = axes[0, 1]
+    for i, (label, _) in enumerate(rows):
+      g = G[label]
+      if g["status"] == "determined":
+        gx.errorbar(g["value"], i, xerr=[[g["value"] - g["lo"]], [g["hi"] - g["value"]]], fmt="s", capsize=3,
+                    color="C3")
+      else:
+        gx.text(0.02, i, f"G: {g['status']}", transform=gx.get_yaxis_transform(), va="center", color="0.45",
+                fontsize=8)
+    gx.set_xlim(left=0)
+    gx.set_xlabel("transfer gap G (nats/byte)\n95% interval where determined")
+    gx.grid(axis="x", alpha=0.3)
   fig.tight_layout()
   pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
   fig.savefig(path, dpi=120)
@@ -114,9 +145,10 @@ def main(argv=None) -> int:
     sys.exit("give 2 or more --workdir to compare")
   try:
     u = {_label(w): bytes_per_character(w) if a.per_character else 1.0 for w in a.workdir}
-    fits = {_label(w): fit(w, a.bootstrap) for w in a.workdir}
+    both = {_label(w): fit(w, a.bootstrap) for w in a.workdir}
   except UsageError as e:  # a study or corpus the user named is not there: one line, as the CLI says it
     sys.exit(f"error: {e}")
+  fits, gaps = {k: v[0] for k, v in both.items()}, {k: v[1] for k, v in both.items()}
   labels = list(fits)
   pairs = ([tuple(x.split("/")) for x in a.pairs.split(",")] if a.pairs
            else [(labels[0], other) for other in labels[1:]])
@@ -133,8 +165,11 @@ def main(argv=None) -> int:
     q = jf.at(N, D_F * u[label])["multiplier"]
     lo, hi = jf.fit.ci95["alpha"]
     print(f"  {label} ({u[label]:.3f} bytes per character):" if a.per_character else f"  {label}:", end="")
+    g = gap_G(gaps[label])
+    G = (f"G {g['value']:.3g} [{g['lo']:.3g}, {g['hi']:.3g}] at {g['size']}" if g["status"] == "determined"
+         else f"G {g['status']}")
     print(f" multiplier {q['value']:.3g} [{q['lo']:.3g}, {q['hi']:.3g}]; alpha {jf.fit.params['alpha']:.3g} "
-          f"[{lo:.3g}, {hi:.3g}]")
+          f"[{lo:.3g}, {hi:.3g}]; {G}")
   print(compare.text(table))
   for _, r in exps.iterrows():
     for e in ("alpha", "beta"):
@@ -143,7 +178,7 @@ def main(argv=None) -> int:
   if a.csv:
     table.merge(exps, on=["a", "b"]).to_csv(a.csv, index=False)
   if a.figure:
-    figure(fits, N, D_F, a.figure, u)
+    figure(fits, N, D_F, a.figure, u, gaps)
   return 0
 
 

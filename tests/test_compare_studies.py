@@ -17,3 +17,15 @@ def test_per_character_on_a_study_it_cannot_read_exits_with_one_line(spec, says,
     compare_studies.main(["--workdir", spec, "--workdir", "results/decision_python", "--per-character"])
   message = str(e.value.code)
   assert says in message and message.startswith("error: ") and "\n" not in message
+
+
+def test_G_is_read_as_the_report_reads_it():
+  reps = list(range(1, 1001))  # percentiles 2.5 and 97.5 of 1..1000
+  gap = {"identified": {"G": {"status": "determined", "text": ""}}, "params": {"G": 2.0}, "size": "13k",
+         "bootstrap": {"G": reps}}
+  g = compare_studies.gap_G(gap)
+  assert g["status"] == "determined" and g["value"] == 2.0 and g["size"] == "13k"
+  assert abs(g["lo"] - 25.975) < 1e-9 and abs(g["hi"] - 975.025) < 1e-9
+  assert compare_studies.gap_G(None) == {"status": "no gap fit"}
+  gap["identified"]["G"]["status"] = "upper bound only"
+  assert compare_studies.gap_G(gap)["status"] == "upper bound only"
