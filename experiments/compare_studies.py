@@ -29,6 +29,7 @@ from experiments.coverage import runs_of
 from transfer_scaling.data import prepared
 from transfer_scaling.errors import UsageError
 from transfer_scaling.laws import compare, joint
+from transfer_scaling.report import workdir_report
 from transfer_scaling.study import workdir as study_workdir
 
 
@@ -54,12 +55,13 @@ def fit(spec: str, bootstrap: int):
 def gap_G(gap) -> dict:
   """G of a stored transfer-gap fit as its report gives it: the estimate, the bootstrap's 95% percentiles and
   the verdict ('determined', 'upper bound only', ...; 'no gap fit' where the study fitted none)."""
-  if not gap or not isinstance(gap.get("identified", {}).get("G"), dict):
+  verdict = workdir_report.gap_verdicts(gap).get("G") if gap else None
+  if not isinstance(verdict, dict):
     return {"status": "no gap fit"}
   reps = np.asarray(gap["bootstrap"]["G"], np.float64)
   lo, hi = np.nanpercentile(reps, [2.5, 97.5]) if np.isfinite(reps).any() else (np.nan, np.nan)
-  return {"status": gap["identified"]["G"]["status"], "value": float(gap["params"]["G"]), "lo": float(lo),
-          "hi": float(hi), "size": gap.get("size")}
+  return {"status": verdict["status"], "value": float(gap["params"]["G"]), "lo": float(lo), "hi": float(hi),
+          "size": gap.get("size")}
 
 
 def bytes_per_character(spec: str) -> float:
@@ -92,13 +94,13 @@ def exponent_difference(fa, fb, level: float, name: str = "alpha") -> dict:
           f"{name}_method": f"paired by seed (t), {len(d)} seeds"}
 
 
-def figure(fits: dict, N: float, D_F: float, path: str, u: dict, gaps: dict | None = None) -> None:
-  """One row per study, sorted by the multiplier; beside it G (where any study determines it), else its verdict."""
+def figure(fits: dict, N: float, D_F: float, path: str, u: dict, G: dict) -> None:
+  """One row per study, sorted by the multiplier; beside it G (gap_G's, where any study determines it), else its
+  verdict."""
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
   rows = sorted(((k, jf.at(N, D_F * u[k])["multiplier"]) for k, jf in fits.items()), key=lambda r: r[1]["value"])
-  G = {k: gap_G((gaps or {}).get(k)) for k in fits}
   with_G = any(g["status"] == "determined" for g in G.values())
   fig, axes = plt.subplots(1, 2 if with_G else 1, figsize=(9.6 if with_G else 6.4, 0.5 * len(rows) + 1.2),
                            sharey=True, squeeze=False, gridspec_kw={"width_ratios": [3, 2][:1 + with_G]})
@@ -148,7 +150,7 @@ def main(argv=None) -> int:
     both = {_label(w): fit(w, a.bootstrap) for w in a.workdir}
   except UsageError as e:  # a study or corpus the user named is not there: one line, as the CLI says it
     sys.exit(f"error: {e}")
-  fits, gaps = {k: v[0] for k, v in both.items()}, {k: v[1] for k, v in both.items()}
+  fits, G = {k: v[0] for k, v in both.items()}, {k: gap_G(v[1]) for k, v in both.items()}
   labels = list(fits)
   pairs = ([tuple(x.split("/")) for x in a.pairs.split(",")] if a.pairs
            else [(labels[0], other) for other in labels[1:]])
@@ -165,11 +167,11 @@ def main(argv=None) -> int:
     q = jf.at(N, D_F * u[label])["multiplier"]
     lo, hi = jf.fit.ci95["alpha"]
     print(f"  {label} ({u[label]:.3f} bytes per character):" if a.per_character else f"  {label}:", end="")
-    g = gap_G(gaps[label])
-    G = (f"G {g['value']:.3g} [{g['lo']:.3g}, {g['hi']:.3g}] at {g['size']}" if g["status"] == "determined"
-         else f"G {g['status']}")
+    g = G[label]
+    gap = (f"G {g['value']:.3g} [{g['lo']:.3g}, {g['hi']:.3g}] at {g['size']}" if g["status"] == "determined"
+           else f"G {g['status']}")
     print(f" multiplier {q['value']:.3g} [{q['lo']:.3g}, {q['hi']:.3g}]; alpha {jf.fit.params['alpha']:.3g} "
-          f"[{lo:.3g}, {hi:.3g}]; {G}")
+          f"[{lo:.3g}, {hi:.3g}]; {gap}")
   print(compare.text(table))
   for _, r in exps.iterrows():
     for e in ("alpha", "beta"):
@@ -178,7 +180,7 @@ def main(argv=None) -> int:
   if a.csv:
     table.merge(exps, on=["a", "b"]).to_csv(a.csv, index=False)
   if a.figure:
-    figure(fits, N, D_F, a.figure, u, gaps)
+    figure(fits, N, D_F, a.figure, u, G)
   return 0
 
 
