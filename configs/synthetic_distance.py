@@ -2,6 +2,7 @@ r"""Transfer against a known distance: the synthetic encyclopedia family (docs/s
 
   transfer-scaling sweep   --config configs/synthetic_distance.py --workdir runs/synthetic_distance
   transfer-scaling analyze --workdir runs/synthetic_distance
+  transfer-scaling sweep   --config configs/synthetic_distance.py:decision --workdir runs/synthetic_distance_decision
 
 Pre-train on knob 0 (the source world rendered the source way), then measure transfer to the same
 world at knobs 0.25, 0.5, 0.75 and 1 (words, grammar and facts changed for a nested fraction t of
@@ -14,13 +15,21 @@ design centre (26,892 parameters, 2,155 B) falls with the knob, 2.69 [2.30, 3.15
 1.42 [1.26, 1.58], 1.02 [1.00, 1.17], and so does the fine-tuning gain, 0.438, 0.340, 0.160, 0.009
 nats/byte; paired by seed only the step 0.75 -> 1 is separated (3 seeds); alpha does not rise with
 the knob (1.14, 1.01, 1.04, not determined); G is not determined at any knob.
+`:decision`: the same family at the decision scale (as decision_python: 8 seeds, D_F 600 B - 12.9 kB,
+four pre-training seeds), the study that can separate neighbouring knobs. Not run yet: its first
+round is 1,356 runs, which study/estimate.py puts at 66 min on 2 cores; the language studies took
+about twice their first-round estimate, so about 2-3 hours (`--shard i/n` splits it; a SIGTERM stops
+it resumably).
 """
 from transfer_scaling.study import config as study_config
 
 
-def get_config():
-  c = study_config.cpu_scale(study_config.defaults())  # the quickstart's scale
-  c.study = "synthetic_distance"
-  c.source = "synthetic-0"
+def get_config(scale=None):
+  c = study_config.defaults()
+  c.study, c.source = "synthetic_distance", "synthetic-0"
   c.targets = ("synthetic-0.25", "synthetic-0.5", "synthetic-0.75", "synthetic-1")
-  return c
+  if scale in (None, "", "cpu"):  # the quickstart's scale, under the name its stored runs carry
+    c = study_config.cpu_scale(c)
+    c.study = "synthetic_distance"
+    return c
+  return study_config.at_scale(c, scale)

@@ -174,7 +174,8 @@ def test_typed_config_round_trips_through_study_json():
                                   "transfer_gap_multi", "synthetic_distance", "text_to_python:cpu",
                                   "transfer_gap_multi:cpu", "english_to_german_own", "english_to_spanish_own",
                                   "english_to_french_own", "english_to_chinese_own",
-                                  "english_to_spanish_own:decision"])
+                                  "english_to_spanish_own:decision", "english_to_dna:decision",
+                                  "synthetic_distance:decision"])
 def test_shipped_configs_plan(name):
   cfg = typed(config_lib.load_config(name))
   cfg.validate_corpora({n: SIZES["english"] for n in (cfg.source,) + cfg.targets})
