@@ -19,7 +19,9 @@ centre (26,892 parameters, 2,785 B) 24.7 [17.1, 38.3] (bounded: hi/lo 2.24), 2.9
 documents' 8.59 (docs/results.md); alpha 1.17 [0.914, 1.47], beta 0.354 [-0.056, 0.745]; fine-tuning gain
 0.450 [0.425, 0.475] nats/byte; G <= 3.23; held-out size 5 of 5; one cell's D_E beyond the from-scratch
 runs; 11 runs cut off at their step ceiling (4 of them chosen, left out of the fits). Its pre-training runs
-are bit-identical to the other English-source decision studies'.
+are bit-identical to the other English-source decision studies'. With pre-training varied at 56k too
+(`--config.gap.sizes='("13k","56k")'`, advise's cheapest next step: 184 more runs, 16.1 min) `advise`
+decides for more pre-training (99%); the transfer law's numbers are unchanged.
 Expected (Kim 2021): less transfer than German, more than Chinese; here Spanish gains more than German.
 Without a scale: the GPU scale (sizes up to 14M; not run yet). Several machines: add --shard i/n.
 """

@@ -14,7 +14,8 @@ Runtime (`:decision`): 1,053 runs (the bracketing took every size's from-scratch
 min of sweep on a 2-core AMD EPYC (2026-12-07), 1.5 min to copy and analyse.
 Expected result (`:decision`, results/english_to_spanish_own_decision): multiplier at the design centre
 (26,892 parameters, 2,785 B) 8.59 [6.85, 10.9]; alpha 0.900 [0.744, 1.05], beta 0.182 [-0.098, 0.455];
-fine-tuning gain 0.381 [0.355, 0.407] nats/byte; transfer gap G = 2.22 [1.63, 3.95] at 13k (E not
+fine-tuning gain 0.381 [0.355, 0.407] nats/byte; transfer gap G = 1.87 [1.24, 3.13] at 13k with the gap
+grid widened by `--config.gap.d_f.num=5` (112 more runs, 6.4 min; 2.22 [1.63, 3.95] before, E not
 determined); held-out size 5 of 5; 5 fine-tuned cells at the lowest rate tried
 (9.5e-6) and 1 from-scratch cell (1e-4).
 """
