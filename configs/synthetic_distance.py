@@ -28,8 +28,6 @@ def get_config(scale=None):
   c = study_config.defaults()
   c.study, c.source = "synthetic_distance", "synthetic-0"
   c.targets = ("synthetic-0.25", "synthetic-0.5", "synthetic-0.75", "synthetic-1")
-  if scale in (None, "", "cpu"):  # the quickstart's scale, under the name its stored runs carry
-    c = study_config.cpu_scale(c)
-    c.study = "synthetic_distance"
-    return c
+  if scale in (None, "", "cpu"):  # the quickstart's scale; cpu_scale, unlike at_scale, keeps the name its runs carry
+    return study_config.cpu_scale(c)
   return study_config.at_scale(c, scale)
