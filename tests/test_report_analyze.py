@@ -261,3 +261,14 @@ def test_headline_says_provisional_left_out_and_extrapolated_as_the_report_does(
                          "runs have records)"), head
   assert "(outside the measured sizes or D_F: an extrapolation)" in head
   assert "1 fine-tuned cell(s) have a D_E outside the measured from-scratch runs" in head
+
+
+def test_a_run_is_charged_its_share_of_its_ensembles_wall_time():
+  import pandas as pd
+  # Two fine-tuned runs in one 10 s ensemble, one from-scratch run trained alone (a runs file: no ensemble).
+  rec = pd.DataFrame({"stage": ["finetune", "finetune", "scratch", "pretrain"], "N": [100, 100, 100, 100],
+                      "wall_s": [10.0, 10.0, 4.0, 8.0], "steps": [5, 5, 5, 400], "id": ["a", "b", "c", "d"],
+                      "ensemble": ["g", "g", "", "p"]})
+  cost = analysis.run_cost(rec, rec[rec["stage"] == "scratch"], rec[rec["stage"] == "finetune"])
+  assert cost["finetune"] == {"100": 5.0} and cost["scratch"] == {"100": 4.0}
+  assert cost["pretrain_step"] == {"100": 8.0 / 400}

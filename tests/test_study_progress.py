@@ -66,6 +66,48 @@ def test_measured_throughput_comes_from_the_workdir(study, tmp_path):
   assert "table" in estimate.estimate([r], {}).source
 
 
+def test_a_cooldown_is_estimated_from_the_step_it_branches_at(study):
+  _, runs, _ = study
+  stable = next(r for r in runs if r.stage == "scratch")
+  cool = dataclasses.replace(stable, stage="cooldown", init="pretrained@800", budget=1000, ceiling=1000)
+  assert estimate.run_tokens(cool) == 200 * cool.batch_size * cool.model_config().seq_len
+
+
+def test_history_scales_by_stage_as_the_workdir_runs_went(study):
+  _, runs, groups = study
+  rates = {}
+  by_stage = {}
+  for g in groups:
+    by_stage.setdefault(g.runs[0].stage, []).append(g)
+  (sg, *_), (fg, *_) = by_stage["scratch"], by_stage["finetune"]
+  est = lambda rs: estimate.estimate(rs, rates).seconds
+  # A record's wall_s is its ensemble's: one from-scratch ensemble took half its estimate, one fine-tuned twice.
+  records = {r.id: {"group": "s", "wall_s": 0.5 * est(sg.runs)} for r in sg.runs}
+  records.update({r.id: {"group": "f", "wall_s": 2.0 * est(fg.runs)} for r in fg.runs})
+  h = estimate.history(runs, records, rates)
+  assert h.overrun["scratch"] == pytest.approx(0.5) and h.overrun["finetune"] == pytest.approx(2.0)
+  assert h.overrun["pretrain"] == estimate.DECISION.overrun["pretrain"] and h.rounds == estimate.DECISION.rounds
+  assert h.source.startswith("this workdir's finished ensembles")
+  # rounds, once the plan is settled: the final plan's estimated seconds per first-round second
+  first = [r for r in runs if r not in sg.runs[1:]]  # as if a round had added the group's other runs
+  h = estimate.history(runs, records, rates, first)
+  ratio = estimate.estimate(runs, rates).by_stage["scratch"] / estimate.estimate(first, rates).by_stage["scratch"]
+  assert h.rounds["scratch"] == pytest.approx(ratio) and ratio > 1
+  e = estimate.estimate(sg.runs + fg.runs, rates)
+  assert e.expected(h, rounds=False) == pytest.approx(0.5 * est(sg.runs) + 2.0 * est(fg.runs))
+  assert e.expected(h) == pytest.approx(0.5 * ratio * est(sg.runs) + 2.0 * h.rounds["finetune"] * est(fg.runs))
+  assert estimate.history(runs, {}, rates) == estimate.DECISION
+  assert estimate.history(runs, {}, rates, base=estimate.CPU) == estimate.CPU
+
+
+def test_the_stored_factors_follow_the_protocol(study):
+  cfg = study[0]
+  assert not (cfg.scratch.lr_rounds or cfg.finetune.lr_rounds) and estimate.default(cfg) == estimate.CPU
+  c = toy.config()
+  c.finetune.lr_rounds = 2
+  assert estimate.default(StudyConfig.from_dict(c)) == estimate.DECISION
+
+
 def test_durations_read_as_a_person_says_them():
   assert [estimate.duration(s) for s in (12, 600, 3 * 3600, 5 * 86400)] == ["12 s", "10 min", "3.0 h", "5.0 days"]
 
@@ -77,7 +119,9 @@ def test_plain_log_is_a_line_per_ensemble_with_stage_k_of_n_elapsed_and_left(stu
   assert not shown.live  # not a terminal: no bar
   shown.plan(_plan(groups), groups, {})
   first = groups[0]
-  est = estimate.estimate(first.runs, {}).seconds
+  # scaled per stage as the stored studies' runs went (no records: estimate.DECISION, the Progress default)
+  est = estimate.estimate(first.runs, {}).expected(estimate.DECISION, rounds=False)
+  assert est == pytest.approx(estimate.estimate(first.runs, {}).seconds * estimate.DECISION.overrun["pretrain"])
   shown.start(first, {})
   clock.t += 2 * est  # the first ensemble takes twice its estimate: what is left is scaled by that
   shown.finish()
@@ -94,7 +138,7 @@ def test_plain_log_is_a_line_per_ensemble_with_stage_k_of_n_elapsed_and_left(stu
   assert lines[2].startswith(f"ensemble 2 of {len(groups)}: {progress.STAGE_WORDS[groups[1].stage]} 13k on toy-code")
   assert f"{len(first.runs)} of {total} runs done" in lines[2] and "elapsed" in lines[2] and "left" in lines[2]
   assert shown.ratio() == pytest.approx(2.0)
-  left = estimate.estimate([r for g in groups[1:] for r in g.runs], {}).seconds
+  left = estimate.estimate([r for g in groups[1:] for r in g.runs], {}).expected(estimate.DECISION, rounds=False)
   assert shown.seconds_left() == pytest.approx(2.0 * left)
 
 

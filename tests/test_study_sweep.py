@@ -114,8 +114,14 @@ def test_dry_run_counts_new_runs_and_estimates_their_time(reference, env, tmp_pa
   assert new and f"{len(new)} new, {len(p.runs) - len(new)} with records" in text
   est = estimate.estimate(new, estimate.measured(str(env / "reference")))
   assert est.measured_runs == len(new)  # every model of the new runs was timed in this workdir
-  assert (f"estimated time: about {estimate.duration(est.seconds)} for the {len(new)} new runs at their first step "
-          "budgets, from this workdir's measured throughput") in text
+  first = plan.make_plan(cfg, found.hashes, found.train_bytes, {}).runs if p.settled else None
+  hist = estimate.history(p.runs, runner.workdir_lib.read_records(str(env / "reference")),
+                          estimate.measured(str(env / "reference")), first, estimate.default(cfg))
+  assert hist.source.startswith("this workdir's finished ensembles")  # the reference sweep's runs, not the table
+  assert (f"estimated time: about {estimate.duration(est.expected(hist, rounds=not p.settled))} for the {len(new)} "
+          f"new runs") in text
+  assert (f"({estimate.duration(est.seconds)} at their first step budgets, from this workdir's measured throughput; "
+          f"scaled as the runs of {hist.source} went)") in text
   empty = tmp_path / "fresh"
   text = sweep_cmd.dry_run(toy.config(), str(empty), (0, 1))
   assert "from the throughput table of 2 CPU cores" in text and not empty.exists()  # a dry run writes nothing

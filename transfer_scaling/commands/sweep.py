@@ -32,15 +32,19 @@ def dry_run(cfg, workdir, shard) -> str:
   p = runner.current_plan(cfg, found, workdir)
   mine = [r for g in plan.owned(p.groups, shard) for r in g.runs]
   new = [r for r in mine if r.id not in records]
-  est = estimate.estimate(new, estimate.measured(workdir))
+  rates = estimate.measured(workdir)
+  est = estimate.estimate(new, rates)
+  first = plan.make_plan(cfg, found.hashes, found.train_bytes, {}).runs if p.settled else None
+  hist = estimate.history(p.runs, records, rates, first, estimate.default(cfg))
   lines = [plan.summary(p.groups),
            f"shard {shard[0]}/{shard[1]}: {len(mine)} runs"
            + ("" if p.settled else " so far (learning-rate and bracketing rounds may add runs as results come in)")
            + f"; {len(new)} new, {len(mine) - len(new)} with records in {workdir} already"]
   if new:
-    lines.append(f"estimated time: about {estimate.duration(est.seconds)} for the {len(new)} new runs at their "
-                 f"first step budgets, from {est.source}"
-                 + ("" if p.settled else "; runs that later rounds add come on top"))
+    lines.append(f"estimated time: about {estimate.duration(est.expected(hist, rounds=not p.settled))} for the "
+                 f"{len(new)} new runs" + ("" if p.settled else " and the runs later rounds add")
+                 + f" ({estimate.duration(est.seconds)} at their first step budgets, from {est.source}; scaled as "
+                 f"the runs of {hist.source} went)")
   return "\n".join(lines)
 
 

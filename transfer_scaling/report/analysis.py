@@ -332,6 +332,10 @@ def run_cost(records: pd.DataFrame, sc_runs, ft_all) -> dict:
   pre-training step; {} where the records carry no times (runs trained elsewhere)."""
   if "wall_s" not in records or records["wall_s"].isna().all():
     return {}
+  # A record's wall_s is its ensemble's: each member is charged its share.
+  members = records.groupby("ensemble")["id"].transform("size") if "ensemble" in records else 1
+  own = records["ensemble"].fillna("").eq("") if "ensemble" in records else True
+  records = records.assign(wall_s=records["wall_s"] / np.where(own, 1, members))
   out = {}
   for arm, kept in ((arms.REFERENCE.name, sc_runs), (arms.TRANSFERRED.name, ft_all)):
     spent = records[records["stage"] == arm].groupby("N")["wall_s"].sum()

@@ -192,7 +192,7 @@ def table(df: pd.DataFrame, path, units=None) -> tuple:
                     "status": status,
                     # a fine-tuned run best at step 0: fine-tuning did not help (study/results.py)
                     "no_gain": (ft & ~failed & (best_step == 0)).to_numpy(),
-                    "id": [f"line {x}" for x in df["_line"]], "tunes": True, "pretrain_seed": np.nan})
+                    "id": [f"line {x}" for x in df["_line"]], "tunes": True, "pretrain_seed": np.nan, "ensemble": ""})
   _duplicates(t, path)
   _settings(t, path, has_valid)
   _pairs(t, path)

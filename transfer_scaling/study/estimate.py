@@ -22,10 +22,12 @@ CPU_SEQ_LEN = 64
 
 
 def run_tokens(run) -> int:
-  """The tokens a run's plan trains: its first step budget (no training for zero-shot runs)."""
+  """The tokens a run's plan trains: its first step budget (no training for zero-shot runs; a cool-down trains
+  from the step it branches at, not from 0)."""
   if run.stage == "zeroshot":
     return 0
-  return min(run.budget, run.ceiling or run.budget) * run.batch_size * run.model_config().seq_len
+  steps = min(run.budget, run.ceiling or run.budget) - ((run.p or 0) if run.stage == "cooldown" else 0)
+  return max(steps, 0) * run.batch_size * run.model_config().seq_len
 
 
 def _model_key(model: dict) -> tuple:
@@ -58,10 +60,65 @@ def table_rate(run) -> float:
 
 
 @dataclasses.dataclass(frozen=True)
+class History:
+  """Per stage, measured seconds per estimated second (`overrun`) and the final plan's estimated seconds per
+  first-round second (`rounds`)."""
+  overrun: dict
+  rounds: dict
+  source: str
+
+
+# How the runs of the stored studies went against their first-round plan, per stage, as medians over the
+# studies (2-core AMD EPYC, 2026-12-07; docs/benchmarks.md, "How long a study takes"). `overrun`: the ensembles'
+# measured wall seconds per second estimated from their runs' first budgets (from-scratch runs stop early;
+# fine-tuned ones at the decision scale go on past their first budget; its pre-training runs at a larger batch
+# than the timed ensembles). `rounds`: the estimated seconds of the runs planned in the end per second of the
+# first round's (a bracketing round adds runs on more data, so it costs more than its count). Studies that
+# tune learning rates in rounds (`lr_rounds`, the decision scale: results/*_decision, decision_python*, 11
+# studies) add far more than those that do not (the CPU scale: results/*_cpu, quickstart*, synthetic_distance,
+# 12 studies). A workdir with finished ensembles of a stage replaces them with its own (`history`).
+DECISION = History({"pretrain": 0.49, "cooldown": 0.58, "scratch": 0.54, "finetune": 1.83},
+                   {"scratch": 8.3, "finetune": 2.2}, "the stored decision-scale studies")
+CPU = History({"pretrain": 0.98, "cooldown": 0.58, "scratch": 0.62, "finetune": 0.81},
+              {"scratch": 3.1, "finetune": 1.0}, "the stored CPU-scale studies")
+
+
+def default(cfg) -> History:
+  """The stored studies' factors for a study of cfg's protocol: with learning-rate rounds or without."""
+  return DECISION if cfg.scratch.lr_rounds or cfg.finetune.lr_rounds else CPU
+
+
+def history(runs, records: dict, rates: dict, first=None, base: History = DECISION) -> History:
+  """How this workdir's finished ensembles went: `runs` the current plan's (first budgets), `records` by id
+  (a record's wall_s is its ensemble's), `first` the runs of the study's first round (the plan made without
+  records) for the rounds, given once the plan is settled (else its rounds are not over). A stage with nothing
+  finished keeps `base`'s factors (default(cfg): the stored studies of its protocol)."""
+  groups = {}
+  for r in runs:
+    rec = records.get(r.id)
+    if rec and rec.get("group") and isinstance(rec.get("wall_s"), (int, float)) and rec["wall_s"] > 0:
+      groups.setdefault(rec["group"], (rec["wall_s"], []))[1].append(r)
+  wall, est = {}, {}
+  for w, rs in groups.values():
+    e = estimate(rs, rates).seconds
+    if e > 0:
+      wall[rs[0].stage] = wall.get(rs[0].stage, 0.0) + w
+      est[rs[0].stage] = est.get(rs[0].stage, 0.0) + e
+  overrun = {**base.overrun, **{s: wall[s] / est[s] for s in est}}
+  rounds = dict(base.rounds)
+  if first is not None:
+    now, then = estimate(runs, rates).by_stage, estimate(first, rates).by_stage
+    rounds.update({s: now[s] / then[s] for s in rounds if then.get(s) and s in est})
+  own = "this workdir's finished ensembles" if est else ""
+  return History(overrun, rounds, f"{own}, {base.source} for the rest" if own else base.source)
+
+
+@dataclasses.dataclass(frozen=True)
 class Estimate:
-  seconds: float
+  seconds: float      # at the runs' first step budgets
   runs: int
   measured_runs: int  # of them, timed from this workdir's own throughput (the rest from the table)
+  by_stage: dict = dataclasses.field(default_factory=dict)  # seconds at first budgets per stage
 
   @property
   def source(self) -> str:
@@ -71,16 +128,25 @@ class Estimate:
       return "the throughput table of 2 CPU cores (study/estimate.py)"
     return f"this workdir's measured throughput for {self.measured_runs} of them, the 2-CPU-core table for the rest"
 
+  def expected(self, hist: History, rounds: bool = True) -> float:
+    """Seconds the runs should take as the study's runs went: stopped early or continued (overrun), and with
+    the runs later learning-rate and bracketing rounds add (rounds: False where they have been planned)."""
+    return sum(s * hist.overrun.get(k, 1.0) * (hist.rounds.get(k, 1.0) if rounds else 1.0)
+               for k, s in self.by_stage.items())
+
 
 def estimate(runs, rates: dict) -> Estimate:
-  """Seconds to train `runs` at `rates` ({model key: tokens/s}, from measured()) or the table."""
-  seconds, timed = 0.0, 0
+  """Seconds to train `runs` at their first budgets, at `rates` ({model key: tokens/s}, from measured()) or the
+  table."""
+  seconds, timed, by_stage = 0.0, 0, {}
   for r in runs:
     rate = rates.get(_model_key(dataclasses.asdict(r.model_config())))
     timed += rate is not None
     tokens = run_tokens(r)
-    seconds += tokens / (rate or table_rate(r)) if tokens else 0.0
-  return Estimate(seconds=seconds, runs=len(runs), measured_runs=timed)
+    s = tokens / (rate or table_rate(r)) if tokens else 0.0
+    seconds += s
+    by_stage[r.stage] = by_stage.get(r.stage, 0.0) + s
+  return Estimate(seconds=seconds, runs=len(runs), measured_runs=timed, by_stage=by_stage)
 
 
 def duration(seconds: float) -> str:

@@ -3,9 +3,11 @@
 advise's "what to run next" proposes changes to a finished study's config (more seeds, pre-training varied at
 another size, longer pre-training, more kept checkpoints). Each is judged on exactly what `transfer-scaling sweep
 --config WORKDIR/study.json --workdir WORKDIR OVERRIDES` would plan from the records already there: the runs it
-adds (their cost from the workdir's measured throughput) and the scratch and fine-tuned cells the extended study
-then holds (a change can also drop cells: more kept checkpoints move the interior ones). Later learning-rate and
-bracketing rounds may add runs on top; the first round is what is priced.
+adds and the scratch and fine-tuned cells the extended study then holds (a change can also drop cells: more kept
+checkpoints move the interior ones). The cells are the first round's. The time is the first round's at the
+workdir's measured throughput, scaled as the study's own runs went against their first-round plan
+(estimate.history): runs stopped early or went on past their first budget, and later learning-rate and
+bracketing rounds added runs.
 """
 import dataclasses
 import json
@@ -21,7 +23,7 @@ class Extension:
   what: str
   overrides: tuple   # --config.field=value, as `sweep` takes them
   runs: list         # the runs the sweep would add (first round)
-  seconds: float     # their training time from the workdir's measured throughput (the CPU table where none)
+  seconds: float     # their expected training time, later rounds included (estimate.Estimate.expected)
   keys: set          # (pretrained, N, D, p, seed) of every from-scratch and fine-tuned cell of the extended study
 
   def command(self, workdir) -> str:
@@ -59,6 +61,7 @@ class Study:
   records: dict
   runs: list
   rates: dict   # measured tokens/s per model (estimate.measured), read once for every extension priced
+  history: estimate.History  # how its runs went against their first-round plan: what a new cell's runs will do
 
   @staticmethod
   def read(workdir) -> "Study":
@@ -68,8 +71,10 @@ class Study:
     hashes = corpora.get("hashes") or {}
     train = {k: v["train"] for k, v in (corpora.get("sizes") or {}).items()}
     records = workdir_lib.read_records(workdir)
-    return Study(str(workdir), cfg, hashes, train, records, plan.make_plan(cfg, hashes, train, records).runs,
-                 estimate.measured(workdir))
+    now, rates = plan.make_plan(cfg, hashes, train, records), estimate.measured(workdir)
+    first = plan.make_plan(cfg, hashes, train, {}).runs if now.settled else None  # its rounds, once they are over
+    return Study(str(workdir), cfg, hashes, train, records, now.runs, rates,
+                 estimate.history(now.runs, records, rates, first, estimate.default(cfg)))
 
 
 def extension(study: Study, target: str, what: str, changes: dict) -> Extension:
@@ -93,8 +98,8 @@ def extension(study: Study, target: str, what: str, changes: dict) -> Extension:
       first.setdefault(cell(r), r)
   followers = [dataclasses.replace(r, seed=s, follows="chosen") for c, r in first.items()
                for s in cfg.seeds if s not in seeds[c]]
-  cost = estimate.estimate(new + followers, study.rates)
-  return Extension(what, overrides, new + followers, cost.seconds, keys(cfg, runs + followers, target))
+  cost = estimate.estimate(new + followers, study.rates).expected(study.history)
+  return Extension(what, overrides, new + followers, cost, keys(cfg, runs + followers, target))
 
 
 def proposals(workdir, target: str, near: str, p_alt: float, study: Study = None) -> list:

@@ -6,9 +6,9 @@ plain line per ensemble as it starts, and no carriage returns. Either way a line
 plan grows (a learning-rate round adds rates, a bracketing round from-scratch runs).
 
 The time left is the estimate of the unfinished runs (study/estimate.py: the workdir's throughput
-as measured before this sweep, else the table), scaled by how long the ensembles this sweep has
-trained took against their own estimates: the ratio learns this machine's speed, compilation, and
-how far runs stop early or go past their first budget.
+as measured before this sweep, else the table, scaled per stage as the workdir's or the stored studies'
+runs went against their first budgets), scaled again by how long the ensembles this sweep has trained
+took against their own estimates: the ratio learns this machine's speed and compilation.
 """
 import collections
 import io
@@ -38,6 +38,7 @@ class Progress:
     self._ids, self._runs = None, {}
     self._rounds = {}
     self._rates = None
+    self._hist = self.base = estimate.DECISION  # the sweep sets base to its protocol's (estimate.default)
     self.mine, self.records = [], {}
     self.bar = self._stderr = self._ticker = None
     self.refresh_s = refresh_s
@@ -71,11 +72,15 @@ class Progress:
       # The timings from before this sweep, kept: those of its own ensembles enter through the ratio,
       # which would otherwise count them twice.
       self._rates = estimate.measured(self.workdir)
+      self._hist = estimate.history(list(runs.values()), records, self._rates, base=self.base)
       if left:
         est = estimate.estimate(left, self._rates)
-        self.line(f"estimated time: about {estimate.duration(est.seconds)} for the {len(left)} runs still to do, "
-                  f"from {est.source}")
-    self.left_s = estimate.estimate(left, self._rates).seconds
+        more = ("" if getattr(p, "settled", True)
+                else f", about {estimate.duration(est.expected(self._hist))} with the runs later rounds add")
+        self.line(f"estimated time: about {estimate.duration(est.expected(self._hist, rounds=False))} for the "
+                  f"{len(left)} runs still to do{more} (from {est.source}, scaled as the runs of {self._hist.source} "
+                  "went)")
+    self.left_s = estimate.estimate(left, self._rates).expected(self._hist, rounds=False)
     if self.live and self.bar is None:
       self._open_bar()
     self._draw()
@@ -87,7 +92,7 @@ class Progress:
     n = len(self.mine)
     k = sum(all(r.id in self.records for r in g.runs) for g in self.mine) + 1
     runs = [r for r in group.runs if r.id not in records]
-    self.current = (group, k, n, estimate.estimate(runs, self._rates).seconds, self.clock())
+    self.current = (group, k, n, estimate.estimate(runs, self._rates).expected(self._hist, rounds=False), self.clock())
     if self.live:
       self._draw()
     else:

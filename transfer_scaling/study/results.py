@@ -13,7 +13,7 @@ from transfer_scaling.study import arms, workdir as workdir_lib
 
 COLUMNS = ["study", "stage", "source", "target", "size", "N", "D_F", "init", "p", "seed", "lr", "warmup", "loss",
            "valid_loss", "best_step", "steps", "budget", "tokens", "flops", "wall_s", "status", "no_gain", "id",
-           "tunes", "pretrain_seed"]
+           "tunes", "pretrain_seed", "ensemble"]
 NO_GAIN = "no_gain"  # a record's outcome when fine-tuning did not help (its best step is 0)
 ORDER = arms.ORDER
 
@@ -50,7 +50,9 @@ def frame(records) -> pd.DataFrame:
                  "budget": r.get("budget"), "tokens": r["tokens"], "flops": r["flops"], "wall_s": r["wall_s"],
                  "status": r["status"], "no_gain": _no_gain(r), "id": r["id"],
                  # False: trained at the setting its cell chose on other seeds, so not part of that choice
-                 "tunes": not run.get("follows"), "pretrain_seed": r.get("pretrain_seed")})
+                 "tunes": not run.get("follows"), "pretrain_seed": r.get("pretrain_seed"),
+                 # the ensemble it trained in: wall_s is the ensemble's, shared by its members
+                 "ensemble": r.get("group", "")})
   df = pd.DataFrame(rows, columns=COLUMNS)
   for c in ("loss", "valid_loss"):
     df[c] = pd.to_numeric(df[c], errors="coerce")

@@ -25,7 +25,7 @@ from transfer_scaling import fileio, interrupt, ladder
 from transfer_scaling.errors import UsageError
 from transfer_scaling.study import arms, corpora, plan, pretrained, progress, results as results_lib, throughput
 from transfer_scaling.study import runs as runs_lib
-from transfer_scaling.study import workdir as workdir_lib
+from transfer_scaling.study import estimate, workdir as workdir_lib
 from transfer_scaling.study.config import StudyConfig
 
 
@@ -85,6 +85,7 @@ def _sweep(config, workdir, shard, poll_s, shown) -> dict:
     raise UsageError(f"poll_s={poll_s!r} must be a positive finite number of seconds")
   fileio.check_writable_dir(workdir)
   cfg, found = prepare(config)  # everything is validated before anything is written ...
+  shown.base = estimate.default(cfg)
   workdir_lib.read_records(workdir)  # ... a damaged record included
   workdir_lib.pin_devices(workdir, devices())
   workdir_lib.clear_unfinished_writes(workdir)
