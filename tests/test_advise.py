@@ -291,3 +291,24 @@ def test_the_decision_model_takes_any_form_with_a_pretrain_law_and_says_which_fo
   f["decision"]["form_note"] = pf.form_note
   assert any(w.startswith(note) for w in advice.advise(f, d_f=D_F, N=N).warnings)
   assert not any("decision model:" in w for w in advice.advise(fits(0.8), d_f=D_F, N=N).warnings)
+
+
+def _joint_bootstrap(params, spread=0.01, B=400):
+  rng = np.random.default_rng(5)
+  return {k: (v * np.exp(rng.normal(0, spread, B))).tolist() for k, v in params.items()}
+
+
+def test_a_multiplier_the_transfer_law_contradicts_is_not_determined():
+  f = fits(0.7)
+  f["joint"]["bootstrap"] = _joint_bootstrap(JOINT)  # the same law at p = P0: the two agree
+  a = advice.advise(f, d_f=D_F, N=N)
+  assert a.multiplier_transfer_law is None and "not determined" not in a.text().splitlines()[1]
+  far = {**JOINT, "k": JOINT["k"] * 5}  # a transfer law whose multiplier lies far outside the model's interval
+  f["joint"] = {**f["joint"], "params": far, "bootstrap": _joint_bootstrap(far)}
+  a = advice.advise(f, d_f=D_F, N=N)
+  m = a.multiplier_transfer_law
+  assert m is not None and not (a.multiplier.lo <= m.value <= a.multiplier.hi)
+  assert a.text().splitlines()[1].startswith("  effective-data multiplier (D_F + D_T) / D_F: not determined: ")
+  assert any("each model's value lies outside the other's interval" in w for w in a.warnings)
+  assert a.to_json()["multiplier_transfer_law"][0] == pytest.approx(m.value)
+  assert a.better == advice.advise(fits(0.7), d_f=D_F, N=N).better  # the decision does not read the multiplier

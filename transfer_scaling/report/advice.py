@@ -79,11 +79,14 @@ class Advice:
   model: str = ""                 # the law both options were evaluated with
   reading: str = ""               # the transfer-gap law's reading of the same runs (not the decision)
   next_runs: list = dataclasses.field(default_factory=list)  # when undecided: what would narrow it (next_runs)
+  # the transfer law's multiplier (runs of p alone) where it and `multiplier` each lie outside the other's interval:
+  # the multiplier is then not determined (_multiplier_check)
+  multiplier_transfer_law: Optional[Interval] = None
 
   def to_json(self) -> dict:
     out = json.loads(json.dumps(dataclasses.asdict(self), default=float))
     for k in ("multiplier", "break_even_cost_ratio", "more_data", "more_pretraining", "same_budget_pretraining",
-              "loss_now", "loss_more_data", "loss_more_pretraining"):
+              "loss_now", "loss_more_data", "loss_more_pretraining", "multiplier_transfer_law"):
       v = getattr(self, k)
       out[k] = v.triple() if v is not None else None
     return json.loads(json.dumps(out).replace("Infinity", "null").replace("NaN", "null"))
@@ -93,7 +96,10 @@ class Advice:
     per = f"nats/{unit}"
     lines = [f"{self.target}: N = {self.N:,.0f}, D_F = {_amount(self.d_f)} {self.units}"
              + (f", fine-tuned from {self.pretrain_steps:,.0f} pre-training steps" if self.pretrain_steps else ""),
-             f"  effective-data multiplier (D_F + D_T) / D_F: {self.multiplier.text()}"]
+             f"  effective-data multiplier (D_F + D_T) / D_F: {self.multiplier.text()}"
+             if self.multiplier_transfer_law is None else
+             f"  effective-data multiplier (D_F + D_T) / D_F: not determined: {self.multiplier.text()} from this "
+             f"model, {self.multiplier_transfer_law.text()} from the transfer law (see the warning)"]
     if self.loss_now is not None:
       lines.append(f"  predicted loss now: {self.loss_now.text('.4f')} {per}")
       lines.append(f"    with 2x the fine-tuning data ({_amount(2 * self.d_f)} {self.units}): "
@@ -287,13 +293,39 @@ def _decide(fits: dict, d_f: float, N: float, cost_ratio, extra_steps, plan: boo
                       "to compare equal budgets; the break-even ratio says where the answer turns)")
   better, prob, favours, where = _verdict(data2, alt, what)
   warnings, flags = _flags(fits, dec, N, d_f, p0, p0 + dp, cost_ratio, be_point)
+  other = _multiplier_check(fits, N, d_f, p0, _iv(*mult))
+  if other is not None:
+    warnings.append(f"the transfer law, fitted to the runs from {p0:,.0f} pre-training steps alone, puts the "
+                    f"multiplier at {other.text()}, and each model's value lies outside the other's interval: they "
+                    "disagree on the from-scratch loss the multiplier is read through, so it is not determined here "
+                    "(the decision compares the two options' predicted losses, not the multiplier)")
   p_alt = p0 + (cost_ratio * d_f if cost_ratio is not None else dp)
   nxt = next_runs(fits, N, d_f, p0, p_alt, workdir=workdir) if better == UNDECIDED and plan else []
   return Advice(fits["target"], N, d_f, cost_ratio, _iv(*mult), _iv(*change(data2)), _iv(*change(pre)),
                 _iv(*change(same)) if same is not None else None, better, prob, where, warnings,
                 fits.get("units", "bytes"), p0, dp, loss_now=_iv(*now), loss_more_data=_iv(*data2),
                 loss_more_pretraining=_iv(*pre), break_even_cost_ratio=be, favours=favours, extrapolated=flags,
-                model=f"{law.name}: {law.doc}", reading=_gap_reading(fits, d_f), next_runs=nxt)
+                model=f"{law.name}: {law.doc}", reading=_gap_reading(fits, d_f), next_runs=nxt,
+                multiplier_transfer_law=other)
+
+
+def _multiplier_check(fits: dict, N: float, d_f: float, p0: float, mult: Interval) -> Optional[Interval]:
+  """The transfer law's multiplier (fitted to the runs of p0 alone) where it and the (N, D_F, p) model's each lie
+  outside the other's interval; else None. The model reads the multiplier through its own from-scratch curve,
+  fitted together with every pre-training amount under one gamma for all sizes; where that structure does not
+  hold, the fit moves the from-scratch curve (which the GLS weighs less: from-scratch runs are the noisier) and
+  the multiplier with it, while the losses both options are judged by stay fitted."""
+  joint = fits.get("joint")
+  if not joint or float(fits.get("pretrain_steps") or math.nan) != p0 or math.isnan(mult.lo):
+    return None
+  law = get_law(joint["law"])
+  point, reps = _replicates(joint)
+  with np.errstate(all="ignore"):
+    other = _iv(*_both(lambda prm: law.functions["multiplier"](prm, N=np.array([N]), D_F=np.array([d_f])),
+                       point, reps))
+  if math.isnan(other.lo) or mult.lo <= other.value <= mult.hi or other.lo <= mult.value <= other.hi:
+    return None
+  return other
 
 
 def next_runs(fits: dict, N: float, d_f: float, p0: float, p_alt: float, top: int = 3, workdir=None) -> list:
