@@ -23,7 +23,9 @@ def measure(workdir) -> dict:
     if rec and rec.get("group"):
       walls[rec["group"]] = rec.get("wall_s") or 0.0
   return {"name": str(workdir).rstrip("/").split("/")[-1], "first": estimate.estimate(first, st.rates),
-          "history": estimate.history(st.runs, st.records, st.rates, first), "wall": sum(walls.values())}
+          # the study's own factors alone (no prior): what the stored table is the median of
+          "history": estimate.history(st.runs, st.records, st.rates, first, estimate.default(st.cfg), prior_s=0),
+          "wall": sum(walls.values())}
 
 
 def main(argv=None) -> int:
@@ -37,7 +39,7 @@ def main(argv=None) -> int:
   print("|---|---|---|---|---|---|")
   for r in rows:
     h = estimate.History({k: median("overrun", k, r["name"]) for k in r["history"].overrun},
-                         {k: median("rounds", k, r["name"]) for k in r["history"].rounds})
+                         {k: median("rounds", k, r["name"]) for k in r["history"].rounds}, "the other studies")
     old, new = r["first"].seconds, r["first"].expected(h)
     print(f"| {r['name']} | {r['wall'] / 60:.1f} | {old / 60:.1f} | {r['wall'] / old:.2f} | {new / 60:.1f} "
           f"| {r['wall'] / new:.2f} |")

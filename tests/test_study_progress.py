@@ -84,13 +84,17 @@ def test_history_scales_by_stage_as_the_workdir_runs_went(study):
   # A record's wall_s is its ensemble's: one from-scratch ensemble took half its estimate, one fine-tuned twice.
   records = {r.id: {"group": "s", "wall_s": 0.5 * est(sg.runs)} for r in sg.runs}
   records.update({r.id: {"group": "f", "wall_s": 2.0 * est(fg.runs)} for r in fg.runs})
-  h = estimate.history(runs, records, rates)
+  h = estimate.history(runs, records, rates, prior_s=0)
   assert h.overrun["scratch"] == pytest.approx(0.5) and h.overrun["finetune"] == pytest.approx(2.0)
+  # with the stored factor counted as PRIOR_S seconds beside them, a few ensembles move it only part of the way
+  shrunk = estimate.history(runs, records, rates).overrun["scratch"]
+  base, e = estimate.DECISION.overrun["scratch"], est(sg.runs)
+  assert shrunk == pytest.approx((0.5 * e + estimate.PRIOR_S * base) / (e + estimate.PRIOR_S))
   assert h.overrun["pretrain"] == estimate.DECISION.overrun["pretrain"] and h.rounds == estimate.DECISION.rounds
   assert h.source.startswith("this workdir's finished ensembles")
   # rounds, once the plan is settled: the final plan's estimated seconds per first-round second
   first = [r for r in runs if r not in sg.runs[1:]]  # as if a round had added the group's other runs
-  h = estimate.history(runs, records, rates, first)
+  h = estimate.history(runs, records, rates, first, prior_s=0)
   ratio = estimate.estimate(runs, rates).by_stage["scratch"] / estimate.estimate(first, rates).by_stage["scratch"]
   assert h.rounds["scratch"] == pytest.approx(ratio) and ratio > 1
   e = estimate.estimate(sg.runs + fg.runs, rates)

@@ -69,18 +69,21 @@ class History:
 
 
 # How the runs of the stored studies went against their first-round plan, per stage, as medians over the
-# studies (2-core AMD EPYC, 2026-12-07; docs/benchmarks.md, "How long a study takes"). `overrun`: the ensembles'
+# studies (2-core AMD EPYC, 2026-12-07; docs/benchmarks.md, "Time estimates"). `overrun`: the ensembles'
 # measured wall seconds per second estimated from their runs' first budgets (from-scratch runs stop early;
 # fine-tuned ones at the decision scale go on past their first budget; its pre-training runs at a larger batch
 # than the timed ensembles). `rounds`: the estimated seconds of the runs planned in the end per second of the
 # first round's (a bracketing round adds runs on more data, so it costs more than its count). Studies that
-# tune learning rates in rounds (`lr_rounds`, the decision scale: results/*_decision, decision_python*, 11
+# tune learning rates in rounds (`lr_rounds`, the decision scale: results/*_decision, decision_python*, 12
 # studies) add far more than those that do not (the CPU scale: results/*_cpu, quickstart*, synthetic_distance,
-# 12 studies). A workdir with finished ensembles of a stage replaces them with its own (`history`).
-DECISION = History({"pretrain": 0.49, "cooldown": 0.58, "scratch": 0.54, "finetune": 1.83},
-                   {"scratch": 8.3, "finetune": 2.2}, "the stored decision-scale studies")
+# 12 studies). A workdir with finished ensembles of a stage moves them toward its own (`history`).
+DECISION = History({"pretrain": 0.49, "cooldown": 0.56, "scratch": 0.53, "finetune": 1.76},
+                   {"scratch": 9.0, "finetune": 2.2}, "the stored decision-scale studies")
 CPU = History({"pretrain": 0.98, "cooldown": 0.58, "scratch": 0.62, "finetune": 0.81},
               {"scratch": 3.1, "finetune": 1.0}, "the stored CPU-scale studies")
+
+
+PRIOR_S = 600.0  # estimated seconds of ensembles the stored factor counts as, beside a workdir's own
 
 
 def default(cfg) -> History:
@@ -88,11 +91,13 @@ def default(cfg) -> History:
   return DECISION if cfg.scratch.lr_rounds or cfg.finetune.lr_rounds else CPU
 
 
-def history(runs, records: dict, rates: dict, first=None, base: History = DECISION) -> History:
+def history(runs, records: dict, rates: dict, first=None, base: History = DECISION,
+            prior_s: float = PRIOR_S) -> History:
   """How this workdir's finished ensembles went: `runs` the current plan's (first budgets), `records` by id
   (a record's wall_s is its ensemble's), `first` the runs of the study's first round (the plan made without
   records) for the rounds, given once the plan is settled (else its rounds are not over). A stage with nothing
-  finished keeps `base`'s factors (default(cfg): the stored studies of its protocol)."""
+  finished keeps `base`'s factors (default(cfg): the stored studies of its protocol); prior_s: how many
+  estimated seconds of ensembles `base` counts as beside the workdir's (0: the workdir's alone)."""
   groups = {}
   for r in runs:
     rec = records.get(r.id)
@@ -104,7 +109,10 @@ def history(runs, records: dict, rates: dict, first=None, base: History = DECISI
     if e > 0:
       wall[rs[0].stage] = wall.get(rs[0].stage, 0.0) + w
       est[rs[0].stage] = est.get(rs[0].stage, 0.0) + e
-  overrun = {**base.overrun, **{s: wall[s] / est[s] for s in est}}
+  # The ratio of sums (what a total takes), drawn toward the stored factor by PRIOR_S of estimated seconds at
+  # it: a few ensembles, one of them slowed by another sweep on the machine, do not set the factor alone.
+  overrun = {**base.overrun, **{s: (wall[s] + prior_s * base.overrun.get(s, 1.0)) / (est[s] + prior_s)
+                                for s in est}}
   rounds = dict(base.rounds)
   if first is not None:
     now, then = estimate(runs, rates).by_stage, estimate(first, rates).by_stage
