@@ -11,8 +11,8 @@ Runtime at `:decision`: 44.8 min of sweep on a 2-core AMD EPYC (2026-12-07), 1,0
 pre-training runs copied by id from english_to_chinese_decision, the same runs; they take about 2 min).
 Result (results/english_to_dna_decision): pre-training on English is worth nothing for DNA, a fine-tuning
 gain of -0.001 [-0.002, 0.001] nats/byte; no joint fit (no fine-tuned run lies in the low-data regime:
-DNA's from-scratch loss levels off at once), law-free multipliers 0.50-1.97 per cell; gap law at 13k:
-G = 0.318 [0.189, 2.31], alpha not determined.
+DNA's from-scratch loss levels off at once), law-free multipliers 0.50-1.97 over the 11 cells that have
+one; gap law at 13k: G = 0.318 [0.189, 2.31], alpha not determined.
 """
 from transfer_scaling.study import config as study_config
 
