@@ -2,7 +2,10 @@
 
 A run is planned as its first step budget (min(budget, ceiling) steps of batch_size x seq_len
 tokens); it may stop earlier (early stopping) or go on (the budget doubles while it improves),
-so an estimate is of the plan, not of the outcome. Zero-shot runs only evaluate: no training time.
+so `estimate` is of the plan, not of the outcome. `Estimate.expected` scales it, per stage, by how runs
+went against their first budgets and by how much the later learning-rate and bracketing rounds added
+(`History`: the workdir's own finished ensembles, else the stored studies of the same protocol). Zero-shot
+runs only evaluate: no training time.
 
 Throughput comes from the workdir's own groups/*/throughput.json where it has timed an ensemble
 of the same model (tokens over the ensemble's whole wall time: compilation, evaluation and
