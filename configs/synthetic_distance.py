@@ -16,10 +16,10 @@ design centre (26,892 parameters, 2,155 B) falls with the knob, 2.69 [2.30, 3.15
 nats/byte; paired by seed only the step 0.75 -> 1 is separated (3 seeds); alpha does not rise with
 the knob (1.14, 1.01, 1.04, not determined); G is not determined at any knob.
 `:decision`: the same family at the decision scale (as decision_python: 8 seeds, D_F 600 B - 12.9 kB,
-four pre-training seeds), the study that can separate neighbouring knobs. Not run yet: its first
-round is 1,356 runs, which study/estimate.py puts at 66 min on 2 cores; the language studies took
-about twice their first-round estimate, so about 2-3 hours (`--shard i/n` splits it; a SIGTERM stops
-it resumably).
+four pre-training seeds), the study that can separate neighbouring knobs. Runtime: more than 2.3 h of
+sweep on a 2-core AMD EPYC; its first round is 1,356 runs, and by 2,418 runs done (2026-12-07) the rounds
+had grown the plan to 2,634. The dry run on an empty workdir says about 3.9 h. `--shard i/n` splits it; a
+SIGTERM stops it resumably.
 """
 from transfer_scaling.study import config as study_config
 
