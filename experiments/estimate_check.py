@@ -6,7 +6,7 @@ For each finished study workdir: the first round's estimate at the runs' first s
 before history scaling), and the expected time (study/estimate.py: Estimate.expected) from factors that leave
 the study out (medians of the other studies' overrun and rounds), against the ensembles' measured wall time.
 Every workdir's own throughput is used for the rates, so the check is of the scaling, not of the machine.
-Prints the table of docs/benchmarks.md ("How long a study takes").
+Prints the tables of docs/benchmarks.md ("Time estimates").
 """
 import argparse
 import statistics

@@ -34,8 +34,8 @@ def dry_run(cfg, workdir, shard) -> str:
   new = [r for r in mine if r.id not in records]
   rates = estimate.measured(workdir)
   est = estimate.estimate(new, rates)
-  first = plan.make_plan(cfg, found.hashes, found.train_bytes, {}).runs if p.settled else None
-  hist = estimate.history(p.runs, records, rates, first, estimate.default(cfg))
+  # the rounds factor only scales a plan still open to rounds, so it is the stored one: no first-round plan needed
+  hist = estimate.history(p.runs, records, rates, base=estimate.default(cfg))
   lines = [plan.summary(p.groups),
            f"shard {shard[0]}/{shard[1]}: {len(mine)} runs"
            + ("" if p.settled else " so far (learning-rate and bracketing rounds may add runs as results come in)")

@@ -68,19 +68,20 @@ class Progress:
     self.total = len(ids)
     self.done = sum(rid in records for rid in ids)
     left = [r for g in mine for r in g.runs if r.id not in records]
-    if self._rates is None:
+    opening = self._rates is None
+    if opening:
       # The timings from before this sweep, kept: those of its own ensembles enter through the ratio,
       # which would otherwise count them twice.
       self._rates = estimate.measured(self.workdir)
       self._hist = estimate.history(list(runs.values()), records, self._rates, base=self.base)
-      if left:
-        est = estimate.estimate(left, self._rates)
-        more = ("" if getattr(p, "settled", True)
-                else f", about {estimate.duration(est.expected(self._hist))} with the runs later rounds add")
-        self.line(f"estimated time: about {estimate.duration(est.expected(self._hist, rounds=False))} for the "
-                  f"{len(left)} runs still to do{more} (from {est.source}, scaled as the runs of {self._hist.source} "
-                  "went)")
-    self.left_s = estimate.estimate(left, self._rates).expected(self._hist, rounds=False)
+    est = estimate.estimate(left, self._rates)
+    if opening and left:
+      more = ("" if getattr(p, "settled", True)
+              else f", about {estimate.duration(est.expected(self._hist))} with the runs later rounds add")
+      self.line(f"estimated time: about {estimate.duration(est.expected(self._hist, rounds=False))} for the "
+                f"{len(left)} runs still to do{more} (from {est.source}, scaled as the runs of {self._hist.source} "
+                "went)")
+    self.left_s = est.expected(self._hist, rounds=False)
     if self.live and self.bar is None:
       self._open_bar()
     self._draw()
