@@ -30,4 +30,13 @@ def get_config(scale=None):
   c.targets = ("synthetic-0.25", "synthetic-0.5", "synthetic-0.75", "synthetic-1")
   if scale in (None, "", "cpu"):  # the quickstart's scale; cpu_scale, unlike at_scale, keeps the name its runs carry
     return study_config.cpu_scale(c)
-  return study_config.at_scale(c, scale)
+  c = study_config.at_scale(c, scale)
+  if scale == "decision":
+    # Four targets at the whole decision scale take about 4 h of sweep; the knob check reads the multiplier at one
+    # point, so two sizes, D_F up to 6 kB and only the finished pre-trained models (no p axis) keep it to an hour.
+    c.sizes, c.gap.sizes = ("13k", "25k"), ("13k",)
+    c.d_f.max, c.d_f.num = 6_000, 4   # 600, 1,293, 2,785, 6,000
+    c.scratch_d_max = 12_927   # the bracketing adds 27,850 B where a D_E lies above it
+    c.pretrain.num_kept = 1
+    c.analysis.example_size = "25k"
+  return c
