@@ -220,6 +220,17 @@ def test_add_one_large_and_three_small_documents(data_dir, capsys):
   assert f"split by document: train {s['train']['documents']} docs" in out and "validation 1 docs" in out
 
 
+@pytest.mark.parametrize("spec", ["{}/*.txt", "{}"])
+def test_the_same_files_make_the_same_corpus_wherever_they_lie(data_dir, spec):
+  # Splits, order within them and the content hash (which run ids name) depend on the files, not on their folder.
+  made = []
+  for i, where in enumerate((data_dir / "here" / "files", data_dir / "somewhere" / "else" / "files")):
+    _write_docs(where, n=30)
+    assert corpora_cmd.main(["add", f"mine{i}", "--files", spec.format(where)]) == 0
+    made.append((prepared.read_meta(f"mine{i}")["content_hash"], [bytes(s) for s in prepared.load_splits(f"mine{i}")]))
+  assert made[0] == made[1]
+
+
 def test_add_reports_duplicates_and_split(data_dir, capsys):
   _write_docs(data_dir / "files", n=20)
   assert corpora_cmd.main(["add", "mine", "--files", str(data_dir / "files")]) == 0

@@ -8,6 +8,7 @@ import dataclasses
 import glob
 import gzip
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -110,20 +111,39 @@ SITE_PACKAGES = Source("site-packages", (), "licences of the installed packages 
                        _site_packages, cap_bytes=20_000_000)
 
 
+def glob_root(pattern: str) -> str:
+  """The fixed directory a glob starts from: its path up to the first component with a wildcard."""
+  pattern = os.path.expanduser(pattern)
+  if os.path.isdir(pattern):
+    return pattern
+  parts = pattern.split(os.sep)
+  fixed = list(itertools.takewhile(lambda part: not glob.has_magic(part), parts))
+  root = os.sep.join(fixed if len(fixed) < len(parts) else fixed[:-1])
+  return root or (os.sep if pattern.startswith(os.sep) else ".")
+
+
 def local_files(pattern: str) -> Source:
-  """A user's own files: a glob, or a directory of .txt/.jsonl/.md files."""
+  """A user's own files: a glob, or a directory of .txt/.jsonl/.md files.
+
+  Documents are named and ordered by their path below the glob's fixed directory, so the same files
+  prepare the same corpus (splits, order, content hash, run ids) wherever that directory lies.
+  """
+  root = glob_root(pattern)
+
   def extract(_roots):
     if os.path.isdir(pattern):
       paths = files(pattern, "*.txt", "*.jsonl", "*.md")
     else:
       paths = stable_order(sorted(p for p in glob.glob(os.path.expanduser(pattern), recursive=True)
-                                  if os.path.isfile(p)))
+                                  if os.path.isfile(p)), root)
     for p in paths:
+      name = rel(p, root)
       if p.endswith(".jsonl"):
         for i, line in enumerate(read(p).splitlines()):
           if line.strip():
             record = json.loads(line)
-            yield Doc(f"{p}:{i}", record["text"] if isinstance(record, dict) else str(record))
+            yield Doc(f"{name}:{i}", record["text"] if isinstance(record, dict) else str(record))
       else:
-        yield Doc(p, read(p))
-  return Source(f"files:{pattern}", (), "the user's own files", extract, cap_bytes=10**12)
+        yield Doc(name, read(p))
+  # The name enters each document's key (and so its order in a split): no path in it.
+  return Source("files", (), "the user's own files", extract, cap_bytes=10**12)
