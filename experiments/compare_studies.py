@@ -14,7 +14,8 @@ its from-scratch runs where the target is the same: laws/compare.py); with m com
 bytes per character, from its prepared corpus) and D_T is counted in characters: languages compared at equal
 text rather than equal bytes. The figure is what a reader looks at first: one marker and 95% interval per
 study, on a log scale, sorted, and beside it G (the stored transfer-gap fit's, bootstrap percentiles as in the
-report) where any study determines it.
+report) where any study determines it. A study with no joint fit (DNA) is listed and drawn with its G, its
+multiplier marked not determined; it cannot be one side of a comparison.
 """
 import argparse
 import math
@@ -46,10 +47,22 @@ def _label(spec: str) -> str:
 
 def fit(spec: str, bootstrap: int):
   """The joint fit of a study (DIR) or of one target of a study of several (DIR:TARGET), and its stored
-  transfer-gap fit (None where the study has none)."""
-  fits, sc, ft = runs_of(*_split(spec))
+  transfer-gap fit (None where the study has none). A study with no joint fit (no fine-tuned run in the
+  low-data regime, as for DNA) gives None and its gap fit, which the analysis recomputes since no file holds it."""
+  workdir, target = _split(spec)
+  if not has_joint_fit(spec):
+    result = workdir_report.load(workdir)
+    t = result.targets[target] if target else next(iter(result.targets.values()))
+    return None, workdir_report.gap_json(t.gap) or None
+  fits, sc, ft = runs_of(workdir, target)
   form = fits["joint"]["law"][len("transfer_"):]
   return joint.fit_joint(sc, ft, scratch_law=form, bootstrap=bootstrap, seed=0, profiles=()), fits.get("gap")
+
+
+def has_joint_fit(spec: str) -> bool:
+  workdir, target = _split(spec)
+  study_workdir.read_study(workdir)  # one line naming the problem where DIR holds no study
+  return bool(list((pathlib.Path(workdir) / "fits").glob(f"{target}.json" if target else "*.json")))
 
 
 def gap_G(gap) -> dict:
@@ -100,13 +113,20 @@ def figure(fits: dict, N: float, D_F: float, path: str, u: dict, G: dict) -> Non
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
-  rows = sorted(((k, jf.at(N, D_F * u[k])["multiplier"]) for k, jf in fits.items()), key=lambda r: r[1]["value"])
+  rows = [(k, None) for k, jf in fits.items() if jf is None]  # at the bottom: no multiplier to place
+  rows += sorted(((k, jf.at(N, D_F * u[k])["multiplier"]) for k, jf in fits.items() if jf is not None),
+                 key=lambda r: r[1]["value"])
   with_G = any(g["status"] == "determined" for g in G.values())
   fig, axes = plt.subplots(1, 2 if with_G else 1, figsize=(9.6 if with_G else 6.4, 0.5 * len(rows) + 1.2),
                            sharey=True, squeeze=False, gridspec_kw={"width_ratios": [3, 2][:1 + with_G]})
   ax = axes[0, 0]
   for i, (label, q) in enumerate(rows):
-    ax.errorbar(q["value"], i, xerr=[[q["value"] - q["lo"]], [q["hi"] - q["value"]]], fmt="o", capsize=3)
+    if q is None:
+      ax.text(0.02, i, "multiplier: not determined (no joint fit)", transform=ax.get_yaxis_transform(),
+              va="center", color="0.45", fontsize=8)
+      continue
+    ax.errorbar(q["value"], i, xerr=[[q["value"] - q["lo"]], [q["hi"] - q["value"]]], fmt="o", capsize=3,
+                color=f"C{i % 10}")
   ax.set_yticks(range(len(rows)), [r[0] for r in rows])
   ax.set_xscale("log")
   unit = "bytes" if all(v == 1.0 for v in u.values()) else "characters"
@@ -147,13 +167,19 @@ def main(argv=None) -> int:
     sys.exit("give 2 or more --workdir to compare")
   try:
     u = {_label(w): bytes_per_character(w) if a.per_character else 1.0 for w in a.workdir}
+    labels = [_label(w) for w in a.workdir if has_joint_fit(w)]
+    if not labels:
+      sys.exit("error: no study named has a joint fit, so there is no multiplier to compare")
+    pairs = ([tuple(x.split("/")) for x in a.pairs.split(",")] if a.pairs
+             else [(labels[0], other) for other in labels[1:]])
+    unfitted = [x for pair in pairs for x in pair if x in u and x not in labels]
+    if unfitted:
+      sys.exit(f"error: {unfitted[0]} has no joint fit, so its multiplier is not determined; leave it out of "
+               "--pairs (the list and the figure still show its G)")
     both = {_label(w): fit(w, a.bootstrap) for w in a.workdir}
   except UsageError as e:  # a study or corpus the user named is not there: one line, as the CLI says it
     sys.exit(f"error: {e}")
   fits, G = {k: v[0] for k, v in both.items()}, {k: gap_G(v[1]) for k, v in both.items()}
-  labels = list(fits)
-  pairs = ([tuple(x.split("/")) for x in a.pairs.split(",")] if a.pairs
-           else [(labels[0], other) for other in labels[1:]])
   first = fits[labels[0]]
   N, D_F = a.N or first.centre[0], a.D_F or first.centre[1]
   level = 1 - 0.05 / len(pairs)
@@ -164,12 +190,15 @@ def main(argv=None) -> int:
   unit = "characters" if a.per_character else "B"
   print(f"common point N = {N:,.0f}, D_F = {D_F:,.0f} {unit}; {len(pairs)} comparison(s), each at {100 * level:.3g}%")
   for label, jf in fits.items():
-    q = jf.at(N, D_F * u[label])["multiplier"]
-    lo, hi = jf.fit.ci95["alpha"]
     print(f"  {label} ({u[label]:.3f} bytes per character):" if a.per_character else f"  {label}:", end="")
     g = G[label]
     gap = (f"G {g['value']:.3g} [{g['lo']:.3g}, {g['hi']:.3g}] at {g['size']}" if g["status"] == "determined"
            else f"G {g['status']}")
+    if jf is None:
+      print(f" multiplier not determined (no joint fit); alpha not fitted; {gap}")
+      continue
+    q = jf.at(N, D_F * u[label])["multiplier"]
+    lo, hi = jf.fit.ci95["alpha"]
     print(f" multiplier {q['value']:.3g} [{q['lo']:.3g}, {q['hi']:.3g}]; alpha {jf.fit.params['alpha']:.3g} "
           f"[{lo:.3g}, {hi:.3g}]; {gap}")
   print(compare.text(table))

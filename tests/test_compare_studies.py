@@ -29,3 +29,14 @@ def test_G_is_read_as_the_report_reads_it():
   assert compare_studies.gap_G(None) == {"status": "no gap fit"}
   gap["identified"]["G"]["status"] = "upper bound only"
   assert compare_studies.gap_G(gap)["status"] == "upper bound only"
+
+
+def test_a_study_without_a_joint_fit_cannot_be_compared():
+  # English -> DNA has no joint fit (no fine-tuned run in the low-data regime): refused before anything is fitted.
+  dna = "results/english_to_dna_decision"
+  with pytest.raises(SystemExit) as e:
+    compare_studies.main(["--workdir", dna, "--workdir", "results/decision_python",
+                          "--pairs", "english_to_dna_decision/decision_python"])
+  message = str(e.value.code)
+  assert message.startswith("error: english_to_dna_decision has no joint fit") and "\n" not in message
+  assert not compare_studies.has_joint_fit(dna) and compare_studies.has_joint_fit("results/decision_python")

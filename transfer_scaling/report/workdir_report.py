@@ -98,12 +98,20 @@ def fits_json(result, t) -> dict:
          "check": t.joint.check,
          "cost_ratio": cfg.analysis.cost_ratio, "pretrain_steps": cfg.last_p,
          "decision": t.decision.to_json() if t.decision is not None else None, "decision_note": t.decision_note}
-  g = t.gap
-  if g is not None and g.fit is not None:  # verdicts on the gap law's headline parameters (advise reads them)
-    law = get_law(g.fit.law)
-    out["gap"] = {**_law_json(g.fit), "size": g.size, "N": g.N, "p_max": g.p_max,
-                  "identified": {k: {"status": g.identified[k].status, "text": g.identified[k].text}
-                                 for k, h in law.hints.items() if h.headline and k in g.identified}}
+  gap = gap_json(t.gap)
+  if gap:
+    out["gap"] = gap
+  return json.loads(json.dumps(out, default=lambda x: x.tolist() if hasattr(x, "tolist") else float(x)))
+
+
+def gap_json(g) -> dict:
+  """A target's transfer-gap fit with its verdicts on the headline parameters (advise reads them); {} without one."""
+  if g is None or g.fit is None:
+    return {}
+  law = get_law(g.fit.law)
+  out = {**_law_json(g.fit), "size": g.size, "N": g.N, "p_max": g.p_max,
+         "identified": {k: {"status": g.identified[k].status, "text": g.identified[k].text}
+                        for k, h in law.hints.items() if h.headline and k in g.identified}}
   return json.loads(json.dumps(out, default=lambda x: x.tolist() if hasattr(x, "tolist") else float(x)))
 
 
