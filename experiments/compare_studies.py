@@ -113,11 +113,12 @@ def figure(fits: dict, N: float, D_F: float, path: str, u: dict, G: dict) -> Non
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
+  import matplotlib.ticker
   rows = [(k, None) for k, jf in fits.items() if jf is None]  # at the bottom: no multiplier to place
   rows += sorted(((k, jf.at(N, D_F * u[k])["multiplier"]) for k, jf in fits.items() if jf is not None),
                  key=lambda r: r[1]["value"])
   with_G = any(g["status"] == "determined" for g in G.values())
-  fig, axes = plt.subplots(1, 2 if with_G else 1, figsize=(9.6 if with_G else 6.4, 0.5 * len(rows) + 1.2),
+  fig, axes = plt.subplots(1, 2 if with_G else 1, figsize=(9.6 if with_G else 8.0, 0.5 * len(rows) + 1.2),
                            sharey=True, squeeze=False, gridspec_kw={"width_ratios": [3, 2][:1 + with_G]})
   ax = axes[0, 0]
   for i, (label, q) in enumerate(rows):
@@ -129,6 +130,12 @@ def figure(fits: dict, N: float, D_F: float, path: str, u: dict, G: dict) -> Non
                 color=f"C{i % 10}")
   ax.set_yticks(range(len(rows)), [r[0] for r in rows])
   ax.set_xscale("log")
+  # Plain numbers (3, not 3 x 10^0); under a decade the minor ticks 2, 3 and 5 are labelled too.
+  lo, hi = ax.get_xlim()
+  plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
+  ax.xaxis.set_major_formatter(plain)
+  ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
+      lambda v, _: f"{v:g}" if hi / lo < 10 and round(v / 10 ** np.floor(np.log10(v)), 6) in (2, 3, 5) else ""))
   unit = "bytes" if all(v == 1.0 for v in u.values()) else "characters"
   ax.set_xlabel(f"effective-data multiplier (D_F + D_T) / D_F\n95% interval at N = {N:,.0f}, D_F = {D_F:,.0f} {unit}")
   ax.grid(axis="x", alpha=0.3)
