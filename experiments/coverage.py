@@ -38,6 +38,9 @@ DESIGNS = {
     # seed i % 2.
     "decision": dict(sizes=(12768, 25472, 56640), scratch_d=(600, 1293, 2785, 6000, 12927, 27850, 50000),
                      d_f=(600, 1293, 2785, 6000, 12927), seeds=8, reference=(56640, 2785), pretrain_seeds=4),
+    # The synthetic family's decision scale (configs/synthetic_distance.py:decision): two sizes, D_F 600 B - 6 kB.
+    "synthetic_decision": dict(sizes=(12768, 25472), scratch_d=(600, 1293, 2785, 6000, 12927, 27850),
+                               d_f=(600, 1293, 2785, 6000), seeds=8, reference=(25472, 2785), pretrain_seeds=4),
 }
 
 
