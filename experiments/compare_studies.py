@@ -62,7 +62,9 @@ def fit(spec: str, bootstrap: int):
 def has_joint_fit(spec: str) -> bool:
   workdir, target = _split(spec)
   study_workdir.read_study(workdir)  # one line naming the problem where DIR holds no study
-  return bool(list((pathlib.Path(workdir) / "fits").glob(f"{target}.json" if target else "*.json")))
+  if target:
+    return workdir_report.fits_path(workdir, target).exists()
+  return any((pathlib.Path(workdir) / "fits").glob("*.json"))  # runs_of's default: the first target's
 
 
 def gap_G(gap) -> dict:

@@ -101,7 +101,7 @@ def fits_json(result, t) -> dict:
   gap = gap_json(t.gap)
   if gap:
     out["gap"] = gap
-  return json.loads(json.dumps(out, default=lambda x: x.tolist() if hasattr(x, "tolist") else float(x)))
+  return _plain(out)
 
 
 def gap_json(g) -> dict:
@@ -112,7 +112,12 @@ def gap_json(g) -> dict:
   out = {**_law_json(g.fit), "size": g.size, "N": g.N, "p_max": g.p_max,
          "identified": {k: {"status": g.identified[k].status, "text": g.identified[k].text}
                         for k, h in law.hints.items() if h.headline and k in g.identified}}
-  return json.loads(json.dumps(out, default=lambda x: x.tolist() if hasattr(x, "tolist") else float(x)))
+  return _plain(out)
+
+
+def _plain(d: dict) -> dict:
+  """d with numpy arrays and scalars made JSON's lists and floats."""
+  return json.loads(json.dumps(d, default=lambda x: x.tolist() if hasattr(x, "tolist") else float(x)))
 
 
 
